@@ -1,0 +1,3 @@
+from kfbench.cli import main
+
+main()

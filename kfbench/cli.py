@@ -1,0 +1,199 @@
+"""The `kfbench` command line.
+
+`kfbench run` resolves a method and a dataset from the registries (presets + options given as
+extra flags), selects pairs, and hands them to :func:`kfbench.runner.run_benchmark`, which writes
+the run store. Method and dataset options are their keyword names in kebab case
+(`--num-inference-steps 25`); each goes to whichever of the two accepts it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from kfbench import progress
+from kfbench.errors import KfbenchError
+from kfbench.registry import (
+    coerce_option,
+    create_dataset,
+    create_method,
+    dataset_presets,
+    lookup,
+    method_presets,
+    option_names,
+)
+from kfbench.runner import launcher_shard, parse_shard, run_benchmark, select_pairs
+from kfbench.runstore import RunStore
+
+app = typer.Typer(
+    help="kfbench: keyframe interpolation benchmark. Run methods on keyframe pairs, score them, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+DEFAULT_OUT = Path("runs")
+
+
+def parse_extra_flags(args: list[str]) -> dict[str, str]:
+    """['--num-steps', '5', '--fusion=weighted', '--cpu-offload'] -> {'num_steps': '5', ...}."""
+    flags: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if not token.startswith("--") or len(token) < 3:
+            raise KfbenchError(f"unexpected argument '{token}'; options are written --name value")
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                value = args[i + 1]
+                i += 1
+            else:
+                value = "true"
+        flags[name.replace("-", "_")] = value
+        i += 1
+    return flags
+
+
+def split_options(method: str, dataset: str, flags: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Route each extra flag to the method or the dataset, typed by the factory's annotations.
+
+    A name both accept (e.g. height) goes to the method; ``--dataset.NAME`` reaches the dataset's.
+    """
+    method_names, dataset_names = option_names("method", method), option_names("dataset", dataset)
+    method_opts: dict[str, Any] = {}
+    dataset_opts: dict[str, Any] = {}
+    for name, text in flags.items():
+        if name.startswith("dataset.") and name[8:] in dataset_names:
+            dataset_opts[name[8:]] = coerce_option("dataset", dataset, name[8:], text)
+        elif name in method_names:
+            method_opts[name] = coerce_option("method", method, name, text)
+        elif name in dataset_names:
+            dataset_opts[name] = coerce_option("dataset", dataset, name, text)
+        else:
+            valid = sorted(method_names | dataset_names)
+            raise KfbenchError(
+                f"unknown option --{name.replace('_', '-')} for method '{method}' and dataset '{dataset}'; "
+                f"valid: {', '.join('--' + v.replace('_', '-') for v in valid)}"
+            )
+    return method_opts, dataset_opts
+
+
+@app.command("list")
+def list_command(what: str = typer.Argument(..., help="methods or datasets")) -> None:
+    """List registered methods or datasets with a one-line description.
+
+    Example: kfbench list methods
+    """
+    if what not in ("methods", "datasets"):
+        raise KfbenchError(f"kfbench list takes 'methods' or 'datasets', not '{what}'")
+    presets = method_presets() if what == "methods" else dataset_presets()
+    width = max(len(n) for n in presets)
+    for name in sorted(presets):
+        typer.echo(f"{name:<{width}}  {presets[name].description}")
+
+
+@app.command(context_settings=EXTRA_ARGS)
+def run(
+    ctx: typer.Context,
+    method: str = typer.Option(..., "--method", "-m", help="Method name (kfbench list methods)."),
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name (kfbench list datasets)."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
+    root: Optional[str] = typer.Option(None, "--root", help="Dataset folder (default: its preset or KFBENCH_DATA)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N pairs."),
+    pairs: Optional[str] = typer.Option(None, "--pairs", help="Comma-separated pair ids."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: this job's share of the pairs (i mod N)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Recompute pairs that are already complete."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Run a method on a dataset's keyframe pairs and save frames, an mp4 preview and meta.json.
+
+    Method and dataset options follow as --name value (e.g. --num-inference-steps 25).
+
+    Examples:
+
+      kfbench run --method flow --dataset synthetic --limit 3 --out runs
+
+      kfbench run --method ours --dataset davis --root ~/data/DAVIS --shard 0/4
+    """
+    progress.enabled = not quiet
+    lookup(method_presets(), method, "method")
+    lookup(dataset_presets(), dataset, "dataset")
+    method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
+    data = create_dataset(dataset, root=root, **dataset_opts)
+    chosen_shard = parse_shard(shard) if shard else launcher_shard()
+    pair_ids = select_pairs(
+        data.pair_ids(), pairs=pairs.split(",") if pairs else None, limit=limit, shard=chosen_shard
+    )
+    interpolator = create_method(method, **method_opts)
+    summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
+    typer.echo(
+        f"{method} on {dataset}: {len(summary.done)} pair(s) written, {len(summary.skipped)} already complete "
+        f"-> {out / dataset / method}"
+    )
+
+
+@app.command()
+def evaluate(out: Path = typer.Option(DEFAULT_OUT, "--out", "-o")) -> None:
+    """Score completed runs against ground truth (not implemented yet: FID/FVD/KID/PSNR land with the metrics issue)."""
+    raise KfbenchError("kfbench evaluate is not implemented yet (metrics land in a later release); runs are in " + str(out))
+
+
+@app.command()
+def report(out: Path = typer.Option(DEFAULT_OUT, "--out", "-o")) -> None:
+    """Write tables, plots and an HTML page (not implemented yet: lands with the metrics issue)."""
+    raise KfbenchError("kfbench report is not implemented yet (reports land with the metrics); runs are in " + str(out))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Where the demo's runs go."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Run the weight-free baselines on the embedded synthetic dataset (no downloads).
+
+    Example: kfbench demo
+    """
+    progress.enabled = not quiet
+    data = create_dataset("synthetic")
+    store = RunStore(out)
+    for name in ("linear", "flow"):
+        summary = run_benchmark(create_method(name), data, store, data.pair_ids())
+        typer.echo(f"{name}: {len(summary.done)} written, {len(summary.skipped)} already complete")
+    typer.echo(f"demo runs are in {out / data.name}")
+
+
+@app.command("make-tiny-models")
+def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output folder.")) -> None:
+    """Write tiny randomly initialised models in the real formats (for tests and offline trials).
+
+    Example: kfbench make-tiny-models /tmp/tiny && kfbench run --method svd --dataset synthetic --model /tmp/tiny/svd
+    """
+    from kfbench.tiny import make_tiny_models
+
+    for name, path in make_tiny_models(folder).items():
+        typer.echo(f"{name}: {path}")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except KfbenchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

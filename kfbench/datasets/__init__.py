@@ -1,0 +1,1 @@
+"""Dataset implementations; each is registered through a preset in the repository's datasets/ folder."""

@@ -1,0 +1,101 @@
+"""The two interfaces every method and dataset implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kfbench.errors import KfbenchError
+from kfbench.imageops import ImageLike, as_rgb_uint8
+
+
+class Interpolator(ABC):
+    """Generates the frames between two keyframes.
+
+    Subclasses implement :meth:`_interpolate` on validated uint8 arrays. ``stats`` holds per-call
+    counters (e.g. ``unet_calls``) that the run store writes into meta.json.
+    """
+
+    name: str = ""
+    options: dict[str, Any] = {}
+
+    def __init__(self) -> None:
+        self.stats: dict[str, Any] = {}
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        """(height, width) the method generates at; None means the keyframes' own size."""
+        return None
+
+    def output_times(self, num_frames: int) -> list[float]:
+        """Time in [0, 1] of each output frame; the default is ``num_frames`` evenly spaced frames."""
+        return [i / (num_frames - 1) for i in range(num_frames)]
+
+    def interpolate(
+        self,
+        first: ImageLike,
+        last: ImageLike,
+        *,
+        num_frames: int,
+        seed: int = 0,
+        latents: Any = None,
+    ) -> np.ndarray:
+        """Frames from ``first`` (frame 0) to ``last`` (frame T-1) as uint8 [T, H, W, 3]."""
+        a, b = as_rgb_uint8(first), as_rgb_uint8(last)
+        if a.shape != b.shape:
+            raise KfbenchError(
+                f"keyframes differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}; "
+                "resize them to the same size"
+            )
+        if num_frames < 2:
+            raise KfbenchError(f"num_frames must be at least 2 (the two keyframes), got {num_frames}")
+        self.stats = {}
+        frames = self._interpolate(a, b, num_frames=num_frames, seed=seed, latents=latents)
+        expected = len(self.output_times(num_frames))
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != expected or frames.shape[3] != 3:
+            raise RuntimeError(
+                f"method {self.name} returned {frames.dtype} {frames.shape}, expected uint8 [{expected}, H, W, 3]"
+            )
+        return frames
+
+    @abstractmethod
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray: ...
+
+
+@dataclass
+class Pair:
+    """One benchmark item: two keyframes and, when known, the ground-truth clip between them."""
+
+    id: str
+    first: np.ndarray
+    last: np.ndarray
+    ground_truth: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class PairDataset(ABC):
+    """An ordered collection of keyframe pairs, addressable by stable string ids."""
+
+    name: str = ""
+    options: dict[str, Any] = {}
+
+    @abstractmethod
+    def pair_ids(self) -> list[str]:
+        """Ids of every pair, in a deterministic order, without decoding any frames."""
+
+    @abstractmethod
+    def load(self, pair_id: str) -> Pair:
+        """Decode one pair."""
+
+    def __len__(self) -> int:
+        return len(self.pair_ids())
+
+    def __iter__(self) -> Iterator[Pair]:
+        for pair_id in self.pair_ids():
+            yield self.load(pair_id)

@@ -1,0 +1,1 @@
+"""Method implementations; each is registered through a preset in the repository's methods/ folder."""

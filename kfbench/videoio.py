@@ -1,0 +1,44 @@
+"""Writing and reading frame folders (lossless PNG) and mp4 previews."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+
+def write_png_frames(frames: np.ndarray, folder: Path) -> list[str]:
+    """Write [T, H, W, 3] uint8 frames as folder/000.png ...; returns the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"{i:03d}.png" for i in range(len(frames))]
+    for frame, name in zip(frames, names):
+        Image.fromarray(frame).save(folder / name, compress_level=1)
+    return names
+
+
+def read_png_frames(folder: Path) -> np.ndarray:
+    paths = sorted(folder.glob("*.png"))
+    if not paths:
+        raise FileNotFoundError(f"no PNG frames in {folder}")
+    return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+
+
+def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -> None:
+    """H.264 (yuv420p, browser-playable) preview; odd sizes are padded by one pixel."""
+    t, h, w, _ = frames.shape
+    pad_h, pad_w = h % 2, w % 2
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height = w + pad_w, h + pad_h
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "medium", "movflags": "+faststart"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

@@ -1,0 +1,77 @@
+"""The command line: listings, demo, tiny models and one-line errors for bad input."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from kfbench.errors import KfbenchError
+from kfbench.hub import resolve_model_dir
+
+
+def test_list_methods_and_datasets_with_descriptions():
+    methods = run_cli("list", "methods", check=True).stdout
+    assert "flow" in methods and "Cross-fade" in methods
+    assert "synthetic" in run_cli("list", "datasets", check=True).stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--method", "nope", "--dataset", "synthetic"], "unknown method 'nope'; valid: flow, linear"),
+        (["run", "--method", "flow", "--dataset", "nope"], "unknown dataset 'nope'; valid:"),
+        (["run", "--method", "flow", "--dataset", "synthetic", "--colour", "red"], "unknown option --colour"),
+        (["run", "--method", "flow", "--dataset", "synthetic", "--num-pairs", "x"], "is not an integer"),
+        (["run", "--method", "flow", "--dataset", "synthetic", "--shard", "3/2"], "need 0 <= I < N"),
+        (["list", "things"], "takes 'methods' or 'datasets'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_nonzero_exit(args, message, tmp_path):
+    result = run_cli(*args, "--out", tmp_path) if args[0] == "run" else run_cli(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_missing_model_path_is_a_clear_error():
+    with pytest.raises(KfbenchError, match="model path '/no/such/model' does not exist"):
+        resolve_model_dir("/no/such/model")
+
+
+def test_hub_id_missing_from_the_offline_cache_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(KfbenchError, match="not in the Hugging Face cache"):
+        resolve_model_dir("someone/not-cached-model")
+
+
+def test_stubbed_commands_say_so_plainly():
+    result = run_cli("evaluate")
+    assert result.returncode != 0 and "not implemented yet" in result.stderr
+
+
+def test_demo_leaves_frames_and_meta_for_every_pair(tmp_path):
+    result = run_cli("demo", "--out", tmp_path / "demo", "--quiet", check=True)
+    assert "demo runs are in" in result.stdout
+    for method in ("linear", "flow"):
+        pairs = sorted((tmp_path / "demo" / "synthetic" / method).iterdir())
+        assert len(pairs) == 4
+        for pair in pairs:
+            assert json.loads((pair / "meta.json").read_text())["method"] == method
+            assert len(list((pair / "frames").glob("*.png"))) == 25
+
+
+def test_tiny_svd_loads_with_the_real_pipeline_class(tiny_models):
+    import numpy as np
+    import torch
+    from diffusers import StableVideoDiffusionPipeline
+    from PIL import Image
+
+    pipe = StableVideoDiffusionPipeline.from_pretrained(tiny_models["svd"])
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert pipe.scheduler.config.use_karras_sigmas and pipe.scheduler.config.timestep_type == "continuous"
+    image = Image.fromarray(np.full((64, 96, 3), 128, np.uint8))
+    frames = pipe(image, height=64, width=96, num_frames=8, num_inference_steps=2, output_type="np",
+                  generator=torch.Generator().manual_seed(0)).frames
+    assert frames.shape == (1, 8, 64, 96, 3)

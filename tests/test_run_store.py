@@ -1,0 +1,94 @@
+"""`kfbench run`: the run store layout, selection, resume after SIGKILL, overwrite."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import cli_env, run_cli
+from kfbench.runner import select_pairs
+from kfbench.runstore import RunStore
+
+
+def test_flow_run_writes_three_complete_pairs(tmp_path):
+    result = run_cli("run", "--method", "flow", "--dataset", "synthetic", "--limit", "3", "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    store = RunStore(tmp_path)
+    assert store.completed_pairs("synthetic", "flow") == ["synthetic-0-0000", "synthetic-0-0001", "synthetic-0-0002"]
+    for pair_id in store.completed_pairs("synthetic", "flow"):
+        folder = store.pair_dir("synthetic", "flow", pair_id)
+        meta = json.loads((folder / "meta.json").read_text())
+        assert meta["method"] == "flow" and meta["options"] == {"algorithm": "dis", "consistency_sigma": 1.0}
+        assert meta["seed"] == 0 and meta["num_frames"] == 25 and len(meta["frame_times"]) == 25
+        assert meta["environment"]["packages"]["numpy"] and meta["wall_time_s"] >= 0
+        assert meta["peak_memory"]["process_max_rss_bytes"] > 0
+        assert len(list((folder / "frames").glob("*.png"))) == 25
+        assert (folder / "preview.mp4").stat().st_size > 0
+        assert store.load_frames("synthetic", "flow", pair_id).shape == (25, 64, 96, 3)
+
+
+def test_selection_by_ids_limit_and_shard():
+    ids = [f"p{i}" for i in range(10)]
+    assert select_pairs(ids, limit=3) == ["p0", "p1", "p2"]
+    assert select_pairs(ids, pairs=["p7", "p2"]) == ["p2", "p7"]
+    shards = [select_pairs(ids, shard=(i, 3)) for i in range(3)]
+    assert sorted(sum(shards, [])) == sorted(ids) and len(set(sum(shards, []))) == 10
+
+
+def test_shard_and_pairs_flags(tmp_path):
+    run_cli("run", "-m", "linear", "-d", "synthetic", "--shard", "1/2", "--out", tmp_path, "--quiet", check=True)
+    assert RunStore(tmp_path).completed_pairs("synthetic", "linear") == ["synthetic-0-0001", "synthetic-0-0003"]
+    bad = run_cli("run", "-m", "linear", "-d", "synthetic", "--pairs", "nope", "--out", tmp_path)
+    assert bad.returncode != 0 and "unknown pair id(s) nope" in bad.stderr
+
+
+def _run_args(out):
+    # Large frames make each pair slow enough (~0.5 s) to be killed in the middle of the run.
+    return ["run", "--method", "flow", "--dataset", "synthetic", "--num-pairs", "10", "--dataset.height", "288",
+            "--dataset.width", "512", "--out", str(out), "--quiet"]
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    proc = subprocess.Popen([sys.executable, "-m", "kfbench", *_run_args(killed)], env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RunStore(killed)
+    deadline = time.time() + 120
+    while len(store.completed_pairs("synthetic", "flow")) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = store.completed_pairs("synthetic", "flow")
+    assert 2 <= len(done_before) < 10, "the run must be killed part-way for this test to mean anything"
+    stamps = {p: (store.pair_dir("synthetic", "flow", p) / "meta.json").stat().st_mtime_ns for p in done_before}
+
+    resumed = run_cli(*_run_args(killed), check=True)
+    assert f"{10 - len(done_before)} pair(s) written, {len(done_before)} already complete" in resumed.stdout
+    for pair_id, stamp in stamps.items():  # completed pairs are not recomputed
+        assert (store.pair_dir("synthetic", "flow", pair_id) / "meta.json").stat().st_mtime_ns == stamp
+
+    run_cli(*_run_args(clean), check=True)
+    reference = RunStore(clean)
+    assert store.completed_pairs("synthetic", "flow") == reference.completed_pairs("synthetic", "flow")
+    for pair_id in reference.completed_pairs("synthetic", "flow"):
+        assert np.array_equal(store.load_frames("synthetic", "flow", pair_id), reference.load_frames("synthetic", "flow", pair_id))
+
+
+def test_partial_pair_folder_is_never_taken_as_complete(tmp_path):
+    store = RunStore(tmp_path)
+    partial = store.pair_dir("synthetic", "linear", "synthetic-0-0000")
+    (partial / "frames").mkdir(parents=True)  # what a crash mid-write could leave without atomic renames
+    assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")
+    run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet", check=True)
+    assert store.is_complete("synthetic", "linear", "synthetic-0-0000")
+
+
+def test_overwrite_recomputes(tmp_path):
+    args = ("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
+    run_cli(*args, check=True)
+    again = run_cli(*args, "--overwrite", check=True)
+    assert "1 pair(s) written, 0 already complete" in again.stdout
