@@ -88,8 +88,23 @@ def make_tiny_svd(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
+# name -> "module:function(folder) -> dict[str, Path]"; each method family adds its own builder.
+TINY_BUILDERS = {
+    "svd": "kfbench.tiny:make_tiny_svd_models",
+}
+
+
+def make_tiny_svd_models(folder: Path) -> dict[str, Path]:
+    return {"svd": make_tiny_svd(folder / "svd")}
+
+
 def make_tiny_models(folder: str | Path) -> dict[str, Path]:
     """Write every tiny model kfbench's methods load into ``folder``; returns name -> path."""
+    from kfbench.registry import import_factory
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return {"svd": make_tiny_svd(folder / "svd")}
+    paths: dict[str, Path] = {}
+    for spec in TINY_BUILDERS.values():
+        paths.update(import_factory(spec)(folder))
+    return paths
