@@ -168,6 +168,22 @@ def demo(
     typer.echo(f"demo runs are in {out / data.name}")
 
 
+@app.command("convert-checkpoint", context_settings=EXTRA_ARGS)
+def convert_checkpoint_command(
+    ctx: typer.Context,
+    method: str = typer.Option(..., "--method", "-m", help="Method whose released checkpoint SRC is."),
+    src: str = typer.Argument(..., help="Released checkpoint (file, folder or hub id)."),
+    dst: Path = typer.Argument(..., help="Output safetensors file."),
+) -> None:
+    """Convert a released checkpoint into the compact safetensors form kfbench loads.
+
+    Example: kfbench convert-checkpoint --method ours ./released/unet ours_backward.safetensors
+    """
+    from kfbench.convert import convert_checkpoint
+
+    typer.echo(f"wrote {convert_checkpoint(method, src, dst, parse_extra_flags(ctx.args))}")
+
+
 @app.command("make-tiny-models")
 def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output folder.")) -> None:
     """Write tiny randomly initialised models in the real formats (for tests and offline trials).

@@ -107,11 +107,16 @@ def coerce_option(kind: str, name: str, option: str, text: str) -> Any:
     """Turn a command-line string into the type the factory's annotation asks for."""
     presets = method_presets() if kind == "method" else dataset_presets()
     factory = import_factory(lookup(presets, name, kind).factory)
+    return coerce_for(factory, option, text, f"{kind} '{name}'")
+
+
+def coerce_for(factory: Callable[..., Any], option: str, text: str, owner: str) -> Any:
+    """Coerce ``text`` to the annotation of ``factory``'s keyword ``option``."""
     hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
     try:
         return _coerce(text, hints.get(option, str))
     except ValueError as exc:
-        raise KfbenchError(f"option --{option.replace('_', '-')} of {kind} '{name}': {exc}") from None
+        raise KfbenchError(f"option --{option.replace('_', '-')} of {owner}: {exc}") from None
 
 
 def _coerce(text: str, hint: Any) -> Any:
