@@ -8,10 +8,12 @@ their ``state_dict()`` is read, the scripted code is not run), a ``torch.save``d
 
 from __future__ import annotations
 
+import pickle
 import zipfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from kfbench.errors import KfbenchError
@@ -24,14 +26,17 @@ _LISTED = 8
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a FILM weights file, whatever its container (TorchScript, torch.save, safetensors)."""
     file = require_file(path, what="FILM checkpoint", flag="--checkpoint", source="option checkpoint")
-    if file.suffix == ".safetensors":
-        return load_file(file)
     try:
+        if file.suffix == ".safetensors":
+            return load_file(file)
         if _is_torchscript(file):
             return dict(torch.jit.load(str(file), map_location="cpu").state_dict())
         loaded = torch.load(file, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise KfbenchError(f"cannot read FILM checkpoint '{file}' ({type(exc).__name__}: {exc})") from None
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, SafetensorError) as exc:
+        raise KfbenchError(
+            f"cannot read FILM checkpoint '{file}' ({type(exc).__name__}): expected the port's TorchScript "
+            "film_net_*.pt, a torch.save state_dict or a .safetensors file"
+        ) from None
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
