@@ -21,7 +21,9 @@ class FilmInterpolator(Interpolator):
     """FILM (film_net "Style") on RGB in [0, 1], zero-padded to multiples of 64 per call, cropped back.
 
     FILM was trained for the midpoint only; ``schedule`` says how the other frames are made (see
-    kfbench.methods.film.schedules). ``dtype`` "auto" is float16 on CUDA and float32 on CPU.
+    kfbench.methods.film.schedules). Frames made along the way stay float32, clamped to [0, 1] as
+    the port does; each call pads its inputs and crops its output, as the original's interpolator
+    does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU.
     ``stats`` counts ``film_calls`` (frames synthesised, one network evaluation each) and
     ``film_forward_passes`` (batched forward passes).
     """
