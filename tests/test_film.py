@@ -18,6 +18,8 @@ from kfbench.methods.film.network import FilmConfig, FilmNet
 from kfbench.methods.film.schedules import plan
 from kfbench.methods.film.weights import expected_layout, load_film
 
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+
 
 def published_layout() -> dict[str, tuple[int, ...]]:
     """Keys and shapes of the port's film_net_fp32.pt, written out from the published Style architecture.

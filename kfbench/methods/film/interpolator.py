@@ -25,7 +25,7 @@ class FilmInterpolator(Interpolator):
     the port does; each call pads its inputs and crops its output, as the original's interpolator
     does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU.
     ``stats`` counts ``film_calls`` (frames synthesised, one network evaluation each) and
-    ``film_forward_passes`` (batched forward passes).
+    ``film_forward_passes`` (batched forward passes). FILM is deterministic: seed and latents are unused.
     """
 
     def __init__(
