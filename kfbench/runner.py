@@ -111,7 +111,7 @@ def run_benchmark(
             "stats": method.stats,
             "wall_time_s": round(wall, 4),
             "peak_memory": _peak_memory(),
-            "device": str(method.options.get("device", "cpu")),
+            "device": method.device_name,
             "environment": environment(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
