@@ -57,12 +57,21 @@ class Manifest:
             raise KfbenchError(f"manifest {path} is not a kfbench manifest (version {VERSION})")
         if data.get("dataset") != dataset:
             raise KfbenchError(f"manifest {path} was written for dataset '{data.get('dataset')}', not '{dataset}'")
-        try:
-            manifest = cls(data["dataset"], data["options"], data["sources"], data["pairs"], data["created"])
-            for pair in manifest.pairs:
-                missing = [key for key in _PAIR_KEYS if key not in pair]
-                if missing or pair["source"] not in manifest.sources:
-                    raise KeyError(f"{', '.join(missing) or 'source ' + pair['source']} in pair {pair.get('id')}")
-        except (KeyError, TypeError) as exc:
-            raise KfbenchError(f"manifest {path} lacks {exc}; write it again with `kfbench prepare {dataset}`") from None
-        return manifest
+        problem = _problem(data)
+        if problem:
+            raise KfbenchError(f"manifest {path} lacks {problem}; write it again with `kfbench prepare {dataset}`")
+        return cls(data["dataset"], data["options"], data["sources"], data["pairs"], data["created"])
+
+
+def _problem(data: dict[str, Any]) -> str | None:
+    """What a manifest lacks, or None."""
+    missing = [key for key in ("created", "options", "sources", "pairs") if key not in data]
+    if missing:
+        return ", ".join(missing)
+    for pair in data["pairs"]:
+        missing = [key for key in _PAIR_KEYS if key not in pair]
+        if missing:
+            return f"{', '.join(missing)} in pair {pair.get('id')}"
+        if pair["source"] not in data["sources"]:
+            return f"source {pair['source']} of pair {pair['id']}"
+    return None
