@@ -38,6 +38,7 @@ class MissingFiles(KfbenchError):
 
     dataset: str
     files: list[tuple[str | None, Path]] = field(default_factory=list)
+    hint: str = ""
 
     def __str__(self) -> str:
         return (
@@ -46,7 +47,10 @@ class MissingFiles(KfbenchError):
         )
 
     def listing(self) -> list[str]:
-        return [f"  {url or '(no URL recorded)'} -> {dest}" for url, dest in self.files]
+        """A header, then '  URL -> PATH' per file, then the hint if any."""
+        lines = [f"{self.dataset}: download each file to the path shown:"]
+        lines += [f"  {url or '(no URL recorded)'} -> {dest}" for url, dest in self.files]
+        return lines + ([self.hint] if self.hint else [])
 
 
 @dataclass
@@ -120,7 +124,8 @@ def prepare(
 def fetch_davis(root: Path, resolution: str, splits: str, fetcher: Fetcher) -> None:
     """Make sure the archives of ``splits`` at ``resolution`` are extracted under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    missing = MissingFiles("davis")
+    images = root / "DAVIS" / "JPEGImages" / resolution
+    missing = MissingFiles("davis", hint=f"(or unzip them yourself into {root}, giving {images}/<sequence>/00000.jpg)")
     for archive in archives_for(parse_splits(splits), resolution):
         if _extracted(root, archive, resolution):
             fetcher.log.append(f"{archive.name}: already extracted under {davis_dir(root)}")
