@@ -95,6 +95,8 @@ class ClipDataset(PairDataset):
             except BadSourceError as exc:
                 self._reject(exc)
                 continue
+            finally:
+                source.close()
             self.sources[source.name] = source
             self.extras[source.name] = self.describe_source(source)
         lengths = {name: info.num_frames for name, info in self.infos.items()}
@@ -122,6 +124,8 @@ class ClipDataset(PairDataset):
             except BadSourceError as exc:
                 self._reject(exc)
                 continue
+            finally:
+                source.close()
             self.sources[name], self.infos[name] = source, info
             self.extras[name] = {k: v for k, v in facts.items() if k not in _SOURCE_FACTS}
         for pair in manifest.pairs:
@@ -147,7 +151,10 @@ class ClipDataset(PairDataset):
             raise BadSourceError(f"{source.path}: pair {pair_id} needs frame {indices[-1]}, the source has {info.num_frames}")
         if entry.sha256 is not None:
             self._verify(source, indices, entry.sha256)
-        frames = source.read(indices)
+        try:
+            frames, times = source.read(indices), source.timestamps(indices)
+        finally:
+            source.close()
         if frames.shape[1:3] != (info.height, info.width):
             raise BadSourceError(
                 f"{source.path}: frames are {frames.shape[2]}x{frames.shape[1]}, expected {info.width}x{info.height}"
@@ -163,7 +170,6 @@ class ClipDataset(PairDataset):
             "fps": info.fps,
             "source_size": [info.height, info.width],
         }
-        times = source.timestamps(indices)
         if times is not None:
             meta["frame_times_s"] = times
         return Pair(pair_id, frames[0].copy(), frames[-1].copy(), np.ascontiguousarray(frames), meta)

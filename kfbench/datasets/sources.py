@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from kfbench.errors import BadSourceError
+from kfbench.errors import BadSourceError, KfbenchError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -66,6 +66,9 @@ class FrameSource(ABC):
     @abstractmethod
     def checksums(self, indices: list[int]) -> dict[str, str]:
         """sha256 of the files that hold the frames at ``indices`` (file name -> hex digest)."""
+
+    def close(self) -> None:
+        """Release decoder state (a dataset keeps at most one source open)."""
 
 
 class FrameFolder(FrameSource):
@@ -116,8 +119,12 @@ class VideoFile(FrameSource):
 
     def _open(self):
         if self._reader is None:
-            import decord
-
+            try:
+                import decord
+            except ImportError:
+                raise KfbenchError(
+                    f"reading {self.path} needs decord (pip install decord; wheels exist for x86_64)"
+                ) from None
             decord.logging.set_level(decord.logging.QUIET)
             try:
                 with _native_stderr_silenced():
@@ -145,6 +152,9 @@ class VideoFile(FrameSource):
                 f"{self.path}: cannot decode frames {indices[0]}..{indices[-1]} ({_first_line(exc)}); "
                 "re-download it or pass --skip-bad"
             ) from None
+
+    def close(self) -> None:
+        self._reader = None
 
     def timestamps(self, indices: list[int]) -> list[float]:
         return [round(float(t), 6) for t in self._open().get_frame_timestamp(indices)[:, 0]]
