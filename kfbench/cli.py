@@ -137,9 +137,10 @@ def run(
         f"{method} on {dataset}: {len(summary.done)} pair(s) written, {len(summary.skipped)} already complete "
         f"-> {out / dataset / method}"
     )
-    if summary.bad:
-        typer.echo(f"{len(summary.bad)} pair(s) skipped (--skip-bad), their sources are unreadable:")
-        for line in summary.bad:
+    unreadable = list(getattr(data, "bad", [])) + summary.bad
+    if unreadable:
+        typer.echo(f"skipped (--skip-bad), unreadable: {len(unreadable)}")
+        for line in unreadable:
             typer.echo(f"  {line}")
 
 

@@ -45,6 +45,8 @@ def test_truncated_video_stops_a_run_or_is_skipped_and_reported(tmp_path):
     assert "cut.mp4: cannot decode video (truncated or corrupt" in failed.stderr
     skipped = run_cli(*args, "--skip-bad", check=True)
     assert "1 pair(s) from 1 of 2 clip(s)" in skipped.stdout and "1 unreadable clip(s) skipped" in skipped.stdout
+    report = skipped.stdout.splitlines()
+    assert report[-2] == "skipped (--skip-bad), unreadable: 1" and "cut.mp4: cannot decode video" in report[-1]
 
 
 def test_run_pinned_by_a_manifest(tmp_path):

@@ -96,6 +96,7 @@ def test_unreachable_server_falls_back_to_the_offline_listing(tmp_path, monkeypa
     monkeypatch.setattr(prep.urllib.request, "urlopen", unreachable)
     with pytest.raises(MissingFiles) as info:
         prepare("davis", root=str(tmp_path / "d"), manifest=None, offline=False, options={"splits": "train,val"})
+    assert "cannot reach https://data.vision.ee.ethz.ch" in str(info.value) and "no route to host" in str(info.value)
     assert info.value.files == [(BASE + "DAVIS-2017-trainval-Full-Resolution.zip",
                                  tmp_path / "d" / "DAVIS-2017-trainval-Full-Resolution.zip")]
 

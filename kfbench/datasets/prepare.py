@@ -39,10 +39,11 @@ class MissingFiles(KfbenchError):
     dataset: str
     files: list[tuple[str | None, Path]] = field(default_factory=list)
     hint: str = ""
+    reason: str = "offline"
 
     def __str__(self) -> str:
         return (
-            f"{self.dataset}: {len(self.files)} file(s) missing and not downloaded (offline); "
+            f"{self.dataset}: {len(self.files)} file(s) missing and not downloaded ({self.reason}); "
             "fetch each URL listed above to the path beside it, then run the same command again"
         )
 
@@ -59,9 +60,12 @@ class Fetcher:
 
     offline: bool
     log: list[str] = field(default_factory=list)
+    failure: str = ""
 
     def fetch(self, url: str | None, dest: Path) -> bool:
+        """Download ``url`` to ``dest``; False (and the reason in ``failure``) when it could not."""
         if self.offline or url is None:
+            self.failure = self.failure or ("offline" if self.offline else "no URL recorded")
             return False
         part = dest.with_name(dest.name + ".part")
         try:
@@ -70,10 +74,14 @@ class Fetcher:
                 chunks = iter(lambda: response.read(CHUNK), b"")
                 for chunk in track(chunks, f"download {dest.name}", total=-(-total // CHUNK) or None):
                     out.write(chunk)
-        except (urllib.error.URLError, OSError) as exc:
+        except urllib.error.HTTPError as exc:
+            part.unlink(missing_ok=True)
+            self.failure = f"{url}: HTTP {exc.code}"
+            return False
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             part.unlink(missing_ok=True)
             self.offline = True
-            self.log.append(f"cannot download {url} ({exc}); working offline")
+            self.failure = f"cannot reach {url}: {getattr(exc, 'reason', exc)}"
             return False
         part.replace(dest)
         self.log.append(f"downloaded {url} -> {dest}")
@@ -110,7 +118,7 @@ def prepare(
     if pinned is not None:
         options = {k: v for k, v in options.items() if k in ("skip_bad", "resolution")}
     dataset: ClipDataset = create_dataset(name, root=str(root_path), manifest=str(pinned) if pinned else None, **options)
-    lines = fetcher.log + [dataset.summary()]
+    lines = fetcher.log + [dataset.summary()] + [f"  skipped: {line}" for line in dataset.bad]
     if pinned is not None:
         problems = dataset.verify()
         if problems:
@@ -139,6 +147,7 @@ def fetch_davis(root: Path, resolution: str, splits: str, fetcher: Fetcher) -> N
         fetcher.log.append(f"{archive.name}: sha256 {digest} ({checked})")
         _extract(path, root, resolution)
     if missing.files:
+        missing.reason = fetcher.failure
         raise missing
 
 
@@ -194,4 +203,5 @@ def fetch_pexels(root: Path, manifest_path: Path, fetcher: Fetcher) -> None:
             continue
         verify_file(dest, facts.get("bytes"), facts.get("sha256"))
     if missing.files:
+        missing.reason = fetcher.failure
         raise missing
