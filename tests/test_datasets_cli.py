@@ -23,15 +23,17 @@ def test_list_datasets_shows_every_dataset_with_a_description():
 
 def test_run_flow_on_a_folder_of_mp4s(tmp_path):
     videos = tmp_path / "videos"
-    write_video(videos / "a.mp4", 26, rate=Fraction(30000, 1001))
+    write_video(videos / "a.mp4", 52, rate=Fraction(30000, 1001))
     write_video(videos / "b.mp4", 9)
-    result = run_cli("run", "--dataset", "folder", "--root", videos, "--method", "flow", "--num-frames", "9",
-                     "--out", tmp_path / "runs", "--quiet", check=True)
-    assert "folder: 3 pair(s) from 2 of 2 clip(s)" in result.stdout
-    assert "flow on folder: 3 pair(s) written" in result.stdout
-    meta = json.loads((tmp_path / "runs" / "folder" / "flow" / "a_00009-00017_s1" / "meta.json").read_text())
-    assert meta["pair"]["frame_indices"] == list(range(9, 18)) and meta["num_frames"] == 9
+    result = run_cli("run", "--dataset", "folder", "--root", videos, "--method", "flow", "--out", tmp_path / "runs",
+                     "--quiet", check=True)
+    assert "folder: 2 pair(s) from 1 of 2 clip(s)" in result.stdout and "1 clip(s) shorter than 25 frames" in result.stdout
+    assert "flow on folder: 2 pair(s) written" in result.stdout
+    pair_dir = tmp_path / "runs" / "folder" / "flow" / "a_00025-00049_s1"
+    meta = json.loads((pair_dir / "meta.json").read_text())
+    assert meta["pair"]["frame_indices"] == list(range(25, 50)) and meta["num_frames"] == 25
     assert meta["pair"]["fps"] == pytest.approx(29.97, abs=1e-3) and meta["dataset_options"]["skip_bad"] is False
+    assert len(list((pair_dir / "frames").glob("*.png"))) == 25
 
 
 def test_truncated_video_stops_a_run_or_is_skipped_and_reported(tmp_path):

@@ -52,11 +52,14 @@ class PairEntry:
 
     @property
     def frame_indices(self) -> list[int]:
-        return list(range(self.start, self.start + (self.num_frames - 1) * self.stride + 1, self.stride))
+        return PairRule(self.num_frames, self.stride).frame_indices(self.start)
 
 
 class ClipDataset(PairDataset):
     """Pairs cut from frame sources by the shared pair rule, or pinned by a manifest."""
+
+    kind: str = ""
+    """Stable dataset id used for default folders and manifests (the preset name)."""
 
     def __init__(self, *, root: str | None, rule: PairRule, manifest: str | None, skip_bad: bool) -> None:
         self.root = resolve_root(root, self.kind)
@@ -72,9 +75,6 @@ class ClipDataset(PairDataset):
             self._from_tree()
         else:
             self._from_manifest(Manifest.load(self.manifest_path, self.kind))
-
-    kind: str = ""
-    """Stable dataset id used for default folders and manifests (the preset name)."""
 
     @abstractmethod
     def find_sources(self) -> list[FrameSource]:
