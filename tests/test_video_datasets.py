@@ -125,3 +125,12 @@ def test_folder_rejects_ambiguous_names_and_empty_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(KfbenchError, match="folder: no videos .* under"):
         kfbench.create_dataset("folder", root=str(tmp_path / "empty"))
+
+
+def test_a_container_listing_more_frames_than_it_holds_is_rejected_before_decoding(tmp_path, monkeypatch):
+    import kfbench.datasets.sources as sources
+
+    write_video(tmp_path / "clips" / "a.mp4", 30)
+    monkeypatch.setattr(sources, "_packet_count", lambda path: 20)
+    with pytest.raises(BadSourceError, match="a.mp4: the container lists 30 frames but holds 20"):
+        kfbench.create_dataset("folder", root=str(tmp_path / "clips"))

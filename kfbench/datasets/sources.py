@@ -140,6 +140,14 @@ class VideoFile(FrameSource):
         reader = self._open()
         if len(reader) == 0:
             raise BadSourceError(f"{self.path}: the video has no frames; re-download it or pass --skip-bad")
+        # decord's length is the container's frame count; a damaged file can list more frames than it
+        # holds, and decord then never returns from a read past the real end (dmlc/decord#373).
+        packets = _packet_count(self.path)
+        if packets < len(reader):
+            raise BadSourceError(
+                f"{self.path}: the container lists {len(reader)} frames but holds {packets} (truncated or damaged); "
+                "re-download it or pass --skip-bad"
+            )
         height, width = reader[0].shape[:2]
         return SourceInfo(len(reader), int(height), int(width), float(reader.get_avg_fps()))
 
@@ -163,6 +171,17 @@ class VideoFile(FrameSource):
         if self._sha256 is None:
             self._sha256 = sha256_file(self.path)
         return {self.path.name: self._sha256}
+
+
+def _packet_count(path: Path) -> int:
+    """Video packets actually present in the file (demuxed with PyAV, not decoded)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise BadSourceError(f"{path}: cannot demux video ({exc}); re-download it or pass --skip-bad") from None
 
 
 @contextmanager
