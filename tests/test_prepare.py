@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from datatrees import davis_tree, frame, write_video
+from datatrees import frame, write_video
 from kfbench.datasets import prepare as prep
 from kfbench.datasets.prepare import MissingFiles, prepare
 from kfbench.errors import KfbenchError

@@ -84,7 +84,7 @@ class FrameFolder(FrameSource):
     def info(self) -> SourceInfo:
         if not self.files:
             raise BadSourceError(f"{self.path}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
-        width, height = self._open(self.files[0]).size
+        width, height = self._open(self.files[0], decode=False).size
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
@@ -98,10 +98,12 @@ class FrameFolder(FrameSource):
         return {self.files[i].name: sha256_file(self.files[i]) for i in indices}
 
     @staticmethod
-    def _open(path: Path) -> Image.Image:
+    def _open(path: Path, decode: bool = True) -> Image.Image:
+        """The image at ``path``, decoded unless only its header (size) is needed."""
         try:
             image = Image.open(path)
-            image.load()
+            if decode:
+                image.load()
         except (OSError, UnidentifiedImageError) as exc:
             raise BadSourceError(f"{path}: cannot decode image ({exc}); replace the file or pass --skip-bad") from None
         return image
