@@ -84,11 +84,15 @@ class FrameFolder(FrameSource):
     def info(self) -> SourceInfo:
         if not self.files:
             raise BadSourceError(f"{self.path}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
-        width, height = self._open(self.files[0], decode=False).size
+        with self._open(self.files[0], decode=False) as image:
+            width, height = image.size
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
-        frames = [np.asarray(self._open(self.files[i]).convert("RGB")) for i in indices]
+        frames = []
+        for i in indices:
+            with self._open(self.files[i]) as image:
+                frames.append(np.asarray(image.convert("RGB")))
         sizes = {f.shape for f in frames}
         if len(sizes) > 1:
             raise BadSourceError(f"{self.path}: frames differ in size ({', '.join(map(str, sorted(sizes)))})")
