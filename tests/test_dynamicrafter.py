@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,20 @@ from kfbench.methods.dynamicrafter.tiny import tiny_config
 from kfbench.registry import create_method
 
 KEYS_JSON = Path(__file__).resolve().parents[1] / "reports" / "reference" / "dynamicrafter_keys.json"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread here and in CLI subprocesses: tiny ops on shared cores run ~10x faster."""
+    threads, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    torch.set_num_threads(threads)
+    if env is None:
+        del os.environ["OMP_NUM_THREADS"]
+    else:
+        os.environ["OMP_NUM_THREADS"] = env
 
 
 def release_betas() -> np.ndarray:
@@ -98,6 +113,25 @@ def test_schedule_arrays_equal_release_definitions():
     assert 1.015 < ratio[2] < 1.023  # t = 59 -> 39
 
 
+def test_vae_key_mapping_agrees_with_diffusers_ldm_converter():
+    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
+
+    from kfbench.methods.dynamicrafter.vae import LdmAutoencoderKL, diffusers_vae_config
+
+    config = tiny_config()["first_stage_config"]
+    torch.manual_seed(0)
+    vae = LdmAutoencoderKL(**config)
+    with torch.no_grad():
+        for param in vae.parameters():
+            param.normal_()
+    ldm_state = {"first_stage_model." + k: v for k, v in vae.state_dict().items()}
+    assert "first_stage_model.decoder.up.0.block.1.conv2.weight" in ldm_state
+    converted = convert_ldm_vae_checkpoint(ldm_state, diffusers_vae_config(config["ddconfig"]))
+    own = vae.vae.state_dict()
+    assert converted.keys() == own.keys()
+    assert all(torch.equal(converted[k].reshape(own[k].shape), own[k]) for k in own)
+
+
 def test_frame_i_attends_image_tokens_16i_to_16i_plus_16():
     torch.manual_seed(0)
     unet = build_unet(
@@ -139,6 +173,10 @@ def test_seed_option_and_call_seed(tiny_models):
     assert method.stats["unet_calls"] == 2 and method.stats["seed"] == 2
     fixed = create_method("dynamicrafter", device="cpu", seed=1, **common)
     assert np.array_equal(fixed.interpolate(first, last, num_frames=25, seed=7), a)
+    x_t = torch.randn(1, 4, 16, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert np.array_equal(fixed.interpolate(first, last, num_frames=25, latents=x_t), a)  # same x_T as seed 1
+    with pytest.raises(KfbenchError, match="latents must have shape"):
+        fixed.interpolate(first, last, num_frames=25, latents=x_t[:, :, :8])
     assert fixed.output_times(25) == [i / 15 for i in range(16)]
 
 

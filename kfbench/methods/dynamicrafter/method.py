@@ -30,7 +30,8 @@ class DynamiCrafterInterpolator(Interpolator):
     """DynamiCrafter (Xing et al.) with the released interpolation checkpoint.
 
     ``seed``: ``None`` (default) uses the seed of each ``interpolate`` call (``kfbench run --seed``);
-    an integer fixes the seed of every pair (the release's scripts use 12306). The DDIM noise comes
+    an integer fixes the seed of every pair (the release's scripts use 12306). ``latents`` given to
+    ``interpolate`` replace the initial noise x_T ([1, 4, 16, height/8, width/8]). The DDIM noise comes
     from a generator on ``device`` seeded with it, the VAE posterior noise from a CPU generator
     seeded with it (the release draws the latter from the global CPU stream, whose state after model
     construction cannot be reproduced).
@@ -121,6 +122,8 @@ class DynamiCrafterInterpolator(Interpolator):
             schedule = ddim_schedule(model.alphas_cumprod, getattr(model, "scale_arr", None), self.num_inference_steps, self.eta)
             generator = torch.Generator(self.device).manual_seed(seed)
             noise = torch.randn(c_concat.shape, generator=generator, device=self.device, dtype=torch.float32)
+            if latents is not None:  # caller-supplied initial noise x_T; later draws still come from the seed
+                noise = _initial_latents(latents, tuple(c_concat.shape), self.device)
             z = sample(
                 noise,
                 schedule,
@@ -165,6 +168,14 @@ class DynamiCrafterInterpolator(Interpolator):
         c_concat[:, :, 0] = model.scale_factor * z_first
         c_concat[:, :, -1] = model.scale_factor * z_last
         return c_concat
+
+
+def _initial_latents(latents: Any, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """``latents`` as a float32 tensor of ``shape`` ([1, 4, 16, h, w]) on ``device``."""
+    tensor = torch.as_tensor(np.asarray(latents) if not torch.is_tensor(latents) else latents)
+    if tuple(tensor.shape) != shape:
+        raise KfbenchError(f"latents must have shape {list(shape)} (initial noise), got {list(tensor.shape)}")
+    return tensor.to(device=device, dtype=torch.float32)
 
 
 @contextlib.contextmanager
