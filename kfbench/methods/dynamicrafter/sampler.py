@@ -57,7 +57,8 @@ def sample(
         x0 = sqrt_a * x - sqrt_1m_a * v
         x0 = x0 * (f32(schedule.scale_prev[index]) / f32(schedule.scale[index]))
         a_prev, sigma = f32(schedule.alphas_prev[index]), f32(schedule.sigmas[index])
-        # 1 - a_prev - sigma^2 is exactly 0 in exact arithmetic at the zero-SNR step with eta 1.
+        # At the zero-SNR step with eta 1, 1 - a_prev - sigma^2 is 0 up to float32 rounding: +6e-8 for
+        # 50 steps (kept, as in the release), -6e-8 for 25 (NaN in the release; clamped to 0 here).
         dir_xt = (1.0 - a_prev - sigma**2).clamp(min=0).sqrt() * eps
         noise = torch.randn(x.shape, generator=generator, device=device, dtype=torch.float32)
         x = a_prev.sqrt() * x0 + dir_xt + sigma * noise
