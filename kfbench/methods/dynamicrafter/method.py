@@ -136,7 +136,10 @@ class DynamiCrafterInterpolator(Interpolator):
                 generator=generator,
             )
             video = torch.cat([model.first_stage_model.decode(z[:, :, i] / model.scale_factor) for i in range(z.shape[2])])
-        self.stats = {"unet_calls": calls, "seed": seed, "native_frames": NATIVE_FRAMES}
+        self.stats = {
+            "unet_calls": calls, "seed": seed, "native_frames": NATIVE_FRAMES,
+            "device": str(self.device), "dtype": self.dtype,
+        }  # fmt: skip
         # The release writes (clamp(x, -1, 1) + 1) / 2 * 255 truncated to uint8.
         video = ((video.float().clamp(-1.0, 1.0) + 1.0) / 2.0 * 255).to(torch.uint8)
         return video.permute(0, 2, 3, 1).cpu().numpy()
