@@ -83,6 +83,8 @@ class DynamiCrafterInterpolator(Interpolator):
             from kfbench.methods.dynamicrafter.checkpoint import load_model
 
             model = load_model(self.checkpoint)
+            if self.dtype == "float32":
+                model.float()  # e.g. a float16 safetensors conversion run without autocast
             multiple = model.size_multiple
             if self.height % multiple or self.width % multiple:
                 raise KfbenchError(

@@ -18,7 +18,8 @@ def rescale_guidance(guided: torch.Tensor, conditional: torch.Tensor, rescale: f
     dims = list(range(1, conditional.ndim))
     std_cond = conditional.std(dim=dims, keepdim=True)
     std_guided = guided.std(dim=dims, keepdim=True)
-    return rescale * guided * (std_cond / std_guided) + (1 - rescale) * guided
+    rescaled = guided * (std_cond / std_guided)
+    return rescale * rescaled + (1 - rescale) * guided
 
 
 def sample(

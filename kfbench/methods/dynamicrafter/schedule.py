@@ -112,10 +112,14 @@ def ddim_schedule(
     step i is ``scale[i-1] / scale[i]`` (1 at the lowest step).
     """
     timesteps = trailing_timesteps(num_steps, len(alphas_cumprod))
-    acp = alphas_cumprod.detach().cpu().double().numpy()
+    acp32 = alphas_cumprod.detach().cpu().float()
+    acp = acp32.double().numpy()
     alphas = acp[timesteps]
     alphas_prev = np.concatenate([acp[:1], acp[timesteps[:-1]]])
-    sigmas = eta * np.sqrt((1 - alphas_prev) / (1 - alphas) * (1 - alphas / alphas_prev))
+    # Bit-exact with the release, where (1 - alphas_prev) / (1 - alphas) mixes a float64 array and a
+    # float32 tensor: torch evaluates it as float32 reciprocal(1 - alphas) times the float64 array.
+    inverse = torch.reciprocal(1 - acp32[torch.from_numpy(timesteps)]).double().numpy()
+    sigmas = eta * np.sqrt((1 - alphas_prev) * inverse * (1 - alphas / alphas_prev))
     if scale_arr is None:
         scale = np.ones(len(timesteps))
     else:

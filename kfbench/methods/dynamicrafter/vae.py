@@ -25,9 +25,10 @@ def ldm_key(key: str, num_levels: int) -> str:
         key = key.replace(f".mid_block.attentions.0.{new}.", f".mid.attn_1.{old}.")
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.resnets\.", r"encoder.down.\1.block.", key)
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.", r"encoder.down.\1.downsample.", key)
-    flip = lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}."  # noqa: E731 - ldm counts up-levels from the top
-    key = re.sub(r"^decoder\.up_blocks\.(\d+)\.resnets\.", lambda m: flip(m) + "block.", key)
-    key = re.sub(r"^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.", lambda m: flip(m) + "upsample.", key)
+    # diffusers counts decoder levels from the lowest resolution, ldm from the highest.
+    up = lambda part: lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}.{part}."  # noqa: E731
+    key = re.sub(r"^decoder\.up_blocks\.(\d+)\.resnets\.", up("block"), key)
+    key = re.sub(r"^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.", up("upsample"), key)
     for new, old in _RESNET_PARTS.items():
         key = key.replace(f".{new}.", f".{old}.")
     return key
