@@ -11,6 +11,7 @@ from kfbench.registry import accepted_options, coerce_for, import_factory
 # method name -> "module:function(src: str, dst: Path, *, option=...) -> Path"; each family adds its own.
 CONVERTERS: dict[str, str] = {
     "film": "kfbench.methods.film.weights:convert_film",
+    "dynamicrafter": "kfbench.methods.dynamicrafter.checkpoint:convert_checkpoint",
 }
 
 

@@ -92,6 +92,7 @@ def make_tiny_svd(folder: str | Path, seed: int = 0) -> Path:
 TINY_BUILDERS = {
     "svd": "kfbench.tiny:make_tiny_svd_models",
     "film": "kfbench.methods.film.weights:make_tiny_film",
+    "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
 }
 
 

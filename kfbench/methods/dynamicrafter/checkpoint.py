@@ -1,0 +1,134 @@
+"""Finding, reading (weights-only) and strictly loading DynamiCrafter checkpoints; the converter.
+
+A checkpoint is the released ``model.ckpt`` (``{"state_dict": ...}``), or a safetensors file of the
+same state_dict. Its model configuration is :data:`RELEASE_CONFIG` unless a
+``dynamicrafter_config.json`` lies beside the weights (tiny test models do this).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from kfbench.errors import KfbenchError
+from kfbench.hub import resolve_model_dir
+from kfbench.methods.dynamicrafter.model import DynamiCrafter, build_model, release_config
+
+CONFIG_NAME = "dynamicrafter_config.json"
+WEIGHT_NAMES = ("model.safetensors", "model.ckpt")
+# Older checkpoints name the frame-stride embedding differently; the release renames on load.
+RENAMES = {"framestride_embed": "fps_embedding"}
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def locate(checkpoint: str) -> tuple[Path, dict[str, Any]]:
+    """(weights file, model config) for a file, a folder holding ``model.ckpt``/``model.safetensors``, or a hub id."""
+    path = Path(checkpoint).expanduser()
+    if not path.exists():
+        path = resolve_model_dir(checkpoint, flag="--checkpoint", allow_patterns=[*WEIGHT_NAMES, CONFIG_NAME])
+    if path.is_dir():
+        found = [path / name for name in WEIGHT_NAMES if (path / name).is_file()]
+        if not found:
+            raise KfbenchError(
+                f"no {' or '.join(WEIGHT_NAMES)} in '{path}'; pass the released model.ckpt "
+                "(Doubiiu/DynamiCrafter_512_Interp) or its folder with --checkpoint"
+            )
+        path = found[0]
+    config_file = path.parent / CONFIG_NAME
+    if not config_file.is_file():
+        return path, release_config()
+    try:
+        return path, json.loads(config_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise KfbenchError(f"{config_file} is not valid JSON ({exc}); fix or remove it") from None
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The state_dict of a ``.ckpt``/``.pt`` (loaded weights-only) or ``.safetensors`` file, renames applied."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
+            state = _load_weights_only(path)
+        except Exception as exc:
+            raise KfbenchError(f"cannot read {path} as a weights-only checkpoint ({type(exc).__name__}: {exc})") from None
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise KfbenchError(f"{path} holds a {type(state).__name__}, not a state_dict")
+    return {_rename(key): value for key, value in state.items()}
+
+
+def _load_weights_only(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise KfbenchError(f"cannot read {path} as a weights-only checkpoint ({type(exc).__name__}: {exc})") from None
+
+
+def _rename(key: str) -> str:
+    for old, new in RENAMES.items():
+        key = key.replace(old, new)
+    return key
+
+
+def load_model(checkpoint: str) -> DynamiCrafter:
+    """The model of ``checkpoint`` with every entry loaded strictly (no weights initialised first)."""
+    path, config = locate(checkpoint)
+    state = read_state_dict(path)
+    try:
+        model = build_model(config, empty=True)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KfbenchError(f"bad DynamiCrafter model config for {path}: {type(exc).__name__}: {exc}") from None
+    load_strict(model, state, str(path))
+    return model
+
+
+def load_strict(model: DynamiCrafter, state: dict[str, torch.Tensor], source: str) -> None:
+    """``load_state_dict(strict=True, assign=True)`` with a one-line error on any mismatch."""
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as exc:
+        expected = set(model.state_dict())
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        detail = f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})"
+        if not missing and not unexpected:
+            detail = str(exc).splitlines()[-1].strip()
+        raise KfbenchError(
+            f"{source} does not match the DynamiCrafter model of its config: {detail}; "
+            f"pass the released dynamicrafter_512_interp_v1 model.ckpt, or put a matching {CONFIG_NAME} beside it"
+        ) from None
+
+
+def convert_checkpoint(src: str, dst: Path, *, dtype: Literal["float32", "float16", "bfloat16"] = "float32") -> Path:
+    """Write the checkpoint ``src`` as safetensors (release key names, checked strictly) at ``dst``.
+
+    ``dst`` is a file ``*.safetensors`` or a folder that receives ``model.safetensors``; the source's
+    config file, if any, is copied beside it. ``dtype`` casts the network weights; schedule buffers stay float32.
+    """
+    from safetensors.torch import save_file
+
+    path, config = locate(src)
+    state = read_state_dict(path)
+    load_strict(build_model(config, empty=True), dict(state), str(path))
+    target = DTYPES[dtype]
+    # Top-level entries (no dot) are the schedule buffers: kept float32 as released.
+    tensors = {
+        k: (v.to(target) if "." in k and v.is_floating_point() else v).contiguous() for k, v in state.items()
+    }
+    dst = Path(dst)
+    if dst.suffix != ".safetensors":
+        dst = dst / "model.safetensors"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if (path.parent / CONFIG_NAME).is_file():
+        shutil.copyfile(path.parent / CONFIG_NAME, dst.parent / CONFIG_NAME)
+    save_file(tensors, str(dst), metadata={"format": "pt", "source": str(path)})
+    return dst
