@@ -9,7 +9,10 @@ from kfbench.errors import KfbenchError
 from kfbench.registry import accepted_options, coerce_for, import_factory
 
 # method name -> "module:function(src: str, dst: Path, *, option=...) -> Path"; each family adds its own.
-CONVERTERS: dict[str, str] = {}
+CONVERTERS: dict[str, str] = {
+    "ours": "kfbench.methods.svd.loading:convert_ours",
+    "ours-wo-ra": "kfbench.methods.svd.loading:convert_ours_wo_ra",
+}
 
 
 def convert_checkpoint(method: str, src: str, dst: Path, flags: dict[str, str]) -> Path:

@@ -91,6 +91,7 @@ def make_tiny_svd(folder: str | Path, seed: int = 0) -> Path:
 # name -> "module:function(folder) -> dict[str, Path]"; each method family adds its own builder.
 TINY_BUILDERS = {
     "svd": "kfbench.tiny:make_tiny_svd_models",
+    "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
 }
 
 
