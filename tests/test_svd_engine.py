@@ -134,6 +134,17 @@ def test_release_compat_context_matches_diffusers_0_27_order():
     assert torch.equal(mixed[: batch * hw], old)
 
 
+def test_release_compat_changes_only_cfg_batched_calls(tiny_models, keyframes):
+    """The 0.27 mixing matters only when a call's videos have different embeddings (CFG); one video: identical."""
+    outputs = {}
+    for compat in (False, True):
+        for guidance in (1.0, 3.0):
+            method = create_method("svd", **options(tiny_models, "svd", release_compat=compat, max_guidance_scale=guidance))
+            outputs[compat, guidance] = method.interpolate(*keyframes, num_frames=8, seed=2)
+    assert np.array_equal(outputs[False, 1.0], outputs[True, 1.0])
+    assert not np.array_equal(outputs[False, 3.0], outputs[True, 3.0])
+
+
 # --- ablation switches -----------------------------------------------------------------------------
 
 
