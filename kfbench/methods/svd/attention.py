@@ -32,7 +32,7 @@ def rotate_map(probs: torch.Tensor) -> torch.Tensor:
     return torch.flip(probs, dims=(-2, -1))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pass:
     """How one UNet call (or one half of a fused call) runs its temporal self-attention.
 

@@ -52,14 +52,27 @@ def encode_keyframes(
         if noise is None or not shared_noise:
             noise = randn_tensor(image.shape, generator=generator, device=device, dtype=image.dtype)
         augmented.append(image + noise_aug_strength * noise)
-    upcast = pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast
-    if upcast:
-        pipe.vae.to(dtype=torch.float32)
-    latents = [pipe._encode_vae_image(image, device, 1, cfg).to(dtype) for image in augmented]
-    if upcast:
-        pipe.vae.to(dtype=torch.float16)
+    latents = [vae_latent(pipe, image, cfg).to(dtype) for image in augmented]
     time_ids = pipe._get_add_time_ids(fps - 1, motion_bucket_id, noise_aug_strength, dtype, 1, 1, cfg).to(device)
     return [
         Conditioning(embedding, latent.unsqueeze(1).repeat(1, num_frames, 1, 1, 1), time_ids)
         for embedding, latent in zip(embeddings, latents)
     ]
+
+
+def vae_latent(pipe, pixels: torch.Tensor, cfg: bool) -> torch.Tensor:
+    """``latent_dist.mode()`` of [-1, 1] pixels (zeros prepended for CFG), upcasting an fp16 VAE as diffusers does."""
+    upcast = pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast
+    if upcast:
+        pipe.vae.to(dtype=torch.float32)
+    latent = pipe._encode_vae_image(pixels, pipe._execution_device, 1, cfg)
+    if upcast:
+        pipe.vae.to(dtype=torch.float16)
+    return latent
+
+
+def diffusion_latent(pipe, keyframe: np.ndarray) -> torch.Tensor:
+    """The clean keyframe in diffusion latent space: VAE latent times the scaling factor, [1, 4, h, w] float32."""
+    height, width = keyframe.shape[:2]
+    pixels = pipe.video_processor.preprocess(PIL.Image.fromarray(keyframe), height=height, width=width)
+    return vae_latent(pipe, pixels.to(pipe._execution_device), False).float() * pipe.vae.config.scaling_factor

@@ -17,8 +17,8 @@ class Request:
 
     latents: torch.Tensor
     conditioning: Conditioning
-    guidance: torch.Tensor
-    attention: Pass
+    guidance: torch.Tensor | None = None
+    attention: Pass = Pass()
 
 
 class Denoiser:
@@ -39,6 +39,12 @@ class Denoiser:
 
     def batched(self, requests: list[Request], sigma: torch.Tensor, timestep: torch.Tensor) -> list[torch.Tensor]:
         """Guided v-prediction of several requests in one UNet call (their attention passes in batch order)."""
+        return [guide(uncond, cond, r.guidance) for r, (uncond, cond) in zip(requests, self.halves(requests, sigma, timestep))]
+
+    def halves(
+        self, requests: list[Request], sigma: torch.Tensor, timestep: torch.Tensor
+    ) -> list[tuple[torch.Tensor | None, torch.Tensor]]:
+        """Unguided (unconditional, conditional) v-predictions of each request from one UNet call."""
         dtype = self.unet.dtype
         inputs, embeddings, time_ids = [], [], []
         for r in requests:
@@ -58,8 +64,4 @@ class Denoiser:
                 return_dict=False,
             )[0]
         self.stats["unet_calls"] += len(requests)
-        predictions = []
-        for r, v in zip(requests, out.chunk(len(requests))):
-            uncond, cond = v.chunk(2) if r.conditioning.cfg else (None, v)
-            predictions.append(guide(uncond, cond, r.guidance))
-        return predictions
+        return [tuple(v.chunk(2)) if r.conditioning.cfg else (None, v) for r, v in zip(requests, out.chunk(len(requests)))]

@@ -37,25 +37,26 @@ def resolve_dtype(dtype: str, device: str) -> torch.dtype:
 class SVDModel:
     """The loaded pipeline, its one UNet with kfbench's attention processors, and the backward model's tensors."""
 
-    def __init__(self, interpolator: "SVDInterpolator") -> None:
-        o = interpolator
-        self.device = resolve_device(o.device)
-        self.pipe = loading.load_pipeline(o.model, dtype=resolve_dtype(o.dtype, self.device))
+    def __init__(self, model: str, *, device: str | None, dtype: str, cpu_offload: bool = False, release_compat: bool = False) -> None:
+        self.device = resolve_device(device)
+        self.pipe = loading.load_pipeline(model, dtype=resolve_dtype(dtype, self.device))
         self.pipe.set_progress_bar_config(disable=True)
-        if o.cpu_offload:
+        if cpu_offload:
             if not self.device.startswith("cuda"):
                 raise KfbenchError("--cpu-offload needs a CUDA device; drop it on CPU")
             self.pipe.enable_model_cpu_offload(device=self.device)
         else:
             self.pipe.to(self.device)
         self.control = AttentionControl()
-        self.layers = attention.install(self.pipe.unet, self.control, release_compat=o.release_compat)
+        self.layers = attention.install(self.pipe.unet, self.control, release_compat=release_compat)
         if not self.layers:
-            raise KfbenchError(f"'{o.model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
-        self.backward_weights = None
-        if o.backward == "finetuned":
-            deltas = loading.load_deltas(o.checkpoint, o.checkpoint_base, o.finetuned_tensors)
-            self.backward_weights = loading.backward_tensors(self.pipe.unet, self.layers, deltas, o.finetuned_tensors)
+            raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
+        self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
+
+    def load_backward(self, checkpoint: str, checkpoint_base: str, tensors: loading.FineTuned) -> None:
+        """The backward model's fine-tuned tensors (base + delta); everything else stays shared."""
+        deltas = loading.load_deltas(checkpoint, checkpoint_base, tensors)
+        self.backward_weights = loading.backward_tensors(self.pipe.unet, self.layers, deltas, tensors)
 
     def rotated_layers(self, rotation: Rotation) -> frozenset[str]:
         """Layers whose backward pass uses the forward pass's rotated map."""
@@ -64,6 +65,28 @@ class SVDModel:
         if rotation == "up":
             return frozenset(n for n in self.layers if n.startswith("up_blocks."))
         return frozenset()
+
+    def sigmas(self, steps: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """(sigmas, UNet timesteps 0.25 ln sigma, init noise sigma) of the model's scheduler at ``steps`` steps."""
+        scheduler = self.pipe.scheduler
+        scheduler.set_timesteps(steps, device="cpu")
+        return scheduler.sigmas, scheduler.timesteps, float(scheduler.init_noise_sigma)
+
+    def decode(self, z: torch.Tensor, num_frames: int, chunk: int | None) -> np.ndarray:
+        """VAE decode in chunks of ``chunk`` frames (None: all at once) -> uint8 [N, H, W, 3]."""
+        video = self.pipe.decode_latents(z.to(self.pipe.vae.dtype), num_frames, chunk or num_frames)
+        frames = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+        return np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
+
+
+def initial_latents(latents: Any, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Unscaled initial noise of ``shape`` [1, N, C, H/8, W/8]: the given one, or drawn from the run's generator."""
+    if latents is None:
+        return torch.randn(shape, generator=generator, dtype=torch.float32)
+    latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()
+    if tuple(latents.shape) != shape:
+        raise KfbenchError(f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}")
+    return latents
 
 
 class SVDInterpolator(Interpolator):
@@ -168,7 +191,10 @@ class SVDInterpolator(Interpolator):
 
     def loaded(self) -> SVDModel:
         if self._model is None:
-            self._model = SVDModel(self)
+            model = SVDModel(self.model, device=self.device, dtype=self.dtype, cpu_offload=self.cpu_offload, release_compat=self.release_compat)
+            if self.backward == "finetuned":
+                model.load_backward(self.checkpoint, self.checkpoint_base, self.finetuned_tensors)
+            self._model = model
         return self._model
 
     def directions(self, m: SVDModel) -> Directions:
@@ -181,16 +207,6 @@ class SVDInterpolator(Interpolator):
             blend=self.blend,
             fused_call=self.fused_call,
         )
-
-    def initial_latents(self, latents: Any, num_frames: int, generator: torch.Generator, channels: int) -> torch.Tensor:
-        """Unscaled initial noise [1, N, C, H/8, W/8]: the given one, or drawn from the run's generator."""
-        shape = (1, num_frames, channels, self.height // 8, self.width // 8)
-        if latents is None:
-            return torch.randn(shape, generator=generator, dtype=torch.float32)
-        latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()
-        if tuple(latents.shape) != shape:
-            raise KfbenchError(f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}")
-        return latents
 
     @torch.no_grad()
     def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
@@ -209,17 +225,16 @@ class SVDInterpolator(Interpolator):
             cfg=self.max_guidance_scale > 1,
             generator=generator,
         )
-        scheduler = pipe.scheduler
-        scheduler.set_timesteps(self.num_inference_steps, device="cpu")
-        channels = pipe.unet.config.in_channels // 2
-        z = self.initial_latents(latents, num_frames, generator, channels) * scheduler.init_noise_sigma
+        sigmas, timesteps, init_sigma = m.sigmas(self.num_inference_steps)
+        shape = (1, num_frames, pipe.unet.config.in_channels // 2, self.height // 8, self.width // 8)
+        z = initial_latents(latents, shape, generator) * init_sigma
         denoiser = Denoiser(pipe.unet, m.control, release_compat=self.release_compat)
         moves = self.schedule()
         z = sample(
             denoiser,
             z.to(pipe._execution_device),
-            sigmas=scheduler.sigmas,
-            timesteps=scheduler.timesteps,
+            sigmas=sigmas,
+            timesteps=timesteps,
             moves=moves,
             first=conditions[0],
             last=conditions[1] if self.bidirectional else None,
@@ -228,17 +243,9 @@ class SVDInterpolator(Interpolator):
             generator=generator,
         )
         m.control.maps.clear()
-        frames = self.decode(z, num_frames)
         self.stats = {
             "unet_calls": denoiser.stats["unet_calls"],
             "denoise_steps": schedules.denoise_count(moves),
             "renoise_moves": len(moves) - schedules.denoise_count(moves),
         }
-        return frames
-
-    def decode(self, z: torch.Tensor, num_frames: int) -> np.ndarray:
-        """VAE decode in chunks of ``decode_chunk_size`` frames -> uint8 [N, H, W, 3]."""
-        pipe = self.loaded().pipe
-        video = pipe.decode_latents(z.to(pipe.vae.dtype), num_frames, self.decode_chunk_size or num_frames)
-        frames = pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
-        return np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
+        return m.decode(z, num_frames, self.decode_chunk_size)

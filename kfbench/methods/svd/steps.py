@@ -71,3 +71,21 @@ def fuse(forward: torch.Tensor, backward_flipped: torch.Tensor, forward_weight: 
     """
     w = per_frame(forward_weight).to(forward)
     return w * forward + (1 - w) * backward_flipped
+
+
+def guided_x0(x0_uncond: torch.Tensor, x0_cond: torch.Tensor, scale: float) -> torch.Tensor:
+    """ViBiDSampler's CFG on the x0 estimates, one weight for every frame."""
+    return x0_uncond + scale * (x0_cond - x0_uncond)
+
+
+def replace_last_frame(x0: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
+    """DDS with a mask on the last frame only: its data-consistency step is replacement by the keyframe latent."""
+    out = x0.clone()
+    out[:, -1] = latent.to(out)
+    return out
+
+
+def cfgpp_update(x: torch.Tensor, x0: torch.Tensor, x0_uncond: torch.Tensor, sigma, sigma_next, cfgpp: bool = True) -> torch.Tensor:
+    """CFG++ Euler step x' = x0 + (sigma'/sigma)(x - x0_uncond); with ``cfgpp`` off the plain Euler step on x0."""
+    anchor = x0_uncond if cfgpp else x0
+    return x0 + (sigma_next / sigma) * (x.float() - anchor)
