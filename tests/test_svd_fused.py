@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from kfbench.methods.svd import interpolator
+from kfbench.methods.svd import model as svd_model
 from kfbench.registry import create_method
 
 
@@ -21,13 +21,13 @@ def one_thread():
 @pytest.mark.parametrize("name", ["ours", "ours-wo-ft", "ours-wo-ra", "trf"])
 def test_fused_call_equals_sequential(tiny_models, monkeypatch, name):
     latents = {}
-    original = interpolator.SVDModel.decode
+    original = svd_model.SVDModel.decode
 
     def keep(self, z, num_frames, chunk):
         latents[self] = z.clone()
         return original(self, z, num_frames, chunk)
 
-    monkeypatch.setattr(interpolator.SVDModel, "decode", keep)
+    monkeypatch.setattr(svd_model.SVDModel, "decode", keep)
     rng = np.random.default_rng(2)
     first = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     last = np.roll(first, 7, axis=0)

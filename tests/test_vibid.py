@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli
 from kfbench.methods.svd import vibid
 from kfbench.methods.svd.denoiser import Denoiser, Request
 from kfbench.methods.svd.steps import cfgpp_update, euler, guided_x0, v_to_x0
@@ -95,16 +92,3 @@ def test_v_to_x0_is_edm_preconditioning():
     x, v = torch.randn(2, 5)
     expected = x / (sigma**2 + 1) - v * sigma / (sigma**2 + 1) ** 0.5
     torch.testing.assert_close(v_to_x0(v, x, sigma), expected)
-
-
-def test_kfbench_run_vibid(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    result = run_cli(
-        "run", "--method", "vibid", "--dataset", "synthetic", "--model", tiny_models["svd"], "--out", tmp_path, "--quiet",
-        "--height", "64", "--width", "96", "--num-inference-steps", "2", "--num-frames", "8", "--num-pairs", "1",
-    )
-    assert result.returncode == 0, result.stderr
-    (meta_path,) = (tmp_path / "synthetic" / "vibid").glob("*/meta.json")
-    meta = json.loads(meta_path.read_text())
-    assert meta["stats"]["unet_calls"] == 4  # exactly 2 CFG-batched calls per step
-    assert meta["options"]["dds"] is True and meta["options"]["cfgpp"] is True

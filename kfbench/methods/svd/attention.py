@@ -18,8 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 TEMPORAL_SELF_ATTENTION = "temporal_transformer_blocks.0.attn1"
-TEMPORAL_CROSS_ATTENTION = "temporal_transformer_blocks.0.attn2"
-PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
 
 
 def temporal_self_attention_layers(unet: nn.Module) -> list[str]:
