@@ -48,7 +48,9 @@ def load_pipeline(model: str, *, dtype: torch.dtype):
     """SVD image-to-video pipeline from a hub id or a local diffusers folder."""
     from diffusers import StableVideoDiffusionPipeline
 
-    folder = resolve_model_dir(model, flag="--model")
+    # a hub snapshot also holds the original sgm checkpoints and both precisions: fetch only what diffusers loads
+    weights = ["*/*.fp16.safetensors"] if dtype == torch.float16 else [f"*/{UNET_WEIGHTS}", "*/model.safetensors"]
+    folder = resolve_model_dir(model, flag="--model", allow_patterns=["model_index.json", "*/*.json", *weights] if is_hub_id(model) else None)
     if not (folder / "model_index.json").is_file():
         raise KfbenchError(f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with --model")
     variant = "fp16" if dtype == torch.float16 and any(folder.glob("unet/*.fp16.safetensors")) else None
