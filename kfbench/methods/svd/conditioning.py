@@ -72,7 +72,10 @@ def vae_latent(pipe, pixels: torch.Tensor, cfg: bool) -> torch.Tensor:
 
 
 def diffusion_latent(pipe, keyframe: np.ndarray) -> torch.Tensor:
-    """The clean keyframe in diffusion latent space: VAE latent times the scaling factor, [1, 4, h, w] float32."""
+    """The clean keyframe in diffusion latent space: VAE latent times the scaling factor, [1, 4, h, w] float32.
+
+    The posterior mode, so it is deterministic (ViBiDSampler's release draws an unseeded posterior sample).
+    """
     height, width = keyframe.shape[:2]
     pixels = pipe.video_processor.preprocess(PIL.Image.fromarray(keyframe), height=height, width=width)
     return vae_latent(pipe, pixels.to(pipe._execution_device), False).float() * pipe.vae.config.scaling_factor

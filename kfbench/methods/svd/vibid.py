@@ -65,7 +65,7 @@ class ViBiDInterpolator(Interpolator):
         noise_aug_strength: float = 0.02,
         dds: bool = True,
         cfgpp: bool = True,
-        decode_chunk_size: int | None = None,
+        decode_chunk_size: int | None = 4,
     ) -> None:
         super().__init__()
         if height % 8 or width % 8:
