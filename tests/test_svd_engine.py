@@ -145,6 +145,19 @@ def test_release_compat_changes_only_cfg_batched_calls(tiny_models, keyframes):
     assert not np.array_equal(outputs[False, 3.0], outputs[True, 3.0])
 
 
+def test_svd_xt_config_has_16_rotated_layers_and_32_finetuned_tensors():
+    """On the real SVD-XT UNet config (meta device, no weights): 16 temporal self-attention layers, 9 in the up blocks."""
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    with torch.device("meta"):
+        unet = UNetSpatioTemporalConditionModel()
+    layers = attention.temporal_self_attention_layers(unet)
+    assert len(layers) == 16 and sum(n.startswith("up_blocks.") for n in layers) == 9
+    params = dict(unet.named_parameters())
+    weights = loading.expected_weights(layers, "vo")
+    assert len(weights) == 32 and round(sum(params[w].numel() for w in weights) / 1e6, 1) == 24.8
+
+
 # --- ablation switches -----------------------------------------------------------------------------
 
 
