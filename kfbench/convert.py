@@ -12,6 +12,8 @@ from kfbench.registry import accepted_options, coerce_for, import_factory
 CONVERTERS: dict[str, str] = {
     "film": "kfbench.methods.film.weights:convert_film",
     "dynamicrafter": "kfbench.methods.dynamicrafter.checkpoint:convert_checkpoint",
+    "ours": "kfbench.methods.svd.loading:convert_ours",
+    "ours-wo-ra": "kfbench.methods.svd.loading:convert_ours_wo_ra",
 }
 
 

@@ -93,6 +93,7 @@ TINY_BUILDERS = {
     "svd": "kfbench.tiny:make_tiny_svd_models",
     "film": "kfbench.methods.film.weights:make_tiny_film",
     "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
+    "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
 }
 
 

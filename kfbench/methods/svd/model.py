@@ -1,0 +1,81 @@
+"""The loaded SVD model shared by every method of the family: one UNet, kfbench's attention processors, decoding."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from kfbench.errors import KfbenchError
+from kfbench.methods.svd import attention, loading
+from kfbench.methods.svd.attention import AttentionControl
+
+Rotation = Literal["all", "up", "none"]
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def resolve_device(device: str | None) -> str:
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    """fp16 on GPU and float32 on CPU unless asked otherwise."""
+    if dtype == "auto":
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    return DTYPES[dtype]
+
+
+class SVDModel:
+    """The loaded pipeline, its one UNet with kfbench's attention processors, and the backward model's tensors."""
+
+    def __init__(self, model: str, *, device: str | None, dtype: str, cpu_offload: bool = False, release_compat: bool = False) -> None:
+        self.device = resolve_device(device)
+        self.pipe = loading.load_pipeline(model, dtype=resolve_dtype(dtype, self.device))
+        self.pipe.set_progress_bar_config(disable=True)
+        if cpu_offload:
+            if not self.device.startswith("cuda"):
+                raise KfbenchError("--cpu-offload needs a CUDA device; drop it on CPU")
+            self.pipe.enable_model_cpu_offload(device=self.device)
+        else:
+            self.pipe.to(self.device)
+        self.control = AttentionControl()
+        self.layers = attention.install(self.pipe.unet, self.control, release_compat=release_compat)
+        if not self.layers:
+            raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
+        self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
+
+    def load_backward(self, checkpoint: str, checkpoint_base: str, tensors: loading.FineTuned) -> None:
+        """The backward model's fine-tuned tensors (base + delta); everything else stays shared."""
+        deltas = loading.load_deltas(checkpoint, checkpoint_base, tensors)
+        self.backward_weights = loading.backward_tensors(self.pipe.unet, self.layers, deltas, tensors)
+
+    def rotated_layers(self, rotation: Rotation) -> frozenset[str]:
+        """Layers whose backward pass uses the forward pass's rotated map."""
+        if rotation == "all":
+            return frozenset(self.layers)
+        if rotation == "up":
+            return frozenset(n for n in self.layers if n.startswith("up_blocks."))
+        return frozenset()
+
+    def sigmas(self, steps: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """(sigmas, UNet timesteps 0.25 ln sigma, init noise sigma) of the model's scheduler at ``steps`` steps."""
+        scheduler = self.pipe.scheduler
+        scheduler.set_timesteps(steps, device="cpu")
+        return scheduler.sigmas, scheduler.timesteps, float(scheduler.init_noise_sigma)
+
+    def decode(self, z: torch.Tensor, num_frames: int, chunk: int | None) -> np.ndarray:
+        """VAE decode in chunks of ``chunk`` frames (None: all at once) -> uint8 [N, H, W, 3]."""
+        video = self.pipe.decode_latents(z.to(self.pipe.vae.dtype), num_frames, chunk or num_frames)
+        frames = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+        return np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
+
+
+def initial_latents(latents: Any, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Unscaled initial noise of ``shape`` [1, N, C, H/8, W/8]: the given one, or drawn from the run's generator."""
+    if latents is None:
+        return torch.randn(shape, generator=generator, dtype=torch.float32)
+    latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()
+    if tuple(latents.shape) != shape:
+        raise KfbenchError(f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}")
+    return latents
