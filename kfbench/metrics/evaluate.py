@@ -22,7 +22,7 @@ from kfbench.imageops import resize_center_crop
 from kfbench.metrics.bootstrap import bootstrap_interval
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.frames import centred_window, nearest_truth_indices, selected_indices
-from kfbench.metrics.frechet import Covariance, frechet_distance_features
+from kfbench.metrics.frechet import Covariance, SampleSizeWarning, frechet_distance_features
 from kfbench.metrics.kid import kernel_distance
 from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
 from kfbench.progress import track
@@ -196,7 +196,7 @@ def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors
     for k, p in enumerate(pairs):
         for j, index in enumerate(p.indices):
             frame_rows.append({"dataset": dataset, "method": method, "pair": p.pair_id, "frame": index,
-                               "truth_frame": p.truth_indices[j], "time": p.times[j],
+                               "truth_frame": p.truth_indices[j], "truth_frames": p.num_truth, "time": p.times[j],
                                **{m: float(per_pair[m][k][j]) for m in per_pair}})
     return rows, frame_rows
 
@@ -346,3 +346,32 @@ def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_frame_csv = out / f"{PER_FRAME}.csv"
     per_frame = pd.read_csv(per_frame_csv) if per_frame_csv.is_file() and per_frame_csv.stat().st_size > 1 else pd.DataFrame()
     return results, per_frame
+
+
+def summary_lines(results: pd.DataFrame) -> list[str]:
+    """One line per result: value [interval] n, or the reason it is missing."""
+    lines, seen = [], set()
+    for r in results.itertuples(index=False):
+        head = f"{r.dataset} {r.method} {r.metric}:"
+        if r.missing_reason:
+            short = r.missing_reason.split(":")[0]
+            lines.append(f"{head} missing ({short}{'; as above' if r.missing_reason in seen else ': ' + r.missing_reason.split(':', 1)[-1].strip()})")
+            seen.add(r.missing_reason)
+        else:
+            interval = "" if pd.isna(r.ci_low) else f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+            lines.append(f"{head} {r.value:.4g}{interval} n={int(r.n)}")
+    return lines
+
+
+def evaluate_with_warnings(out: Path, config: EvalConfig, **selection: Any) -> tuple[pd.DataFrame, list[str]]:
+    """evaluate_store, with each distinct warning (e.g. biased at this n) returned as a line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SampleSizeWarning)
+        results, _ = evaluate_store(out, config, **selection)
+    return results, list(dict.fromkeys(f"warning: {w.message}" for w in caught if issubclass(w.category, SampleSizeWarning)))
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
