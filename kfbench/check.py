@@ -19,7 +19,7 @@ from kfbench.runstore import RunStore
 
 DEFAULT_SUBSET: dict[str, Any] = {
     "dataset": "synthetic",
-    "dataset_options": {},
+    "dataset_options": {"num_frames": 13},
     "methods": ["linear", "flow"],
     "metrics": ["psnr", "ssim"],
     "seed": 0,

@@ -354,8 +354,8 @@ def summary_lines(results: pd.DataFrame) -> list[str]:
     for r in results.itertuples(index=False):
         head = f"{r.dataset} {r.method} {r.metric}:"
         if r.missing_reason:
-            short = r.missing_reason.split(":")[0]
-            lines.append(f"{head} missing ({short}{'; as above' if r.missing_reason in seen else ': ' + r.missing_reason.split(':', 1)[-1].strip()})")
+            shown = f"as above: {r.missing_reason.split(':')[0]}" if r.missing_reason in seen else r.missing_reason
+            lines.append(f"{head} missing ({shown})")
             seen.add(r.missing_reason)
         else:
             interval = "" if pd.isna(r.ci_low) else f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
