@@ -301,8 +301,10 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
     instances: dict[str, Any] = {}
+    evaluated: set[tuple[str, str]] = set()
     for dataset in chosen:
         for method in (m for m in store.methods(dataset) if not methods or m in methods):
+            evaluated.add((dataset, method))
             pairs, without_truth = load_pairs(store, dataset, method, config, instances)
             if not pairs:
                 reason = f"no ground truth for pair(s) {', '.join(without_truth)}" if without_truth else "no completed pairs"
@@ -317,17 +319,15 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
-    return _merge_saved(out, results, RESULTS), _merge_saved(out, per_frame, PER_FRAME)
+    return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
 
 
-def _merge_saved(out: Path, new: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Replace the rows of the re-evaluated (dataset, method)s in the saved table and write CSV + Parquet."""
-    out.mkdir(parents=True, exist_ok=True)
+def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
+    """Replace the rows of the evaluated (dataset, method)s in the saved table and write CSV + Parquet."""
     csv = out / f"{name}.csv"
-    if csv.is_file() and not new.empty:
+    if csv.is_file() and csv.stat().st_size > 1:
         old = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-        done = set(zip(new["dataset"], new["method"]))
-        old = old[[(d, m) not in done for d, m in zip(old["dataset"], old["method"])]]
+        old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
         new = pd.concat([old, new], ignore_index=True) if not old.empty else new
     if name == RESULTS:
         new["missing_reason"] = new["missing_reason"].fillna("").astype(str)

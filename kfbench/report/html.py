@@ -17,7 +17,10 @@ document.querySelectorAll('video').forEach(function (video) {
   video.addEventListener('loadeddata', function () { video.dataset.state = 'loaded'; });
   var fail = function () {
     video.dataset.state = 'error';
-    video.insertAdjacentHTML('afterend', '<div class="error">this browser cannot play this video</div>');
+    var note = document.createElement('div');
+    note.className = 'error';
+    note.textContent = 'this browser cannot play this video';
+    video.after(note);
   };
   var sources = video.querySelectorAll('source');
   if (sources.length) { sources[sources.length - 1].addEventListener('error', fail); } else { video.addEventListener('error', fail); }
