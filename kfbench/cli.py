@@ -225,7 +225,7 @@ def check(
     for line in outcome.regressions:
         typer.echo(f"REGRESSED {line}", err=True)
     if outcome.regressions:
-        raise typer.Exit(1)
+        sys.exit(1)  # typer.Exit would be swallowed by main()'s standalone_mode=False
 
 
 @app.command()

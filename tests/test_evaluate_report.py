@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from kfbench import create_dataset, create_method
-from kfbench.cli import main
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import COLUMNS, EvalConfig, evaluate_store
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore
+from inprocess import run_main
 from metric_weights import save_random_inception
 
 
@@ -122,22 +122,6 @@ def test_a_given_weights_file_that_does_not_exist_is_an_error_naming_it(evaluate
 def test_evaluate_without_runs_says_what_to_do(tmp_path):
     code, _, err = run_main("evaluate", "--out", tmp_path)
     assert code == 2 and "no runs to evaluate" in err and "kfbench run" in err
-
-
-def run_main(*args):
-    """The console entry point in this process: (exit code, stdout, stderr)."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        patch.setattr(sys, "argv", ["kfbench", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
