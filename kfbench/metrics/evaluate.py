@@ -183,7 +183,7 @@ def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors
     for metric in (m for m in ("psnr", "ssim", "lpips") if m in config.metrics):
         scorer = scorers[metric]
         if isinstance(scorer, str):
-            rows.append(_row(dataset, method, metric, missing_reason=scorer, extractor=extractor_tag[metric]))
+            rows.append(_row(dataset, method, metric, missing_reason=scorer, extractor=extractor_tag[metric], settings=base))
             continue
         per_pair[metric] = [scorer(p.generated, p.truth) for p in track(pairs, f"{metric} {method}")]
         values = np.concatenate(per_pair[metric])
@@ -215,7 +215,7 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
     image = extractors.image
     if _wants(config, "fid", "kid"):
         if isinstance(image, str):
-            rows += [_row(dataset, method, m, missing_reason=image) for m in ("fid", "kid") if m in config.metrics]
+            rows += [_row(dataset, method, m, missing_reason=image, settings=base) for m in ("fid", "kid") if m in config.metrics]
         else:
             fake = [image(p.generated) for p in track(pairs, f"inception {method}")]
             truth = [real(image, p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
@@ -265,7 +265,7 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
     try:
         window = centred_window(count, config.fvd_window)
     except KfbenchError as exc:
-        return _row(dataset, method, "fvd", n=len(pairs), missing_reason=str(exc))
+        return _row(dataset, method, "fvd", n=len(pairs), settings=base, missing_reason=str(exc))
     length = window.stop - window.start
     first = pairs[0]
     settings = {**base, "covariance": config.covariance, "n_counts": "clips",

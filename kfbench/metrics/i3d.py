@@ -13,6 +13,7 @@ Both need at least 9 frames per clip.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 from typing import List
@@ -142,7 +143,13 @@ class ClipFeatures:
 
     def __init__(self, path: Path, *, device: str = "cpu"):
         self.torchscript = is_torchscript(path)
-        self.model = (torch.jit.load(str(path), map_location=device) if self.torchscript else load_i3d_state_dict(path)).to(device).eval()
+        if self.torchscript:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+                self.model = torch.jit.load(str(path), map_location=device)
+        else:
+            self.model = load_i3d_state_dict(path)
+        self.model = self.model.to(device).eval()
         self.tag = "i3d-kinetics400-" + ("torchscript" if self.torchscript else "state-dict") + "/logits"
         self.dims, self.device = 400, device
 
