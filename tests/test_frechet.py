@@ -138,3 +138,20 @@ class _no_warning:
 
     def __exit__(self, *exc):
         self._catch.__exit__(*exc)
+
+
+def test_resampling_inflates_frechet_distance_and_the_bias_shift_recentres_the_interval():
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(40, 64)), rng.normal(loc=0.2, size=(40, 64))
+    with pytest.warns(SampleSizeWarning):
+        point = frechet_distance_features(x, y)
+
+    def statistic(idx):
+        return frechet_distance_features(x[idx], y[idx])
+
+    with pytest.warns(SampleSizeWarning):
+        plain = bootstrap_interval(statistic, 40, point, resamples=100)
+        corrected = bootstrap_interval(statistic, 40, point, resamples=100, bias_corrected=True)
+    assert plain[0] > point  # duplicated samples raise FD: the plain percentiles miss the estimate
+    assert corrected[0] < point < corrected[1]
+    assert corrected[1] - corrected[0] == pytest.approx(plain[1] - plain[0])

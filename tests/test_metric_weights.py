@@ -15,10 +15,10 @@ def test_inception_loader_reads_torch_fidelity_state_dict(tmp_path):
     path = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
     assert "Mixed_7c.branch_pool.conv.weight" in torch.load(path, weights_only=True)
     model = load_inception(path)
-    features = ImageFeatures(model, "inception", 2048, batch_size=1)
-    frames = np.random.default_rng(0).integers(0, 256, (2, 48, 64, 3), dtype=np.uint8)
+    features = ImageFeatures(model, "inception", 2048)
+    frames = np.random.default_rng(0).integers(0, 256, (1, 48, 64, 3), dtype=np.uint8)
     values = features(frames)
-    assert values.shape == (2, 2048) and values.dtype == np.float64 and np.isfinite(values).all()
+    assert values.shape == (1, 2048) and values.dtype == np.float64 and np.isfinite(values).all()
     with torch.no_grad():
         direct = model(torch.from_numpy(frames).permute(0, 3, 1, 2)).double().numpy()
     np.testing.assert_allclose(values, direct, rtol=1e-5, atol=1e-6)
