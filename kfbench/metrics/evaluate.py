@@ -207,9 +207,10 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
     rows = []
     size = tuple(int(s) for s in pairs[0].generated.shape[1:3])
 
-    def real(extractor: Any, p: PairFrames, frames: np.ndarray, indices: list[int]) -> np.ndarray:
+    def real(extractor: Any, weights: str, p: PairFrames, frames: np.ndarray, indices: list[int]) -> np.ndarray:
+        path = Path(extractors.weights[weights])
         key = {"dataset": dataset_key, "pair": p.pair_id, "truth_indices": indices, "size": size,
-               "extractor": extractor.tag, "weights": extractors.weights}
+               "extractor": extractor.tag, "weights": [str(path), path.stat().st_size]}
         return cache.get(dataset, extractor.tag, size, p.pair_id, key, lambda: extractor(frames))
 
     image = extractors.image
@@ -218,7 +219,7 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
             rows += [_row(dataset, method, m, missing_reason=image, settings=base) for m in ("fid", "kid") if m in config.metrics]
         else:
             fake = [image(p.generated) for p in track(pairs, f"inception {method}")]
-            truth = [real(image, p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
+            truth = [real(image, "inception", p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
             settings = {**base, "weights": extractors.weights.get("inception"), "resize_to_299": config.inception_resize,
                         "n_counts": "frames"}
             if "fid" in config.metrics:
@@ -281,7 +282,7 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
         return _row(dataset, method, "fvd", n=len(pairs), settings=settings, missing_reason=clip)
     settings["weights"] = extractors.weights.get("i3d")
     fake = [clip(p.generated[window]) for p in track(pairs, f"i3d {method}")]
-    truth = [real(clip, p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
+    truth = [real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
     return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD"))
 
 
@@ -292,33 +293,34 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     unknown = [m for m in config.metrics if m not in METRICS]
     if unknown:
         raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
-    chosen = [d for d in store.datasets() if not datasets or d in datasets]
+    chosen = [
+        (d, m) for d in store.datasets() if not datasets or d in datasets
+        for m in store.methods(d) if (not methods or m in methods) and store.completed_pairs(d, m)
+    ]
     if not chosen:
-        raise KfbenchError(f"no runs to evaluate in '{out}'" + (f" for dataset(s) {', '.join(datasets)}" if datasets else "")
-                           + "; run `kfbench run` first")
+        wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
+        raise KfbenchError(f"no completed runs to evaluate in '{out}'" + (f" for {wanted}" if wanted else "") + "; run `kfbench run` first")
     extractors = Extractors.build(config)
     cache = FeatureCache(out / ".cache" / "features")
     rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
     instances: dict[str, Any] = {}
-    evaluated: set[tuple[str, str]] = set()
-    for dataset in chosen:
-        for method in (m for m in store.methods(dataset) if not methods or m in methods):
-            evaluated.add((dataset, method))
-            pairs, without_truth = load_pairs(store, dataset, method, config, instances)
-            if not pairs:
-                reason = f"no ground truth for pair(s) {', '.join(without_truth)}" if without_truth else "no completed pairs"
-                rows += [_row(dataset, method, m, missing_reason=reason) for m in config.metrics]
-                continue
-            base = {**frames_description(pairs, config), "skipped_without_ground_truth": without_truth}
-            dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
-            new_rows, new_frames = fidelity_rows(dataset, method, pairs, extractors, config, base)
-            rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, cache, dataset_key)
-            frame_rows += new_frames
+    for dataset, method in chosen:
+        pairs, without_truth = load_pairs(store, dataset, method, config, instances)
+        if not pairs:
+            rows += [_row(dataset, method, m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}")
+                     for m in config.metrics]
+            continue
+        base = {**frames_description(pairs, config), "skipped_without_ground_truth": without_truth}
+        dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
+        new_rows, new_frames = fidelity_rows(dataset, method, pairs, extractors, config, base)
+        rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, cache, dataset_key)
+        frame_rows += new_frames
     results = pd.DataFrame(rows, columns=COLUMNS)
     results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
+    evaluated = set(chosen)
     return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
 
 
