@@ -23,7 +23,7 @@ from kfbench.metrics.bootstrap import bootstrap_interval
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.frames import centred_window, nearest_truth_indices, selected_indices
 from kfbench.metrics.frechet import Covariance, SampleSizeWarning, frechet_distance_features
-from kfbench.metrics.kid import kernel_distance
+from kfbench.metrics.kid import KernelDistance
 from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
 from kfbench.progress import track
 from kfbench.registry import create_dataset
@@ -32,6 +32,7 @@ from kfbench.runstore import RunStore
 METRICS = ("fid", "kid", "fvd", "psnr", "ssim", "lpips")
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "fvd": False, "psnr": True, "ssim": True, "lpips": False}
 COLUMNS = ["dataset", "method", "metric", "value", "ci_low", "ci_high", "n", "extractor", "settings", "missing_reason"]
+KID_BOOTSTRAP_SUBSETS = 10
 RESULTS = "results"
 PER_FRAME = "per_frame"
 
@@ -227,34 +228,63 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
                                           {**settings, "covariance": config.covariance}, _fd(config, "FID")))
             if "kid" in config.metrics:
                 kid_settings = {**settings, "subsets": config.kid_subsets, "subset_size": config.kid_subset_size,
+                                "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
                                 "kernel": "cubic polynomial, gamma 1/D, coef 1"}
-                rows.append(_distance_row(dataset, method, "kid", fake, truth, image.tag, config, kid_settings,
-                                          lambda x, y: kernel_distance(x, y, subsets=config.kid_subsets,
-                                                                       subset_size=config.kid_subset_size, seed=config.seed)))
+                rows.append(_distance_row(dataset, method, "kid", fake, truth, image.tag, config, kid_settings, _kid(config)))
     if "fvd" in config.metrics:
         rows.append(_fvd_row(dataset, method, pairs, extractors, config, base, real))
     return rows
 
 
-def _fd(config: EvalConfig, what: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    return lambda x, y: frechet_distance_features(x, y, config.covariance, what=what)
+Scorer = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray, np.ndarray, bool], float]]
+
+
+def _fd(config: EvalConfig, what: str) -> Scorer:
+    """Frechet distance of the rows ix of x and iy of y."""
+
+    def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
+        return lambda ix, iy, resample: frechet_distance_features(x[ix], y[iy], config.covariance, what=what, device=config.device)
+
+    return prepare
+
+
+def _kid(config: EvalConfig) -> Scorer:
+    """KID from kernels computed once; resamples average fewer random subsets."""
+
+    def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
+        kernels = KernelDistance(x, y, device=config.device)
+        return lambda ix, iy, resample: kernels(
+            ix, iy, subsets=min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS) if resample else config.kid_subsets,
+            subset_size=config.kid_subset_size, seed=config.seed,
+        )
+
+    return prepare
 
 
 def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray], truth: list[np.ndarray], tag: str,
-                  config: EvalConfig, settings: dict[str, Any], distance: Callable[[np.ndarray, np.ndarray], float]) -> dict[str, Any]:
+                  config: EvalConfig, settings: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
+    """A distribution distance over all pairs' features, with an interval from resampled pairs."""
     x, y = np.concatenate(fake), np.concatenate(truth)
+    rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
+    score = scorer(x, y)
     try:
-        point = distance(x, y)
+        point = score(np.arange(len(x)), np.arange(len(y)), False)
     except KfbenchError as exc:
         return _row(dataset, method, metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
     settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1]}
     low, high = _interval(
-        lambda idx: distance(np.concatenate([fake[i] for i in idx]), np.concatenate([truth[i] for i in idx])),
+        lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
         len(fake), point, config, biased=True,
     )
     if metric != "kid":
         low = max(low, 0.0)
     return _row(dataset, method, metric, value=point, ci_low=low, ci_high=high, n=len(x), extractor=tag, settings=settings)
+
+
+def _row_ranges(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """Row indices of each pair's features in their concatenation."""
+    ends = np.cumsum([len(p) for p in parts])
+    return [np.arange(end - len(p), end) for p, end in zip(parts, ends)]
 
 
 def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,

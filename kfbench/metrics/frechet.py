@@ -1,9 +1,10 @@
 """Frechet distance between Gaussians fitted to two feature sets, in float64.
 
 Covariance convention: ``"n-1"`` (unbiased; torchmetrics, pytorch-fid) or ``"n"`` (maximum
-likelihood; StyleGAN-V, cd-fvd). The trace of sqrt(Sigma1 Sigma2) comes from the eigenvalues of
-Sigma1 @ Sigma2 (as torchmetrics does) or, when a set has fewer samples than dimensions, exactly
-from the singular values of the small cross matrix A @ B.T (Sigma1 = A.T A, Sigma2 = B.T B).
+likelihood; StyleGAN-V, cd-fvd). From statistics, the trace of sqrt(Sigma1 Sigma2) comes from the
+eigenvalues of Sigma1 @ Sigma2 (as torchmetrics does). From features (Sigma1 = A.T A,
+Sigma2 = B.T B) it is computed exactly and faster: the singular values of the small cross matrix
+A @ B.T when a set has fewer samples than dimensions, else symmetric eigenvalues.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 from typing import Literal
 
 import numpy as np
+import torch
 
 from kfbench.errors import KfbenchError
 
@@ -58,19 +60,27 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_features(
-    x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance"
+    x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance", device: str = "cpu"
 ) -> float:
-    """Frechet distance between Gaussians fitted to features x [N1, D] and y [N2, D]."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise KfbenchError(f"{what}: feature sets must be [N, D] with the same D, got {x.shape} and {y.shape}")
+    """Frechet distance between Gaussians fitted to features x [N1, D] and y [N2, D] (float64 on ``device``).
+
+    With fewer samples than dimensions, Tr sqrt(Sigma1 Sigma2) is the nuclear norm of the small
+    cross matrix A @ B.T; otherwise the eigenvalues of the symmetric R Sigma2 R, R = sqrt(Sigma1).
+    """
+    if np.ndim(x) != 2 or np.ndim(y) != 2 or np.shape(x)[1] != np.shape(y)[1]:
+        raise KfbenchError(f"{what}: feature sets must be [N, D] with the same D, got {np.shape(x)} and {np.shape(y)}")
     ddof = _ddof(covariance)
-    dims = x.shape[1]
-    check_sample_size(min(len(x), len(y)), dims, what)
-    if min(len(x), len(y)) > dims:
-        return frechet_distance(*gaussian_stats(x, covariance), *gaussian_stats(y, covariance))
-    a = (x - x.mean(axis=0)) / np.sqrt(len(x) - ddof)
-    b = (y - y.mean(axis=0)) / np.sqrt(len(y) - ddof)
-    trace_sqrt = np.linalg.svd(a @ b.T, compute_uv=False).sum()
-    mean_term = np.sum((x.mean(axis=0) - y.mean(axis=0)) ** 2)
-    return float(mean_term + np.sum(a * a) + np.sum(b * b) - 2.0 * trace_sqrt)
+    check_sample_size(min(len(x), len(y)), np.shape(x)[1], what)
+    fx = torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device)
+    fy = torch.as_tensor(np.asarray(y), dtype=torch.float64, device=device)
+    a = (fx - fx.mean(dim=0)) / np.sqrt(len(fx) - ddof)
+    b = (fy - fy.mean(dim=0)) / np.sqrt(len(fy) - ddof)
+    if min(len(a), len(b)) <= a.shape[1]:
+        trace_sqrt = torch.linalg.svdvals(a @ b.T).sum()
+    else:
+        values, vectors = torch.linalg.eigh(a.T @ a)
+        root = (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+        product = root @ (b.T @ b) @ root
+        trace_sqrt = torch.linalg.eigvalsh((product + product.T) / 2).clamp(min=0).sqrt().sum()
+    mean_term = (fx.mean(dim=0) - fy.mean(dim=0)).square().sum()
+    return float(mean_term + a.square().sum() + b.square().sum() - 2.0 * trace_sqrt)
