@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
 from kfbench.progress import track
 from kfbench.report.html import VideoCell, render_page
 from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
-from kfbench.report.sources import pair_view
+from kfbench.report.sources import PairView, pair_view
 from kfbench.report.tables import write_tables
 from kfbench.runstore import PREVIEW, RunStore
 from kfbench.videoio import write_mp4
@@ -40,20 +42,21 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
     files = [to / f"{name}.{ext}" for name in tables for ext in ("md", "csv", "tex")]
     figures: list[tuple[str, Path]] = []
     video_cells: dict[str, list[VideoCell]] = {}
-    for dataset in sorted(results["dataset"].unique()):
-        methods = sorted(results.loc[results["dataset"] == dataset, "method"].unique())
+    datasets = sorted(results["dataset"].unique())
+    methods = {d: sorted(results.loc[results["dataset"] == d, "method"].unique()) for d in datasets}
+    completed = {d: sorted({p for m in methods[d] for p in store.completed_pairs(d, m)}) for d in datasets}
+    unknown = [p for p in pairs or [] if not any(p in ids for ids in completed.values())]
+    if unknown:
+        raise KfbenchError(f"--pairs: no evaluated run has pair(s) {', '.join(unknown)}")
+    for dataset in datasets:
         bars = metric_bars(results, dataset, to / "figures" / f"{dataset}-metrics")
         curves = per_frame_curves(per_frame, dataset, to / "figures" / f"{dataset}-per-frame")
         figures += [(f"{dataset}: metrics with bootstrap intervals", bars[0])] if bars else []
         figures += [(f"{dataset}: per-frame PSNR/LPIPS against frame index", curves[0])] if curves else []
         files += (bars or []) + (curves or [])
-        all_pairs = sorted({p for m in methods for p in store.completed_pairs(dataset, m)})
-        unknown = [p for p in pairs or [] if p not in all_pairs and not any(p in store.completed_pairs(d, m) for d in store.datasets() for m in store.methods(d))]
-        if unknown:
-            raise KfbenchError(f"--pairs: no completed run has pair(s) {', '.join(unknown)}")
-        strip_pairs = [p for p in pairs if p in all_pairs] if pairs else all_pairs[:1]
-        for pair_id in track(all_pairs, f"report {dataset}"):
-            view = pair_view(store, dataset, pair_id, methods)
+        strip_pairs = [p for p in pairs if p in completed[dataset]] if pairs else completed[dataset][:1]
+        for pair_id in track(completed[dataset], f"report {dataset}"):
+            view = pair_view(store, dataset, pair_id, methods[dataset])
             if pair_id in strip_pairs:
                 strip = qualitative_strip(view, to / "figures" / f"{dataset}-{pair_id}-strip")
                 if strip:
@@ -69,7 +72,7 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
     return Report(to, html_path, files + [html_path])
 
 
-def _videos(store: RunStore, to: Path, dataset: str, pair_id: str, view) -> list[VideoCell]:
+def _videos(store: RunStore, to: Path, dataset: str, pair_id: str, view: PairView) -> list[VideoCell]:
     folder = to / "videos" / dataset / pair_id
     folder.mkdir(parents=True, exist_ok=True)
     cells = []
@@ -82,7 +85,7 @@ def _videos(store: RunStore, to: Path, dataset: str, pair_id: str, view) -> list
     return cells
 
 
-def _confidence(results) -> float:
+def _confidence(results: pd.DataFrame) -> float:
     for settings in results["settings"]:
         boot = json.loads(settings or "{}").get("bootstrap")
         if boot:
@@ -90,7 +93,13 @@ def _confidence(results) -> float:
     return 0.95
 
 
-def _intro(results, embedded: bool) -> list[str]:
+def _interval_text(boot: dict | None) -> str:
+    if not boot or not boot.get("resamples"):
+        return "no intervals"
+    return f"{boot['confidence']:.0%} intervals from {boot['resamples']} bootstrap resamples of the {boot['unit']}s (seed {boot['seed']})"
+
+
+def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
     """How the numbers were computed, from the settings recorded with them."""
     lines = []
     for dataset in sorted(results["dataset"].unique()):
@@ -103,7 +112,7 @@ def _intro(results, embedded: bool) -> list[str]:
         cov = next((json.loads(s)["covariance"] for m, s in zip(rows["metric"], rows["settings"]) if m in ("fid", "fvd") and s and "covariance" in s), None)
         lines.append(
             f"{dataset}: {first.get('frames')}; {first.get('frame_matching')}; compared at {first.get('compared_at')}; "
-            f"{first.get('pairs')} pair(s); intervals: {first.get('bootstrap')}."
+            f"{first.get('pairs')} pair(s); {_interval_text(first.get('bootstrap'))}."
             + (f" Frechet covariance convention: {cov}." if cov else "")
             + (f" FVD window: {fvd['window']}." if fvd else "")
         )

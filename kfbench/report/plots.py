@@ -32,7 +32,7 @@ def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] |
     if not metrics:
         return None
     methods = sorted(rows["method"].unique())
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 0.6, 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 0.6, 3.0), squeeze=False, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric in zip(axes[0], metrics):
         part = rows[rows["metric"] == metric].set_index("method").reindex(methods)
@@ -53,7 +53,7 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> list[
     metrics = [m for m in ("psnr", "lpips") if m in rows.columns and rows[m].notna().any()]
     if rows.empty or not metrics:
         return None
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.0), squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for method, part in rows.groupby("method"):
             x = part["time"] * (part["truth_frames"] - 1)
@@ -76,7 +76,7 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
     if not rows:
         return None
     num_truth = len(view.truth) if view.truth is not None else 25
-    fig, axes = plt.subplots(len(rows), len(STRIP_TIMES), figsize=(2.0 * len(STRIP_TIMES), 1.3 * len(rows) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(STRIP_TIMES), figsize=(2.0 * len(STRIP_TIMES), 1.3 * len(rows) + 0.4), squeeze=False, layout="constrained")
     for r, (label, frames, times) in enumerate(rows):
         for c, t in enumerate(STRIP_TIMES):
             ax = axes[r][c]
