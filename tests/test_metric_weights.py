@@ -87,3 +87,24 @@ def test_weights_absent_from_the_cache_are_a_missing_reason(monkeypatch, tmp_pat
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     (tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth").write_bytes(b"x")
     assert LPIPS_BACKBONE.resolve(None) == tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+
+
+def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detector(i3d_files, tmp_path):
+    import json
+
+    from kfbench import create_dataset, create_method
+    from kfbench.metrics.evaluate import EvalConfig, evaluate_store
+    from kfbench.runner import run_benchmark
+    from kfbench.runstore import RunStore
+
+    data = create_dataset("synthetic", num_pairs=2, num_frames=13)
+    run_benchmark(create_method("linear"), data, RunStore(tmp_path), data.pair_ids())
+    config = EvalConfig(metrics=("fvd",), i3d_weights=str(i3d_files[1]), fvd_window=9, covariance="n", bootstrap=10)
+    with pytest.warns(UserWarning, match="FVD: 2 samples < 400 feature dimensions"):
+        results, _ = evaluate_store(tmp_path, config)
+    row = results.iloc[0]
+    settings = json.loads(row["settings"])
+    assert row["metric"] == "fvd" and row["n"] == 2 and row["extractor"] == "i3d-kinetics400-torchscript/logits"
+    assert np.isfinite(row["value"]) and row["value"] > 0 and row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert settings["window"].startswith("generated frames 2-10 of 13 (9 frames") and settings["covariance"] == "n"
+    assert len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 2
