@@ -185,15 +185,93 @@ def prepare(
 
 
 @app.command()
-def evaluate(out: Path = typer.Option(DEFAULT_OUT, "--out", "-o")) -> None:
-    """Score completed runs against ground truth (not implemented yet: FID/FVD/KID/PSNR land with the metrics issue)."""
-    raise KfbenchError("kfbench evaluate is not implemented yet (metrics land in a later release); runs are in " + str(out))
+def evaluate(
+    out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
+    methods: Optional[str] = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
+    metrics: str = typer.Option("fid,kid,fvd,psnr,ssim,lpips", "--metrics", help="Metrics to compute."),
+    include_keyframes: bool = typer.Option(False, "--include-keyframes", help="Also compare the two keyframes."),
+    inception_weights: Optional[str] = typer.Option(None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."),
+    inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
+    i3d_weights: Optional[str] = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
+    lpips_weights: Optional[str] = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
+    covariance: str = typer.Option("n-1", "--covariance", help="Frechet covariance: n-1 (torchmetrics) or n (StyleGAN-V)."),
+    fvd_window: Optional[int] = typer.Option(None, "--fvd-window", min=1, help="FVD on the centred N compared frames (default all)."),
+    bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples for intervals (0: none)."),
+    confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Interval coverage."),
+    kid_subset_size: int = typer.Option(1000, "--kid-subset-size", min=2, help="KID subset size (capped at n)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Score completed runs against ground truth: FID, KID, FVD, PSNR, SSIM, LPIPS with bootstrap intervals.
+
+    Writes OUT/results.csv and .parquet (and per_frame.*). Missing weights make a metric missing, with the reason.
+
+    Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
+    """
+    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, summary_lines
+
+    progress.enabled = not quiet
+    if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
+        raise KfbenchError("--covariance takes n-1 or n; --inception-resize takes tensorflow or antialias")
+    config = EvalConfig(
+        include_keyframes=include_keyframes, covariance=covariance, fvd_window=fvd_window,
+        inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
+        lpips_weights=lpips_weights, bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
+        seed=seed, device=device or default_device(), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+    )
+    results, warnings = evaluate_with_warnings(
+        out, config, datasets=dataset.split(",") if dataset else None, methods=methods.split(",") if methods else None
+    )
+    for line in warnings:
+        typer.echo(line, err=True)
+    for line in summary_lines(results):
+        typer.echo(line)
+    typer.echo(f"results: {out / 'results.csv'} and {out / 'results.parquet'}")
 
 
 @app.command()
-def report(out: Path = typer.Option(DEFAULT_OUT, "--out", "-o")) -> None:
-    """Write tables, plots and an HTML page (not implemented yet: lands with the metrics issue)."""
-    raise KfbenchError("kfbench report is not implemented yet (reports land with the metrics); runs are in " + str(out))
+def report(
+    out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder (evaluated)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Report folder (default: reports/<OUT name>)."),
+    pairs: Optional[str] = typer.Option(None, "--pairs", help="Pairs for the qualitative strip (default: the first)."),
+    videos: str = typer.Option("auto", "--videos", help="auto, embed (in the HTML) or link (files beside it)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Write Table 1 (Markdown, CSV, LaTeX), plots (PNG, SVG) and a self-contained HTML page.
+
+    Example: kfbench report --out runs --to reports/runs
+    """
+    from kfbench.report import write_report
+
+    progress.enabled = not quiet
+    if videos not in ("auto", "embed", "link"):
+        raise KfbenchError(f"--videos takes auto, embed or link, not '{videos}'")
+    result = write_report(out, to or Path("reports") / out.resolve().name, pairs=pairs.split(",") if pairs else None, videos=videos)
+    typer.echo(f"report: {result.html}")
+
+
+@app.command()
+def check(
+    baseline: Path = typer.Option(..., "--baseline", help="Baseline JSON (e.g. tests/data/check_baseline.json)."),
+    tolerance: Optional[str] = typer.Option(None, "--tolerance", help="Allowed relative worsening: 0.02 or psnr=0.01,ssim=0.02."),
+    update: bool = typer.Option(False, "--update", help="Write the baseline from this machine's values."),
+) -> None:
+    """Evaluate a small subset (synthetic, classical methods) and fail naming each metric that regressed.
+
+    Example: kfbench check --baseline tests/data/check_baseline.json
+    """
+    from kfbench.check import run_check
+
+    progress.enabled = False
+    outcome = run_check(baseline, tolerance, update)
+    for line in outcome.lines:
+        typer.echo(line)
+    for line in outcome.regressions:
+        typer.echo(f"REGRESSED {line}", err=True)
+    if outcome.regressions:
+        sys.exit(1)  # typer.Exit would be swallowed by main()'s standalone_mode=False
 
 
 @app.command()
@@ -201,10 +279,13 @@ def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Where the demo's runs go."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Run the weight-free baselines on the embedded synthetic dataset (no downloads).
+    """Run, evaluate and report the weight-free baselines on the embedded synthetic dataset (no downloads).
 
     Example: kfbench demo
     """
+    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, summary_lines
+    from kfbench.report import write_report
+
     progress.enabled = not quiet
     data = create_dataset("synthetic")
     store = RunStore(out)
@@ -212,6 +293,10 @@ def demo(
         summary = run_benchmark(create_method(name), data, store, data.pair_ids())
         typer.echo(f"{name}: {len(summary.done)} written, {len(summary.skipped)} already complete")
     typer.echo(f"demo runs are in {out / data.name}")
+    results, warnings = evaluate_with_warnings(out, EvalConfig(device=default_device()), datasets=[data.name])
+    for line in warnings + summary_lines(results):
+        typer.echo(line)
+    typer.echo(f"report: {write_report(out, out.with_name(out.name + '-report')).html}")
 
 
 @app.command("convert-checkpoint", context_settings=EXTRA_ARGS)
@@ -245,7 +330,9 @@ def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output fol
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except KfbenchError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -23,13 +23,15 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `python -m kfbench ARGS` from this checkout."""
+def run_cli(
+    *args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python -m kfbench ARGS` from this checkout (``env`` adds environment variables)."""
     result = subprocess.run(
         [sys.executable, "-m", "kfbench", *map(str, args)],
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env={**cli_env(), **(env or {})},
         cwd=cwd,
         timeout=timeout,
     )

@@ -46,14 +46,14 @@ def test_hub_id_missing_from_the_offline_cache_is_a_clear_error(monkeypatch, tmp
         resolve_model_dir("someone/not-cached-model")
 
 
-def test_stubbed_commands_say_so_plainly():
-    result = run_cli("evaluate")
-    assert result.returncode != 0 and "not implemented yet" in result.stderr
-
-
-def test_demo_leaves_frames_and_meta_for_every_pair(tmp_path):
-    result = run_cli("demo", "--out", tmp_path / "demo", "--quiet", check=True)
+def test_demo_runs_evaluates_and_reports_without_any_weights(tmp_path):
+    env_home = tmp_path / "torch-home"  # no weights anywhere: FID/KID/FVD/LPIPS are missing, with the reason
+    result = run_cli("demo", "--out", tmp_path / "demo", "--quiet", check=True, env={"TORCH_HOME": str(env_home)})
     assert "demo runs are in" in result.stdout
+    assert "synthetic flow psnr:" in result.stdout and "synthetic flow fid: missing (no InceptionV3 FID weights" in result.stdout
+    assert "synthetic linear lpips: missing" in result.stdout
+    report = tmp_path / "demo-report" / "index.html"
+    assert f"report: {report}" in result.stdout and report.is_file()
     for method in ("linear", "flow"):
         pairs = sorted((tmp_path / "demo" / "synthetic" / method).iterdir())
         assert len(pairs) == 4

@@ -1,0 +1,43 @@
+"""Real-data features cached on disk per dataset, pair, resolution, extractor and frame list."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class FeatureCache:
+    """``root/<dataset>/<extractor>/<H>x<W>/<pair>-<hash>.npy``; the hash covers everything else."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, dataset: str, extractor: str, size: tuple[int, int], pair_id: str, key: dict[str, Any]) -> Path:
+        digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        safe = re.sub(r"[^\w.-]+", "_", extractor)
+        return self.root / dataset / safe / f"{size[0]}x{size[1]}" / f"{pair_id}-{digest}.npy"
+
+    def get(
+        self, dataset: str, extractor: str, size: tuple[int, int], pair_id: str, key: dict[str, Any],
+        compute: Callable[[], np.ndarray],
+    ) -> np.ndarray:
+        """The cached array, or ``compute()`` saved for next time."""
+        path = self.path(dataset, extractor, size, pair_id, key)
+        if path.is_file():
+            self.hits += 1
+            return np.load(path)
+        self.misses += 1
+        value = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, value)
+        tmp.replace(path)
+        return value

@@ -1,0 +1,409 @@
+"""`kfbench evaluate`: score every completed run of a run store against its dataset's ground truth.
+
+Per (dataset, method) it compares the generated in-between frames (all frames with
+``include_keyframes``) with the ground-truth frames nearest them in time, resized and
+centre-cropped to the generated size. Results are one tidy row per metric.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from kfbench.errors import KfbenchError
+from kfbench.imageops import resize_center_crop
+from kfbench.metrics.bootstrap import bootstrap_interval
+from kfbench.metrics.cache import FeatureCache
+from kfbench.metrics.frames import centred_window, nearest_truth_indices, selected_indices
+from kfbench.metrics.frechet import Covariance, SampleSizeWarning, frechet_distance_features
+from kfbench.metrics.kid import KernelDistance
+from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
+from kfbench.progress import track
+from kfbench.registry import create_dataset
+from kfbench.runstore import RunStore
+
+METRICS = ("fid", "kid", "fvd", "psnr", "ssim", "lpips")
+HIGHER_IS_BETTER = {"fid": False, "kid": False, "fvd": False, "psnr": True, "ssim": True, "lpips": False}
+COLUMNS = ["dataset", "method", "metric", "value", "ci_low", "ci_high", "n", "extractor", "settings", "missing_reason"]
+KID_BOOTSTRAP_SUBSETS = 10
+RESULTS = "results"
+PER_FRAME = "per_frame"
+
+
+@dataclass
+class EvalConfig:
+    """Everything that changes a number; written into each result's settings."""
+
+    include_keyframes: bool = False
+    covariance: Covariance = "n-1"
+    fvd_window: int | None = None
+    inception_weights: str | None = None
+    inception_resize: Literal["tensorflow", "antialias"] = "tensorflow"
+    i3d_weights: str | None = None
+    lpips_weights: str | None = None
+    bootstrap: int = 200
+    confidence: float = 0.95
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    metrics: tuple[str, ...] = METRICS
+
+
+@dataclass
+class PairFrames:
+    """One pair's compared frames: generated and the ground truth nearest in time."""
+
+    pair_id: str
+    generated: np.ndarray
+    truth: np.ndarray
+    indices: list[int]
+    truth_indices: list[int]
+    times: list[float]
+    num_generated: int
+    num_truth: int
+
+
+@dataclass
+class Extractors:
+    """Feature extractors, each either ready or the reason it is missing."""
+
+    image: Any
+    clip: Any
+    lpips: Any
+    weights: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, config: EvalConfig) -> Extractors:
+        inception = INCEPTION.resolve(config.inception_weights) if _wants(config, "fid", "kid") else "not requested"
+        i3d = I3D.resolve(config.i3d_weights) if _wants(config, "fvd") else "not requested"
+        lpips = LPIPS_BACKBONE.resolve(config.lpips_weights) if _wants(config, "lpips") else "not requested"
+        weights = {name: str(p) for name, p in (("inception", inception), ("i3d", i3d), ("lpips", lpips)) if isinstance(p, Path)}
+        if isinstance(inception, Path):
+            from kfbench.metrics.inception import ImageFeatures, load_inception
+
+            model = load_inception(inception, antialias=config.inception_resize == "antialias")
+            inception = ImageFeatures(model, f"inception-v3-2015-12-05/pool3/{config.inception_resize}-resize", 2048, device=config.device)
+        if isinstance(i3d, Path):
+            from kfbench.metrics.i3d import ClipFeatures
+
+            i3d = ClipFeatures(i3d, device=config.device)
+        if isinstance(lpips, Path):
+            from kfbench.metrics.fidelity import LpipsPerFrame
+
+            lpips = LpipsPerFrame(lpips, device=config.device)
+        return cls(inception, i3d, lpips, weights)
+
+
+def _wants(config: EvalConfig, *metrics: str) -> bool:
+    return any(m in config.metrics for m in metrics)
+
+
+def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, datasets: dict[str, Any]) -> tuple[list[PairFrames], list[str]]:
+    """The compared frames of every completed pair with ground truth; and the ids without it."""
+    pairs, without_truth = [], []
+    for pair_id in track(store.completed_pairs(dataset, method), f"load {method} on {dataset}"):
+        meta = store.load_meta(dataset, method, pair_id)
+        key = json.dumps([meta["dataset"], meta.get("dataset_options", {})], sort_keys=True, default=str)
+        if key not in datasets:
+            datasets[key] = create_dataset(meta["dataset"], **meta.get("dataset_options", {}))
+        truth = datasets[key].load(pair_id).ground_truth
+        if truth is None:
+            without_truth.append(pair_id)
+            continue
+        generated = store.load_frames(dataset, method, pair_id)
+        times = meta.get("frame_times") or [i / (len(generated) - 1) for i in range(len(generated))]
+        if len(times) != len(generated):
+            raise KfbenchError(f"{dataset}/{method}/{pair_id}: meta.json has {len(times)} frame_times for {len(generated)} frames")
+        indices = selected_indices(len(generated), config.include_keyframes)
+        truth_indices = nearest_truth_indices(times, indices, len(truth))
+        height, width = generated.shape[1:3]
+        pairs.append(
+            PairFrames(
+                pair_id,
+                generated[indices],
+                resize_center_crop(truth[truth_indices], height, width),
+                indices,
+                truth_indices,
+                [float(times[i]) for i in indices],
+                len(generated),
+                len(truth),
+            )
+        )
+    return pairs, without_truth
+
+
+def frames_description(pairs: list[PairFrames], config: EvalConfig) -> dict[str, Any]:
+    first = pairs[0]
+    which = "all frames including the two keyframes" if config.include_keyframes else "in-between frames (keyframes excluded)"
+    return {
+        "frames": which,
+        "generated_frames_per_pair": first.num_generated,
+        "ground_truth_frames_per_pair": first.num_truth,
+        "frame_matching": "each generated frame vs the ground-truth frame nearest its time (meta.json frame_times)",
+        "ground_truth_indices": first.truth_indices,
+        "compared_at": f"generated size {first.generated.shape[2]}x{first.generated.shape[1]} (ground truth resized, centre-cropped)",
+        "pairs": len(pairs),
+        "bootstrap": {"resamples": config.bootstrap, "confidence": config.confidence, "unit": "pair", "seed": config.seed},
+    }
+
+
+def _row(dataset: str, method: str, metric: str, **values: Any) -> dict[str, Any]:
+    row = {"dataset": dataset, "method": method, "metric": metric, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "n": 0, "extractor": "", "settings": {}, "missing_reason": ""}
+    row.update(values)
+    row["settings"] = json.dumps(row["settings"], default=str)
+    return row
+
+
+def _interval(statistic: Callable[[np.ndarray], float], n: int, point: float, config: EvalConfig, biased: bool) -> tuple[float, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bootstrap_interval(statistic, n, point, resamples=config.bootstrap, confidence=config.confidence,
+                                  seed=config.seed, bias_corrected=biased)
+
+
+def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
+                  base: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """PSNR, SSIM and LPIPS per frame, and their means with intervals over pairs."""
+    from kfbench.metrics.fidelity import psnr_per_frame, ssim_per_frame
+
+    scorers: dict[str, Any] = {"psnr": psnr_per_frame, "ssim": ssim_per_frame, "lpips": extractors.lpips}
+    extractor_tag = {"psnr": "", "ssim": "", "lpips": "lpips-v0.1-alexnet"}
+    details = {"psnr": {"data_range": 255}, "ssim": {"data_range": 255, "window": "gaussian 11x11, sigma 1.5"},
+               "lpips": {"net": "alex", "version": "0.1", "weights": extractors.weights.get("lpips")}}
+    per_pair: dict[str, list[np.ndarray]] = {}
+    rows = []
+    for metric in (m for m in ("psnr", "ssim", "lpips") if m in config.metrics):
+        scorer = scorers[metric]
+        if isinstance(scorer, str):
+            rows.append(_row(dataset, method, metric, missing_reason=scorer, extractor=extractor_tag[metric], settings=base))
+            continue
+        per_pair[metric] = [scorer(p.generated, p.truth) for p in track(pairs, f"{metric} {method}")]
+        values = np.concatenate(per_pair[metric])
+        point = float(values.mean())
+        low, high = _interval(lambda idx, m=metric: float(np.concatenate([per_pair[m][i] for i in idx]).mean()),
+                              len(pairs), point, config, biased=False)
+        rows.append(_row(dataset, method, metric, value=point, ci_low=low, ci_high=high, n=len(values),
+                         extractor=extractor_tag[metric], settings={**base, **details[metric], "n_counts": "frames"}))
+    frame_rows = []
+    for k, p in enumerate(pairs):
+        for j, index in enumerate(p.indices):
+            frame_rows.append({"dataset": dataset, "method": method, "pair": p.pair_id, "frame": index,
+                               "truth_frame": p.truth_indices[j], "truth_frames": p.num_truth, "time": p.times[j],
+                               **{m: float(per_pair[m][k][j]) for m in per_pair}})
+    return rows, frame_rows
+
+
+def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
+                      base: dict[str, Any], cache: FeatureCache, dataset_key: Any) -> list[dict[str, Any]]:
+    """FID and KID on frames, FVD on clips, with bootstrap intervals from the features."""
+    rows = []
+    size = tuple(int(s) for s in pairs[0].generated.shape[1:3])
+
+    def real(extractor: Any, weights: str, p: PairFrames, frames: np.ndarray, indices: list[int]) -> np.ndarray:
+        path = Path(extractors.weights[weights])
+        key = {"dataset": dataset_key, "pair": p.pair_id, "truth_indices": indices, "size": size,
+               "extractor": extractor.tag, "weights": [str(path), path.stat().st_size]}
+        return cache.get(dataset, extractor.tag, size, p.pair_id, key, lambda: extractor(frames))
+
+    image = extractors.image
+    if _wants(config, "fid", "kid"):
+        if isinstance(image, str):
+            rows += [_row(dataset, method, m, missing_reason=image, settings=base) for m in ("fid", "kid") if m in config.metrics]
+        else:
+            fake = [image(p.generated) for p in track(pairs, f"inception {method}")]
+            truth = [real(image, "inception", p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
+            settings = {**base, "weights": extractors.weights.get("inception"), "resize_to_299": config.inception_resize,
+                        "n_counts": "frames"}
+            if "fid" in config.metrics:
+                rows.append(_distance_row(dataset, method, "fid", fake, truth, image.tag, config,
+                                          {**settings, "covariance": config.covariance}, _fd(config, "FID")))
+            if "kid" in config.metrics:
+                kid_settings = {**settings, "subsets": config.kid_subsets, "subset_size": config.kid_subset_size,
+                                "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
+                                "kernel": "cubic polynomial, gamma 1/D, coef 1"}
+                rows.append(_distance_row(dataset, method, "kid", fake, truth, image.tag, config, kid_settings, _kid(config)))
+    if "fvd" in config.metrics:
+        rows.append(_fvd_row(dataset, method, pairs, extractors, config, base, real))
+    return rows
+
+
+Scorer = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray, np.ndarray, bool], float]]
+
+
+def _fd(config: EvalConfig, what: str) -> Scorer:
+    """Frechet distance of the rows ix of x and iy of y."""
+
+    def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
+        return lambda ix, iy, resample: frechet_distance_features(x[ix], y[iy], config.covariance, what=what, device=config.device)
+
+    return prepare
+
+
+def _kid(config: EvalConfig) -> Scorer:
+    """KID from kernels computed once; resamples average fewer random subsets."""
+
+    def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
+        kernels = KernelDistance(x, y, device=config.device)
+        return lambda ix, iy, resample: kernels(
+            ix, iy, subsets=min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS) if resample else config.kid_subsets,
+            subset_size=config.kid_subset_size, seed=config.seed,
+        )
+
+    return prepare
+
+
+def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray], truth: list[np.ndarray], tag: str,
+                  config: EvalConfig, settings: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
+    """A distribution distance over all pairs' features, with an interval from resampled pairs."""
+    x, y = np.concatenate(fake), np.concatenate(truth)
+    rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
+    score = scorer(x, y)
+    try:
+        point = score(np.arange(len(x)), np.arange(len(y)), False)
+    except KfbenchError as exc:
+        return _row(dataset, method, metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
+    settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1]}
+    low, high = _interval(
+        lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
+        len(fake), point, config, biased=True,
+    )
+    if metric != "kid":
+        low = max(low, 0.0)
+    return _row(dataset, method, metric, value=point, ci_low=low, ci_high=high, n=len(x), extractor=tag, settings=settings)
+
+
+def _row_ranges(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """Row indices of each pair's features in their concatenation."""
+    ends = np.cumsum([len(p) for p in parts])
+    return [np.arange(end - len(p), end) for p, end in zip(parts, ends)]
+
+
+def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
+             base: dict[str, Any], real: Callable[..., np.ndarray]) -> dict[str, Any]:
+    from kfbench.metrics.i3d import MIN_FRAMES
+
+    clip = extractors.clip
+    count = len(pairs[0].indices)
+    try:
+        window = centred_window(count, config.fvd_window)
+    except KfbenchError as exc:
+        return _row(dataset, method, "fvd", n=len(pairs), settings=base, missing_reason=str(exc))
+    length = window.stop - window.start
+    first = pairs[0]
+    settings = {**base, "covariance": config.covariance, "n_counts": "clips",
+                "window": f"generated frames {first.indices[window][0]}-{first.indices[window][-1]} of {first.num_generated} "
+                          f"({length} frames; ground-truth frames {first.truth_indices[window][0]}-{first.truth_indices[window][-1]} "
+                          f"of {first.num_truth}); not comparable to 16-frame FVD",
+                "input": "224x224, [-1, 1]"}
+    if length < MIN_FRAMES:
+        reason = (f"FVD needs clips of at least {MIN_FRAMES} frames (I3D pools time by 8, then a 2-frame window); "
+                  f"this window has {length}; use --include-keyframes or a larger --fvd-window")
+        return _row(dataset, method, "fvd", n=len(pairs), settings=settings, missing_reason=reason)
+    if isinstance(clip, str):
+        return _row(dataset, method, "fvd", n=len(pairs), settings=settings, missing_reason=clip)
+    settings["weights"] = extractors.weights.get("i3d")
+    fake = [clip(p.generated[window]) for p in track(pairs, f"i3d {method}")]
+    truth = [real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
+    return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD"))
+
+
+def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None = None,
+                   methods: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame)."""
+    store = RunStore(out)
+    unknown = [m for m in config.metrics if m not in METRICS]
+    if unknown:
+        raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
+    chosen = [
+        (d, m) for d in store.datasets() if not datasets or d in datasets
+        for m in store.methods(d) if (not methods or m in methods) and store.completed_pairs(d, m)
+    ]
+    if not chosen:
+        wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
+        raise KfbenchError(f"no completed runs to evaluate in '{out}'" + (f" for {wanted}" if wanted else "") + "; run `kfbench run` first")
+    extractors = Extractors.build(config)
+    cache = FeatureCache(out / ".cache" / "features")
+    rows: list[dict[str, Any]] = []
+    frame_rows: list[dict[str, Any]] = []
+    instances: dict[str, Any] = {}
+    for dataset, method in chosen:
+        pairs, without_truth = load_pairs(store, dataset, method, config, instances)
+        if not pairs:
+            rows += [_row(dataset, method, m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}")
+                     for m in config.metrics]
+            continue
+        base = {**frames_description(pairs, config), "skipped_without_ground_truth": without_truth}
+        dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
+        new_rows, new_frames = fidelity_rows(dataset, method, pairs, extractors, config, base)
+        rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, cache, dataset_key)
+        frame_rows += new_frames
+    results = pd.DataFrame(rows, columns=COLUMNS)
+    results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
+    results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
+    per_frame = pd.DataFrame(frame_rows)
+    evaluated = set(chosen)
+    return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
+
+
+def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
+    """Replace the rows of the evaluated (dataset, method)s in the saved table and write CSV + Parquet."""
+    csv = out / f"{name}.csv"
+    if csv.is_file() and csv.stat().st_size > 1:
+        old = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
+        new = pd.concat([old, new], ignore_index=True) if not old.empty else new
+    if name == RESULTS:
+        new["missing_reason"] = new["missing_reason"].fillna("").astype(str)
+        new["extractor"] = new["extractor"].fillna("").astype(str)
+    new.to_csv(csv, index=False)
+    new.to_parquet(out / f"{name}.parquet", index=False)
+    return new
+
+
+def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The saved results and per-frame tables of a run store."""
+    if not (out / f"{RESULTS}.csv").is_file():
+        raise KfbenchError(f"no results in '{out}'; run `kfbench evaluate --out {out}` first")
+    results = pd.read_csv(out / f"{RESULTS}.csv", keep_default_na=False, na_values=[""])
+    results["missing_reason"] = results["missing_reason"].fillna("").astype(str)
+    per_frame_csv = out / f"{PER_FRAME}.csv"
+    per_frame = pd.read_csv(per_frame_csv) if per_frame_csv.is_file() and per_frame_csv.stat().st_size > 1 else pd.DataFrame()
+    return results, per_frame
+
+
+def summary_lines(results: pd.DataFrame) -> list[str]:
+    """One line per result: value [interval] n, or the reason it is missing."""
+    lines, seen = [], set()
+    for r in results.itertuples(index=False):
+        head = f"{r.dataset} {r.method} {r.metric}:"
+        if r.missing_reason:
+            shown = f"as above: {r.missing_reason.split(':')[0]}" if r.missing_reason in seen else r.missing_reason
+            lines.append(f"{head} missing ({shown})")
+            seen.add(r.missing_reason)
+        else:
+            interval = "" if pd.isna(r.ci_low) else f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+            lines.append(f"{head} {r.value:.4g}{interval} n={int(r.n)}")
+    return lines
+
+
+def evaluate_with_warnings(out: Path, config: EvalConfig, **selection: Any) -> tuple[pd.DataFrame, list[str]]:
+    """evaluate_store, with each distinct warning (e.g. biased at this n) returned as a line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SampleSizeWarning)
+        results, _ = evaluate_store(out, config, **selection)
+    return results, list(dict.fromkeys(f"warning: {w.message}" for w in caught if issubclass(w.category, SampleSizeWarning)))
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,170 @@
+"""FVD features: the Kinetics-400 I3D (Carreira & Zisserman 2017), in two file forms.
+
+- ``InceptionI3d``: written here; its state_dict keys are those of the common
+  ``i3d_pretrained_400.pt`` (converted from TF-hub ``i3d-kinetics-400/1``): ``Conv3d_1a_7x7.conv3d.weight``,
+  ``Mixed_3b.b1b.bn.running_mean``, ``logits.conv3d.bias``, ... Convolutions and max pools pad
+  like TF's 'SAME'; the final average pool is [2, 7, 7] 'VALID'. Features are the 400 logits
+  averaged over time.
+- StyleGAN-V's TorchScript ``i3d_torchscript.pt``, called as
+  ``detector(x, rescale=True, resize=True, return_features=True)`` on uint8 [B, 3, T, H, W].
+
+Both need at least 9 frames per clip.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kfbench.errors import KfbenchError
+
+MIN_FRAMES = 9
+I3D_SIZE = 224
+
+
+def _same_pad(x: torch.Tensor, kernel: List[int], stride: List[int]) -> torch.Tensor:
+    """Zero padding so that a strided window covers the input like TF's 'SAME'."""
+    pads: List[int] = []
+    for dim in (2, 1, 0):  # F.pad takes the last dimension first: W, H, T
+        size = x.shape[2 + dim]
+        total = max(kernel[dim] - (stride[dim] if size % stride[dim] == 0 else size % stride[dim]), 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+
+
+class Unit3D(nn.Module):
+    """Conv3d ('SAME') + optional BatchNorm3d + optional ReLU."""
+
+    def __init__(self, cin: int, cout: int, kernel: List[int], stride: List[int] = [1, 1, 1], *, logits: bool = False):
+        super().__init__()
+        self.kernel, self.stride, self.relu = kernel, stride, not logits
+        self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
+        self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=0.001, momentum=0.01)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.conv3d(_same_pad(x, self.kernel, self.stride)))
+        return F.relu(x) if self.relu else x
+
+
+class MaxPoolSame(nn.Module):
+    def __init__(self, kernel: List[int], stride: List[int]):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool3d(_same_pad(x, self.kernel, self.stride), self.kernel, self.stride)
+
+
+class InceptionModule(nn.Module):
+    """Four branches: 1x1; 1x1 -> 3x3x3; 1x1 -> 3x3x3; 3x3x3 max pool -> 1x1."""
+
+    def __init__(self, cin: int, widths: List[int]):
+        super().__init__()
+        self.b0 = Unit3D(cin, widths[0], [1, 1, 1])
+        self.b1a = Unit3D(cin, widths[1], [1, 1, 1])
+        self.b1b = Unit3D(widths[1], widths[2], [3, 3, 3])
+        self.b2a = Unit3D(cin, widths[3], [1, 1, 1])
+        self.b2b = Unit3D(widths[3], widths[4], [3, 3, 3])
+        self.b3a = MaxPoolSame([3, 3, 3], [1, 1, 1])
+        self.b3b = Unit3D(cin, widths[5], [1, 1, 1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b0(x), self.b1b(self.b1a(x)), self.b2b(self.b2a(x)), self.b3b(self.b3a(x))], dim=1)
+
+
+class InceptionI3d(nn.Module):
+    """Inception-v1 I3D; input [B, 3, T, 224, 224] in [-1, 1]; output time-averaged logits [B, classes]."""
+
+    def __init__(self, num_classes: int = 400):
+        super().__init__()
+        self.Conv3d_1a_7x7 = Unit3D(3, 64, [7, 7, 7], [2, 2, 2])
+        self.MaxPool3d_2a_3x3 = MaxPoolSame([1, 3, 3], [1, 2, 2])
+        self.Conv3d_2b_1x1 = Unit3D(64, 64, [1, 1, 1])
+        self.Conv3d_2c_3x3 = Unit3D(64, 192, [3, 3, 3])
+        self.MaxPool3d_3a_3x3 = MaxPoolSame([1, 3, 3], [1, 2, 2])
+        self.Mixed_3b = InceptionModule(192, [64, 96, 128, 16, 32, 32])
+        self.Mixed_3c = InceptionModule(256, [128, 128, 192, 32, 96, 64])
+        self.MaxPool3d_4a_3x3 = MaxPoolSame([3, 3, 3], [2, 2, 2])
+        self.Mixed_4b = InceptionModule(480, [192, 96, 208, 16, 48, 64])
+        self.Mixed_4c = InceptionModule(512, [160, 112, 224, 24, 64, 64])
+        self.Mixed_4d = InceptionModule(512, [128, 128, 256, 24, 64, 64])
+        self.Mixed_4e = InceptionModule(512, [112, 144, 288, 32, 64, 64])
+        self.Mixed_4f = InceptionModule(528, [256, 160, 320, 32, 128, 128])
+        self.MaxPool3d_5a_2x2 = MaxPoolSame([2, 2, 2], [2, 2, 2])
+        self.Mixed_5b = InceptionModule(832, [256, 160, 320, 32, 128, 128])
+        self.Mixed_5c = InceptionModule(832, [384, 192, 384, 48, 128, 128])
+        self.logits = Unit3D(1024, num_classes, [1, 1, 1], logits=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.MaxPool3d_3a_3x3(self.Conv3d_2c_3x3(self.Conv3d_2b_1x1(self.MaxPool3d_2a_3x3(self.Conv3d_1a_7x7(x)))))
+        x = self.MaxPool3d_4a_3x3(self.Mixed_3c(self.Mixed_3b(x)))
+        x = self.Mixed_4f(self.Mixed_4e(self.Mixed_4d(self.Mixed_4c(self.Mixed_4b(x)))))
+        x = self.Mixed_5c(self.Mixed_5b(self.MaxPool3d_5a_2x2(x)))
+        x = self.logits(F.avg_pool3d(x, [2, 7, 7], stride=1))
+        return x.mean(dim=[2, 3, 4])
+
+
+def is_torchscript(path: Path) -> bool:
+    """TorchScript archives hold a code/ folder; torch.save'd state_dicts do not."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any("/code/" in name or name.startswith("code/") for name in archive.namelist())
+
+
+def load_i3d_state_dict(path: Path) -> InceptionI3d:
+    """InceptionI3d with the weights of an ``i3d_pretrained_400.pt``-style state_dict."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise KfbenchError(f"'{path}' is neither an I3D state_dict nor a TorchScript archive")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    model = InceptionI3d(num_classes=state["logits.conv3d.bias"].shape[0] if "logits.conv3d.bias" in state else 400)
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise KfbenchError(
+            f"'{path}' does not match InceptionI3d (i3d_pretrained_400.pt keys): "
+            f"missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}"
+        )
+    return model.eval()
+
+
+class ClipFeatures:
+    """One clip uint8 [T, H, W, 3] -> I3D features [1, D], from either weights form."""
+
+    def __init__(self, path: Path, *, device: str = "cpu"):
+        self.torchscript = is_torchscript(path)
+        if self.torchscript:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+                self.model = torch.jit.load(str(path), map_location=device)
+        else:
+            self.model = load_i3d_state_dict(path)
+        self.model = self.model.to(device).eval()
+        self.tag = "i3d-kinetics400-" + ("torchscript" if self.torchscript else "state-dict") + "/logits"
+        self.dims, self.device = 400, device
+
+    @torch.no_grad()
+    def __call__(self, clip: np.ndarray) -> np.ndarray:
+        if len(clip) < MIN_FRAMES:
+            raise KfbenchError(
+                f"FVD needs clips of at least {MIN_FRAMES} frames (I3D pools time by 8, then a 2-frame window), "
+                f"got {len(clip)}; use --include-keyframes or a larger --fvd-window"
+            )
+        video = torch.from_numpy(np.ascontiguousarray(clip)).to(self.device)  # [T, H, W, 3] uint8
+        if self.torchscript:
+            x = video.permute(3, 0, 1, 2)[None]
+            out = self.model(x, rescale=True, resize=True, return_features=True)
+        else:
+            frames = F.interpolate(video.permute(0, 3, 1, 2).float(), size=(I3D_SIZE, I3D_SIZE), mode="bilinear", align_corners=False)
+            out = self.model((frames / 127.5 - 1.0).permute(1, 0, 2, 3)[None])
+        return out.double().cpu().numpy().reshape(1, -1)

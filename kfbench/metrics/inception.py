@@ -1,0 +1,41 @@
+"""FID/KID features: torchmetrics' InceptionV3 (pool3, 2048-d) loaded from a local weights file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchmetrics.image.fid import NoTrainInceptionV3
+
+from kfbench.errors import KfbenchError
+
+
+def load_inception(path: Path, *, antialias: bool = False) -> NoTrainInceptionV3:
+    """The FID InceptionV3 from torch-fidelity's state_dict file.
+
+    ``antialias=False`` resizes to 299 with the TF1-compatible bilinear of the original FID;
+    True uses torch's antialiased bilinear (torchmetrics' default).
+    """
+    try:
+        return NoTrainInceptionV3(
+            name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path), antialias=antialias
+        )
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise KfbenchError(f"'{path}' is not torch-fidelity's InceptionV3 state_dict ({str(exc).splitlines()[0]})") from None
+
+
+class ImageFeatures:
+    """uint8 frames [N, H, W, 3] -> features [N, D] (float64)."""
+
+    def __init__(self, model: torch.nn.Module, tag: str, dims: int, *, device: str = "cpu", batch_size: int = 32):
+        self.model, self.tag, self.dims = model.to(device).eval(), tag, dims
+        self.device, self.batch_size = device, batch_size
+
+    @torch.no_grad()
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(frames[start : start + self.batch_size])).permute(0, 3, 1, 2)
+            out.append(self.model(batch.to(self.device)).double().cpu().numpy())
+        return np.concatenate(out).reshape(len(frames), -1)

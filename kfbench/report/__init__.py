@@ -1,0 +1,120 @@
+"""`kfbench report`: tables, figures and an HTML page from a run store's results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from kfbench.errors import KfbenchError
+from kfbench.metrics.evaluate import load_results
+from kfbench.progress import track
+from kfbench.report.html import VideoCell, render_page
+from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
+from kfbench.report.sources import PairView, pair_view
+from kfbench.report.tables import write_tables
+from kfbench.runstore import PREVIEW, RunStore
+from kfbench.videoio import write_mp4
+
+EMBED_LIMIT_BYTES = 64 * 1024 * 1024
+VideoMode = Literal["auto", "embed", "link"]
+
+
+@dataclass
+class Report:
+    folder: Path
+    html: Path
+    files: list[Path]
+
+
+def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos: VideoMode = "auto") -> Report:
+    """Write table1.{md,csv,tex}, figures/*.{png,svg}, videos/ and index.html into ``to``."""
+    results, per_frame = load_results(out)
+    store = RunStore(out)
+    to.mkdir(parents=True, exist_ok=True)
+    (to / "figures").mkdir(exist_ok=True)
+    confidence = _confidence(results)
+    tables = write_tables(results, to, confidence)
+    files = [to / f"{name}.{ext}" for name in tables for ext in ("md", "csv", "tex")]
+    figures: list[tuple[str, Path]] = []
+    video_cells: dict[str, list[VideoCell]] = {}
+    datasets = sorted(results["dataset"].unique())
+    methods = {d: sorted(results.loc[results["dataset"] == d, "method"].unique()) for d in datasets}
+    completed = {d: sorted({p for m in methods[d] for p in store.completed_pairs(d, m)}) for d in datasets}
+    unknown = [p for p in pairs or [] if not any(p in ids for ids in completed.values())]
+    if unknown:
+        raise KfbenchError(f"--pairs: no evaluated run has pair(s) {', '.join(unknown)}")
+    for dataset in datasets:
+        bars = metric_bars(results, dataset, to / "figures" / f"{dataset}-metrics")
+        curves = per_frame_curves(per_frame, dataset, to / "figures" / f"{dataset}-per-frame")
+        figures += [(f"{dataset}: metrics with bootstrap intervals", bars[0])] if bars else []
+        figures += [(f"{dataset}: per-frame PSNR/LPIPS against frame index", curves[0])] if curves else []
+        files += (bars or []) + (curves or [])
+        strip_pairs = [p for p in pairs if p in completed[dataset]] if pairs else completed[dataset][:1]
+        for pair_id in track(completed[dataset], f"report {dataset}"):
+            view = pair_view(store, dataset, pair_id, methods[dataset])
+            if pair_id in strip_pairs:
+                strip = qualitative_strip(view, to / "figures" / f"{dataset}-{pair_id}-strip")
+                if strip:
+                    figures.append((f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in time)", strip[0]))
+                    files += strip
+            video_cells[f"{dataset} / {pair_id}"] = _videos(store, to, dataset, pair_id, view)
+    total = sum(c.path.stat().st_size for cells in video_cells.values() for c in cells)
+    embed = videos == "embed" or (videos == "auto" and total <= EMBED_LIMIT_BYTES)
+    intro = _intro(results, embed)
+    page = render_page(to, f"kfbench report: {out}", intro, list(tables.values()), figures, video_cells, embed)
+    html_path = to / "index.html"
+    html_path.write_text(page)
+    return Report(to, html_path, files + [html_path])
+
+
+def _videos(store: RunStore, to: Path, dataset: str, pair_id: str, view: PairView) -> list[VideoCell]:
+    folder = to / "videos" / dataset / pair_id
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = []
+    if view.truth is not None:
+        write_mp4(view.truth, folder / "ground_truth.mp4", fps=view.fps)
+        cells.append(VideoCell("ground truth", folder / "ground_truth.mp4"))
+    for method in view.frames:
+        shutil.copyfile(store.pair_dir(dataset, method, pair_id) / PREVIEW, folder / f"{method}.mp4")
+        cells.append(VideoCell(method, folder / f"{method}.mp4"))
+    return cells
+
+
+def _confidence(results: pd.DataFrame) -> float:
+    for settings in results["settings"]:
+        boot = json.loads(settings or "{}").get("bootstrap")
+        if boot:
+            return float(boot["confidence"])
+    return 0.95
+
+
+def _interval_text(boot: dict | None) -> str:
+    if not boot or not boot.get("resamples"):
+        return "no intervals"
+    return f"{boot['confidence']:.0%} intervals from {boot['resamples']} bootstrap resamples of the {boot['unit']}s (seed {boot['seed']})"
+
+
+def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
+    """How the numbers were computed, from the settings recorded with them."""
+    lines = []
+    for dataset in sorted(results["dataset"].unique()):
+        rows = results[results["dataset"] == dataset]
+        computed = [json.loads(s) for s in rows["settings"] if s and s != "{}"]
+        if not computed:
+            continue
+        first = next((s for s in computed if "frames" in s), computed[0])
+        fvd = next((json.loads(s) for m, s in zip(rows["metric"], rows["settings"]) if m == "fvd" and s and "window" in s), None)
+        cov = next((json.loads(s)["covariance"] for m, s in zip(rows["metric"], rows["settings"]) if m in ("fid", "fvd") and s and "covariance" in s), None)
+        lines.append(
+            f"{dataset}: {first.get('frames')}; {first.get('frame_matching')}; compared at {first.get('compared_at')}; "
+            f"{first.get('pairs')} pair(s); {_interval_text(first.get('bootstrap'))}."
+            + (f" Frechet covariance convention: {cov}." if cov else "")
+            + (f" FVD window: {fvd['window']}." if fvd else "")
+        )
+    lines.append("Videos are " + ("embedded in this page." if embedded else "linked from the videos/ folder beside this page."))
+    return lines

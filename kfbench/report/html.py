@@ -1,0 +1,98 @@
+"""The report page: one HTML file with the tables, the figures (inlined) and video players per pair."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from kfbench.report.tables import Table
+
+# Marks each <video> with data-state="loaded" once a source decodes, or "error" (and says so on
+# the page) when none can be played; tests read the marks in headless Chromium.
+_VIDEO_SCRIPT = """
+document.querySelectorAll('video').forEach(function (video) {
+  video.dataset.state = video.readyState >= 2 ? 'loaded' : 'pending';
+  video.addEventListener('loadeddata', function () { video.dataset.state = 'loaded'; });
+  var fail = function () {
+    video.dataset.state = 'error';
+    var note = document.createElement('div');
+    note.className = 'error';
+    note.textContent = 'this browser cannot play this video';
+    video.after(note);
+  };
+  var sources = video.querySelectorAll('source');
+  if (sources.length) { sources[sources.length - 1].addEventListener('error', fail); } else { video.addEventListener('error', fail); }
+});
+"""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th.paper, td.paper { background: #f3f0e6; font-style: italic; }
+caption { caption-side: top; text-align: left; font-size: 0.9em; margin-bottom: 0.4em; }
+figure { margin: 1em 0; } figure img { max-width: 100%; }
+.videos { display: flex; flex-wrap: wrap; gap: 0.8em; margin-bottom: 1.5em; }
+.videos figure { margin: 0; } .videos figcaption { font-size: 0.8em; text-align: center; }
+.error { color: #b00; font-size: 0.8em; } .notes { font-size: 0.85em; color: #555; }
+"""
+
+
+@dataclass
+class VideoCell:
+    label: str
+    path: Path
+
+
+def data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def table_html(table: Table) -> str:
+    paper = [h.endswith("(paper)") for h in table.header]
+    head = "".join(f'<th class="paper">{html.escape(h)}</th>' if p else f"<th>{html.escape(h)}</th>" for h, p in zip(table.header, paper))
+    body = "".join(
+        "<tr>" + "".join(f'<td class="paper">{html.escape(c)}</td>' if p else f"<td>{html.escape(c)}</td>" for c, p in zip(row, paper)) + "</tr>"
+        for row in table.rows
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
+    return (f"<table><caption>{html.escape(table.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            + (f'<ul class="notes">{notes}</ul>' if notes else ""))
+
+
+def video_html(cell: VideoCell, root: Path, embed: bool) -> str:
+    src = data_uri(cell.path, "video/mp4") if embed else cell.path.relative_to(root).as_posix()
+    return (f'<figure><video controls loop muted playsinline preload="auto">'
+            f'<source src="{html.escape(src)}" type="video/mp4"></video>'
+            f"<figcaption>{html.escape(cell.label)}</figcaption></figure>")
+
+
+def render_page(
+    root: Path,
+    title: str,
+    intro: list[str],
+    tables: list[Table],
+    figures: list[tuple[str, Path]],
+    videos: dict[str, list[VideoCell]],
+    embed_videos: bool,
+) -> str:
+    """The page's HTML; figures are inlined, videos inlined or linked relative to ``root``."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in intro]
+    parts.append("<h2>Tables</h2>")
+    parts += [table_html(t) for t in tables]
+    parts.append("<h2>Figures</h2>")
+    for caption, png in figures:
+        parts.append(f'<figure><img alt="{html.escape(caption)}" src="{data_uri(png, "image/png")}">'
+                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    parts.append("<h2>Videos</h2>")
+    for heading, cells in videos.items():
+        parts.append(f"<h3>{html.escape(heading)}</h3><div class='videos'>")
+        parts += [video_html(c, root, embed_videos) for c in cells]
+        parts.append("</div>")
+    parts.append(f"<script>{_VIDEO_SCRIPT}</script></body></html>")
+    return "\n".join(parts)

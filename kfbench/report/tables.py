@@ -1,0 +1,139 @@
+"""Table 1's layout (rows: methods; columns: dataset x metric) as Markdown, CSV and LaTeX.
+
+Every cell carries its confidence interval and sample size n; the paper's published FID/FVD sit
+beside ours in columns marked "(paper)", and in a separate table of the published numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kfbench.presets import resource_dir
+
+LABELS = {"fid": "FID", "fvd": "FVD", "kid": "KID", "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
+DIRECTION = {"fid": "↓", "fvd": "↓", "kid": "↓", "psnr": "↑", "ssim": "↑", "lpips": "↓"}
+DIGITS = {"fid": 2, "fvd": 2, "kid": 4, "psnr": 2, "ssim": 3, "lpips": 3}
+PAPER_FILE = "paper_table1.csv"
+PAPER_METRICS = ("fid", "fvd")
+
+
+def paper_table() -> pd.DataFrame:
+    """The paper's Table 1 (published numbers): method, <dataset>_fid, <dataset>_fvd."""
+    return pd.read_csv(resource_dir("reports") / PAPER_FILE)
+
+
+def paper_datasets(paper: pd.DataFrame) -> list[str]:
+    return sorted({c.rsplit("_", 1)[0] for c in paper.columns if c != "method"})
+
+
+@dataclass
+class Table:
+    """Header row and body rows of formatted cells, plus the notes below the table."""
+
+    header: list[str]
+    rows: list[list[str]]
+    caption: str
+    notes: list[str]
+
+
+def format_value(metric: str, value: float) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{DIGITS[metric]}f}"
+
+
+def cell(row: pd.Series) -> str:
+    """'12.34 [11.02, 13.70] n=92', or '— (missing)'."""
+    if row["missing_reason"] or pd.isna(row["value"]):
+        return "— (missing)"
+    metric = row["metric"]
+    interval = "" if pd.isna(row["ci_low"]) else f" [{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]"
+    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}"
+
+
+def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95) -> Table:
+    """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
+    datasets = sorted(results["dataset"].unique())
+    metrics = [m for m in LABELS if m in set(results["metric"])]
+    with_paper = [d for d in datasets if d in paper_datasets(paper)]
+    methods = list(dict.fromkeys(list(results["method"].unique()) + (list(paper["method"]) if with_paper else [])))
+    header = ["method"]
+    for dataset in datasets:
+        header += [f"{dataset} {LABELS[m]}{DIRECTION[m]}" for m in metrics]
+        if dataset in with_paper:
+            header += [f"{dataset} {LABELS[m]}{DIRECTION[m]} (paper)" for m in PAPER_METRICS]
+    index = {(r.dataset, r.method, r.metric): r for r in results.itertuples(index=False)}
+    published = paper.set_index("method")
+    rows, missing = [], {}
+    for method in methods:
+        line = [method]
+        for dataset in datasets:
+            for metric in metrics:
+                found = index.get((dataset, method, metric))
+                line.append(cell(pd.Series(found._asdict())) if found is not None else "")
+                if found is not None and found.missing_reason:
+                    missing.setdefault(found.missing_reason, []).append(f"{dataset}/{method} {LABELS[metric]}")
+            if dataset in with_paper:
+                for metric in PAPER_METRICS:
+                    value = published[f"{dataset}_{metric}"].get(method) if method in published.index else None
+                    line.append(format_value(metric, value) if value is not None else "")
+        rows.append(line)
+    sizes = sorted({f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}" for r in results.itertuples() if r.n and not r.missing_reason})
+    caption = (
+        f"Table 1 layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample size "
+        "(frames for FID, KID, PSNR, SSIM, LPIPS; clips for FVD). Columns marked (paper) are the published "
+        "numbers of Wang et al. 2024, Table 1, copied, not computed by kfbench; they use 25 frames at 1024x576, "
+        "117 DAVIS and 45 Pexels pairs, and an unpublished evaluation protocol, so they compare only loosely. "
+        f"Sample sizes: {'; '.join(sizes) or 'none computed'}."
+    )
+    notes = [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
+    return Table(header, rows, caption, notes)
+
+
+def published_table(paper: pd.DataFrame) -> Table:
+    """The paper's Table 1 as published."""
+    header = ["method"] + [f"{c.rsplit('_', 1)[0]} {LABELS[c.rsplit('_', 1)[1]]}↓ (paper)" for c in paper.columns if c != "method"]
+    rows = [[r["method"]] + [format_value(c.rsplit("_", 1)[1], r[c]) for c in paper.columns if c != "method"] for _, r in paper.iterrows()]
+    caption = "Published numbers (Wang et al. 2024, Table 1), copied verbatim: not computed by kfbench. n: 45 Pexels and 117 DAVIS pairs."
+    return Table(header, rows, caption, [])
+
+
+def to_markdown(table: Table) -> str:
+    lines = [f"**{table.caption}**", "", "| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    if table.notes:
+        lines += [""] + [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table, path: Path) -> None:
+    pd.DataFrame(table.rows, columns=table.header).to_csv(path, index=False)
+
+
+def _tex(text: str) -> str:
+    for old, new in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                     ("↓", r"$\downarrow$"), ("↑", r"$\uparrow$"), ("—", "--")):
+        text = text.replace(old, new)
+    return text
+
+
+def to_latex(table: Table) -> str:
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "c" * (len(table.header) - 1) + "}", r"\toprule"]
+    lines.append(" & ".join(_tex(h) for h in table.header) + r" \\")
+    lines.append(r"\midrule")
+    lines += [" & ".join(_tex(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + _tex(table.caption) + "}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(results: pd.DataFrame, folder: Path, confidence: float = 0.95) -> dict[str, Table]:
+    """table1.{md,csv,tex} and paper_table1.{md,csv,tex} in ``folder``."""
+    paper = paper_table()
+    tables = {"table1": table1(results, paper, confidence), "paper_table1": published_table(paper)}
+    for name, table in tables.items():
+        (folder / f"{name}.md").write_text(to_markdown(table))
+        to_csv(table, folder / f"{name}.csv")
+        (folder / f"{name}.tex").write_text(to_latex(table))
+    return tables

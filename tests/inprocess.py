@@ -1,0 +1,24 @@
+"""The console entry point run in the test process (no interpreter start-up or re-imports)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+
+import pytest
+
+from kfbench.cli import main
+
+
+def run_main(*args) -> tuple[int, str, str]:
+    """`kfbench ARGS` through kfbench.cli.main: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        patch.setattr(sys, "argv", ["kfbench", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,72 @@
+"""Random-weight feature extractors saved in the real file formats and key names (no downloads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from kfbench.metrics.i3d import InceptionI3d
+
+
+def save_random_inception(path: Path) -> Path:
+    """torch-fidelity's InceptionV3 state_dict (the layout of weights-inception-2015-12-05-6726825d.pth)."""
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    empty = path.with_suffix(".empty")
+    torch.save({}, empty)
+    torch.manual_seed(0)
+    with mock.patch.object(nn.Module, "load_state_dict", lambda self, state, strict=True: None):
+        model = NoTrainInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def random_i3d(seed: int = 0) -> InceptionI3d:
+    torch.manual_seed(seed)
+    model = InceptionI3d()
+    for module in model.modules():  # non-trivial batch-norm statistics, like trained weights
+        if isinstance(module, nn.BatchNorm3d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+class StyleGanVDetector(nn.Module):
+    """The call signature of StyleGAN-V's i3d_torchscript.pt: (x, rescale, resize, return_features)."""
+
+    def __init__(self, i3d: InceptionI3d):
+        super().__init__()
+        self.i3d = i3d
+
+    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False, return_features: bool = False) -> torch.Tensor:
+        x = x.float()
+        if rescale:
+            x = x / 127.5 - 1.0
+        if resize:
+            b, c, t, h, w = x.shape
+            frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+            frames = F.interpolate(frames, size=(224, 224), mode="bilinear", align_corners=False)
+            x = frames.reshape(b, t, c, 224, 224).permute(0, 2, 1, 3, 4)
+        logits = self.i3d(x)
+        return logits if return_features else torch.softmax(logits, dim=1)
+
+
+def save_random_i3d(folder: Path) -> tuple[Path, Path, InceptionI3d]:
+    """(i3d_pretrained_400.pt state_dict, i3d_torchscript.pt TorchScript archive, the module)."""
+    model = random_i3d()
+    state_path, script_path = folder / "i3d_pretrained_400.pt", folder / "i3d_torchscript.pt"
+    torch.save(model.state_dict(), state_path)
+    torch.jit.save(torch.jit.script(StyleGanVDetector(model)), str(script_path))
+    return state_path, script_path, model
+
+
+def save_random_alexnet(path: Path) -> Path:
+    """torchvision's AlexNet state_dict (the layout of alexnet-owt-7be5be79.pth)."""
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), path)
+    return path

@@ -1,0 +1,189 @@
+"""kfbench evaluate and report on the synthetic set with the classical baselines.
+
+Numbers, frames compared, feature cache, errors; report files; the HTML page in headless Chromium.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kfbench import create_dataset, create_method
+from kfbench.errors import KfbenchError
+from kfbench.metrics.evaluate import COLUMNS, EvalConfig, evaluate_store
+from kfbench.runner import run_benchmark
+from kfbench.runstore import RunStore
+from inprocess import run_main
+from metric_weights import save_random_inception
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """linear and flow on the default synthetic set, evaluated with no weights anywhere."""
+    out = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCH_HOME", str(out / "no-torch-home"))
+        data = create_dataset("synthetic")
+        for name in ("linear", "flow"):
+            run_benchmark(create_method(name), data, RunStore(out), data.pair_ids())
+        results, per_frame = evaluate_store(out, EvalConfig())
+    return out, results, per_frame
+
+
+def value(results, method, metric):
+    row = results[(results["method"] == method) & (results["metric"] == metric)].iloc[0]
+    return row
+
+
+def test_flow_beats_linear_and_intervals_contain_the_estimates(evaluated):
+    _, results, _ = evaluated
+    for metric in ("psnr", "ssim"):
+        flow, linear = value(results, "flow", metric), value(results, "linear", metric)
+        assert flow["value"] > linear["value"]
+        for row in (flow, linear):
+            assert row["ci_low"] < row["value"] < row["ci_high"]
+            assert row["n"] == 4 * 23
+    assert value(results, "flow", "psnr")["value"] > value(results, "linear", "psnr")["value"] + 1.0
+
+
+def test_metrics_without_weights_are_missing_with_the_reason(evaluated):
+    _, results, _ = evaluated
+    for metric, flag in (("fid", "--inception-weights"), ("kid", "--inception-weights"), ("fvd", "--i3d-weights"), ("lpips", "--lpips-weights")):
+        row = value(results, "flow", metric)
+        assert np.isnan(row["value"]) and flag in row["missing_reason"] and "torch hub cache" in row["missing_reason"]
+
+
+def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated):
+    out, results, per_frame = evaluated
+    for saved in (pd.read_csv(out / "results.csv"), pd.read_parquet(out / "results.parquet")):
+        assert list(saved.columns) == COLUMNS and len(saved) == 12
+    settings = json.loads(value(results, "flow", "psnr")["settings"])
+    assert settings["frames"].startswith("in-between") and settings["ground_truth_indices"] == list(range(1, 24))
+    assert "nearest its time" in settings["frame_matching"] and settings["bootstrap"]["unit"] == "pair"
+    fvd = json.loads(value(results, "flow", "fvd")["settings"])
+    assert fvd["window"].startswith("generated frames 1-23 of 25 (23 frames") and fvd["covariance"] == "n-1"
+    assert sorted(per_frame["frame"].unique()) == list(range(1, 24)) and len(per_frame) == 2 * 4 * 23
+
+
+def test_fewer_generated_frames_are_matched_to_the_nearest_ground_truth_frame(evaluated, tmp_path):
+    out = shutil.copytree(evaluated[0], tmp_path / "runs")
+    store = RunStore(out)
+    pair_id = store.completed_pairs("synthetic", "flow")[0]
+    meta = store.load_meta("synthetic", "flow", pair_id)
+    frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
+    times = list(np.linspace(0, 1, 16))
+    store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
+    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True), methods=["sixteen"])
+    rows = per_frame[per_frame["method"] == "sixteen"]
+    assert list(rows["truth_frame"]) == [int(np.floor(t * 24 + 0.5)) for t in times]
+    assert value(results, "sixteen", "psnr")["n"] == 16
+    assert {"linear", "flow", "sixteen"} <= set(pd.read_csv(out / "results.csv")["method"])  # merged, not replaced
+    evaluate_store(out, EvalConfig(metrics=("psnr",)), methods=["sixteen"])  # re-evaluated rows replace the old ones
+    saved = pd.read_csv(out / "per_frame.csv")
+    assert (saved["method"] == "sixteen").sum() == 14 and len(saved) == 2 * 4 * 23 + 14
+
+
+def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
+    weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
+    out = tmp_path / "runs"
+    data = create_dataset("synthetic", num_pairs=2, num_frames=3)
+    run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
+    config = EvalConfig(metrics=("fid", "kid", "fvd"), inception_weights=str(weights), bootstrap=20)
+    with pytest.warns(UserWarning, match="FID: 2 samples < 2048 feature dimensions: the value is biased"):
+        first, _ = evaluate_store(out, config)
+    cached = sorted((out / ".cache" / "features").rglob("*.npy"))
+    assert len(cached) == 2 and all("inception" in str(p) for p in cached)
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    second, _ = evaluate_store(out, config)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    for metric in ("fid", "kid"):
+        row = value(first, "linear", metric)
+        assert np.isfinite(row["value"]) and row["n"] == 2 and "inception-v3" in row["extractor"]
+        assert row["value"] == pytest.approx(value(second, "linear", metric)["value"])
+    assert value(first, "linear", "fid")["value"] > 0
+    assert "at least 9 frames" in value(first, "linear", "fvd")["missing_reason"]
+
+
+def test_a_given_weights_file_that_does_not_exist_is_an_error_naming_it(evaluated):
+    out, _, _ = evaluated
+    with pytest.raises(KfbenchError, match=r"InceptionV3 FID weights file '/no/inception.pth' given with --inception-weights does not exist"):
+        evaluate_store(out, EvalConfig(inception_weights="/no/inception.pth"))
+    code, _, err = run_main("evaluate", "--out", out, "--metrics", "fid", "--inception-weights", "/no/inception.pth")
+    assert code == 2 and "weights-inception-2015-12-05-6726825d.pth" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_without_runs_says_what_to_do(tmp_path):
+    code, _, err = run_main("evaluate", "--out", tmp_path)
+    assert code == 2 and "no completed runs to evaluate" in err and "kfbench run" in err
+
+
+@pytest.fixture(scope="module")
+def report(evaluated, tmp_path_factory):
+    out = evaluated[0]
+    folder = tmp_path_factory.mktemp("report")
+    code, stdout, err = run_main("report", "--out", out, "--to", folder, "--quiet")
+    assert code == 0, err
+    assert f"report: {folder / 'index.html'}" in stdout
+    return folder
+
+
+def test_report_writes_table1_plots_and_the_published_numbers(report):
+    for name in ("table1", "paper_table1"):
+        for ext in ("md", "csv", "tex"):
+            assert (report / f"{name}.{ext}").stat().st_size > 100
+    table = (report / "table1.md").read_text()
+    assert "| flow | — (missing) |" in table and "n=92" in table and "synthetic PSNR↑" in table
+    assert "--inception-weights" in table  # the reason a cell is missing
+    paper = (report / "paper_table1.md").read_text()
+    assert "not computed by kfbench" in paper and "| ours | 34.58 | 366.53 | 32.68 | 424.69 |" in paper
+    assert r"\begin{tabular}" in (report / "table1.tex").read_text()
+    for stem in ("synthetic-metrics", "synthetic-per-frame", "synthetic-synthetic-0-0000-strip"):
+        for ext in ("png", "svg"):
+            assert (report / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+
+
+def test_paper_columns_sit_beside_ours_on_a_paper_dataset():
+    from kfbench.report.tables import paper_table, table1
+
+    results = pd.DataFrame([{"dataset": "davis", "method": "ours", "metric": "fid", "value": 40.0, "ci_low": 35.0,
+                             "ci_high": 45.0, "n": 2691, "extractor": "", "settings": "{}", "missing_reason": ""}])
+    table = table1(results, paper_table())
+    assert table.header == ["method", "davis FID↓", "davis FID↓ (paper)", "davis FVD↓ (paper)"]
+    assert table.rows[0] == ["ours", "40.00 [35.00, 45.00] n=2691", "32.68", "424.69"]
+    assert ["film", "", "41.85", "1048.65"] in table.rows
+
+
+def chromium_dom(page, tmp_path):
+    """The page's DOM after load in headless Chromium, and a screenshot of it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--mute-audio",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000"]
+    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    shot = tmp_path / "screenshot.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri()], capture_output=True, timeout=120)
+    return dom, shot
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
+                    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+@pytest.mark.parametrize("videos", ["embed", "link"])
+def test_html_report_plays_every_video_in_headless_chromium(evaluated, tmp_path, videos):
+    from kfbench.report import write_report
+
+    folder = write_report(evaluated[0], tmp_path / "report", videos=videos).folder
+    dom, shot = chromium_dom(folder / "index.html", tmp_path)
+    videos_found = re.findall(r"<video[^>]*>", dom)
+    assert len(videos_found) == 4 * 3  # 4 pairs x (ground truth, linear, flow)
+    assert all('data-state="loaded"' in v for v in videos_found), videos_found
+    assert "<div class=\"error\">" not in dom and dom.count("<img") >= 3 and "Table 1 layout" in dom
+    assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if videos == "link":
+        assert (folder / "videos" / "synthetic" / "synthetic-0-0000" / "ground_truth.mp4").is_file()
+        assert 'src="videos/synthetic/synthetic-0-0000/flow.mp4"' in dom
