@@ -25,7 +25,8 @@ from kfbench.registry import (
     method_presets,
     option_names,
 )
-from kfbench.runner import launcher_shard, parse_shard, run_benchmark, select_pairs
+from kfbench.distributed import default_device, launch_info, process_group, total_over_ranks
+from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
 
 app = typer.Typer(
@@ -126,16 +127,61 @@ def run(
     lookup(dataset_presets(), dataset, "dataset")
     method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
     data = create_dataset(dataset, root=root, **dataset_opts)
-    chosen_shard = parse_shard(shard) if shard else launcher_shard()
+    typer.echo(data.summary())
+    launch = launch_info()
+    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
     pair_ids = select_pairs(
         data.pair_ids(), pairs=pairs.split(",") if pairs else None, limit=limit, shard=chosen_shard
     )
+    if "device" in option_names("method", method) and "device" not in method_opts and default_device(launch):
+        method_opts["device"] = default_device(launch)
     interpolator = create_method(method, **method_opts)
-    summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
-    typer.echo(
-        f"{method} on {dataset}: {len(summary.done)} pair(s) written, {len(summary.skipped)} already complete "
-        f"-> {out / dataset / method}"
-    )
+    with process_group(launch):
+        summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
+        done, skipped = total_over_ranks(len(summary.done), len(summary.skipped))
+    if launch is None or launch.rank == 0:
+        ranks = f" over {launch.world_size} ranks" if launch else ""
+        typer.echo(
+            f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{ranks} "
+            f"-> {out / dataset / method}"
+        )
+    unreadable = list(getattr(data, "bad", [])) + summary.bad
+    if unreadable:
+        typer.echo(f"skipped (--skip-bad), unreadable: {len(unreadable)}")
+        for line in unreadable:
+            typer.echo(f"  {line}")
+
+
+@app.command(context_settings=EXTRA_ARGS)
+def prepare(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="davis, pexels or folder."),
+    root: Optional[str] = typer.Option(None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."),
+    manifest: Optional[str] = typer.Option(
+        None, "--manifest", help="Existing manifest: fetch and check against it. New path: write the manifest there."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Download nothing (also KFBENCH_OFFLINE=1); list what is missing."),
+) -> None:
+    """Download and verify a dataset's files, then write its manifest (or check the data against one).
+
+    Dataset options follow as --name value (e.g. --resolution 480p --num-frames 25).
+
+    Examples:
+
+      kfbench prepare davis --root ~/data/davis
+
+      kfbench prepare pexels --root ~/data/pexels --manifest pexels.json
+    """
+    from kfbench.datasets.prepare import MissingFiles, prepare as prepare_dataset
+
+    lookup(dataset_presets(), name, "dataset")
+    options = {k: coerce_option("dataset", name, k, v) for k, v in parse_extra_flags(ctx.args).items()}
+    try:
+        lines = prepare_dataset(name, root=root, manifest=manifest, offline=offline, options=options)
+    except MissingFiles as exc:
+        typer.echo("\n".join(exc.listing()), err=True)
+        raise
+    typer.echo("\n".join(lines))
 
 
 @app.command()

@@ -27,6 +27,12 @@ class Interpolator(ABC):
         self.stats: dict[str, Any] = {}
 
     @property
+    def device_name(self) -> str:
+        """The device the method actually runs on (after resolving options such as 'auto')."""
+        device = getattr(self, "device", None) or self.options.get("device") or "cpu"
+        return str(device)
+
+    @property
     def frame_size(self) -> tuple[int, int] | None:
         """(height, width) the method generates at; None means the keyframes' own size."""
         return None
@@ -92,6 +98,10 @@ class PairDataset(ABC):
     @abstractmethod
     def load(self, pair_id: str) -> Pair:
         """Decode one pair."""
+
+    def summary(self) -> str:
+        """One line on what the dataset holds (clip datasets add what they skipped and why)."""
+        return f"{self.name}: {len(self)} pair(s)"
 
     def __len__(self) -> int:
         return len(self.pair_ids())
