@@ -52,6 +52,8 @@ class SVDModel:
         self.layers = attention.install(self.pipe.unet, self.control, release_compat=o.release_compat)
         if not self.layers:
             raise KfbenchError(f"'{o.model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
+        if o.compile:
+            self.pipe.unet.compile()  # torch.compile of the UNet's forward, in place (processors included)
         self.backward_weights = None
         if o.backward == "finetuned":
             deltas = loading.load_deltas(o.checkpoint, o.checkpoint_base, o.finetuned_tensors)
@@ -73,7 +75,8 @@ class SVDInterpolator(Interpolator):
     unmodified UNet, or the UNet with the checkpoint's fine-tuned tensors), ``rotated_attention``
     (blocks whose backward temporal self-attention uses the forward pass's rotated map),
     ``finetuned_tensors`` (W_v,W_o or W_q,W_k,W_v,W_o), ``blend`` (fuse v-predictions or Euler
-    results) and ``fused_call`` (both directions in one batched UNet call).
+    results), ``fused_call`` (both directions in one batched UNet call; same output as two calls
+    within float rounding) and ``compile`` (torch.compile the UNet).
     """
 
     def __init__(
@@ -106,7 +109,8 @@ class SVDInterpolator(Interpolator):
         rotated_attention: Rotation = "all",
         finetuned_tensors: loading.FineTuned = "vo",
         blend: Literal["prediction", "latents"] = "prediction",
-        fused_call: bool = False,
+        fused_call: bool = True,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.model, self.checkpoint, self.checkpoint_base = model, checkpoint, checkpoint_base
@@ -119,7 +123,7 @@ class SVDInterpolator(Interpolator):
         self.jump_length, self.jump_n_sample = jump_length, jump_n_sample
         self.repeat_step_ratio, self.noise_scale_ratio = repeat_step_ratio, noise_scale_ratio
         self.backward, self.rotated_attention, self.finetuned_tensors = backward, rotated_attention, finetuned_tensors
-        self.blend, self.fused_call = blend, fused_call
+        self.blend, self.fused_call, self.compile = blend, fused_call, compile
         self._check()
         self._model: SVDModel | None = None
 
