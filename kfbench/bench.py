@@ -313,7 +313,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"device peak (dense 16-bit): {peak} TFLOP/s" if peak else f"device peak: {report.get('peak_tflops_note')}")
     if peak:
         lines.append(f"time at peak: {f['total'] / peak / 1e12:.1f} s per video")
-    lines.append(f"time at an H100 SXM's peak ({H100_SXM_TFLOPS} TFLOP/s): {report['floor_s_h100_sxm']:.1f} s per video")
+    lines.append(f"time at an H100 SXM's peak ({H100_SXM_TFLOPS} TFLOP/s): {report['floor_s_h100_sxm']:.3g} s per video")
     for name, run in report.get("runs", {}).items():
         unet = f", UNet {run['unet_s']:.3f} s in {run['unet_forwards']} forwards" if run["unet_s"] is not None else ""
         rate = run["unet_tflops_per_s"] or run["tflops_per_s"]
