@@ -243,7 +243,7 @@ def run_bench(
             method.interpolate(first, last, num_frames=num_frames, seed=seed)
         for _ in range(repeats):
             for fused in paths:  # alternate the paths so that drift in machine load hits both
-                name = "fused" if fused else "sequential"
+                name = ("fused" if fused else "sequential") if method.bidirectional else "single"
                 method.fused_call = fused
                 run, frames, latents = _timed_video(method, first, last, num_frames, seed, device, timer, flops, peak)
                 best = runs.get(name)
@@ -260,6 +260,7 @@ def run_bench(
         (fa, la), (sa, ls) = outputs["fused"], outputs["sequential"]
         report["comparison"] = {
             "speedup": runs["sequential"]["wall_s"] / runs["fused"]["wall_s"],
+            "cpu_time_speedup": runs["sequential"]["cpu_s"] / runs["fused"]["cpu_s"],
             "unet_speedup": runs["sequential"]["unet_s"] / runs["fused"]["unet_s"] if timer else None,
             "max_abs_diff_latents": float((la - ls).abs().max()),
             "max_abs_diff_frames": int(np.abs(fa.astype(np.int16) - sa.astype(np.int16)).max()),
@@ -274,11 +275,11 @@ def _timed_video(method, first, last, num_frames, seed, device, timer, flops: UN
     if timer is not None:
         timer.reset()
     with capture_latents(method) as captured:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         frames = method.interpolate(first, last, num_frames=num_frames, seed=seed)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     memory, memory_kind = peak_memory(device)
     calls = method.stats["unet_calls"]
     total = flops.total * calls
@@ -287,6 +288,7 @@ def _timed_video(method, first, last, num_frames, seed, device, timer, flops: UN
         "unet_calls": calls,
         "unet_forwards": timer.forwards if timer else None,
         "wall_s": wall,
+        "cpu_s": cpu,  # this process's CPU time (all threads): steadier than wall time on a shared machine
         "unet_s": timer.seconds if timer else None,
         "tflops_per_s": total / wall / 1e12,
         "unet_tflops_per_s": total / timer.seconds / 1e12 if timer and timer.seconds else None,
@@ -319,14 +321,14 @@ def format_report(report: dict[str, Any]) -> str:
         rate = run["unet_tflops_per_s"] or run["tflops_per_s"]
         frac = f" ({run['fraction_of_peak']:.1%} of peak)" if "fraction_of_peak" in run else ""
         lines.append(
-            f"{name}: {run['unet_calls']} calls, wall {run['wall_s']:.3f} s{unet}, {rate:.4g} TFLOP/s{frac}, "
+            f"{name}: {run['unet_calls']} calls, wall {run['wall_s']:.3f} s (CPU {run['cpu_s']:.3f} s){unet}, {rate:.4g} TFLOP/s{frac}, "
             f"peak memory {run['peak_memory_bytes'] / 2**30:.2f} GiB ({run['peak_memory_kind']})"
         )
     if "comparison" in report:
         c = report["comparison"]
         unet = f" (UNet time {c['unet_speedup']:.2f}x)" if c["unet_speedup"] else ""
         lines.append(
-            f"fused vs sequential: {c['speedup']:.2f}x faster{unet}; max abs difference: latents "
+            f"fused vs sequential: {c['speedup']:.2f}x faster{unet}, CPU time {c['cpu_time_speedup']:.2f}x; max abs difference: latents "
             f"{c['max_abs_diff_latents']:.3g}, frames {c['max_abs_diff_frames']} (uint8 levels)"
         )
     return "\n".join(lines)
