@@ -240,7 +240,9 @@ def run_bench(
     outputs: dict[str, tuple[np.ndarray, torch.Tensor]] = {}
     try:
         for _ in range(warmup):
-            method.interpolate(first, last, num_frames=num_frames, seed=seed)
+            for fused in paths:  # each path warms its own kernels (and, with compile, its own graphs)
+                method.fused_call = fused
+                method.interpolate(first, last, num_frames=num_frames, seed=seed)
         for _ in range(repeats):
             for fused in paths:  # alternate the paths so that drift in machine load hits both
                 name = ("fused" if fused else "sequential") if method.bidirectional else "single"
