@@ -315,6 +315,43 @@ def convert_checkpoint_command(
     typer.echo(f"wrote {convert_checkpoint(method, src, dst, parse_extra_flags(ctx.args))}")
 
 
+@app.command(context_settings=EXTRA_ARGS)
+def bench(
+    ctx: typer.Context,
+    method: str = typer.Option(..., "--method", "-m", help="An SVD-family method (kfbench list methods)."),
+    num_frames: int = typer.Option(25, "--num-frames", help="Frames of the video."),
+    seed: int = typer.Option(0, "--seed"),
+    compare_sequential: bool = typer.Option(False, "--compare-sequential", help="Also run the two-call path; report speedup and output difference."),
+    flops_only: bool = typer.Option(False, "--flops-only", help="Only count FLOPs (no weights are loaded)."),
+    repeats: int = typer.Option(1, "--repeats", help="Timed videos per path (the fastest is reported)."),
+    warmup: int = typer.Option(1, "--warmup", help="Untimed videos first."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report to this JSON file."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Measure one video: UNet calls, FLOPs, wall time, TFLOP/s, fraction of peak, peak memory.
+
+    Method options follow as for run (e.g. --model DIR --num-inference-steps 3).
+
+    Examples:
+
+      kfbench bench --method ours --checkpoint ours.safetensors --dtype bfloat16 --compare-sequential --json ours.json
+
+      kfbench bench --method ours --checkpoint unused --flops-only
+    """
+    from kfbench.bench import format_report, method_options, run_bench, write_json
+
+    progress.enabled = not quiet
+    lookup(method_presets(), method, "method")
+    report = run_bench(
+        method, method_options(method, parse_extra_flags(ctx.args)), num_frames=num_frames, seed=seed,
+        compare_sequential=compare_sequential, flops_only=flops_only, repeats=repeats, warmup=warmup,
+    )
+    typer.echo(format_report(report))
+    if json_path:
+        write_json(report, json_path)
+        typer.echo(f"wrote {json_path}")
+
+
 @app.command("make-tiny-models")
 def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output folder.")) -> None:
     """Write tiny randomly initialised models in the real formats (for tests and offline trials).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -22,20 +21,6 @@ from kfbench.methods.dynamicrafter.tiny import tiny_config
 from kfbench.registry import create_method
 
 KEYS_JSON = Path(__file__).resolve().parents[1] / "reports" / "reference" / "dynamicrafter_keys.json"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread here and in CLI subprocesses: tiny ops on shared cores run ~10x faster."""
-    threads, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    torch.set_num_threads(threads)
-    if env is None:
-        del os.environ["OMP_NUM_THREADS"]
-    else:
-        os.environ["OMP_NUM_THREADS"] = env
 
 
 def release_betas() -> np.ndarray:

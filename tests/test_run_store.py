@@ -7,7 +7,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from conftest import cli_env, run_cli
 from kfbench.runner import select_pairs

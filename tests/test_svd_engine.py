@@ -19,15 +19,6 @@ SIZE = {"height": 64, "width": 96}
 FAST = {**SIZE, "num_inference_steps": 2}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on 2 shared cores run far faster single-threaded."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def keyframes():
     rng = np.random.default_rng(0)

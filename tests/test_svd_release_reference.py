@@ -14,14 +14,6 @@ from kfbench.registry import create_method
 N, STEPS = 8, 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class ReleaseStyleProcessor:
     """Records post-softmax maps in call order, or replays the recorded ones rotated (via diffusers' classic path)."""
 

@@ -14,14 +14,6 @@ from kfbench.registry import create_method
 FAST = {"height": 64, "width": 96, "num_inference_steps": 2}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def keyframes():
     rng = np.random.default_rng(5)

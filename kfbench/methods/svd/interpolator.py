@@ -29,7 +29,8 @@ class SVDInterpolator(Interpolator):
     unmodified UNet, or the UNet with the checkpoint's fine-tuned tensors), ``rotated_attention``
     (blocks whose backward temporal self-attention uses the forward pass's rotated map),
     ``finetuned_tensors`` (W_v,W_o or W_q,W_k,W_v,W_o), ``blend`` (fuse v-predictions or Euler
-    results) and ``fused_call`` (both directions in one batched UNet call).
+    results), ``fused_call`` (both directions in one batched UNet call; same output as two calls
+    within float rounding) and ``compile`` (torch.compile the UNet).
     """
 
     def __init__(
@@ -62,7 +63,8 @@ class SVDInterpolator(Interpolator):
         rotated_attention: Rotation = "all",
         finetuned_tensors: loading.FineTuned = "vo",
         blend: Literal["prediction", "latents"] = "prediction",
-        fused_call: bool = False,
+        fused_call: bool = True,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.model, self.checkpoint, self.checkpoint_base = model, checkpoint, checkpoint_base
@@ -75,7 +77,7 @@ class SVDInterpolator(Interpolator):
         self.jump_length, self.jump_n_sample = jump_length, jump_n_sample
         self.repeat_step_ratio, self.noise_scale_ratio = repeat_step_ratio, noise_scale_ratio
         self.backward, self.rotated_attention, self.finetuned_tensors = backward, rotated_attention, finetuned_tensors
-        self.blend, self.fused_call = blend, fused_call
+        self.blend, self.fused_call, self.compile = blend, fused_call, compile
         self._check()
         self._model: SVDModel | None = None
 
@@ -124,7 +126,14 @@ class SVDInterpolator(Interpolator):
 
     def loaded(self) -> SVDModel:
         if self._model is None:
-            model = SVDModel(self.model, device=self.device, dtype=self.dtype, cpu_offload=self.cpu_offload, release_compat=self.release_compat)
+            model = SVDModel(
+                self.model,
+                device=self.device,
+                dtype=self.dtype,
+                cpu_offload=self.cpu_offload,
+                release_compat=self.release_compat,
+                compile=self.compile,
+            )
             if self.backward == "finetuned":
                 model.load_backward(self.checkpoint, self.checkpoint_base, self.finetuned_tensors)
             self._model = model

@@ -29,7 +29,16 @@ def resolve_dtype(dtype: str, device: str) -> torch.dtype:
 class SVDModel:
     """The loaded pipeline, its one UNet with kfbench's attention processors, and the backward model's tensors."""
 
-    def __init__(self, model: str, *, device: str | None, dtype: str, cpu_offload: bool = False, release_compat: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str | None,
+        dtype: str,
+        cpu_offload: bool = False,
+        release_compat: bool = False,
+        compile: bool = False,
+    ) -> None:
         self.device = resolve_device(device)
         self.pipe = loading.load_pipeline(model, dtype=resolve_dtype(dtype, self.device))
         self.pipe.set_progress_bar_config(disable=True)
@@ -43,6 +52,8 @@ class SVDModel:
         self.layers = attention.install(self.pipe.unet, self.control, release_compat=release_compat)
         if not self.layers:
             raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
+        if compile:
+            self.pipe.unet.compile()  # torch.compile of the UNet's forward, in place (processors included)
         self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
 
     def load_backward(self, checkpoint: str, checkpoint_base: str, tensors: loading.FineTuned) -> None:
