@@ -25,7 +25,8 @@ from kfbench.registry import (
     method_presets,
     option_names,
 )
-from kfbench.runner import launcher_shard, parse_shard, run_benchmark, select_pairs
+from kfbench.distributed import default_device, launch_info, process_group, total_over_ranks
+from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
 
 app = typer.Typer(
@@ -126,16 +127,23 @@ def run(
     lookup(dataset_presets(), dataset, "dataset")
     method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
     data = create_dataset(dataset, root=root, **dataset_opts)
-    chosen_shard = parse_shard(shard) if shard else launcher_shard()
+    launch = launch_info()
+    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
     pair_ids = select_pairs(
         data.pair_ids(), pairs=pairs.split(",") if pairs else None, limit=limit, shard=chosen_shard
     )
+    if "device" in option_names("method", method) and "device" not in method_opts and default_device(launch):
+        method_opts["device"] = default_device(launch)
     interpolator = create_method(method, **method_opts)
-    summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
-    typer.echo(
-        f"{method} on {dataset}: {len(summary.done)} pair(s) written, {len(summary.skipped)} already complete "
-        f"-> {out / dataset / method}"
-    )
+    with process_group(launch):
+        summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
+        done, skipped = total_over_ranks(len(summary.done), len(summary.skipped))
+    if launch is None or launch.rank == 0:
+        ranks = f" over {launch.world_size} ranks" if launch else ""
+        typer.echo(
+            f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{ranks} "
+            f"-> {out / dataset / method}"
+        )
 
 
 @app.command()

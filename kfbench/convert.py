@@ -12,6 +12,7 @@ from kfbench.registry import accepted_options, coerce_for, import_factory
 CONVERTERS: dict[str, str] = {
     "ours": "kfbench.methods.svd.loading:convert_ours",
     "ours-wo-ra": "kfbench.methods.svd.loading:convert_ours_wo_ra",
+    "film": "kfbench.methods.film.weights:convert_film",
 }
 
 

@@ -27,6 +27,12 @@ class Interpolator(ABC):
         self.stats: dict[str, Any] = {}
 
     @property
+    def device_name(self) -> str:
+        """The device the method actually runs on (after resolving options such as 'auto')."""
+        device = getattr(self, "device", None) or self.options.get("device") or "cpu"
+        return str(device)
+
+    @property
     def frame_size(self) -> tuple[int, int] | None:
         """(height, width) the method generates at; None means the keyframes' own size."""
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import resource
 import time
@@ -29,14 +28,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise KfbenchError(f"--shard {text}: need 0 <= I < N")
     return index, count
-
-
-def launcher_shard() -> tuple[int, int] | None:
-    """(rank, world size) when launched by torchrun or accelerate with more than one process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return None
-    return int(os.environ.get("RANK", "0")), world
 
 
 def select_pairs(
@@ -120,7 +111,7 @@ def run_benchmark(
             "stats": method.stats,
             "wall_time_s": round(wall, 4),
             "peak_memory": _peak_memory(),
-            "device": str(method.options.get("device", "cpu")),
+            "device": method.device_name,
             "environment": environment(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

@@ -92,6 +92,7 @@ def make_tiny_svd(folder: str | Path, seed: int = 0) -> Path:
 TINY_BUILDERS = {
     "svd": "kfbench.tiny:make_tiny_svd_models",
     "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
+    "film": "kfbench.methods.film.weights:make_tiny_film",
 }
 
 

@@ -22,7 +22,7 @@ def test_flow_run_writes_three_complete_pairs(tmp_path):
     for pair_id in store.completed_pairs("synthetic", "flow"):
         folder = store.pair_dir("synthetic", "flow", pair_id)
         meta = json.loads((folder / "meta.json").read_text())
-        assert meta["method"] == "flow" and meta["options"] == {"algorithm": "dis", "consistency_sigma": 1.0}
+        assert meta["method"] == "flow" and meta["options"] == {"algorithm": "farneback", "consistency_sigma": 3.0}
         assert meta["seed"] == 0 and meta["num_frames"] == 25 and len(meta["frame_times"]) == 25
         assert meta["environment"]["packages"]["numpy"] and meta["wall_time_s"] >= 0
         assert meta["peak_memory"]["process_max_rss_bytes"] > 0
@@ -92,3 +92,16 @@ def test_overwrite_recomputes(tmp_path):
     run_cli(*args, check=True)
     again = run_cli(*args, "--overwrite", check=True)
     assert "1 pair(s) written, 0 already complete" in again.stdout
+
+
+def test_two_process_torchrun_covers_every_pair_exactly_once(tmp_path):
+    """torchrun (gloo on CPU) splits the pairs across ranks: disjoint, complete, deterministic."""
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+         "-m", "kfbench", "run", "-m", "linear", "-d", "synthetic", "--num-pairs", "5", "--out", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, env=cli_env(), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 pair(s) written, 0 already complete over 2 ranks" in result.stdout
+    store = RunStore(tmp_path)
+    assert store.completed_pairs("synthetic", "linear") == [f"synthetic-0-{i:04d}" for i in range(5)]

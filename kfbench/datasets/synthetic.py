@@ -69,9 +69,10 @@ class SyntheticDataset(PairDataset):
         index = int(pair_id.rsplit("-", 1)[1])
         rng = np.random.default_rng([self.scene_seed, index])
         kind = _KINDS[index % len(_KINDS)] if self.motion == "mixed" else self.motion
-        background, bg_velocity = _texture(rng, self.height * 2, self.width * 2), _background_velocity(rng, kind, self.width)
+        background = _texture(rng, self.height * 2, self.width * 2, 8, rng.uniform(90, 160, 3).astype(np.float32))
+        bg_velocity = _background_velocity(rng, kind, self.width)
         shapes = _shapes(rng, kind, self.height, self.width)
-        sprites = [(_texture(rng, 64, 64), _mask(rng)) for _ in shapes]
+        sprites = [(_texture(rng, 64, 64, 4, _vivid(rng)), _mask(rng)) for _ in shapes]
         times = np.linspace(0.0, 1.0, self.num_frames)
         clip = np.stack([self._render(t, background, bg_velocity, shapes, sprites) for t in times])
         meta = {
@@ -101,14 +102,22 @@ class SyntheticDataset(PairDataset):
         return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
-def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Smooth colourful texture: low-resolution noise upsampled plus a few stripes."""
-    coarse = rng.uniform(0, 255, size=(max(2, h // 8), max(2, w // 8), 3)).astype(np.float32)
+def _texture(rng: np.random.Generator, h: int, w: int, cells: int, tint: np.ndarray) -> np.ndarray:
+    """Smooth texture: ``cells`` x ``cells`` noise upsampled, plus stripes, around a base colour."""
+    coarse = rng.uniform(-60, 60, size=(cells, cells, 3)).astype(np.float32)
     tex = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    freq, phase, direction = rng.uniform(0.1, 0.4), rng.uniform(0, 2 * np.pi), rng.uniform(0, np.pi)
-    stripes = 40 * np.sin(freq * (xx * np.cos(direction) + yy * np.sin(direction)) + phase)
-    return np.clip(tex + stripes[..., None], 0, 255).astype(np.float32)
+    freq, phase, direction = rng.uniform(0.15, 0.35), rng.uniform(0, 2 * np.pi), rng.uniform(0, np.pi)
+    stripes = 30 * np.sin(freq * (xx * np.cos(direction) + yy * np.sin(direction)) + phase)
+    return np.clip(tint + tex + stripes[..., None], 0, 255).astype(np.float32)
+
+
+def _vivid(rng: np.random.Generator) -> np.ndarray:
+    """A saturated base colour, so shapes stand out from the muted background."""
+    colour = np.full(3, 40.0, np.float32)
+    colour[rng.integers(3)] = 230.0
+    colour[rng.integers(3)] += 120.0
+    return np.clip(colour, 0, 255)
 
 
 def _mask(rng: np.random.Generator) -> np.ndarray:
@@ -125,7 +134,7 @@ def _mask(rng: np.random.Generator) -> np.ndarray:
 
 
 def _background_velocity(rng: np.random.Generator, kind: str, width: int) -> tuple[float, float]:
-    speed = width * (0.15 if kind == "translation" else 0.05)
+    speed = width * (0.08 if kind == "translation" else 0.04)
     angle = rng.uniform(0, 2 * np.pi)
     return float(speed * np.cos(angle)), float(speed * np.sin(angle))
 
@@ -140,7 +149,7 @@ def _shapes(rng: np.random.Generator, kind: str, h: int, w: int) -> list[ShapeMo
         ]
     center = (float(rng.uniform(0.35, 0.45) * w), float(rng.uniform(0.4, 0.6) * h))
     if kind == "translation":
-        return [ShapeMotion(kind, center, (w * 0.3, float(rng.uniform(-0.2, 0.2) * h)), 0.0, 0.0, 1.0, 0.0, radius)]
+        return [ShapeMotion(kind, center, (w * 0.12, float(rng.uniform(-0.08, 0.08) * h)), 0.0, 0.0, 1.0, 0.0, radius)]
     if kind == "rotation":
         return [ShapeMotion(kind, center, (0.0, 0.0), 0.0, float(rng.uniform(60, 120)), 1.0, 0.0, radius * 1.3)]
     return [ShapeMotion(kind, center, (0.0, 0.0), 0.0, 0.0, 0.7, float(rng.uniform(0.6, 0.9)), radius)]

@@ -27,7 +27,7 @@ class FlowInterpolator(Interpolator):
     visibility is a forward-backward consistency weight, warped to t with the same flow.
     """
 
-    def __init__(self, *, algorithm: Literal["dis", "farneback"] = "dis", consistency_sigma: float = 1.0) -> None:
+    def __init__(self, *, algorithm: Literal["farneback", "dis"] = "farneback", consistency_sigma: float = 3.0) -> None:
         super().__init__()
         self.algorithm = algorithm
         self.consistency_sigma = consistency_sigma

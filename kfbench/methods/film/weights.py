@@ -1,0 +1,106 @@
+"""FILM weights: read the port's TorchScript release or a state_dict/safetensors file, check it strictly, convert.
+
+Accepted files: the PyTorch port's TorchScript models (``film_net_fp32.pt``, ``film_net_fp16.pt``;
+their ``state_dict()`` is read, the scripted code is not run), a ``torch.save``d state_dict
+(optionally under a ``state_dict`` key), or the safetensors file ``kfbench convert-checkpoint
+--method film`` writes.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from kfbench.errors import KfbenchError
+from kfbench.hub import require_file
+from kfbench.methods.film.network import FilmNet
+
+_LISTED = 8
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a FILM weights file, whatever its container (TorchScript, torch.save, safetensors)."""
+    file = require_file(path, what="FILM checkpoint", flag="--checkpoint", source="option checkpoint")
+    try:
+        if file.suffix == ".safetensors":
+            return load_file(file)
+        if _is_torchscript(file):
+            return dict(torch.jit.load(str(file), map_location="cpu").state_dict())
+        loaded = torch.load(file, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, SafetensorError) as exc:
+        raise KfbenchError(
+            f"cannot read FILM checkpoint '{file}' ({type(exc).__name__}): expected the port's TorchScript "
+            "film_net_*.pt, a torch.save state_dict or a .safetensors file"
+        ) from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise KfbenchError(f"FILM checkpoint '{file}' holds no state_dict (got {type(loaded).__name__})")
+    return loaded
+
+
+def _is_torchscript(file: Path) -> bool:
+    """A TorchScript archive is a zip with a code/ folder; torch.save archives have none."""
+    if not zipfile.is_zipfile(file):
+        return False
+    with zipfile.ZipFile(file) as archive:
+        return any("/code/" in name for name in archive.namelist())
+
+
+def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> None:
+    """Raise a KfbenchError listing missing, unexpected and wrongly shaped keys, if any."""
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}"
+        for k in sorted(set(state) & set(expected))
+        if state[k].shape != expected[k].shape
+    ]
+    problems = [
+        f"{len(items)} {label}: {', '.join(items[:_LISTED])}{', ...' if len(items) > _LISTED else ''}"
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+        if items
+    ]
+    if problems:
+        raise KfbenchError(
+            f"'{source}' is not a FILM (film_net Style) checkpoint: {'; '.join(problems)}; "
+            "pass the port's film_net_fp32.pt or a file from `kfbench convert-checkpoint --method film`"
+        )
+
+
+def load_film(path: str | Path) -> FilmNet:
+    """A float32 FilmNet in eval mode with the weights of ``path``, checked key by key and shape by shape."""
+    state = read_state_dict(path)
+    network = expected_layout()
+    check_state_dict(state, network.state_dict(), str(path))
+    network.load_state_dict(state, strict=True, assign=True)
+    return network.float().eval()
+
+
+def expected_layout() -> FilmNet:
+    """A FilmNet on the meta device: its state_dict gives the expected keys and shapes at no cost."""
+    with torch.device("meta"):
+        return FilmNet()
+
+
+def convert_film(src: str, dst: Path) -> Path:
+    """`kfbench convert-checkpoint --method film SRC DST`: any accepted FILM file -> float32 safetensors."""
+    state = read_state_dict(src)
+    check_state_dict(state, expected_layout().state_dict(), src)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.float().contiguous() for k, v in state.items()}, str(dst), metadata={"format": "pt", "model": "film_net"})
+    return dst
+
+
+def make_tiny_film(folder: Path, seed: int = 0) -> dict[str, Path]:
+    """Random-weight FILM at the real size (34.4 M parameters) as float32 safetensors, for tests."""
+    torch.manual_seed(seed)
+    path = Path(folder) / "film" / "film_net_random.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in FilmNet().state_dict().items()}, str(path))
+    return {"film": path}
