@@ -127,6 +127,7 @@ def run(
     lookup(dataset_presets(), dataset, "dataset")
     method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
     data = create_dataset(dataset, root=root, **dataset_opts)
+    typer.echo(data.summary())
     launch = launch_info()
     chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
     pair_ids = select_pairs(
@@ -144,6 +145,43 @@ def run(
             f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{ranks} "
             f"-> {out / dataset / method}"
         )
+    unreadable = list(getattr(data, "bad", [])) + summary.bad
+    if unreadable:
+        typer.echo(f"skipped (--skip-bad), unreadable: {len(unreadable)}")
+        for line in unreadable:
+            typer.echo(f"  {line}")
+
+
+@app.command(context_settings=EXTRA_ARGS)
+def prepare(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="davis, pexels or folder."),
+    root: Optional[str] = typer.Option(None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."),
+    manifest: Optional[str] = typer.Option(
+        None, "--manifest", help="Existing manifest: fetch and check against it. New path: write the manifest there."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Download nothing (also KFBENCH_OFFLINE=1); list what is missing."),
+) -> None:
+    """Download and verify a dataset's files, then write its manifest (or check the data against one).
+
+    Dataset options follow as --name value (e.g. --resolution 480p --num-frames 25).
+
+    Examples:
+
+      kfbench prepare davis --root ~/data/davis
+
+      kfbench prepare pexels --root ~/data/pexels --manifest pexels.json
+    """
+    from kfbench.datasets.prepare import MissingFiles, prepare as prepare_dataset
+
+    lookup(dataset_presets(), name, "dataset")
+    options = {k: coerce_option("dataset", name, k, v) for k, v in parse_extra_flags(ctx.args).items()}
+    try:
+        lines = prepare_dataset(name, root=root, manifest=manifest, offline=offline, options=options)
+    except MissingFiles as exc:
+        typer.echo("\n".join(exc.listing()), err=True)
+        raise
+    typer.echo("\n".join(lines))
 
 
 @app.command()

@@ -99,6 +99,10 @@ class PairDataset(ABC):
     def load(self, pair_id: str) -> Pair:
         """Decode one pair."""
 
+    def summary(self) -> str:
+        """One line on what the dataset holds (clip datasets add what they skipped and why)."""
+        return f"{self.name}: {len(self)} pair(s)"
+
     def __len__(self) -> int:
         return len(self.pair_ids())
 

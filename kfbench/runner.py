@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from kfbench.errors import KfbenchError
+from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair, PairDataset
 from kfbench.progress import set_status, track
@@ -53,6 +53,7 @@ def select_pairs(
 class RunSummary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
 
 
 def prepare_pair(pair: Pair, method: Interpolator) -> Pair:
@@ -85,14 +86,24 @@ def run_benchmark(
     seed: int = 0,
     overwrite: bool = False,
 ) -> RunSummary:
-    """Run ``method`` on each pair not yet complete in ``store`` (all of them with ``overwrite``)."""
+    """Run ``method`` on each pair not yet complete in ``store`` (all of them with ``overwrite``).
+
+    A pair whose source cannot be read stops the run, or is skipped and listed in ``bad`` when the
+    dataset was opened with ``skip_bad``.
+    """
     summary = RunSummary()
     for pair_id in track(pair_ids, f"{method.name} on {dataset.name}"):
         if not overwrite and store.is_complete(dataset.name, method.name, pair_id):
             summary.skipped.append(pair_id)
             set_status(f"skipped {len(summary.skipped)} done")
             continue
-        pair = prepare_pair(dataset.load(pair_id), method)
+        try:
+            pair = prepare_pair(dataset.load(pair_id), method)
+        except BadSourceError as exc:
+            if not getattr(dataset, "skip_bad", False):
+                raise
+            summary.bad.append(f"{pair_id}: {exc}")
+            continue
         num_frames = pair_num_frames(pair)
         _reset_peak_memory()
         start = time.perf_counter()

@@ -1,0 +1,35 @@
+"""Any folder of videos (mp4, mov, webm, mkv) or frame folders, cut into pairs by the shared pair rule."""
+
+from __future__ import annotations
+
+from kfbench.datasets.clips import ClipDataset
+from kfbench.datasets.pairrule import PairRule
+from kfbench.datasets.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource, discover
+from kfbench.errors import KfbenchError
+
+
+class FolderDataset(ClipDataset):
+    """Every video file and image folder under the root (searched recursively)."""
+
+    kind = "folder"
+
+    def __init__(
+        self,
+        *,
+        root: str | None = None,
+        num_frames: int = 25,
+        frame_stride: int = 1,
+        num_pairs: int | None = None,
+        manifest: str | None = None,
+        skip_bad: bool = False,
+    ) -> None:
+        super().__init__(root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad)
+
+    def find_sources(self) -> list[FrameSource]:
+        sources = discover(self.root)
+        if not sources:
+            raise KfbenchError(
+                f"folder: no videos ({', '.join(VIDEO_EXTENSIONS)}) or folders of images "
+                f"({', '.join(IMAGE_EXTENSIONS)}) under {self.root}"
+            )
+        return sources
