@@ -57,6 +57,14 @@ class SVDModel:
             deltas = loading.load_deltas(o.checkpoint, o.checkpoint_base, o.finetuned_tensors)
             self.backward_weights = loading.backward_tensors(self.pipe.unet, self.layers, deltas, o.finetuned_tensors)
 
+    @classmethod
+    def around(cls, pipe, control: AttentionControl, layers: list[str], backward_weights) -> "SVDModel":
+        """A loaded pipeline whose processors are installed (training samples with its in-progress weights)."""
+        model = cls.__new__(cls)
+        model.device, model.pipe, model.control, model.layers = str(pipe.device), pipe, control, layers
+        model.backward_weights = backward_weights
+        return model
+
     def rotated_layers(self, rotation: Rotation) -> frozenset[str]:
         """Layers whose backward pass uses the forward pass's rotated map."""
         if rotation == "all":
@@ -165,6 +173,10 @@ class SVDInterpolator(Interpolator):
     def unet_calls_per_video(self) -> int:
         """CFG-batched UNet calls one video takes (2 per denoise move with a backward direction)."""
         return schedules.denoise_count(self.schedule()) * (2 if self.bidirectional else 1)
+
+    def use_model(self, model: SVDModel) -> None:
+        """Sample with an already loaded model instead of loading one (see SVDModel.around)."""
+        self._model = model
 
     def loaded(self) -> SVDModel:
         if self._model is None:
