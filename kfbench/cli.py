@@ -265,15 +265,15 @@ def train(
 
       accelerate launch -m kfbench train --variant wo-ra --videos ~/data/train_clips --out ckpt/wo-ra
     """
-    from kfbench.training.config import TrainConfig
-    from kfbench.training.trainer import train as run_training
-
-    progress.enabled = not quiet
     if variant not in ("ours", "wo-ra"):
         raise KfbenchError(f"--variant must be 'ours' or 'wo-ra', not '{variant}'")
     if mixed_precision not in ("auto", "no", "fp16", "bf16"):
         raise KfbenchError(f"--mixed-precision must be auto, no, fp16 or bf16, not '{mixed_precision}'")
-    options = {k: v for k, v in locals().items() if k not in ("resume", "quiet", "TrainConfig", "run_training")}
+    options = {k: v for k, v in locals().items() if k not in ("resume", "quiet")}
+    from kfbench.training.config import TrainConfig
+    from kfbench.training.trainer import train as run_training
+
+    progress.enabled = not quiet
     config = TrainConfig(**{**options, "videos": str(videos), "out": str(out)})
     result = run_training(config, resume=resume)
     if launch_info() is None or launch_info().rank == 0:

@@ -74,6 +74,15 @@ def weight_dtype(accelerator) -> torch.dtype:
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(accelerator.mixed_precision, torch.float32)
 
 
+def install_processors(unet, model: str) -> tuple[AttentionControl, list[str]]:
+    """kfbench's attention processors on the UNet's temporal self-attention layers (an error when it has none)."""
+    control = AttentionControl()
+    layers = attention.install(unet, control)
+    if not layers:
+        raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD img2vid model with --model")
+    return control, layers
+
+
 def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     """Fine-tune the backward model (Algorithm 1) and write checkpoints, logs and validation samples to ``config.out``."""
     config.check()
@@ -91,10 +100,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     accelerator = make_accelerator(config)
     pipe = load_pipeline(config.model, dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
-    control = AttentionControl()
-    layers = attention.install(pipe.unet, control)
-    if not layers:
-        raise KfbenchError(f"'{config.model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD img2vid model with --model")
+    control, layers = install_processors(pipe.unet, config.model)
     for module in (pipe.unet, pipe.vae, pipe.image_encoder):
         module.requires_grad_(False)
     projections = Projections(pipe.unet, layers, VARIANT_TENSORS[config.variant])
