@@ -246,7 +246,7 @@ def train(
     batch_size: int = typer.Option(1, "--batch-size", help="Clips per process and micro-step."),
     gradient_accumulation: int = typer.Option(1, "--gradient-accumulation", help="Micro-steps per optimiser step."),
     learning_rate: float = typer.Option(1e-4, "--learning-rate"),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (fp16 on GPU, or accelerate's setting), no, fp16, bf16."),
+    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (fp16 on GPU, none on CPU), no, fp16, bf16."),
     gradient_checkpointing: bool = typer.Option(True, "--gradient-checkpointing/--no-gradient-checkpointing"),
     checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Write a checkpoint every K steps (and at the end)."),
     validate_every: int = typer.Option(500, "--validate-every", help="Sample the held-out pairs every K steps."),

@@ -41,7 +41,10 @@ class TrainConfig:
     device: str | None = None
 
     # Changing these between a run and its resumption would not continue the same run.
-    RESUME_KEYS = ("variant", "model", "height", "width", "num_frames", "stride", "batch_size", "gradient_accumulation", "learning_rate", "holdout", "seed")
+    RESUME_KEYS = (
+        "variant", "model", "height", "width", "num_frames", "stride",
+        "batch_size", "gradient_accumulation", "learning_rate", "holdout", "seed",
+    )
 
     def check(self) -> None:
         if self.height % 8 or self.width % 8:
@@ -56,7 +59,11 @@ class TrainConfig:
     def check_resumable(self, path: Path) -> None:
         """The run in ``path`` (its config.json) must be the same run as this one."""
         saved = json.loads(path.read_text())
-        changed = [f"--{k.replace('_', '-')} {saved.get(k)} -> {getattr(self, k)}" for k in self.RESUME_KEYS if saved.get(k) != _jsonable(getattr(self, k))]
+        changed = [
+            f"--{k.replace('_', '-')} {saved.get(k)} -> {getattr(self, k)}"
+            for k in self.RESUME_KEYS
+            if saved.get(k) != _jsonable(getattr(self, k))
+        ]
         if changed:
             raise KfbenchError(f"--resume continues the run in {path.parent} but these options changed: {'; '.join(changed)}")
 

@@ -49,7 +49,10 @@ class ClipSet:
     def read(self, index: int, seed: int, height: int, width: int) -> np.ndarray:
         """Frames of sample ``index`` as uint8 [N, height, width, 3] (scaled to cover, centre-cropped)."""
         video, indices = self.sample(index, seed)
-        return resize_center_crop(video.source.read(indices), height, width)
+        try:
+            return resize_center_crop(video.source.read(indices), height, width)
+        finally:
+            video.source.close()
 
 
 def clip_span(num_frames: int, stride: int) -> int:

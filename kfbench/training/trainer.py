@@ -50,8 +50,7 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 
 def make_accelerator(config: TrainConfig):
-    import os
-
+    """Accelerator for --device and --mixed-precision (auto: fp16 on CUDA as the release, none on CPU; it overrides accelerate's flag)."""
     from accelerate import Accelerator
 
     device = config.device or "auto"
@@ -59,7 +58,7 @@ def make_accelerator(config: TrainConfig):
         torch.cuda.set_device(int(device.split(":")[1]))
     precision = config.mixed_precision
     if precision == "auto":
-        precision = os.environ.get("ACCELERATE_MIXED_PRECISION") or ("fp16" if torch.cuda.is_available() and device != "cpu" else "no")
+        precision = "fp16" if torch.cuda.is_available() and device != "cpu" else "no"
     return Accelerator(
         mixed_precision=precision,
         gradient_accumulation_steps=config.gradient_accumulation,
@@ -141,9 +140,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
                 [sample_generator(config.seed, i) for i in indices],
             )
             with accelerator.accumulate(model):
-                losses.append(
-                    backward_loss(model, pipe.unet, control, layers, batch, rotated=config.variant == "ours", backward=accelerator.backward, autocast=accelerator.autocast)
+                loss = backward_loss(
+                    model, pipe.unet, control, layers, batch,
+                    rotated=config.variant == "ours", backward=accelerator.backward, autocast=accelerator.autocast,
                 )
+                losses.append(loss)
                 grad_norm = accelerator.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM) if accelerator.sync_gradients else None
                 optimizer.step()
                 optimizer.zero_grad()

@@ -17,7 +17,15 @@ from kfbench.videoio import write_mp4
 VALIDATION_SEED = 0
 
 
-def write_samples(pipe, control: AttentionControl, layers: list[str], projections: Projections, config: TrainConfig, step: int, pairs: list[tuple[str, np.ndarray, np.ndarray]]) -> Path:
+def write_samples(
+    pipe,
+    control: AttentionControl,
+    layers: list[str],
+    projections: Projections,
+    config: TrainConfig,
+    step: int,
+    pairs: list[tuple[str, np.ndarray, np.ndarray]],
+) -> Path:
     """validation/step-N/: the weights used (compact deltas) and one mp4 per held-out pair, sampled on the training pipeline itself."""
     folder = Path(config.out) / "validation" / f"step-{step:06d}"
     deltas = projections.save_compact(folder / "backward.safetensors", base_model=config.model, step=step)
