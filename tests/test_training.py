@@ -224,3 +224,49 @@ def test_two_process_run_under_accelerate_equals_one_process_with_both_clips(tin
     assert max(d.abs().max() for d in ddp.values()) > 1e-4
     losses = [[float(r["loss"]) for r in csv.DictReader(open(tmp_path / run / "train_log.csv"))] for run in ("ddp", "single")]
     assert np.allclose(*losses, rtol=1e-5)
+
+
+# --- faithfulness: an independent computation of the loss -----------------------------------------
+
+
+def test_wo_ra_loss_equals_plain_diffusers_unet_with_the_trained_weights(tiny_models, videos):
+    """Reference: a stock diffusers UNet whose W_q..W_o are the trainable tensors, EDM terms from the Euler scheduler."""
+    import copy
+
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    pipe, control, layers = tiny_pipeline(tiny_models)
+    projections = Projections(pipe.unet, layers, "qkvo")
+    with torch.no_grad():
+        for w in projections.weights:
+            w.add_(torch.randn(w.shape, generator=torch.Generator().manual_seed(5)) * w.std())
+    batch = one_batch(pipe, videos, index=1)
+    loss, _ = loss_and_grads(pipe, control, layers, projections, batch, rotated=False)
+
+    reference = UNetSpatioTemporalConditionModel.from_pretrained(tiny_models["svd"] / "unet")  # default processors
+    reference.load_state_dict({**reference.state_dict(), **{n: w.detach() for n, w in zip(projections.names, projections.weights)}})
+    scheduler = copy.deepcopy(pipe.scheduler)
+    sigma = batch.sigma
+    x = (batch.latents + sigma * batch.noise).flip(1)
+    scheduler.sigmas = torch.stack([sigma[0], torch.zeros(())])
+    scheduler.timesteps = 0.25 * sigma.log()  # SVD's continuous timesteps
+    scheduler._step_index = None
+    scaled = scheduler.scale_model_input(x, scheduler.timesteps[0])
+    with torch.no_grad():
+        out = reference(
+            torch.cat([scaled, batch.last.image_latents], dim=2), scheduler.timesteps[0],
+            encoder_hidden_states=batch.last.embeddings, added_time_ids=batch.last.added_time_ids,
+        ).sample
+    denoised = scheduler.step(out, scheduler.timesteps[0], x).pred_original_sample
+    expected = ((1 + sigma**2) / sigma**2 * (denoised - batch.latents.flip(1)) ** 2).mean()
+    assert torch.allclose(loss, expected, rtol=1e-4), (loss, expected)
+
+
+def test_noise_conditioning_matches_svd_scheduler_timesteps(tiny_models):
+    from diffusers import EulerDiscreteScheduler
+
+    from kfbench.training.edm import precondition
+
+    scheduler = EulerDiscreteScheduler.from_pretrained(tiny_models["svd"] / "scheduler")
+    scheduler.set_timesteps(6)
+    assert torch.allclose(precondition(scheduler.sigmas[:-1]).c_noise, scheduler.timesteps.float(), atol=1e-6)
