@@ -16,6 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -82,6 +83,24 @@ def install_processors(unet, model: str) -> tuple[AttentionControl, list[str]]:
     return control, layers
 
 
+def load_models(config: TrainConfig, accelerator) -> tuple[Any, AttentionControl, list[str], Projections]:
+    """The frozen pipeline on the accelerator's device (UNet and image encoder in the mixed-precision dtype) and the trainable tensors."""
+    pipe = load_pipeline(config.model, dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    control, layers = install_processors(pipe.unet, config.model)
+    for module in (pipe.unet, pipe.vae, pipe.image_encoder):
+        module.requires_grad_(False)
+    projections = Projections(pipe.unet, layers, VARIANT_TENSORS[config.variant])  # float32 copies, before any cast
+    pipe.vae.to(accelerator.device)
+    for module in (pipe.unet, pipe.image_encoder):
+        module.to(accelerator.device)
+        if weight_dtype(accelerator) != torch.float32:
+            module.to(weight_dtype(accelerator))
+    if config.gradient_checkpointing:
+        pipe.unet.enable_gradient_checkpointing()
+    return pipe, control, layers, projections
+
+
 def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     """Fine-tune the backward model (Algorithm 1) and write checkpoints, logs and validation samples to ``config.out``."""
     config.check()
@@ -97,19 +116,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
         raise KfbenchError(f"'{out}' already holds checkpoints; pass --resume to continue that run or choose another --out")
 
     accelerator = make_accelerator(config)
-    pipe = load_pipeline(config.model, dtype=torch.float32)
-    pipe.set_progress_bar_config(disable=True)
-    control, layers = install_processors(pipe.unet, config.model)
-    for module in (pipe.unet, pipe.vae, pipe.image_encoder):
-        module.requires_grad_(False)
-    projections = Projections(pipe.unet, layers, VARIANT_TENSORS[config.variant])
-    pipe.vae.to(accelerator.device)
-    for module in (pipe.unet, pipe.image_encoder):
-        module.to(accelerator.device)
-        if weight_dtype(accelerator) != torch.float32:
-            module.to(weight_dtype(accelerator))
-    if config.gradient_checkpointing:
-        pipe.unet.enable_gradient_checkpointing()
+    pipe, control, layers, projections = load_models(config, accelerator)
     optimizer = torch.optim.AdamW(projections.parameters(), lr=config.learning_rate, betas=BETAS, weight_decay=WEIGHT_DECAY)
     model, optimizer = accelerator.prepare(projections, optimizer)
 
