@@ -124,6 +124,10 @@ class SVDInterpolator(Interpolator):
         """CFG-batched UNet calls one video takes (2 per denoise move with a backward direction)."""
         return schedules.denoise_count(self.schedule()) * (2 if self.bidirectional else 1)
 
+    def use_model(self, model: SVDModel) -> None:
+        """Sample with an already loaded model instead of loading one (see SVDModel.around)."""
+        self._model = model
+
     def loaded(self) -> SVDModel:
         if self._model is None:
             model = SVDModel(

@@ -56,6 +56,14 @@ class SVDModel:
             self.pipe.unet.compile()  # torch.compile of the UNet's forward, in place (processors included)
         self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
 
+    @classmethod
+    def around(cls, pipe, control: AttentionControl, layers: list[str], backward_weights) -> "SVDModel":
+        """A loaded pipeline whose processors are installed (training samples with its in-progress weights)."""
+        model = cls.__new__(cls)
+        model.device, model.pipe, model.control, model.layers = str(pipe.device), pipe, control, layers
+        model.backward_weights = backward_weights
+        return model
+
     def load_backward(self, checkpoint: str, checkpoint_base: str, tensors: loading.FineTuned) -> None:
         """The backward model's fine-tuned tensors (base + delta); everything else stays shared."""
         deltas = loading.load_deltas(checkpoint, checkpoint_base, tensors)
