@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import os
 import subprocess
 import sys
 
@@ -204,7 +203,6 @@ def test_cli_rejects_an_unknown_variant(tmp_path):
     assert bad.returncode == 2 and "--variant must be 'ours' or 'wo-ra'" in bad.stderr
 
 
-@pytest.mark.skipif(os.environ.get("KFBENCH_SLOW_TESTS") != "1", reason="two CPU processes take about a minute on 2 shared cores; set KFBENCH_SLOW_TESTS=1")
 def test_two_process_run_under_accelerate_equals_one_process_with_both_clips(tiny_models, videos, tmp_path):
     """2 ranks x 1 clip (gloo, gradients averaged by DDP) take the same steps as 1 process x 2 clips."""
     common = ["--variant", "ours", "--videos", str(videos), "--model", str(tiny_models["svd"]), "--max-steps", "2",
