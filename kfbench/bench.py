@@ -172,6 +172,12 @@ def capture_latents(method) -> Iterator[dict[str, torch.Tensor]]:
         del model.decode  # back to the class's method
 
 
+def _set_fused(method, fused: bool) -> None:
+    """Switch an SVD-family method between its fused and sequential paths (vibid has only one)."""
+    if hasattr(method, "fused_call"):
+        method.fused_call = fused
+
+
 def run_bench(
     method_name: str,
     options: dict[str, Any],
@@ -186,17 +192,21 @@ def run_bench(
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
     from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.model import resolve_device, resolve_dtype
+    from kfbench.methods.svd.vibid import ViBiDInterpolator
 
     if num_frames < 2 or repeats < 1 or warmup < 0:
         raise KfbenchError("bench: need --num-frames >= 2, --repeats >= 1 and --warmup >= 0")
     method = create_method(method_name, **options)
-    if not isinstance(method, SVDInterpolator):
-        raise KfbenchError(f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd); '{method_name}' has none")
-    if compare_sequential and not method.bidirectional:
+    if not isinstance(method, (SVDInterpolator, ViBiDInterpolator)):
+        raise KfbenchError(
+            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid); '{method_name}' has none"
+        )
+    fusable = isinstance(method, SVDInterpolator) and method.bidirectional
+    if compare_sequential and not fusable:
         raise KfbenchError(f"'{method_name}' runs one direction per step: there is no fused call to compare; drop --compare-sequential")
     device = resolve_device(method.device)
     dtype = resolve_dtype(method.dtype, device)
-    cfg = method.max_guidance_scale > 1
+    cfg = not isinstance(method, SVDInterpolator) or method.max_guidance_scale > 1  # vibid always batches CFG
     calls = method.unet_calls_per_video()
     report: dict[str, Any] = {
         "method": method_name,
@@ -235,27 +245,27 @@ def run_bench(
         return report
 
     first, last = keyframes(num_frames, method.height, method.width)
-    timer = None if method.compile else UNetTimer(method.loaded().pipe.unet, device)
-    paths = [True, False] if compare_sequential else [method.fused_call]
-    configured = method.fused_call
+    timer = None if getattr(method, "compile", False) else UNetTimer(method.loaded().pipe.unet, device)
+    paths = [True, False] if compare_sequential else [fusable and method.fused_call]
+    configured = paths[0]
     runs: dict[str, dict[str, Any]] = {}
     outputs: dict[str, tuple[np.ndarray, torch.Tensor]] = {}
     try:
         for _ in range(warmup):
             for fused in paths:  # each path warms its own kernels (and, with compile, its own graphs)
-                method.fused_call = fused
+                _set_fused(method, fused)
                 method.interpolate(first, last, num_frames=num_frames, seed=seed)
         for _ in range(repeats):
             for fused in paths:  # alternate the paths so that drift in machine load hits both
-                name = ("fused" if fused else "sequential") if method.bidirectional else "single"
-                method.fused_call = fused
+                name = ("fused" if fused else "sequential") if fusable else "single"
+                _set_fused(method, fused)
                 run, frames, latents = _timed_video(method, first, last, num_frames, seed, device, timer, flops, peak)
                 best = runs.get(name)
                 if best is None or run["wall_s"] < best["wall_s"]:
                     runs[name] = run
                 outputs[name] = (frames, latents)
     finally:
-        method.fused_call = configured
+        _set_fused(method, configured)
         if timer is not None:
             timer.remove()
     report["runs"] = runs
@@ -288,7 +298,7 @@ def _timed_video(method, first, last, num_frames, seed, device, timer, flops: UN
     calls = method.stats["unet_calls"]
     total = flops.total * calls
     run: dict[str, Any] = {
-        "fused_call": method.fused_call,
+        "fused_call": bool(getattr(method, "fused_call", False)),
         "unet_calls": calls,
         "unet_forwards": timer.forwards if timer else None,
         "wall_s": wall,

@@ -186,3 +186,14 @@ def test_bench_rejects_what_it_cannot_measure(tiny_models):
         bench.run_bench("linear", {})
     with pytest.raises(KfbenchError, match="unknown option --num-steps"):
         bench.method_options("ours", {"num_steps": "3"})
+
+
+def test_bench_measures_vibid_sequential_directions(tiny_models):
+    report = bench.run_bench(
+        "vibid", {"model": str(tiny_models["svd"]), **FAST}, num_frames=8, warmup=0
+    )
+    run = report["runs"]["single"]
+    assert run["unet_calls"] == report["flops"]["calls_per_video"] == 2 * FAST["num_inference_steps"]
+    assert run["unet_forwards"] == run["unet_calls"] and report["flops"]["cfg_batch"] == 2
+    with pytest.raises(KfbenchError, match="no fused call"):
+        bench.run_bench("vibid", {"model": str(tiny_models["svd"]), **FAST}, compare_sequential=True)

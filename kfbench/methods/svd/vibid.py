@@ -83,6 +83,10 @@ class ViBiDInterpolator(Interpolator):
     def frame_size(self) -> tuple[int, int]:
         return self.height, self.width
 
+    def unet_calls_per_video(self) -> int:
+        """CFG-batched UNet calls one video takes: the two directions of each step run one after the other."""
+        return 2 * self.num_inference_steps
+
     def loaded(self) -> SVDModel:
         if self._model is None:
             self._model = SVDModel(self.model, device=self.device, dtype=self.dtype)
