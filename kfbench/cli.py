@@ -204,15 +204,20 @@ def evaluate(
     kid_subset_size: int = typer.Option(1000, "--kid-subset-size", min=2, help="KID subset size (capped at n)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", help="I/N: only cache this share's FID/KID/FVD features; a final run without --shard scores."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Score completed runs against ground truth: FID, KID, FVD, PSNR, SSIM, LPIPS with bootstrap intervals.
 
     Writes OUT/results.csv and .parquet (and per_frame.*). Missing weights make a metric missing, with the reason.
+    With --shard I/N (or under torchrun/accelerate) it only extracts and caches the features of its
+    share of the pairs; an unsharded `kfbench evaluate` afterwards merges them from the cache and scores.
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
-    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, summary_lines
+    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, extract_features, summary_lines
 
     progress.enabled = not quiet
     if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
@@ -223,9 +228,17 @@ def evaluate(
         lpips_weights=lpips_weights, bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
         seed=seed, device=device or default_device(), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
     )
-    results, warnings = evaluate_with_warnings(
-        out, config, datasets=dataset.split(",") if dataset else None, methods=methods.split(",") if methods else None
-    )
+    selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
+    launch = launch_info()
+    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
+    if chosen_shard is not None:
+        with process_group(launch):
+            (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
+        if launch is None or launch.rank == 0:
+            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'}; "
+                       "run `kfbench evaluate` without --shard to score")
+        return
+    results, warnings = evaluate_with_warnings(out, config, **selection)
     for line in warnings:
         typer.echo(line, err=True)
     for line in summary_lines(results):

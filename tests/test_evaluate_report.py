@@ -14,7 +14,7 @@ import pytest
 
 from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
-from kfbench.metrics.evaluate import COLUMNS, EvalConfig, evaluate_store
+from kfbench.metrics.evaluate import COLUMNS, EvalConfig, evaluate_store, extract_features
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore
 from inprocess import run_main
@@ -96,7 +96,7 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
     with pytest.warns(UserWarning, match="FID: 2 samples < 2048 feature dimensions: the value is biased"):
         first, _ = evaluate_store(out, config)
     cached = sorted((out / ".cache" / "features").rglob("*.npy"))
-    assert len(cached) == 2 and all("inception" in str(p) for p in cached)
+    assert len(cached) == 4 and all("inception" in str(p) for p in cached)  # 2 ground-truth + 2 generated
     stamps = [p.stat().st_mtime_ns for p in cached]
     second, _ = evaluate_store(out, config)
     assert [p.stat().st_mtime_ns for p in cached] == stamps
@@ -106,6 +106,31 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
         assert row["value"] == pytest.approx(value(second, "linear", metric)["value"])
     assert value(first, "linear", "fid")["value"] > 0
     assert "at least 9 frames" in value(first, "linear", "fvd")["missing_reason"]
+
+
+def test_sharded_feature_extraction_then_merge_equals_one_evaluation(tmp_path):
+    """Shards cache their pairs' features in the run store; an unsharded evaluate then only scores."""
+    weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
+    data = create_dataset("synthetic", num_pairs=3, num_frames=3)
+    whole_out, sharded_out = tmp_path / "whole", tmp_path / "sharded"
+    for out in (whole_out, sharded_out):
+        run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
+    config = EvalConfig(metrics=("fid", "kid"), inception_weights=str(weights), bootstrap=10)
+    with pytest.warns(UserWarning, match="biased"):
+        whole, _ = evaluate_store(whole_out, config)
+    assert [extract_features(sharded_out, config, (i, 2)) for i in range(2)] == [2, 1]
+    cached = sorted((sharded_out / ".cache" / "features").rglob("*.npy"))
+    assert len(cached) == 6  # 3 pairs x (generated + ground truth)
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    with pytest.warns(UserWarning, match="biased"):
+        merged, _ = evaluate_store(sharded_out, config)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps  # nothing extracted again
+    for metric in ("fid", "kid"):
+        assert value(merged, "linear", metric)["value"] == pytest.approx(value(whole, "linear", metric)["value"])
+        assert value(merged, "linear", metric)["n"] == 3
+    code, out, _ = run_main("evaluate", "--out", sharded_out, "--metrics", "fid", "--inception-weights", weights,
+                            "--shard", "1/2", "--quiet")
+    assert code == 0 and "cached FID/KID/FVD features of 1 pair(s)" in out
 
 
 def test_a_given_weights_file_that_does_not_exist_is_an_error_naming_it(evaluated):

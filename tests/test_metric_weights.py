@@ -107,4 +107,4 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
     assert row["metric"] == "fvd" and row["n"] == 2 and row["extractor"] == "i3d-kinetics400-torchscript/logits"
     assert np.isfinite(row["value"]) and row["value"] > 0 and row["ci_low"] <= row["value"] <= row["ci_high"]
     assert settings["window"].startswith("generated frames 2-10 of 13 (9 frames") and settings["covariance"] == "n"
-    assert len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 2
+    assert len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 4  # ground truth + generated, 2 pairs each

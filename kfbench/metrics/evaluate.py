@@ -7,6 +7,7 @@ centre-cropped to the generated size. Results are one tidy row per metric.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from kfbench.metrics.kid import KernelDistance
 from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
 from kfbench.progress import track
 from kfbench.registry import create_dataset
+from kfbench.runner import select_pairs
 from kfbench.runstore import RunStore
 
 METRICS = ("fid", "kid", "fvd", "psnr", "ssim", "lpips")
@@ -106,10 +108,11 @@ def _wants(config: EvalConfig, *metrics: str) -> bool:
     return any(m in config.metrics for m in metrics)
 
 
-def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, datasets: dict[str, Any]) -> tuple[list[PairFrames], list[str]]:
-    """The compared frames of every completed pair with ground truth; and the ids without it."""
+def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, datasets: dict[str, Any],
+               shard: tuple[int, int] | None = None) -> tuple[list[PairFrames], list[str]]:
+    """The compared frames of every completed pair (or this shard's share) with ground truth; and the ids without it."""
     pairs, without_truth = [], []
-    for pair_id in track(store.completed_pairs(dataset, method), f"load {method} on {dataset}"):
+    for pair_id in track(select_pairs(store.completed_pairs(dataset, method), shard=shard), f"load {method} on {dataset}"):
         meta = store.load_meta(dataset, method, pair_id)
         key = json.dumps([meta["dataset"], meta.get("dataset_options", {})], sort_keys=True, default=str)
         if key not in datasets:
@@ -202,25 +205,45 @@ def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors
     return rows, frame_rows
 
 
+@dataclass
+class Features:
+    """Cached features of one (dataset, method): the ground truth's per pair, the generated frames' per run output."""
+
+    dataset: str
+    method: str
+    extractors: Extractors
+    cache: FeatureCache
+    dataset_key: Any
+    size: tuple[int, int]
+
+    def real(self, extractor: Any, weights: str, p: PairFrames, frames: np.ndarray, indices: list[int]) -> np.ndarray:
+        key = {"dataset": self.dataset_key, "pair": p.pair_id, "truth_indices": indices, "size": self.size,
+               "extractor": extractor.tag, "weights": self._weights(weights)}
+        return self.cache.get(self.dataset, extractor.tag, self.size, p.pair_id, key, lambda: extractor(frames))
+
+    def generated(self, extractor: Any, weights: str, p: PairFrames, frames: np.ndarray) -> np.ndarray:
+        """Keyed by the frames' content, so a re-run pair (--overwrite) is extracted again."""
+        key = {"method": self.method, "pair": p.pair_id, "frames_sha1": hashlib.sha1(frames.tobytes()).hexdigest(),
+               "shape": frames.shape, "extractor": extractor.tag, "weights": self._weights(weights)}
+        return self.cache.get(self.dataset, extractor.tag, self.size, f"{self.method}--{p.pair_id}", key,
+                              lambda: extractor(frames))
+
+    def _weights(self, name: str) -> list[Any]:
+        path = Path(self.extractors.weights[name])
+        return [str(path), path.stat().st_size]
+
+
 def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
-                      base: dict[str, Any], cache: FeatureCache, dataset_key: Any) -> list[dict[str, Any]]:
+                      base: dict[str, Any], features: Features) -> list[dict[str, Any]]:
     """FID and KID on frames, FVD on clips, with bootstrap intervals from the features."""
     rows = []
-    size = tuple(int(s) for s in pairs[0].generated.shape[1:3])
-
-    def real(extractor: Any, weights: str, p: PairFrames, frames: np.ndarray, indices: list[int]) -> np.ndarray:
-        path = Path(extractors.weights[weights])
-        key = {"dataset": dataset_key, "pair": p.pair_id, "truth_indices": indices, "size": size,
-               "extractor": extractor.tag, "weights": [str(path), path.stat().st_size]}
-        return cache.get(dataset, extractor.tag, size, p.pair_id, key, lambda: extractor(frames))
-
     image = extractors.image
     if _wants(config, "fid", "kid"):
         if isinstance(image, str):
             rows += [_row(dataset, method, m, missing_reason=image, settings=base) for m in ("fid", "kid") if m in config.metrics]
         else:
-            fake = [image(p.generated) for p in track(pairs, f"inception {method}")]
-            truth = [real(image, "inception", p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
+            fake = [features.generated(image, "inception", p, p.generated) for p in track(pairs, f"inception {method}")]
+            truth = [features.real(image, "inception", p, p.truth, p.truth_indices) for p in track(pairs, "inception ground truth")]
             settings = {**base, "weights": extractors.weights.get("inception"), "resize_to_299": config.inception_resize,
                         "n_counts": "frames"}
             if "fid" in config.metrics:
@@ -232,7 +255,7 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
                                 "kernel": "cubic polynomial, gamma 1/D, coef 1"}
                 rows.append(_distance_row(dataset, method, "kid", fake, truth, image.tag, config, kid_settings, _kid(config)))
     if "fvd" in config.metrics:
-        rows.append(_fvd_row(dataset, method, pairs, extractors, config, base, real))
+        rows.append(_fvd_row(dataset, method, pairs, extractors, config, base, features))
     return rows
 
 
@@ -288,7 +311,7 @@ def _row_ranges(parts: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
-             base: dict[str, Any], real: Callable[..., np.ndarray]) -> dict[str, Any]:
+             base: dict[str, Any], features: Features) -> dict[str, Any]:
     from kfbench.metrics.i3d import MIN_FRAMES
 
     clip = extractors.clip
@@ -311,25 +334,27 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
     if isinstance(clip, str):
         return _row(dataset, method, "fvd", n=len(pairs), settings=settings, missing_reason=clip)
     settings["weights"] = extractors.weights.get("i3d")
-    fake = [clip(p.generated[window]) for p in track(pairs, f"i3d {method}")]
-    truth = [real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
+    fake = [features.generated(clip, "i3d", p, p.generated[window]) for p in track(pairs, f"i3d {method}")]
+    truth = [features.real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
     return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD"))
+
+
+def _fvd_window(pairs: list[PairFrames], config: EvalConfig) -> slice | None:
+    """The FVD frame window of these clips, or None where FVD cannot be computed (its row says why)."""
+    from kfbench.metrics.i3d import MIN_FRAMES
+
+    try:
+        window = centred_window(len(pairs[0].indices), config.fvd_window)
+    except KfbenchError:
+        return None
+    return window if window.stop - window.start >= MIN_FRAMES else None
 
 
 def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None = None,
                    methods: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame)."""
     store = RunStore(out)
-    unknown = [m for m in config.metrics if m not in METRICS]
-    if unknown:
-        raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
-    chosen = [
-        (d, m) for d in store.datasets() if not datasets or d in datasets
-        for m in store.methods(d) if (not methods or m in methods) and store.completed_pairs(d, m)
-    ]
-    if not chosen:
-        wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
-        raise KfbenchError(f"no completed runs to evaluate in '{out}'" + (f" for {wanted}" if wanted else "") + "; run `kfbench run` first")
+    chosen = _chosen_runs(store, config, datasets, methods)
     extractors = Extractors.build(config)
     cache = FeatureCache(out / ".cache" / "features")
     rows: list[dict[str, Any]] = []
@@ -342,9 +367,9 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
                      for m in config.metrics]
             continue
         base = {**frames_description(pairs, config), "skipped_without_ground_truth": without_truth}
-        dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
+        features = _features(store, dataset, method, pairs, extractors, cache)
         new_rows, new_frames = fidelity_rows(dataset, method, pairs, extractors, config, base)
-        rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, cache, dataset_key)
+        rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, features)
         frame_rows += new_frames
     results = pd.DataFrame(rows, columns=COLUMNS)
     results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
@@ -352,6 +377,57 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     per_frame = pd.DataFrame(frame_rows)
     evaluated = set(chosen)
     return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
+
+
+def _chosen_runs(store: RunStore, config: EvalConfig, datasets: list[str] | None, methods: list[str] | None) -> list[tuple[str, str]]:
+    unknown = [m for m in config.metrics if m not in METRICS]
+    if unknown:
+        raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
+    chosen = [
+        (d, m) for d in store.datasets() if not datasets or d in datasets
+        for m in store.methods(d) if (not methods or m in methods) and store.completed_pairs(d, m)
+    ]
+    if not chosen:
+        wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
+        raise KfbenchError(f"no completed runs to evaluate in '{store.root}'" + (f" for {wanted}" if wanted else "") + "; run `kfbench run` first")
+    return chosen
+
+
+def _features(store: RunStore, dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors,
+              cache: FeatureCache) -> Features:
+    dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
+    size = tuple(int(s) for s in pairs[0].generated.shape[1:3])
+    return Features(dataset, method, extractors, cache, dataset_key, size)
+
+
+def extract_features(out: Path, config: EvalConfig, shard: tuple[int, int], *, datasets: list[str] | None = None,
+                     methods: list[str] | None = None) -> int:
+    """Cache the FID/KID/FVD features of this shard's pairs (generated and ground truth); returns how many pairs.
+
+    Shards share nothing but the cache folder in the run store; an unsharded `evaluate` afterwards
+    finds every feature cached and only scores.
+    """
+    store = RunStore(out)
+    extractors = Extractors.build(config)
+    cache = FeatureCache(out / ".cache" / "features")
+    done = 0
+    instances: dict[str, Any] = {}
+    for dataset, method in _chosen_runs(store, config, datasets, methods):
+        pairs, _ = load_pairs(store, dataset, method, config, instances, shard=shard)
+        if not pairs:
+            continue
+        features = _features(store, dataset, method, pairs, extractors, cache)
+        image, clip = extractors.image, extractors.clip
+        window = _fvd_window(pairs, config) if "fvd" in config.metrics and not isinstance(clip, str) else None
+        for p in track(pairs, f"features {method} on {dataset}"):
+            if _wants(config, "fid", "kid") and not isinstance(image, str):
+                features.generated(image, "inception", p, p.generated)
+                features.real(image, "inception", p, p.truth, p.truth_indices)
+            if window is not None:
+                features.generated(clip, "i3d", p, p.generated[window])
+                features.real(clip, "i3d", p, p.truth[window], p.truth_indices[window])
+        done += len(pairs)
+    return done
 
 
 def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
