@@ -37,6 +37,7 @@ caption { caption-side: top; text-align: left; font-size: 0.9em; margin-bottom: 
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 .videos { display: flex; flex-wrap: wrap; gap: 0.8em; margin-bottom: 1.5em; }
 .videos figure { margin: 0; } .videos figcaption { font-size: 0.8em; text-align: center; }
+.videos video { width: 320px; max-width: 100%; height: auto; }
 .error { color: #b00; font-size: 0.8em; } .notes { font-size: 0.85em; color: #555; }
 """
 
