@@ -191,7 +191,8 @@ def run_bench(
 ) -> dict[str, Any]:
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
     from kfbench.methods.svd.interpolator import SVDInterpolator
-    from kfbench.methods.svd.model import resolve_device, resolve_dtype
+    from kfbench.devices import resolve_device
+    from kfbench.methods.svd.model import resolve_dtype
     from kfbench.methods.svd.vibid import ViBiDInterpolator
 
     if num_frames < 2 or repeats < 1 or warmup < 0:

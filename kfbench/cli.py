@@ -217,7 +217,8 @@ def evaluate(
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
-    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, extract_features, summary_lines
+    from kfbench.devices import resolve_device
+    from kfbench.metrics.evaluate import EvalConfig, evaluate_with_warnings, extract_features, summary_lines
 
     progress.enabled = not quiet
     if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
@@ -226,7 +227,7 @@ def evaluate(
         include_keyframes=include_keyframes, covariance=covariance, fvd_window=fvd_window,
         inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
         lpips_weights=lpips_weights, bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
-        seed=seed, device=device or default_device(), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+        seed=seed, device=resolve_device(device), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
     )
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
     launch = launch_info()
@@ -298,7 +299,8 @@ def demo(
 
     Example: kfbench demo
     """
-    from kfbench.metrics.evaluate import EvalConfig, default_device, evaluate_with_warnings, summary_lines
+    from kfbench.devices import resolve_device
+    from kfbench.metrics.evaluate import EvalConfig, evaluate_with_warnings, summary_lines
     from kfbench.report import write_report
 
     progress.enabled = not quiet
@@ -308,7 +310,7 @@ def demo(
         summary = run_benchmark(create_method(name), data, store, data.pair_ids())
         typer.echo(f"{name}: {len(summary.done)} written, {len(summary.skipped)} already complete")
     typer.echo(f"demo runs are in {out / data.name}")
-    results, warnings = evaluate_with_warnings(out, EvalConfig(device=default_device()), datasets=[data.name])
+    results, warnings = evaluate_with_warnings(out, EvalConfig(device=resolve_device()), datasets=[data.name])
     for line in warnings + summary_lines(results):
         typer.echo(line)
     typer.echo(f"report: {write_report(out, out.with_name(out.name + '-report')).html}")

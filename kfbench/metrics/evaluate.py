@@ -479,7 +479,3 @@ def evaluate_with_warnings(out: Path, config: EvalConfig, **selection: Any) -> t
     return results, list(dict.fromkeys(f"warning: {w.message}" for w in caught if issubclass(w.category, SampleSizeWarning)))
 
 
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from kfbench.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
@@ -59,7 +60,7 @@ class DynamiCrafterInterpolator(Interpolator):
         if height < 8 or width < 8:
             raise KfbenchError(f"height and width must be positive multiples of 64, got {height}x{width}")
         self.checkpoint = checkpoint
-        self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+        self.device = torch.device(resolve_device(device))
         if dtype == "auto":
             dtype = "float16" if self.device.type == "cuda" else "float32"
         self.dtype = dtype

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from kfbench.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.interfaces import Interpolator
 from kfbench.methods.film.network import FilmNet
@@ -49,8 +50,7 @@ class FilmInterpolator(Interpolator):
             )
         self.schedule = schedule
         self.batch_size = batch_size
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         try:
             self.device = torch.device(device)
         except RuntimeError:

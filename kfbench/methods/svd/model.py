@@ -7,16 +7,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from kfbench.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl
 
 Rotation = Literal["all", "up", "none"]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def resolve_device(device: str | None) -> str:
-    return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
