@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,13 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # Tiny models run far faster on one intra-op thread (here and in CLI subprocesses) than on two shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a multi-process launcher's rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def cli_env() -> dict[str, str]:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, free_port, run_cli
 from kfbench.runner import select_pairs
 from kfbench.runstore import RunStore
 
@@ -96,7 +96,7 @@ def test_overwrite_recomputes(tmp_path):
 def test_two_process_torchrun_covers_every_pair_exactly_once(tmp_path):
     """torchrun (gloo on CPU) splits the pairs across ranks: disjoint, complete, deterministic."""
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
          "-m", "kfbench", "run", "-m", "linear", "-d", "synthetic", "--num-pairs", "5", "--out", str(tmp_path), "--quiet"],
         capture_output=True, text=True, env=cli_env(), timeout=300,
     )

@@ -26,7 +26,7 @@ from kfbench.training.config import TrainConfig
 from kfbench.training.data import load_clips
 from kfbench.training.projections import VARIANT_TENSORS, Projections
 from kfbench.training.trainer import install_processors, train
-from conftest import cli_env, run_cli
+from conftest import cli_env, free_port, run_cli
 
 SIZE = {"height": 64, "width": 96}
 CLIP = {**SIZE, "num_frames": 4, "stride": 2}
@@ -208,7 +208,7 @@ def test_two_process_run_under_accelerate_equals_one_process_with_both_clips(tin
     common = ["--variant", "ours", "--videos", str(videos), "--model", str(tiny_models["svd"]), "--max-steps", "2",
               "--height", "64", "--width", "96", "--num-frames", "4", "--device", "cpu", "--quiet"]
     launched = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", str(free_port()),
          "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "kfbench", "train", *common, "--out", str(tmp_path / "ddp")],
         capture_output=True, text=True, env=cli_env(), timeout=600,
     )
