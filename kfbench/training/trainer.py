@@ -179,6 +179,7 @@ def save_checkpoint(accelerator, projections: Projections, config: TrainConfig, 
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp / "state"))
+    accelerator.wait_for_everyone()  # every rank has written its RNG state into tmp before rank 0 renames it
     if accelerator.is_main_process:
         projections.save_compact(tmp / DELTAS, base_model=config.model, step=step)
         if final.exists():
