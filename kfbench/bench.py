@@ -13,10 +13,11 @@ import json
 import platform
 import resource
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -190,8 +191,8 @@ def run_bench(
     warmup: int = 1,
 ) -> dict[str, Any]:
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
-    from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.devices import resolve_device
+    from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.model import resolve_dtype
     from kfbench.methods.svd.vibid import ViBiDInterpolator
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from kfbench import progress
+from kfbench.distributed import (
+    default_device,
+    launch_info,
+    process_group,
+    total_over_ranks,
+)
 from kfbench.errors import KfbenchError
 from kfbench.registry import (
     coerce_option,
@@ -25,7 +31,6 @@ from kfbench.registry import (
     method_presets,
     option_names,
 )
-from kfbench.distributed import default_device, launch_info, process_group, total_over_ranks
 from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
 
@@ -106,10 +111,10 @@ def run(
     method: str = typer.Option(..., "--method", "-m", help="Method name (kfbench list methods)."),
     dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name (kfbench list datasets)."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
-    root: Optional[str] = typer.Option(None, "--root", help="Dataset folder (default: its preset or KFBENCH_DATA)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N pairs."),
-    pairs: Optional[str] = typer.Option(None, "--pairs", help="Comma-separated pair ids."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: this job's share of the pairs (i mod N)."),
+    root: str | None = typer.Option(None, "--root", help="Dataset folder (default: its preset or KFBENCH_DATA)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N pairs."),
+    pairs: str | None = typer.Option(None, "--pairs", help="Comma-separated pair ids."),
+    shard: str | None = typer.Option(None, "--shard", help="I/N: this job's share of the pairs (i mod N)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Recompute pairs that are already complete."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -158,8 +163,8 @@ def run(
 def prepare(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="davis, pexels or folder."),
-    root: Optional[str] = typer.Option(None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."),
-    manifest: Optional[str] = typer.Option(
+    root: str | None = typer.Option(None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."),
+    manifest: str | None = typer.Option(
         None, "--manifest", help="Existing manifest: fetch and check against it. New path: write the manifest there."
     ),
     offline: bool = typer.Option(False, "--offline", help="Download nothing (also KFBENCH_OFFLINE=1); list what is missing."),
@@ -174,7 +179,8 @@ def prepare(
 
       kfbench prepare pexels --root ~/data/pexels --manifest pexels.json
     """
-    from kfbench.datasets.prepare import MissingFiles, prepare as prepare_dataset
+    from kfbench.datasets.prepare import MissingFiles
+    from kfbench.datasets.prepare import prepare as prepare_dataset
 
     lookup(dataset_presets(), name, "dataset")
     options = {k: coerce_option("dataset", name, k, v) for k, v in parse_extra_flags(ctx.args).items()}
@@ -189,22 +195,22 @@ def prepare(
 @app.command()
 def evaluate(
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
-    methods: Optional[str] = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
+    methods: str | None = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
     metrics: str = typer.Option("fid,kid,fvd,psnr,ssim,lpips", "--metrics", help="Metrics to compute."),
     include_keyframes: bool = typer.Option(False, "--include-keyframes", help="Also compare the two keyframes."),
-    inception_weights: Optional[str] = typer.Option(None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."),
+    inception_weights: str | None = typer.Option(None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."),
     inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
-    i3d_weights: Optional[str] = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
-    lpips_weights: Optional[str] = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
+    i3d_weights: str | None = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
+    lpips_weights: str | None = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
     covariance: str = typer.Option("n-1", "--covariance", help="Frechet covariance: n-1 (torchmetrics) or n (StyleGAN-V)."),
-    fvd_window: Optional[int] = typer.Option(None, "--fvd-window", min=1, help="FVD on the centred N compared frames (default all)."),
+    fvd_window: int | None = typer.Option(None, "--fvd-window", min=1, help="FVD on the centred N compared frames (default all)."),
     bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples for intervals (0: none)."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Interval coverage."),
     kid_subset_size: int = typer.Option(1000, "--kid-subset-size", min=2, help="KID subset size (capped at n)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
-    shard: Optional[str] = typer.Option(
+    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    shard: str | None = typer.Option(
         None, "--shard", help="I/N: only cache this share's FID/KID/FVD features; a final run without --shard scores."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -218,7 +224,12 @@ def evaluate(
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
     from kfbench.devices import resolve_device
-    from kfbench.metrics.evaluate import EvalConfig, evaluate_with_warnings, extract_features, summary_lines
+    from kfbench.metrics.evaluate import (
+        EvalConfig,
+        evaluate_with_warnings,
+        extract_features,
+        summary_lines,
+    )
 
     progress.enabled = not quiet
     if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
@@ -250,8 +261,8 @@ def evaluate(
 @app.command()
 def report(
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder (evaluated)."),
-    to: Optional[Path] = typer.Option(None, "--to", help="Report folder (default: reports/<OUT name>)."),
-    pairs: Optional[str] = typer.Option(None, "--pairs", help="Pairs for the qualitative strip (default: the first)."),
+    to: Path | None = typer.Option(None, "--to", help="Report folder (default: reports/<OUT name>)."),
+    pairs: str | None = typer.Option(None, "--pairs", help="Pairs for the qualitative strip (default: the first)."),
     videos: str = typer.Option("auto", "--videos", help="auto, embed (in the HTML) or link (files beside it)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -271,7 +282,7 @@ def report(
 @app.command()
 def check(
     baseline: Path = typer.Option(..., "--baseline", help="Baseline JSON (e.g. tests/data/check_baseline.json)."),
-    tolerance: Optional[str] = typer.Option(None, "--tolerance", help="Allowed relative worsening: 0.02 or psnr=0.01,ssim=0.02."),
+    tolerance: str | None = typer.Option(None, "--tolerance", help="Allowed relative worsening: 0.02 or psnr=0.01,ssim=0.02."),
     update: bool = typer.Option(False, "--update", help="Write the baseline from this machine's values."),
 ) -> None:
     """Evaluate a small subset (synthetic, classical methods) and fail naming each metric that regressed.
@@ -300,7 +311,11 @@ def demo(
     Example: kfbench demo
     """
     from kfbench.devices import resolve_device
-    from kfbench.metrics.evaluate import EvalConfig, evaluate_with_warnings, summary_lines
+    from kfbench.metrics.evaluate import (
+        EvalConfig,
+        evaluate_with_warnings,
+        summary_lines,
+    )
     from kfbench.report import write_report
 
     progress.enabled = not quiet
@@ -342,7 +357,7 @@ def bench(
     flops_only: bool = typer.Option(False, "--flops-only", help="Only count FLOPs (no weights are loaded)."),
     repeats: int = typer.Option(1, "--repeats", help="Timed videos per path (the fastest is reported)."),
     warmup: int = typer.Option(1, "--warmup", help="Untimed videos first."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report to this JSON file."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the report to this JSON file."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Measure one video: UNet calls, FLOPs, wall time, TFLOP/s, fraction of peak, peak memory.
@@ -388,7 +403,7 @@ def train(
     holdout: int = typer.Option(0, "--holdout", help="Videos (last in name order) kept out of training for validation samples."),
     validation_steps: int = typer.Option(25, "--validation-steps", help="Sampling steps of the validation samples."),
     seed: int = typer.Option(0, "--seed"),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: accelerate's choice)."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: accelerate's choice)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its latest checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:

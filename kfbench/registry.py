@@ -10,8 +10,9 @@ import importlib
 import inspect
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Callable, Literal, Union
+from typing import Any, Literal, Union
 
 from kfbench.errors import KfbenchError
 from kfbench.presets import Preset, load_presets

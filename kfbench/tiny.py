@@ -48,8 +48,16 @@ TINY_UNET_CONFIG = {
 
 def tiny_svd_components(seed: int = 0) -> dict:
     """Randomly initialised SVD pipeline components (UNet, VAE, CLIP image encoder, scheduler)."""
-    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     torch.manual_seed(seed)
     unet = UNetSpatioTemporalConditionModel(**TINY_UNET_CONFIG)

@@ -4,7 +4,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
 from inprocess import run_main
 

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from conftest import run_cli
+
 from kfbench.errors import KfbenchError
 from kfbench.hub import resolve_model_dir
 

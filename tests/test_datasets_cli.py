@@ -5,10 +5,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
-import kfbench
 from conftest import run_cli
 from datatrees import davis_tree, truncate, write_video
+
+import kfbench
 from kfbench.errors import BadSourceError
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore

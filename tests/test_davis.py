@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from datatrees import davis_tree
 from PIL import Image
 
 import kfbench
-from datatrees import davis_tree
 from kfbench.errors import BadSourceError, KfbenchError
 
 

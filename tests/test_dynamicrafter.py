@@ -9,14 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli
+
 from kfbench.errors import KfbenchError
 from kfbench.methods.dynamicrafter import build_unet
 from kfbench.methods.dynamicrafter.checkpoint import CONFIG_NAME, load_model
 from kfbench.methods.dynamicrafter.model import build_model
 from kfbench.methods.dynamicrafter.sampler import rescale_guidance
-from kfbench.methods.dynamicrafter.schedule import SCHEDULE_BUFFERS, ddim_schedule, trailing_timesteps
+from kfbench.methods.dynamicrafter.schedule import (
+    SCHEDULE_BUFFERS,
+    ddim_schedule,
+    trailing_timesteps,
+)
 from kfbench.methods.dynamicrafter.tiny import tiny_config
 from kfbench.registry import create_method
 

@@ -11,14 +11,19 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from inprocess import run_main
+from metric_weights import save_random_inception
 
 from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
-from kfbench.metrics.evaluate import COLUMNS, EvalConfig, evaluate_store, extract_features
+from kfbench.metrics.evaluate import (
+    COLUMNS,
+    EvalConfig,
+    evaluate_store,
+    extract_features,
+)
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore
-from inprocess import run_main
-from metric_weights import save_random_inception
 
 
 @pytest.fixture(scope="module")

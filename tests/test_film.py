@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 from safetensors.torch import load_file, save_file
 
 import kfbench
-from conftest import run_cli
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.interpolator import crop, pad_to_multiple
 from kfbench.methods.film.network import FilmConfig, FilmNet

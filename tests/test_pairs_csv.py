@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from datatrees import frame
 from PIL import Image
 
 import kfbench
-from datatrees import frame
 from kfbench.errors import KfbenchError
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore

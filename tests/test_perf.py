@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 
 from kfbench import bench
 from kfbench.errors import KfbenchError
 from kfbench.registry import create_method
-from conftest import run_cli
 
 FAST = {"height": 64, "width": 96, "num_inference_steps": 2}
 

@@ -7,10 +7,10 @@ import urllib.error
 import zipfile
 
 import pytest
-from PIL import Image
-
 from conftest import run_cli
 from datatrees import frame, write_video
+from PIL import Image
+
 from kfbench.datasets import prepare as prep
 from kfbench.datasets.prepare import MissingFiles, prepare
 from kfbench.errors import KfbenchError
@@ -61,14 +61,14 @@ def test_a_placed_archive_is_checked_extracted_and_manifested(tmp_path):
     davis_zip(root / "DAVIS-2017-test-dev-480p.zip", {"aerobatics": 30, "bike": 10}, "test-dev")
     options = {"resolution": "480p", "splits": "test-dev"}
     lines = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
-    assert any("DAVIS-2017-test-dev-480p.zip: sha256" in l and "no published sha256" in l for l in lines)
+    assert any("DAVIS-2017-test-dev-480p.zip: sha256" in line and "no published sha256" in line for line in lines)
     assert (root / "DAVIS" / "JPEGImages" / "480p" / "aerobatics" / "00029.jpg").is_file()
     manifest = json.loads((root / "manifests" / "davis.json").read_text())
     assert [p["id"] for p in manifest["pairs"]] == ["aerobatics_00000-00024_s1"]
     assert "1 clip(s) shorter than 25 frames skipped" in "\n".join(lines)
     (root / "DAVIS-2017-test-dev-480p.zip").unlink()
     again = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
-    assert any("already extracted" in l for l in again)
+    assert any("already extracted" in line for line in again)
 
 
 def test_download_path_verifies_and_extracts(tmp_path, monkeypatch):

@@ -2,7 +2,12 @@ import pytest
 
 import kfbench
 from kfbench.errors import KfbenchError
-from kfbench.registry import accepted_options, dataset_presets, import_factory, method_presets
+from kfbench.registry import (
+    accepted_options,
+    dataset_presets,
+    import_factory,
+    method_presets,
+)
 
 
 def test_registries_list_the_weight_free_baselines_and_synthetic():

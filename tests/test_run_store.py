@@ -7,8 +7,8 @@ import sys
 import time
 
 import numpy as np
-
 from conftest import cli_env, free_port, run_cli
+
 from kfbench.runner import select_pairs
 from kfbench.runstore import RunStore
 

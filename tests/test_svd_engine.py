@@ -8,12 +8,12 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from conftest import run_cli
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading, schedules
 from kfbench.methods.svd.attention import AttentionControl, Pass
 from kfbench.registry import create_method
-from conftest import run_cli
 
 SIZE = {"height": 64, "width": 96}
 FAST = {**SIZE, "num_inference_steps": 2}

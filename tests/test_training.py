@@ -11,11 +11,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import cli_env, free_port, run_cli
+from datatrees import frame, write_video
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from datatrees import frame, write_video
 from kfbench import progress
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
@@ -26,7 +27,6 @@ from kfbench.training.config import TrainConfig
 from kfbench.training.data import load_clips
 from kfbench.training.projections import VARIANT_TENSORS, Projections
 from kfbench.training.trainer import install_processors, train
-from conftest import cli_env, free_port, run_cli
 
 SIZE = {"height": 64, "width": 96}
 CLIP = {**SIZE, "num_frames": 4, "stride": 2}

@@ -6,10 +6,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from datatrees import decode_all, frame, truncate, write_video
 from PIL import Image
 
 import kfbench
-from datatrees import decode_all, frame, truncate, write_video
 from kfbench.errors import BadSourceError, KfbenchError
 
 
@@ -128,7 +128,7 @@ def test_folder_rejects_ambiguous_names_and_empty_folders(tmp_path):
 
 
 def test_a_container_listing_more_frames_than_it_holds_is_rejected_before_decoding(tmp_path, monkeypatch):
-    import kfbench.datasets.sources as sources
+    from kfbench.datasets import sources
 
     write_video(tmp_path / "clips" / "a.mp4", 30)
     monkeypatch.setattr(sources, "_packet_count", lambda path: 20)

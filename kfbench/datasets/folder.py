@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from kfbench.datasets.clips import ClipDataset
 from kfbench.datasets.pairrule import PairRule
-from kfbench.datasets.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource, discover
+from kfbench.datasets.sources import (
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    FrameSource,
+    discover,
+)
 from kfbench.errors import KfbenchError
 
 

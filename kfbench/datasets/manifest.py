@@ -45,7 +45,7 @@ class Manifest:
         return path
 
     @classmethod
-    def load(cls, path: Path, dataset: str) -> "Manifest":
+    def load(cls, path: Path, dataset: str) -> Manifest:
         """Read a manifest written for ``dataset``; anything else is a clear error."""
         if not path.is_file():
             raise KfbenchError(f"manifest {path} does not exist; write one with `kfbench prepare {dataset}`")

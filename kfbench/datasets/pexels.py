@@ -12,7 +12,12 @@ import re
 from kfbench.datasets.clips import ClipDataset
 from kfbench.datasets.manifest import Manifest
 from kfbench.datasets.pairrule import PairRule
-from kfbench.datasets.sources import VIDEO_EXTENSIONS, FrameSource, VideoFile, source_name
+from kfbench.datasets.sources import (
+    VIDEO_EXTENSIONS,
+    FrameSource,
+    VideoFile,
+    source_name,
+)
 from kfbench.errors import KfbenchError
 
 PAGE_URL = "https://www.pexels.com/video/{id}/"

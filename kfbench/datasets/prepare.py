@@ -27,7 +27,7 @@ from kfbench.datasets.pexels import download_url
 from kfbench.datasets.sources import sha256_file
 from kfbench.errors import KfbenchError
 from kfbench.progress import track
-from kfbench.registry import create_dataset, lookup, dataset_presets
+from kfbench.registry import create_dataset, dataset_presets, lookup
 
 CHUNK = 1 << 20
 

@@ -1,7 +1,12 @@
 """Metrics: Frechet distances (FID, FVD), KID, per-frame fidelity (PSNR, SSIM, LPIPS), bootstrap intervals."""
 
 from kfbench.metrics.evaluate import METRICS, EvalConfig, evaluate_store, load_results
-from kfbench.metrics.frechet import SampleSizeWarning, frechet_distance, frechet_distance_features, gaussian_stats
+from kfbench.metrics.frechet import (
+    SampleSizeWarning,
+    frechet_distance,
+    frechet_distance_features,
+    gaussian_stats,
+)
 from kfbench.metrics.kid import kernel_distance
 
 __all__ = [

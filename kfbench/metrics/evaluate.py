@@ -22,8 +22,16 @@ from kfbench.errors import KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.metrics.bootstrap import bootstrap_interval
 from kfbench.metrics.cache import FeatureCache
-from kfbench.metrics.frames import centred_window, nearest_truth_indices, selected_indices
-from kfbench.metrics.frechet import Covariance, SampleSizeWarning, frechet_distance_features
+from kfbench.metrics.frames import (
+    centred_window,
+    nearest_truth_indices,
+    selected_indices,
+)
+from kfbench.metrics.frechet import (
+    Covariance,
+    SampleSizeWarning,
+    frechet_distance_features,
+)
 from kfbench.metrics.kid import KernelDistance
 from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
 from kfbench.progress import track

@@ -7,7 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 from kfbench.errors import KfbenchError

@@ -16,7 +16,6 @@ from __future__ import annotations
 import warnings
 import zipfile
 from pathlib import Path
-from typing import List
 
 import numpy as np
 import torch
@@ -29,9 +28,9 @@ MIN_FRAMES = 9
 I3D_SIZE = 224
 
 
-def _same_pad(x: torch.Tensor, kernel: List[int], stride: List[int]) -> torch.Tensor:
+def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
     """Zero padding so that a strided window covers the input like TF's 'SAME'."""
-    pads: List[int] = []
+    pads: list[int] = []
     for dim in (2, 1, 0):  # F.pad takes the last dimension first: W, H, T
         size = x.shape[2 + dim]
         total = max(kernel[dim] - (stride[dim] if size % stride[dim] == 0 else size % stride[dim]), 0)
@@ -42,7 +41,7 @@ def _same_pad(x: torch.Tensor, kernel: List[int], stride: List[int]) -> torch.Te
 class Unit3D(nn.Module):
     """Conv3d ('SAME') + optional BatchNorm3d + optional ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel: List[int], stride: List[int] = [1, 1, 1], *, logits: bool = False):
+    def __init__(self, cin: int, cout: int, kernel: list[int], stride: list[int] = [1, 1, 1], *, logits: bool = False):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
@@ -54,7 +53,7 @@ class Unit3D(nn.Module):
 
 
 class MaxPoolSame(nn.Module):
-    def __init__(self, kernel: List[int], stride: List[int]):
+    def __init__(self, kernel: list[int], stride: list[int]):
         super().__init__()
         self.kernel, self.stride = kernel, stride
 
@@ -65,7 +64,7 @@ class MaxPoolSame(nn.Module):
 class InceptionModule(nn.Module):
     """Four branches: 1x1; 1x1 -> 3x3x3; 1x1 -> 3x3x3; 3x3x3 max pool -> 1x1."""
 
-    def __init__(self, cin: int, widths: List[int]):
+    def __init__(self, cin: int, widths: list[int]):
         super().__init__()
         self.b0 = Unit3D(cin, widths[0], [1, 1, 1])
         self.b1a = Unit3D(cin, widths[1], [1, 1, 1])

@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from kfbench.report.sources import PairView, nearest_frame  # noqa: E402
-from kfbench.report.tables import DIRECTION, LABELS  # noqa: E402
+from kfbench.report.sources import PairView, nearest_frame
+from kfbench.report.tables import DIRECTION, LABELS
 
 STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
 

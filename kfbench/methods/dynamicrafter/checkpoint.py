@@ -16,7 +16,11 @@ import torch
 
 from kfbench.errors import KfbenchError
 from kfbench.hub import resolve_model_dir
-from kfbench.methods.dynamicrafter.model import DynamiCrafter, build_model, release_config
+from kfbench.methods.dynamicrafter.model import (
+    DynamiCrafter,
+    build_model,
+    release_config,
+)
 
 CONFIG_NAME = "dynamicrafter_config.json"
 WEIGHT_NAMES = ("model.safetensors", "model.ckpt")

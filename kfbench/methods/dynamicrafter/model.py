@@ -14,7 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from kfbench.methods.dynamicrafter.encoders import OpenCLIPImageEncoder, OpenCLIPTextEncoder
+from kfbench.methods.dynamicrafter.encoders import (
+    OpenCLIPImageEncoder,
+    OpenCLIPTextEncoder,
+)
 from kfbench.methods.dynamicrafter.resampler import Resampler
 from kfbench.methods.dynamicrafter.schedule import dynamic_scale_array, schedule_buffers
 from kfbench.methods.dynamicrafter.unet import UNet3D, build_unet

@@ -41,7 +41,10 @@ def sample(
     with fresh noise z at every step, the last included.
     """
     b, device = x.shape[0], x.device
-    f32 = lambda value: torch.tensor(float(value), dtype=torch.float32, device=device)  # noqa: E731
+
+    def f32(value: float) -> torch.Tensor:
+        return torch.tensor(float(value), dtype=torch.float32, device=device)
+
     for index in track(range(len(schedule.timesteps) - 1, -1, -1), "DynamiCrafter DDIM"):
         step = int(schedule.timesteps[index])
         t = torch.full((b,), step, device=device, dtype=torch.long)

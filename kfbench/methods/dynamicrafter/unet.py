@@ -14,7 +14,11 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from kfbench.methods.dynamicrafter.attention import TEXT_TOKENS, SpatialTransformer, TemporalTransformer
+from kfbench.methods.dynamicrafter.attention import (
+    TEXT_TOKENS,
+    SpatialTransformer,
+    TemporalTransformer,
+)
 
 IMAGE_TOKENS_PER_FRAME = 16
 
@@ -42,7 +46,10 @@ class TemporalConvBlock(nn.Module):
 
     def __init__(self, channels: int, dropout: float = 0.1) -> None:
         super().__init__()
-        conv = lambda: nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0))  # noqa: E731
+
+        def conv() -> nn.Conv3d:
+            return nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0))
+
         self.conv1 = nn.Sequential(nn.GroupNorm(32, channels), nn.SiLU(), conv())
         self.conv2 = nn.Sequential(nn.GroupNorm(32, channels), nn.SiLU(), nn.Dropout(dropout), conv())
         self.conv3 = nn.Sequential(nn.GroupNorm(32, channels), nn.SiLU(), nn.Dropout(dropout), conv())

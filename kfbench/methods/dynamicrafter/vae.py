@@ -26,7 +26,7 @@ def ldm_key(key: str, num_levels: int) -> str:
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.resnets\.", r"encoder.down.\1.block.", key)
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.", r"encoder.down.\1.downsample.", key)
     # diffusers counts decoder levels from the lowest resolution, ldm from the highest.
-    up = lambda part: lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}.{part}."  # noqa: E731
+    up = lambda part: lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}.{part}."
     key = re.sub(r"^decoder\.up_blocks\.(\d+)\.resnets\.", up("block"), key)
     key = re.sub(r"^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.", up("upsample"), key)
     for new, old in _RESNET_PARTS.items():

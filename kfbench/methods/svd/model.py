@@ -54,7 +54,7 @@ class SVDModel:
         self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
 
     @classmethod
-    def around(cls, pipe, control: AttentionControl, layers: list[str], backward_weights) -> "SVDModel":
+    def around(cls, pipe, control: AttentionControl, layers: list[str], backward_weights) -> SVDModel:
         """A loaded pipeline whose processors are installed (training samples with its in-progress weights)."""
         model = cls.__new__(cls)
         model.device, model.pipe, model.control, model.layers = str(pipe.device), pipe, control, layers

@@ -17,10 +17,20 @@ from kfbench.errors import KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.svd import loading
-from kfbench.methods.svd.conditioning import Conditioning, diffusion_latent, encode_keyframes
+from kfbench.methods.svd.conditioning import (
+    Conditioning,
+    diffusion_latent,
+    encode_keyframes,
+)
 from kfbench.methods.svd.denoiser import Denoiser, Request
 from kfbench.methods.svd.model import SVDModel, initial_latents
-from kfbench.methods.svd.steps import cfgpp_update, flip_time, guided_x0, replace_last_frame, v_to_x0
+from kfbench.methods.svd.steps import (
+    cfgpp_update,
+    flip_time,
+    guided_x0,
+    replace_last_frame,
+    v_to_x0,
+)
 from kfbench.progress import track
 
 
