@@ -80,3 +80,16 @@ def test_jedi_refuses_a_probe_of_another_width(weights, tmp_path):
     other = save_random_vjepa(tmp_path, dim=32)
     with pytest.raises(KfbenchError, match="probe .* is 32-d, encoder .* 16-d"):
         Jedi(weights[0], other[1], heads=HEADS)
+
+
+def test_the_published_shapes_give_the_published_vit_h():
+    """A state dict shaped like vith16.pth.tar's target encoder (meta device: no memory) builds ViT-H/16."""
+    from kfbench.metrics.jedi import VJepaEncoder
+
+    with torch.device("meta"):
+        state = {"patch_embed.proj.weight": torch.empty(1280, 3, 2, 16, 16), "pos_embed": torch.empty(1, 1568, 1280)}
+        state |= {f"blocks.{i}.norm1.weight": torch.empty(1280) for i in range(32)}
+        state |= {"blocks.0.mlp.fc1.weight": torch.empty(5120, 1280), "blocks.0.attn.qkv.bias": torch.empty(3840)}
+        model = VJepaEncoder(state)
+    assert len(model.blocks) == 32 and model.blocks[0].attn.heads == 16
+    assert 0.62e9 < sum(p.numel() for p in model.parameters()) < 0.64e9  # ViT-H/16: about 632 million parameters

@@ -68,3 +68,17 @@ def test_fvd_videomae_refuses_other_clip_lengths_and_foreign_files(weights, tmp_
     torch.save({"model": {}, "args": argparse.Namespace(lr=1.0)}, pickled)  # not weights-only
     with pytest.raises(KfbenchError, match="cannot be loaded weights-only"):
         FvdVideoMAE(pickled)
+
+
+def test_the_published_shapes_give_the_published_vit_g():
+    """A state dict shaped like vit_g_hybrid_pt_1200e_ssv2_ft.pth (on the meta device: no memory) builds ViT-g/14."""
+    from kfbench.metrics.videomae import VideoMAEv2Encoder
+
+    with torch.device("meta"):
+        state = {"patch_embed.proj.weight": torch.empty(1408, 3, 2, 14, 14)}
+        state |= {f"blocks.{i}.norm1.weight": torch.empty(1408) for i in range(40)}
+        state |= {"blocks.0.mlp.fc1.weight": torch.empty(6144, 1408), "blocks.0.attn.q_bias": torch.empty(1408)}
+        model = VideoMAEv2Encoder(state)
+    assert len(model.blocks) == 40 and model.pos_embed.shape == (1, 2048, 1408)
+    assert model.blocks[0].attn.heads == 16 and model.blocks[0].mlp.fc1.out_features == 6144
+    assert 1.0e9 < sum(p.numel() for p in model.parameters()) < 1.02e9  # ViT-g: about 1.01 billion parameters

@@ -56,7 +56,7 @@ class ClipDistributionMetric(ABC):
     def features(self, clips: np.ndarray) -> np.ndarray:
         """uint8 clips [N, clip_length, H, W, 3] -> features [N, D] (float64)."""
         clips = np.asarray(clips)
-        if clips.dtype != np.uint8 or clips.ndim != 5 or clips.shape[-1] != 3:
+        if clips.dtype != np.uint8 or clips.ndim != 5 or clips.shape[-1] != 3 or len(clips) == 0:
             raise KfbenchError(f"{self.name} reads uint8 clips [N, T, H, W, 3], got {clips.dtype} {clips.shape}")
         if clips.shape[1] != self.clip_length:
             raise KfbenchError(
@@ -67,4 +67,4 @@ class ClipDistributionMetric(ABC):
         for start in range(0, len(clips), self.batch_size):
             batch = torch.from_numpy(np.ascontiguousarray(clips[start : start + self.batch_size])).to(self.device)
             out.append(self.model(self.preprocess(batch)).double().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 0))
+        return np.concatenate(out)
