@@ -17,6 +17,8 @@ from kfbench.metrics.clipmetric import resize_frames
 from kfbench.metrics.jedi import Jedi, mmd_polynomial
 
 HEADS, WIDTH, CLIPS = 2, 16, 8
+NOT_INSTALLED = ("the videojedi reference is not installed: pip install --no-deps videojedi==1.1.0 vjepa==0.1.2 "
+                 "(their pins would replace torch's torchvision) and pip install -e '.[test]' for scikit-learn")
 CONFIG = Path(__file__).parent / "data" / "jedi_vith16_ssv2_16x2x3.yaml"
 
 
@@ -28,7 +30,7 @@ def weights(tmp_path_factory):
 @pytest.fixture
 def videojedi_model(monkeypatch, weights):
     """videojedi's own VJEPA (encoder + SSv2 pooler), its ViT-H constructor shrunk to the checkpoint's width; no network."""
-    videojedi = pytest.importorskip("videojedi", reason="the videojedi reference is a test dependency (pip install videojedi vjepa --no-deps)")
+    videojedi = pytest.importorskip("videojedi", reason=NOT_INSTALLED)
     import torch.distributed as dist
     from videojedi import V_JEPA
     from vjepa.models.vision_transformer import VisionTransformer
@@ -70,7 +72,7 @@ def test_jedi_equals_videojedi(videojedi_model, weights):
 
 
 def test_mmd_polynomial_is_the_package_kernel():
-    mmd_poly = pytest.importorskip("videojedi.mmd_polynomial", reason="videojedi (and scikit-learn) is a test dependency").mmd_poly
+    mmd_poly = pytest.importorskip("videojedi.mmd_polynomial", reason=NOT_INSTALLED).mmd_poly
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 5)), rng.normal(0.5, 1.2, size=(20, 5))
     assert mmd_polynomial(x, y) == pytest.approx(mmd_poly(x, y, degree=2, coef0=0), rel=1e-10)

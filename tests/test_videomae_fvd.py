@@ -24,7 +24,7 @@ def weights(tmp_path_factory):
 
 def _cdfvd(monkeypatch, weights):
     """cd-fvd's own cdfvd(model='videomae'), its ViT-g constructor shrunk to the checkpoint's width; no network."""
-    cdfvd = pytest.importorskip("cdfvd.fvd", reason="the cd-fvd reference package is a test dependency (pip install cd-fvd --no-deps)")
+    cdfvd = pytest.importorskip("cdfvd.fvd", reason="the cd-fvd reference is not installed: pip install -e '.[test]'")
     from cdfvd.third_party.VideoMAEv2 import utils as videomae_utils
     from cdfvd.third_party.VideoMAEv2.videomaev2_finetune import VisionTransformer
 

@@ -47,7 +47,8 @@ def load_exactly(module: nn.Module, state: dict[str, torch.Tensor], path: Path, 
     try:
         result = module.load_state_dict(used, strict=False)
     except RuntimeError as exc:
-        raise KfbenchError(f"{what} file '{path}' does not fit the network its shapes describe ({str(exc).splitlines()[-1].strip()})") from None
+        reason = str(exc).splitlines()[-1].strip()
+        raise KfbenchError(f"{what} file '{path}' does not fit the network its shapes describe ({reason})") from None
     if result.missing_keys or result.unexpected_keys:
         raise KfbenchError(
             f"{what} file '{path}' does not have the published layout: missing {result.missing_keys[:3]}, "

@@ -104,7 +104,8 @@ class AttentivePooler(nn.Module):
 def load_vjepa(encoder_path: Path, probe_path: Path, heads: int = 16) -> nn.Sequential:
     """Encoder then pooler from ``vith16.pth.tar`` and ``ssv2-probe.pth.tar``-format files (weights-only)."""
     what = "V-JEPA encoder"
-    state = state_dict_in(load_weights_only(encoder_path, what), ("target_encoder", "encoder"), ("module.", "backbone."), encoder_path, what)
+    checkpoint = load_weights_only(encoder_path, what)
+    state = state_dict_in(checkpoint, ("target_encoder", "encoder"), ("module.", "backbone."), encoder_path, what)
     for key in ("patch_embed.proj.weight", "pos_embed", "blocks.0.norm1.weight"):
         require(state, key, encoder_path, what)
     encoder = VJepaEncoder(state, heads)
@@ -117,15 +118,20 @@ def load_vjepa(encoder_path: Path, probe_path: Path, heads: int = 16) -> nn.Sequ
     pooler = AttentivePooler(pooler_state, heads)
     load_exactly(pooler, pooler_state, probe_path, what)
     if pooler.query_tokens.shape[-1] != encoder.pos_embed.shape[-1]:
-        raise KfbenchError(f"probe '{probe_path}' is {pooler.query_tokens.shape[-1]}-d, encoder '{encoder_path}' {encoder.pos_embed.shape[-1]}-d")
+        raise KfbenchError(
+            f"probe '{probe_path}' is {pooler.query_tokens.shape[-1]}-d, encoder '{encoder_path}' "
+            f"{encoder.pos_embed.shape[-1]}-d; pass the probe trained on this encoder"
+        )
     return nn.Sequential(encoder, pooler).eval()
 
 
 def mmd_polynomial(x: np.ndarray, y: np.ndarray, degree: int = 2, coef: float = 0.0) -> float:
     """Biased MMD^2 (kernel means including the diagonal) with (gamma <x, y> + coef)^degree, gamma = 1/D, in float64."""
     fx, fy = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y), dtype=torch.float64)
-    k_xx, k_yy, k_xy = poly_kernel(fx, fx, degree, None, coef), poly_kernel(fy, fy, degree, None, coef), poly_kernel(fx, fy, degree, None, coef)
-    return float(k_xx.mean() + k_yy.mean() - 2 * k_xy.mean())
+    def kernel_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return poly_kernel(a, b, degree, None, coef).mean()
+
+    return float(kernel_mean(fx, fx) + kernel_mean(fy, fy) - 2 * kernel_mean(fx, fy))
 
 
 class Jedi(ClipDistributionMetric):
@@ -140,7 +146,8 @@ class Jedi(ClipDistributionMetric):
         super().__init__(model, device=device, batch_size=batch_size)
         self.mean = torch.tensor(IMAGENET_MEAN, device=device)[None, :, None, None, None]
         self.std = torch.tensor(IMAGENET_STD, device=device)[None, :, None, None, None]
-        self.extractor = f"vjepa-vit-{model[0].pos_embed.shape[-1]}d-{len(model[0].blocks)}blocks/ssv2-probe-pooler/{CLIP_LENGTH}x{ENCODER_SIZE}"
+        encoder_width, depth = model[0].pos_embed.shape[-1], len(model[0].blocks)
+        self.extractor = f"vjepa-vit-{encoder_width}d-{depth}blocks/ssv2-probe-pooler/{CLIP_LENGTH}x{ENCODER_SIZE}"
 
     def preprocess(self, batch: torch.Tensor) -> torch.Tensor:
         return (resize_frames(batch) - self.mean) / self.std
