@@ -3,7 +3,7 @@
 ``warp_error`` (after Lai et al., ECCV 2018): for each pair of consecutive frames, OpenCV DIS optical flow
 (``DISOPTICAL_FLOW_PRESET_MEDIUM`` on grey frames) both ways; frame t+1 is warped back to t with the forward
 flow; pixels whose forward flow is not undone by the backward flow where it lands (|f + b|^2 >=
-0.01 (|f|^2 + |b|^2) + 0.5, Sundaram et al. 2010) are occluded and left out; the error is the mean squared
+0.01 (|f|^2 + |b|^2) + 0.5, as in Ruder et al. 2016) are occluded and left out; the error is the mean squared
 RGB difference (values in [0, 1]) over the visible pixels, averaged over the T-1 steps of the clip.
 ``flicker``: the mean absolute frame-to-frame change of Gaussian-blurred frames (sigma = shorter side / 32,
 values in [0, 1]); reported as the generated clips' mean over the ground truth's (1: as steady as the real
