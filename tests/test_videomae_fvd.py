@@ -64,6 +64,8 @@ def test_fvd_videomae_refuses_other_clip_lengths_and_foreign_files(weights, tmp_
     torch.save({"model": {"conv.weight": torch.zeros(3)}}, other)
     with pytest.raises(KfbenchError, match="no 'patch_embed.proj.weight'"):
         FvdVideoMAE(other)
+    with pytest.raises(KfbenchError, match="8-wide transformer cannot have 16 attention heads"):
+        FvdVideoMAE(weights)
     pickled = tmp_path / "pickled.pth"
     torch.save({"model": {}, "args": argparse.Namespace(lr=1.0)}, pickled)  # not weights-only
     with pytest.raises(KfbenchError, match="cannot be loaded weights-only"):
