@@ -128,6 +128,7 @@ def load_vjepa(encoder_path: Path, probe_path: Path, heads: int = 16) -> nn.Sequ
 def mmd_polynomial(x: np.ndarray, y: np.ndarray, degree: int = 2, coef: float = 0.0) -> float:
     """Biased MMD^2 (kernel means including the diagonal) with (gamma <x, y> + coef)^degree, gamma = 1/D, in float64."""
     fx, fy = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y), dtype=torch.float64)
+
     def kernel_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return poly_kernel(a, b, degree, None, coef).mean()
 
