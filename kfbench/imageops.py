@@ -1,4 +1,4 @@
-"""Image conversions and the one resize-and-crop transform every dataset and method shares."""
+"""Image conversions, the one resize-and-crop transform every dataset and method shares, and flow warping."""
 
 from __future__ import annotations
 
@@ -42,3 +42,11 @@ def resize_center_crop(frames: np.ndarray, height: int, width: int) -> np.ndarra
         [cv2.resize(f, (new_w, new_h), interpolation=interp)[top : top + height, left : left + width] for f in batch]
     )
     return out[0] if single else out
+
+
+def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: out(x) = image(x + flow(x)), bilinear, edges replicated."""
+    h, w = flow.shape[:2]
+    grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), axis=-1).astype(np.float32)
+    coords = grid + flow
+    return cv2.remap(image, coords[..., 0], coords[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

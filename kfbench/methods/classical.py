@@ -7,6 +7,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from kfbench.imageops import backward_warp
 from kfbench.interfaces import Interpolator
 
 
@@ -51,22 +52,14 @@ class FlowInterpolator(Interpolator):
                 continue
             ft0 = -(1 - t) * t * f01 + t * t * f10
             ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
-            w0 = (1 - t) * _warp(vis0, ft0)[..., None] + 1e-6
-            w1 = t * _warp(vis1, ft1)[..., None] + 1e-6
-            blend = (w0 * _warp(a, ft0) + w1 * _warp(b, ft1)) / (w0 + w1)
+            w0 = (1 - t) * backward_warp(vis0, ft0)[..., None] + 1e-6
+            w1 = t * backward_warp(vis1, ft1)[..., None] + 1e-6
+            blend = (w0 * backward_warp(a, ft0) + w1 * backward_warp(b, ft1)) / (w0 + w1)
             frames.append(np.clip(np.rint(blend), 0, 255).astype(np.uint8))
         return np.stack(frames)
 
     def _visibility(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
         """Soft weight that a pixel's forward flow is confirmed by the backward flow where it lands."""
-        back = _warp(backward, forward)
+        back = backward_warp(backward, forward)
         error = np.sum((forward + back) ** 2, axis=-1)
         return np.exp(-error / (2 * self.consistency_sigma**2)).astype(np.float32)
-
-
-def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Backward warp: out(x) = image(x + flow(x)), bilinear, edges replicated."""
-    h, w = flow.shape[:2]
-    grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), axis=-1).astype(np.float32)
-    coords = grid + flow
-    return cv2.remap(image, coords[..., 0], coords[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

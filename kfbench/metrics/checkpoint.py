@@ -1,0 +1,63 @@
+"""Reading a published checkpoint without executing it: torch.load(weights_only=True) or safetensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kfbench.errors import KfbenchError
+
+
+def load_weights_only(path: Path, what: str) -> Any:
+    """The contents of a checkpoint file, unpickling tensors and plain containers only."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # an unsafe pickle, a truncated file or not a checkpoint at all
+        raise KfbenchError(
+            f"{what} file '{path}' cannot be loaded weights-only ({str(exc).splitlines()[0]}); "
+            "pass the published checkpoint or its tensors saved as a .safetensors file"
+        ) from None
+
+
+def state_dict_in(checkpoint: Any, keys: tuple[str, ...], prefixes: tuple[str, ...], path: Path, what: str) -> dict[str, torch.Tensor]:
+    """The state dict under the first of ``keys`` present (or the checkpoint itself), ``prefixes`` removed."""
+    if not isinstance(checkpoint, dict):
+        raise KfbenchError(f"{what} file '{path}' holds a {type(checkpoint).__name__}, not a state dict")
+    state = next((checkpoint[k] for k in keys if isinstance(checkpoint.get(k), dict)), checkpoint)
+    out = {}
+    for key, value in state.items():
+        for prefix in prefixes:
+            key = key.replace(prefix, "")
+        out[key] = value
+    if not all(isinstance(v, torch.Tensor) for v in out.values()):
+        raise KfbenchError(f"{what} file '{path}' is not a state dict of tensors (looked under {', '.join(keys)})")
+    return out
+
+
+def load_exactly(module: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str, *, ignore: tuple[str, ...] = ()) -> None:
+    """Load ``state`` into ``module``; every module tensor must be given and every given tensor used (bar ``ignore`` prefixes)."""
+    used = {k: v for k, v in state.items() if not k.startswith(ignore)}
+    try:
+        result = module.load_state_dict(used, strict=False)
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[-1].strip()
+        raise KfbenchError(f"{what} file '{path}' does not fit the network its shapes describe ({reason})") from None
+    if result.missing_keys or result.unexpected_keys:
+        raise KfbenchError(
+            f"{what} file '{path}' does not have the published layout: missing {result.missing_keys[:3]}, "
+            f"unexpected {result.unexpected_keys[:3]}"
+        )
+
+
+def require(state: dict[str, torch.Tensor], key: str, path: Path, what: str) -> torch.Tensor:
+    """``state[key]``, or a one-line error naming the file."""
+    if key not in state:
+        raise KfbenchError(f"{what} file '{path}' has no '{key}' tensor; it is not the published checkpoint")
+    return state[key]

@@ -1,0 +1,114 @@
+"""Weight-free temporal consistency: ``warp_error`` and ``flicker``, each beside the same figure for the ground truth.
+
+``warp_error`` (after Lai et al., ECCV 2018): for each pair of consecutive frames, OpenCV DIS optical flow
+(``DISOPTICAL_FLOW_PRESET_MEDIUM`` on grey frames) both ways; frame t+1 is warped back to t with the forward
+flow; pixels whose forward flow is not undone by the backward flow where it lands (|f + b|^2 >=
+0.01 (|f|^2 + |b|^2) + 0.5, as in Ruder et al. 2016) are occluded and left out; the error is the mean squared
+RGB difference (values in [0, 1]) over the visible pixels, averaged over the T-1 steps of the clip.
+``flicker``: the mean absolute frame-to-frame change of Gaussian-blurred frames (sigma = shorter side / 32,
+values in [0, 1]); reported as the generated clips' mean over the ground truth's (1: as steady as the real
+video; NaN where the ground truth does not change at all), with both means beside it.
+
+Registry shape: ``reads = "frames"`` (the generated clip [T, H, W, 3], keyframes included, and the ground
+truth at the same times and size); ``features(generated, truth)`` -> [generated figure, ground-truth figure]
+per pair; ``score(rows)`` -> named figures, the headline first; bootstrap by pair over rows; no weights.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import cv2
+import numpy as np
+
+from kfbench.errors import KfbenchError
+from kfbench.imageops import backward_warp
+from kfbench.metrics.weights import WeightsFile
+
+OCCLUSION_ALPHA, OCCLUSION_BETA = 0.01, 0.5
+FLICKER_SIGMA_FRACTION = 1 / 32
+
+
+def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense flow [H, W, 2] from RGB frame a to b (OpenCV DIS, medium preset, on grey)."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY), None)
+
+
+def visible(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """Pixels whose forward flow the backward flow undoes (forward-backward check): bool [H, W]."""
+    back = backward_warp(backward, forward)
+    mismatch = np.sum((forward + back) ** 2, axis=-1)
+    return mismatch < OCCLUSION_ALPHA * (np.sum(forward**2, axis=-1) + np.sum(back**2, axis=-1)) + OCCLUSION_BETA
+
+
+def warp_error(frames: np.ndarray) -> float:
+    """Mean over consecutive frames of the visible pixels' squared difference to the next frame warped back."""
+    errors = []
+    for a, b in zip(frames[:-1], frames[1:]):
+        forward, backward = dis_flow(a, b), dis_flow(b, a)
+        mask = visible(forward, backward)
+        warped = backward_warp(b.astype(np.float32) / 255, forward)
+        squared = ((a.astype(np.float32) / 255 - warped) ** 2).mean(axis=-1)
+        errors.append(float(squared[mask].sum() / max(mask.sum(), 1)))
+    return float(np.mean(errors))
+
+
+def flicker(frames: np.ndarray) -> float:
+    """Mean absolute frame-to-frame change of the Gaussian-blurred frames (values in [0, 1])."""
+    sigma = FLICKER_SIGMA_FRACTION * min(frames.shape[1:3])
+    low = np.stack([cv2.GaussianBlur(f.astype(np.float32) / 255, (0, 0), sigma) for f in frames])
+    return float(np.abs(np.diff(low, axis=0)).mean())
+
+
+class GeneratedBesideTruth(ABC):
+    """A figure of a clip, for the generated clip and for the ground truth; rows [generated, truth]."""
+
+    name: str = ""
+    reads = "frames"
+    bootstrap = "pairs"
+    higher_is_better = False
+    weights: tuple[WeightsFile, ...] = ()
+    extractor: str = ""
+
+    @abstractmethod
+    def figure(self, frames: np.ndarray) -> float:
+        """The figure of one uint8 clip [T, H, W, 3]."""
+
+    def features(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        if generated.ndim != 4 or generated.shape != truth.shape or len(generated) < 2:
+            raise KfbenchError(
+                f"{self.name} needs a generated clip and its ground truth of the same shape with at least 2 frames, "
+                f"got {generated.shape} and {truth.shape}"
+            )
+        return np.array([self.figure(generated), self.figure(truth)], np.float64)
+
+    def score(self, rows: np.ndarray) -> dict[str, float]:
+        rows = np.asarray(rows, np.float64).reshape(-1, 2)
+        return {self.name: float(rows[:, 0].mean()), f"{self.name}_ground_truth": float(rows[:, 1].mean())}
+
+
+class WarpError(GeneratedBesideTruth):
+    """Flow-warping error between consecutive frames (occlusions masked); lower is steadier."""
+
+    name = "warp_error"
+    extractor = "opencv-dis-medium/forward-backward-occlusion"
+
+    def figure(self, frames: np.ndarray) -> float:
+        return warp_error(frames)
+
+
+class Flicker(GeneratedBesideTruth):
+    """Low-pass frame-to-frame change, generated over ground truth; lower is steadier."""
+
+    name = "flicker"
+    extractor = "gaussian-blur-sigma-shorter-side/32"
+
+    def figure(self, frames: np.ndarray) -> float:
+        return flicker(frames)
+
+    def score(self, rows: np.ndarray) -> dict[str, float]:
+        rows = np.asarray(rows, np.float64).reshape(-1, 2)
+        generated, truth = float(rows[:, 0].mean()), float(rows[:, 1].mean())
+        return {self.name: generated / truth if truth > 0 else float("nan"), "flicker_generated": generated,
+                "flicker_ground_truth": truth}
