@@ -7,8 +7,17 @@ import re
 import socket
 from pathlib import Path
 
-HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
-"""This machine's name, reduced to letters and digits so that it can sit inside a file name."""
+
+def _pid_namespace() -> str:
+    """The inode of this process's pid namespace (containers sharing a host name see different pids)."""
+    try:
+        return re.sub(r"\D", "", os.readlink("/proc/self/ns/pid"))
+    except OSError:
+        return ""
+
+
+HOST = (re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host") + _pid_namespace()
+"""Where pids mean something: the machine's name (letters and digits, to sit in a file name) and pid namespace."""
 
 
 def start_time(pid: int) -> int | None:

@@ -13,7 +13,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import cli_env, run_cli

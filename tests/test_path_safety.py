@@ -58,7 +58,7 @@ def server(monkeypatch):
     requested: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the http.server API)
+        def do_GET(self):
             requested.append(self.path)
             if self.path in redirects:
                 self.send_response(302)

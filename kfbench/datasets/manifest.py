@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kfbench.atomicio import write_text
+from kfbench.atomicio import remove_leftovers, write_text
 from kfbench.errors import KfbenchError
 from kfbench.pairids import check_pair_id
 
@@ -43,6 +43,7 @@ class Manifest:
     def save(self, path: Path) -> Path:
         data = {"kfbench_manifest": VERSION, "dataset": self.dataset, "created": self.created,
                 "options": self.options, "sources": self.sources, "pairs": self.pairs}
+        remove_leftovers(path.parent)
         return write_text(path, json.dumps(data, indent=1) + "\n")
 
     def source_path(self, root: Path, name: str) -> Path:
