@@ -458,12 +458,14 @@ def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[s
 
 def _read_table(csv: Path, columns: list[str]) -> pd.DataFrame:
     """A saved table (empty when absent); a damaged one (cut short, columns or keys missing) is an error."""
-    if not csv.is_file() or csv.stat().st_size <= 1:
+    if not csv.is_file():
         return pd.DataFrame()
     text = csv.read_bytes()
+    if text == b"\n":  # a table without rows or columns, as pandas writes it
+        return pd.DataFrame()
     try:
         table = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except ValueError as exc:  # pandas ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors
         problem = f"cannot be parsed ({str(exc).splitlines()[0]})"
     else:
         problem = _table_problem(table, text, columns)
