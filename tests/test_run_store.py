@@ -69,10 +69,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert 2 <= len(done_before) < 10, "the run must be killed part-way for this test to mean anything"
     stamps = {p: (store.pair_dir("synthetic", "flow", p) / "meta.json").stat().st_mtime_ns for p in done_before}
 
-    assert any(name.startswith(".tmp-") for name in hidden(killed))  # the pair the run was killed in
+    left = hidden(killed)  # the claim (and, killed while saving, the temporary folder) of the pair it was in
     resumed = run_cli(*_run_args(killed), check=True)
     assert f"{10 - len(done_before)} pair(s) written, {len(done_before)} already complete" in resumed.stdout
-    assert hidden(killed) == []  # the dead run's temporary folder and claim are gone
+    assert hidden(killed) == [], left  # the dead run's temporary folder and claim are gone
     for pair_id, stamp in stamps.items():  # completed pairs are not recomputed
         assert (store.pair_dir("synthetic", "flow", pair_id) / "meta.json").stat().st_mtime_ns == stamp
 
