@@ -145,13 +145,16 @@ def run(
     interpolator = create_method(method, **method_opts)
     with process_group(launch):
         summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
-        done, skipped = total_over_ranks(len(summary.done), len(summary.skipped))
+        done, skipped, held = total_over_ranks(len(summary.done), len(summary.skipped), len(summary.held))
     if launch is None or launch.rank == 0:
         ranks = f" over {launch.world_size} ranks" if launch else ""
+        elsewhere = f", {held} being computed by another run" if held else ""
         typer.echo(
-            f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{ranks} "
+            f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{elsewhere}{ranks} "
             f"-> {out / dataset / method}"
         )
+    for line in summary.held:
+        typer.echo(f"  not computed here: {line}")
     unreadable = list(getattr(data, "bad", [])) + summary.bad
     if unreadable:
         typer.echo(f"skipped (--skip-bad), unreadable: {len(unreadable)}")

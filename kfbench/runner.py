@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
+from kfbench.claims import Held, try_claim
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair, PairDataset
@@ -54,6 +55,7 @@ class RunSummary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
 
 def prepare_pair(pair: Pair, method: Interpolator) -> Pair:
@@ -89,47 +91,72 @@ def run_benchmark(
     """Run ``method`` on each pair not yet complete in ``store`` (all of them with ``overwrite``).
 
     A pair whose source cannot be read stops the run, or is skipped and listed in ``bad`` when the
-    dataset was opened with ``skip_bad``.
+    dataset was opened with ``skip_bad``. Each pair is claimed first: a pair that another live run
+    is computing is listed in ``held``, and one that another run completed after this run started
+    is not recomputed, even with ``overwrite``.
     """
     summary = RunSummary()
+    started = time.time()
+    store.remove_leftovers(dataset.name, method.name)
+
+    def done(pair_id: str) -> bool:
+        complete = store.is_complete(dataset.name, method.name, pair_id)
+        return complete and (not overwrite or store.completed_since(dataset.name, method.name, pair_id, started))
+
     for pair_id in track(pair_ids, f"{method.name} on {dataset.name}"):
-        if not overwrite and store.is_complete(dataset.name, method.name, pair_id):
+        if done(pair_id):
             summary.skipped.append(pair_id)
             set_status(f"skipped {len(summary.skipped)} done")
             continue
-        try:
-            pair = prepare_pair(dataset.load(pair_id), method)
-        except BadSourceError as exc:
-            if not getattr(dataset, "skip_bad", False):
-                raise
-            summary.bad.append(f"{pair_id}: {exc}")
+        claim = try_claim(store.method_dir(dataset.name, method.name), pair_id)
+        if isinstance(claim, Held):
+            summary.held.append(f"{pair_id}: {claim}")
             continue
-        num_frames = pair_num_frames(pair)
-        _reset_peak_memory()
-        start = time.perf_counter()
-        frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=seed)
-        wall = time.perf_counter() - start
-        meta = {
-            "dataset": dataset.name,
-            "dataset_options": dataset.options,
-            "method": method.name,
-            "options": method.options,
-            "pair": {"id": pair.id, **pair.meta},
-            "seed": seed,
-            "num_frames": num_frames,
-            "frame_times": method.output_times(num_frames),
-            "size": {"height": int(frames.shape[1]), "width": int(frames.shape[2])},
-            "stats": method.stats,
-            "wall_time_s": round(wall, 4),
-            "peak_memory": _peak_memory(),
-            "device": method.device_name,
-            "environment": environment(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        fps = float(method.options.get("fps") or pair.meta.get("fps") or 7)
-        store.save(dataset.name, method.name, pair_id, frames, meta, fps=fps)
-        summary.done.append(pair_id)
+        try:
+            if done(pair_id):  # another run finished it between the check and the claim
+                summary.skipped.append(pair_id)
+                continue
+            _run_pair(method, dataset, store, pair_id, seed, summary)
+        finally:
+            claim.release()
     return summary
+
+
+def _run_pair(method: Interpolator, dataset: PairDataset, store: RunStore, pair_id: str, seed: int,
+              summary: RunSummary) -> None:
+    """Generate one pair and save it with its meta (a bad source is listed in ``summary.bad`` with skip_bad)."""
+    try:
+        pair = prepare_pair(dataset.load(pair_id), method)
+    except BadSourceError as exc:
+        if not getattr(dataset, "skip_bad", False):
+            raise
+        summary.bad.append(f"{pair_id}: {exc}")
+        return
+    num_frames = pair_num_frames(pair)
+    _reset_peak_memory()
+    start = time.perf_counter()
+    frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=seed)
+    wall = time.perf_counter() - start
+    meta = {
+        "dataset": dataset.name,
+        "dataset_options": dataset.options,
+        "method": method.name,
+        "options": method.options,
+        "pair": {"id": pair.id, **pair.meta},
+        "seed": seed,
+        "num_frames": num_frames,
+        "frame_times": method.output_times(num_frames),
+        "size": {"height": int(frames.shape[1]), "width": int(frames.shape[2])},
+        "stats": method.stats,
+        "wall_time_s": round(wall, 4),
+        "peak_memory": _peak_memory(),
+        "device": method.device_name,
+        "environment": environment(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    fps = float(method.options.get("fps") or pair.meta.get("fps") or 7)
+    store.save(dataset.name, method.name, pair_id, frames, meta, fps=fps)
+    summary.done.append(pair_id)
 
 
 def environment() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The run store: OUT/<dataset>/<method>/<pair_id>/ with frames/, preview.mp4 and meta.json.
 
 A pair directory exists only once complete: it is written under a temporary name and renamed
-into place, so a killed run never leaves a pair that a later run takes as done.
+into place, so a killed run never leaves a pair that a later run takes as done. Pair ids are
+checked before they name a folder, a pair folder must lie inside its method folder, and only a
+folder holding meta.json (one kfbench wrote) is ever replaced.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kfbench.atomicio import remove_leftovers, temp_path
+from kfbench.errors import KfbenchError
+from kfbench.pairids import check_pair_id
 from kfbench.videoio import read_png_frames, write_mp4, write_png_frames
 
 META = "meta.json"
@@ -28,8 +32,28 @@ class RunStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
+    def method_dir(self, dataset: str, method: str) -> Path:
+        return self.root / dataset / method
+
     def pair_dir(self, dataset: str, method: str, pair_id: str) -> Path:
-        return self.root / dataset / method / pair_id
+        """OUT/<dataset>/<method>/<pair_id>; an id or symlink that would lead elsewhere is an error."""
+        folder = self.method_dir(dataset, method)
+        path = folder / check_pair_id(pair_id, f"run store {folder}")
+        if path.is_symlink() or (path.exists() and path.resolve().parent != folder.resolve()):
+            raise KfbenchError(f"pair folder {path} leads outside {folder} (a symlink); move it away")
+        return path
+
+    def remove_leftovers(self, dataset: str, method: str) -> list[Path]:
+        """Remove the temporary folders that dead runs left in the method folder."""
+        return remove_leftovers(self.method_dir(dataset, method))
+
+    def completed_since(self, dataset: str, method: str, pair_id: str, since: float) -> bool:
+        """True when the pair was completed at or after time ``since`` (seconds since the epoch)."""
+        meta = self.pair_dir(dataset, method, pair_id) / META
+        try:
+            return meta.stat().st_mtime >= since
+        except FileNotFoundError:
+            return False
 
     def is_complete(self, dataset: str, method: str, pair_id: str) -> bool:
         return (self.pair_dir(dataset, method, pair_id) / META).is_file()
@@ -39,15 +63,17 @@ class RunStore:
     ) -> Path:
         """Atomically write one pair's frames, preview and meta.json (replacing an older result)."""
         final = self.pair_dir(dataset, method, pair_id)
+        if final.exists() and not (final / META).is_file():
+            raise KfbenchError(f"{final} exists but is not a kfbench pair folder (no {META}); move it away, kfbench will not delete it")
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".tmp-{pair_id}-{uuid.uuid4().hex[:8]}"
+        tmp = temp_path(final)
         tmp.mkdir()
         try:
             meta = {**meta, "frames": write_png_frames(frames, tmp / FRAMES)}
             write_mp4(frames, tmp / PREVIEW, fps=fps)
             (tmp / META).write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
             if final.exists():
-                stale = final.parent / f".old-{pair_id}-{uuid.uuid4().hex[:8]}"
+                stale = temp_path(final, "old")
                 final.rename(stale)
                 shutil.rmtree(stale)
             tmp.rename(final)

@@ -51,6 +51,10 @@ def _run_args(out):
             "--dataset.width", "512", "--out", str(out), "--quiet"]
 
 
+def hidden(out):
+    return sorted(p.name for p in (out / "synthetic" / "flow").iterdir() if p.name.startswith("."))
+
+
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     proc = subprocess.Popen([sys.executable, "-m", "kfbench", *_run_args(killed)], env=cli_env(),
@@ -65,8 +69,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert 2 <= len(done_before) < 10, "the run must be killed part-way for this test to mean anything"
     stamps = {p: (store.pair_dir("synthetic", "flow", p) / "meta.json").stat().st_mtime_ns for p in done_before}
 
+    left = hidden(killed)  # the claim (and, killed while saving, the temporary folder) of the pair it was in
     resumed = run_cli(*_run_args(killed), check=True)
     assert f"{10 - len(done_before)} pair(s) written, {len(done_before)} already complete" in resumed.stdout
+    assert hidden(killed) == [], left  # the dead run's temporary folder and claim are gone
     for pair_id, stamp in stamps.items():  # completed pairs are not recomputed
         assert (store.pair_dir("synthetic", "flow", pair_id) / "meta.json").stat().st_mtime_ns == stamp
 
@@ -77,13 +83,18 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
         assert np.array_equal(store.load_frames("synthetic", "flow", pair_id), reference.load_frames("synthetic", "flow", pair_id))
 
 
-def test_partial_pair_folder_is_never_taken_as_complete(tmp_path):
+def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
     store = RunStore(tmp_path)
     partial = store.pair_dir("synthetic", "linear", "synthetic-0-0000")
-    (partial / "frames").mkdir(parents=True)  # what a crash mid-write could leave without atomic renames
+    (partial / "frames").mkdir(parents=True)  # not written by kfbench (its pair folders appear whole, with meta.json)
+    (partial / "frames" / "mine.txt").write_text("someone's file")
     assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")
-    run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet", check=True)
-    assert store.is_complete("synthetic", "linear", "synthetic-0-0000")
+    result = run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not delete it")
+    assert (partial / "frames" / "mine.txt").read_text() == "someone's file"
+    assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")
 
 
 def test_overwrite_recomputes(tmp_path):

@@ -20,6 +20,7 @@ from kfbench.datasets.pairrule import PairRule, pair_id
 from kfbench.datasets.sources import FrameFolder, FrameSource, SourceInfo, VideoFile
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.interfaces import Pair, PairDataset
+from kfbench.pairids import check_pair_id
 
 
 def default_root(dataset: str) -> Path:
@@ -85,7 +86,7 @@ class ClipDataset(PairDataset):
         return {}
 
     def missing_sources(self, manifest: Manifest, names: list[str]) -> KfbenchError:
-        paths = ", ".join(str(self.root / manifest.sources[n]["path"]) for n in names)
+        paths = ", ".join(str(manifest.source_path(self.root, n)) for n in names)
         return KfbenchError(f"{self.kind}: {len(names)} source(s) of manifest {self.manifest_path} are missing: {paths}")
 
     def _from_tree(self) -> None:
@@ -103,14 +104,15 @@ class ClipDataset(PairDataset):
         self.short = sorted(name for name, length in lengths.items() if length < self.rule.span)
         for name, start in self.rule.select(lengths):
             entry = PairEntry(name, start, self.rule.frame_stride, self.rule.num_frames)
-            self.entries[pair_id(name, start, self.rule)] = entry
+            self.entries[check_pair_id(pair_id(name, start, self.rule), f"made from {self.sources[name].path}")] = entry
 
     def _from_manifest(self, manifest: Manifest) -> None:
-        missing = [n for n, s in manifest.sources.items() if not (self.root / s["path"]).exists()]
+        paths = {name: manifest.source_path(self.root, name) for name in manifest.sources}
+        missing = [n for n, path in paths.items() if not path.exists()]
         if missing:
             raise self.missing_sources(manifest, sorted(missing))
         for name, facts in manifest.sources.items():
-            path = self.root / facts["path"]
+            path = paths[name]
             source = VideoFile(name, path) if facts["kind"] == "video" else FrameFolder(name, path)
             try:
                 info = source.info()

@@ -18,6 +18,7 @@ from kfbench.datasets.clips import resolve_root
 from kfbench.datasets.sources import source_name
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.interfaces import Pair, PairDataset
+from kfbench.pairids import check_pair_id
 
 NO_GROUND_TRUTH = "keyframe pairs from a CSV have no ground-truth clip"
 
@@ -50,6 +51,7 @@ class PairsDataset(PairDataset):
         base = self.csv_path.parent
         first, last = base / row["first"].strip(), base / row["last"].strip()
         pair_id = (row.get("id") or "").strip() or source_name(Path(f"{first.stem}__{last.stem}"))
+        check_pair_id(pair_id, f"line {line} of {self.csv_path}")
         if pair_id in self.rows:
             raise KfbenchError(f"pairs: id '{pair_id}' appears twice in {self.csv_path} (line {line})")
         try:

@@ -1,10 +1,13 @@
 """`kfbench prepare`: fetch and verify a dataset's files, then write (or check) its manifest.
 
 davis: the official DAVIS 2017 archives are downloaded into the root when missing (unless
-offline), checked (size and sha256 where published, every ZIP member's CRC) and extracted.
-pexels with an existing ``--manifest``: the listed videos missing from the root are downloaded
-and checked against the manifest's size and sha256. Offline, nothing is fetched and the error
-lists each missing file with its URL and the path to put it at.
+offline), checked (size and sha256 where published, every ZIP member's CRC) and extracted into a
+temporary folder whose files are then renamed into place; a stamp written last marks the archive
+extracted, so a killed extraction is redone. pexels with an existing ``--manifest``: the listed
+videos missing from the root are downloaded and checked against the manifest's size and sha256.
+Downloads are http(s) only, land under a temporary name and are renamed into place only once they
+match; a mismatch is removed. Offline, nothing is fetched and the error lists each missing file
+with its URL and the path to put it at.
 
 Then, for every clip dataset: with an existing ``--manifest`` the data is checked against it;
 otherwise a manifest of the current selection is written (default ROOT/manifests/<name>.json).
@@ -12,14 +15,17 @@ otherwise a manifest of the current selection is written (default ROOT/manifests
 
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kfbench.atomicio import remove_leftovers, replacing, staging_folder, write_text
 from kfbench.datasets.clips import ClipDataset, default_manifest_path, default_root
 from kfbench.datasets.davis import Archive, archives_for, davis_dir, parse_splits
 from kfbench.datasets.manifest import Manifest
@@ -62,30 +68,57 @@ class Fetcher:
     log: list[str] = field(default_factory=list)
     failure: str = ""
 
-    def fetch(self, url: str | None, dest: Path) -> bool:
-        """Download ``url`` to ``dest``; False (and the reason in ``failure``) when it could not."""
+    def fetch(self, url: str | None, dest: Path, size: int | None = None, sha256: str | None = None) -> str | None:
+        """Download ``url`` to ``dest`` and check it; its sha256, or None (the reason in ``failure``) when not fetched."""
+        if url is not None:
+            _require_http(url, dest)
         if self.offline or url is None:
             self.failure = self.failure or ("offline" if self.offline else "no URL recorded")
-            return False
-        part = dest.with_name(dest.name + ".part")
+            return None
+        remove_leftovers(dest.parent)
         try:
-            with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0)
-                chunks = iter(lambda: response.read(CHUNK), b"")
-                for chunk in track(chunks, f"download {dest.name}", total=-(-total // CHUNK) or None):
-                    out.write(chunk)
+            with replacing(dest) as part:
+                digest = self._download(url, dest, part)
+                _check_download(url, dest, part.stat().st_size, size, digest, sha256)
         except urllib.error.HTTPError as exc:
-            part.unlink(missing_ok=True)
             self.failure = f"{url}: HTTP {exc.code}"
-            return False
+            return None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            part.unlink(missing_ok=True)
             self.offline = True
             self.failure = f"cannot reach {url}: {getattr(exc, 'reason', exc)}"
-            return False
-        part.replace(dest)
+            return None
         self.log.append(f"downloaded {url} -> {dest}")
-        return True
+        return digest
+
+    @staticmethod
+    def _download(url: str, dest: Path, part: Path) -> str:
+        """Stream ``url`` into ``part``; returns its sha256."""
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+            _require_http(getattr(response, "url", None) or url, dest)  # where redirects led
+            total = int(response.headers.get("Content-Length") or 0)
+            chunks = iter(lambda: response.read(CHUNK), b"")
+            for chunk in track(chunks, f"download {dest.name}", total=-(-total // CHUNK) or None):
+                out.write(chunk)
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _require_http(url: str, dest: Path) -> None:
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise KfbenchError(f"refusing to fetch {url!r} for {dest}: only http:// and https:// downloads are allowed")
+
+
+def _check_download(url: str, dest: Path, actual_size: int, size: int | None, digest: str, sha256: str | None) -> None:
+    """A download that does not match its recorded size or sha256 is an error (the caller removes it)."""
+    if size is not None and actual_size != size:
+        problem = f"{actual_size} bytes, expected {size}"
+    elif sha256 is not None and digest != sha256:
+        problem = f"sha256 {digest}, expected {sha256}"
+    else:
+        return
+    raise KfbenchError(f"download of {url} had {problem}; removed it, nothing was written to {dest}")
 
 
 def verify_file(path: Path, size: int | None, sha256: str | None) -> str:
@@ -139,10 +172,11 @@ def fetch_davis(root: Path, resolution: str, splits: str, fetcher: Fetcher) -> N
             fetcher.log.append(f"{archive.name}: already extracted under {davis_dir(root)}")
             continue
         path = root / archive.name
-        if not path.is_file() and not fetcher.fetch(archive.url, path):
+        digest = verify_file(path, archive.bytes, archive.sha256) if path.is_file() else (
+            fetcher.fetch(archive.url, path, archive.bytes, archive.sha256))
+        if digest is None:
             missing.files.append((archive.url, path))
             continue
-        digest = verify_file(path, archive.bytes, archive.sha256)
         checked = "matches the published sha256" if archive.sha256 else "no published sha256 to compare"
         fetcher.log.append(f"{archive.name}: sha256 {digest} ({checked})")
         _extract(path, root, resolution)
@@ -156,11 +190,18 @@ def _stamp(root: Path, archive: Archive) -> Path:
 
 
 def _extracted(root: Path, archive: Archive, resolution: str) -> bool:
-    """True when every sequence of the archive is under JPEGImages/<resolution>."""
+    """True when every sequence of the archive is under JPEGImages/<resolution>.
+
+    Only the stamp, written after the last file is in place, vouches for an extraction; without it
+    an archive lying in the root is extracted (again), and a tree the user unzipped by hand counts
+    when the split lists name only sequences that are present.
+    """
     base = davis_dir(root)
     stamp = _stamp(root, archive)
     if stamp.is_file():
         names = stamp.read_text().split()
+    elif (root / archive.name).is_file():
+        return False
     else:
         lists = [base / "ImageSets" / "2017" / f"{split}.txt" for split in archive.splits]
         if not all(p.is_file() for p in lists):
@@ -170,22 +211,39 @@ def _extracted(root: Path, archive: Archive, resolution: str) -> bool:
 
 
 def _extract(path: Path, root: Path, resolution: str) -> None:
-    """Check every member's CRC, extract into ``root`` and record which sequences the archive held."""
+    """Check every member's CRC, extract into a temporary folder, move its files into ``root``, then stamp."""
+    remove_leftovers(root)
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
             if bad is not None:
                 raise KfbenchError(f"{path}: member {bad} is corrupt (CRC mismatch); delete it and download it again")
-            for member in track(archive.infolist(), f"extract {path.name}"):
-                archive.extract(member, root)
+            with staging_folder(root / f"{path.name}.extract") as staging:
+                for member in track(archive.infolist(), f"extract {path.name}"):
+                    archive.extract(member, staging)
+                _move_into(staging, root)
             prefix = f"JPEGImages/{resolution}/"
             inside = [n.split(prefix, 1)[1] for n in archive.namelist() if prefix in n]
             sequences = sorted({rest.split("/")[0] for rest in inside if "/" in rest.strip("/")})
     except zipfile.BadZipFile as exc:
         raise KfbenchError(f"{path} is not a valid ZIP archive ({exc}); delete it and download it again") from None
-    stamp = _stamp(root, Archive(path.name, ()))
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text("\n".join(sequences) + "\n")
+    write_text(_stamp(root, Archive(path.name, ())), "\n".join(sequences) + "\n")
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Rename each file or whole folder of ``source`` into ``target`` (merging into folders already there).
+
+    Every rename is atomic, so ``target`` never holds a partly written file; the split lists
+    (ImageSets) move last, after every sequence they name.
+    """
+    for child in sorted(source.iterdir(), key=lambda p: (p.name == "ImageSets", p.name)):
+        dest = target / child.name
+        if child.is_dir() and dest.is_dir():
+            _move_into(child, dest)
+        elif dest.exists() and (child.is_dir() or dest.is_dir()):
+            raise KfbenchError(f"cannot extract {child.name} to {dest}: a file or folder is in the way; move it away and run prepare again")
+        else:
+            os.replace(child, dest)
 
 
 def fetch_pexels(root: Path, manifest_path: Path, fetcher: Fetcher) -> None:
@@ -193,15 +251,13 @@ def fetch_pexels(root: Path, manifest_path: Path, fetcher: Fetcher) -> None:
     root.mkdir(parents=True, exist_ok=True)
     manifest = Manifest.load(manifest_path, "pexels")
     missing = MissingFiles("pexels")
-    for facts in manifest.sources.values():
-        dest = root / facts["path"]
+    for name, facts in manifest.sources.items():
+        dest = manifest.source_path(root, name)
         if dest.is_file():
             continue
         url = download_url(facts)
-        if not fetcher.fetch(url, dest):
+        if fetcher.fetch(url, dest, facts.get("bytes"), facts.get("sha256")) is None:
             missing.files.append((url, dest))
-            continue
-        verify_file(dest, facts.get("bytes"), facts.get("sha256"))
     if missing.files:
         missing.reason = fetcher.failure
         raise missing

@@ -1,4 +1,8 @@
-"""Real-data features cached on disk per dataset, pair, resolution, extractor and frame list."""
+"""Real-data features cached on disk per dataset, pair, resolution, extractor and frame list.
+
+Each file is written under a unique temporary name and renamed into place; a file that cannot be
+read back (damaged outside kfbench) is computed again and replaced.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from kfbench.atomicio import remove_leftovers, replacing
+
 
 class FeatureCache:
     """``root/<dataset>/<extractor>/<H>x<W>/<pair>-<hash>.npy``; the hash covers everything else."""
@@ -19,6 +25,7 @@ class FeatureCache:
         self.root = root
         self.hits = 0
         self.misses = 0
+        self._tidied: set[Path] = set()
 
     def path(self, dataset: str, extractor: str, size: tuple[int, int], pair_id: str, key: dict[str, Any]) -> Path:
         digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -32,12 +39,18 @@ class FeatureCache:
         """The cached array, or ``compute()`` saved for next time."""
         path = self.path(dataset, extractor, size, pair_id, key)
         if path.is_file():
-            self.hits += 1
-            return np.load(path)
+            try:
+                value = np.load(path)
+            except (OSError, ValueError, EOFError):
+                pass
+            else:
+                self.hits += 1
+                return value
         self.misses += 1
         value = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, value)
-        tmp.replace(path)
+        if path.parent not in self._tidied:
+            remove_leftovers(path.parent)
+            self._tidied.add(path.parent)
+        with replacing(path) as tmp:
+            np.save(tmp, value)
         return value

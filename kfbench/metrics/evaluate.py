@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from kfbench.atomicio import remove_leftovers, replacing
 from kfbench.errors import KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.metrics.bootstrap import bootstrap_interval
@@ -439,29 +440,66 @@ def extract_features(out: Path, config: EvalConfig, shard: tuple[int, int], *, d
 
 
 def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
-    """Replace the rows of the evaluated (dataset, method)s in the saved table and write CSV + Parquet."""
-    csv = out / f"{name}.csv"
-    if csv.is_file() and csv.stat().st_size > 1:
-        old = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    """Replace the rows of the evaluated (dataset, method)s in the saved table and write CSV + Parquet atomically."""
+    remove_leftovers(out)
+    old = _read_table(out / f"{name}.csv", COLUMNS if name == RESULTS else ["dataset", "method"])
+    if not old.empty:
         old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
         new = pd.concat([old, new], ignore_index=True) if not old.empty else new
     if name == RESULTS:
         new["missing_reason"] = new["missing_reason"].fillna("").astype(str)
         new["extractor"] = new["extractor"].fillna("").astype(str)
-    new.to_csv(csv, index=False)
-    new.to_parquet(out / f"{name}.parquet", index=False)
+    with replacing(out / f"{name}.parquet") as tmp:
+        new.to_parquet(tmp, index=False)
+    with replacing(out / f"{name}.csv") as tmp:
+        new.to_csv(tmp, index=False)
     return new
 
 
+def _read_table(csv: Path, columns: list[str]) -> pd.DataFrame:
+    """A saved table (empty when absent); a damaged one (cut short, columns or keys missing) is an error."""
+    if not csv.is_file():
+        return pd.DataFrame()
+    text = csv.read_bytes()
+    if text == b"\n":  # a table without rows or columns, as pandas writes it
+        return pd.DataFrame()
+    try:
+        table = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    except ValueError as exc:  # pandas ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors
+        problem = f"cannot be parsed ({str(exc).splitlines()[0]})"
+    else:
+        problem = _table_problem(table, text, columns)
+    if problem:
+        raise KfbenchError(f"{csv} is damaged: {problem}; kfbench never merges it: restore it, or delete it "
+                           f"(and {csv.with_suffix('.parquet').name}) and run `kfbench evaluate` again")
+    return table
+
+
+def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str | None:
+    if not text.endswith(b"\n"):
+        return "it does not end with a newline (cut short)"
+    absent = [c for c in columns if c not in table.columns]
+    if absent:
+        return f"column(s) {', '.join(absent)} missing"
+    keys = table[["dataset", "method"] + (["metric"] if "metric" in columns else [])]
+    if keys.isna().any().any():
+        return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method or metric"
+    if "metric" in columns and not table["metric"].isin(METRICS).all():
+        return f"unknown metric(s) {', '.join(sorted(set(table['metric']) - set(METRICS)))}"
+    if "value" in columns and not all(pd.api.types.is_numeric_dtype(table[c]) for c in ("value", "ci_low", "ci_high", "n")):
+        return "value, ci_low, ci_high or n is not numeric"
+    return None
+
+
 def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The saved results and per-frame tables of a run store."""
+    """The saved results and per-frame tables of a run store (each checked as it is read)."""
     if not (out / f"{RESULTS}.csv").is_file():
         raise KfbenchError(f"no results in '{out}'; run `kfbench evaluate --out {out}` first")
-    results = pd.read_csv(out / f"{RESULTS}.csv", keep_default_na=False, na_values=[""])
+    results = _read_table(out / f"{RESULTS}.csv", COLUMNS)
+    if results.empty:
+        raise KfbenchError(f"{out / f'{RESULTS}.csv'} holds no results; run `kfbench evaluate --out {out}` again")
     results["missing_reason"] = results["missing_reason"].fillna("").astype(str)
-    per_frame_csv = out / f"{PER_FRAME}.csv"
-    per_frame = pd.read_csv(per_frame_csv) if per_frame_csv.is_file() and per_frame_csv.stat().st_size > 1 else pd.DataFrame()
-    return results, per_frame
+    return results, _read_table(out / f"{PER_FRAME}.csv", ["dataset", "method"])
 
 
 def summary_lines(results: pd.DataFrame) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Literal
 
 import pandas as pd
 
+from kfbench.atomicio import remove_leftovers, replacing, write_text
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
 from kfbench.progress import track
@@ -37,6 +38,8 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
     store = RunStore(out)
     to.mkdir(parents=True, exist_ok=True)
     (to / "figures").mkdir(exist_ok=True)
+    for folder in [to, to / "figures", *(to / "videos").glob("*/*")]:
+        remove_leftovers(folder)
     confidence = _confidence(results)
     tables = write_tables(results, to, confidence)
     files = [to / f"{name}.{ext}" for name in tables for ext in ("md", "csv", "tex")]
@@ -67,8 +70,7 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
     embed = videos == "embed" or (videos == "auto" and total <= EMBED_LIMIT_BYTES)
     intro = _intro(results, embed)
     page = render_page(to, f"kfbench report: {out}", intro, list(tables.values()), figures, video_cells, embed)
-    html_path = to / "index.html"
-    html_path.write_text(page)
+    html_path = write_text(to / "index.html", page)
     return Report(to, html_path, files + [html_path])
 
 
@@ -77,10 +79,12 @@ def _videos(store: RunStore, to: Path, dataset: str, pair_id: str, view: PairVie
     folder.mkdir(parents=True, exist_ok=True)
     cells = []
     if view.truth is not None:
-        write_mp4(view.truth, folder / "ground_truth.mp4", fps=view.fps)
+        with replacing(folder / "ground_truth.mp4") as tmp:
+            write_mp4(view.truth, tmp, fps=view.fps)
         cells.append(VideoCell("ground truth", folder / "ground_truth.mp4"))
     for method in view.frames:
-        shutil.copyfile(store.pair_dir(dataset, method, pair_id) / PREVIEW, folder / f"{method}.mp4")
+        with replacing(folder / f"{method}.mp4") as tmp:
+            shutil.copyfile(store.pair_dir(dataset, method, pair_id) / PREVIEW, tmp)
         cells.append(VideoCell(method, folder / f"{method}.mp4"))
     return cells
 

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kfbench.atomicio import replacing
 from kfbench.report.sources import PairView, nearest_frame
 from kfbench.report.tables import DIRECTION, LABELS
 
@@ -19,8 +20,9 @@ STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def save(fig: plt.Figure, stem: Path) -> list[Path]:
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=110, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    for path, dpi in zip(paths, (110, "figure")):
+        with replacing(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return paths
 

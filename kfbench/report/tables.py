@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kfbench.atomicio import replacing, write_text
 from kfbench.presets import resource_dir
 
 LABELS = {"fid": "FID", "fvd": "FVD", "kid": "KID", "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
@@ -109,7 +110,8 @@ def to_markdown(table: Table) -> str:
 
 
 def to_csv(table: Table, path: Path) -> None:
-    pd.DataFrame(table.rows, columns=table.header).to_csv(path, index=False)
+    with replacing(path) as tmp:
+        pd.DataFrame(table.rows, columns=table.header).to_csv(tmp, index=False)
 
 
 def _tex(text: str) -> str:
@@ -133,7 +135,7 @@ def write_tables(results: pd.DataFrame, folder: Path, confidence: float = 0.95) 
     paper = paper_table()
     tables = {"table1": table1(results, paper, confidence), "paper_table1": published_table(paper)}
     for name, table in tables.items():
-        (folder / f"{name}.md").write_text(to_markdown(table))
+        write_text(folder / f"{name}.md", to_markdown(table))
         to_csv(table, folder / f"{name}.csv")
-        (folder / f"{name}.tex").write_text(to_latex(table))
+        write_text(folder / f"{name}.tex", to_latex(table))
     return tables
