@@ -10,12 +10,15 @@ Every loader of a user's file goes through here:
   the compiled code (``code/``) is never read, so a ``__setstate__`` in it never runs.
 - :func:`run_torchscript`: ``torch.jit.load``, which runs the archive's code; only reached through
   the explicit opt-in :data:`CODE_FLAG`.
+- :func:`check_diffusers_folder`: a diffusers pipeline folder is loaded only when it names no custom
+  code and holds safetensors weights (loaders pass ``use_safetensors=True``, never ``trust_remote_code``).
 """
 
 from __future__ import annotations
 
 import collections
 import io
+import json
 import pickle
 import re
 import warnings
@@ -49,13 +52,16 @@ def is_torchscript(path: Path) -> bool:
 
 
 def load_weights_only(path: Path, what: str, *, mmap: bool = False) -> Any:
-    """``torch.load(path, weights_only=True)`` on the CPU; a file that is not plain weights is a one-line error."""
+    """``torch.load(path, weights_only=True)`` on the CPU; a file that is not plain weights is a one-line error.
+
+    ``mmap`` memory-maps zip-format files (legacy files cannot be mapped and are read whole).
+    """
     if is_torchscript(path):
         raise KfbenchError(f"{what} '{path}' is a TorchScript archive, not a saved state_dict; pass the state_dict file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # e.g. "Detected pickle protocol 4": the load fails or succeeds anyway
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as exc:
         code = re.search(r"(?:unsupported|Unsupported global:) GLOBAL (\S+)", str(exc))
         if code:
@@ -63,9 +69,9 @@ def load_weights_only(path: Path, what: str, *, mmap: bool = False) -> Any:
                 f"{what} '{path}' is not plain weights: its pickle would import {code.group(1)} (code, not tensors); "
                 "kfbench never runs code from a weights file"
             ) from None
-        raise KfbenchError(f"{what} '{path}' is not a torch weights file ({_unpickling_reason(exc)}); re-download it") from None
+        raise KfbenchError(f"{what} '{path}' is not a torch weights file ({first_line(exc)}); re-download it") from None
     except Exception as exc:  # truncated files, random bytes, unreadable files: all one line
-        raise KfbenchError(f"cannot read {what} '{path}' ({type(exc).__name__}: {_first_line(exc)}); re-download it") from None
+        raise KfbenchError(f"cannot read {what} '{path}' ({type(exc).__name__}: {first_line(exc)}); re-download it") from None
 
 
 def state_dict_of(loaded: Any, what: str, path: Path) -> dict[str, torch.Tensor]:
@@ -88,7 +94,7 @@ def read_torchscript(path: Path, what: str) -> dict[str, torch.Tensor]:
             f"{CODE_FLAG}"
         ) from None
     except Exception as exc:  # a truncated archive, a zip that is not TorchScript, a malformed pickle
-        raise KfbenchError(f"cannot read {what} '{path}' as a TorchScript archive ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise KfbenchError(f"cannot read {what} '{path}' as a TorchScript archive ({type(exc).__name__}: {first_line(exc)})") from None
     tensors: dict[str, torch.Tensor] = {}
     _collect(root, "", tensors, what, path)
     return tensors
@@ -101,19 +107,14 @@ def run_torchscript(path: Path, what: str, *, device: str = "cpu") -> torch.jit.
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
             return torch.jit.load(str(path), map_location=device)
     except Exception as exc:
-        raise KfbenchError(f"cannot load {what} '{path}' with torch.jit.load ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise KfbenchError(f"cannot load {what} '{path}' with torch.jit.load ({type(exc).__name__}: {first_line(exc)})") from None
 
 
-def _unpickling_reason(exc: BaseException) -> str:
-    """The specific line of torch's weights-only error (its first line only says that loading failed)."""
+def first_line(exc: BaseException) -> str:
+    """The line of an exception's message that says what is wrong (torch's weights-only errors bury it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     specific = [line for line in lines if not line.startswith(("Weights only load failed", "Please file an issue", "Check the documentation"))]
-    return specific[0] if specific else "not a pickle of tensors"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "no details"
+    return (specific or lines or ["no details"])[0]
 
 
 class _NotData(Exception):
@@ -209,3 +210,51 @@ def _collect(node: Any, prefix: str, out: dict[str, torch.Tensor], what: str, pa
             out[prefix + name] = value
         elif isinstance(value, _ScriptObject):
             _collect(value, f"{prefix}{name}.", out, what, path)
+
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+LOADABLE_LIBRARIES = ("diffusers", "transformers")
+_CONFIG_FILES = ("config.json", "preprocessor_config.json", "scheduler_config.json", "tokenizer_config.json")
+
+
+def check_diffusers_folder(folder: Path, flag: str) -> None:
+    """Refuse a diffusers pipeline folder that would run its own code or load pickled weights.
+
+    Allowed: model_index.json naming a diffusers pipeline class, components from diffusers or
+    transformers, no ``*.py`` files, no ``auto_map`` in a component config, safetensors weights.
+    """
+
+    def refuse(why: str) -> KfbenchError:
+        return KfbenchError(f"model folder '{folder}' ({flag}) {why}; kfbench loads only plain diffusers folders with safetensors weights")
+
+    try:
+        index = json.loads((folder / "model_index.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise refuse(f"has an unreadable model_index.json ({type(exc).__name__}: {exc})") from None
+    if not isinstance(index, dict) or not isinstance(index.get("_class_name"), str):
+        raise refuse("names a custom pipeline class in model_index.json (its _class_name is not a diffusers class name)")
+    code = sorted(str(p.relative_to(folder)) for pattern in ("*.py", "*/*.py") for p in folder.glob(pattern))
+    if code:
+        raise refuse(f"ships code ({', '.join(code[:3])})")
+    for name, entry in index.items():
+        if name.startswith("_") or entry in (None, [None, None]):
+            continue
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] in LOADABLE_LIBRARIES):
+            raise refuse(f"takes component '{name}' from {entry!r}, not from {' or '.join(LOADABLE_LIBRARIES)}")
+        component = folder / name
+        for config_name in _CONFIG_FILES:
+            if _has_auto_map(component / config_name):
+                raise refuse(f"asks for custom code in {name}/{config_name} (auto_map)")
+        files = [p.name for p in component.glob("*")] if component.is_dir() else []
+        if any(f.endswith(PICKLE_SUFFIXES) for f in files) and not any(f.endswith(".safetensors") for f in files):
+            raise refuse(f"has only pickle weights in {name}/ (convert them to .safetensors where you trust them)")
+
+
+def _has_auto_map(config: Path) -> bool:
+    if not config.is_file():
+        return False
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # diffusers/transformers report a malformed config themselves
+    return isinstance(data, dict) and "auto_map" in data

@@ -42,13 +42,13 @@ def load_lpips(backbone: Path) -> torch.nn.Module:
 
     Both files are read weights-only here; torchmetrics' constructor is told to load nothing itself.
     """
+    state = state_dict_of(load_weights_only(backbone, LPIPS_WHAT), LPIPS_WHAT, backbone)
     model = _NoTrainLpips(pretrained=False, net="alex", pnet_rand=True)
     linear = LPIPS_LINEAR_LAYERS
     result = model.load_state_dict(state_dict_of(load_weights_only(linear, "LPIPS linear layers"), "LPIPS linear layers", linear), strict=False)
     if result.unexpected_keys:
         raise KfbenchError(f"torchmetrics' LPIPS file '{linear}' has unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics")
     alexnet = torchvision.models.alexnet(weights=None)
-    state = state_dict_of(load_weights_only(backbone, LPIPS_WHAT), LPIPS_WHAT, backbone)
     features = {k: v for k, v in state.items() if k.startswith("features.")}
     try:
         alexnet.features.load_state_dict({k.removeprefix("features."): v for k, v in features.items()})
