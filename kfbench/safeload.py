@@ -110,10 +110,13 @@ def run_torchscript(path: Path, what: str, *, device: str = "cpu") -> torch.jit.
         raise KfbenchError(f"cannot load {what} '{path}' with torch.jit.load ({type(exc).__name__}: {first_line(exc)})") from None
 
 
+_TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
+
+
 def first_line(exc: BaseException) -> str:
     """The line of an exception's message that says what is wrong (torch's weights-only errors bury it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    specific = [line for line in lines if not line.startswith(("Weights only load failed", "Please file an issue", "Check the documentation"))]
+    specific = [line for line in lines if not line.startswith(_TORCH_BOILERPLATE)]
     return (specific or lines or ["no details"])[0]
 
 
@@ -173,7 +176,7 @@ class _DataUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], torch.dtype)):
             raise _NotData(f"its data.pkl refers to {pid!r}, which is not a tensor storage")
         _, dtype, key, _location, numel = pid
-        raw = self.archive.read(f"{self.prefix}data/{key}")
+        raw = _read_stored(self.archive, f"{self.prefix}data/{key}")
         itemsize = torch.empty(0, dtype=dtype).element_size()
         if not isinstance(numel, int) or len(raw) != numel * itemsize:
             raise ValueError(f"storage data/{key} holds {len(raw)} bytes, expected {numel} x {itemsize}")
@@ -193,7 +196,14 @@ def _read_data_pkl(archive: zipfile.ZipFile) -> Any:
     prefix = pickles[0][: -len("data.pkl")]
     if prefix + "byteorder" in names and archive.read(prefix + "byteorder").strip() != b"little":
         raise _NotData("its tensors are stored big-endian")
-    return _DataUnpickler(archive.read(pickles[0]), archive, prefix).load()
+    return _DataUnpickler(_read_stored(archive, pickles[0]), archive, prefix).load()
+
+
+def _read_stored(archive: zipfile.ZipFile, name: str) -> bytes:
+    """An entry's bytes; torch writes its archives uncompressed, so a compressed entry (a zip bomb, say) is refused."""
+    if archive.getinfo(name).compress_type != zipfile.ZIP_STORED:
+        raise _NotData(f"its entry {name} is compressed, which torch never writes")
+    return archive.read(name)
 
 
 def _collect(node: Any, prefix: str, out: dict[str, torch.Tensor], what: str, path: Path) -> None:

@@ -1,13 +1,12 @@
 """Files built to run code when loaded, and malformed files, fed to every loader: nothing runs, one clear line.
 
-The hostile files are real: each test first shows that the unsafe way of loading it (``torch.load``
-with ``weights_only=False``, ``torch.jit.load``, importing the shipped module) does create the marker file.
+The hostile files are real (tests/hostile.py): the unsafe way of loading each (``torch.load`` with
+``weights_only=False``, ``torch.jit.load``, running the shipped module) does create the marker file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import runpy
 import shutil
@@ -18,67 +17,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_cli
+from hostile import RunsCommand, hostile_pickle, hostile_torchscript
 from inprocess import run_main
 from metric_weights import save_random_alexnet, save_random_i3d
-from torch import nn
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.weights import load_film
 from kfbench.safeload import read_torchscript
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
-
-
-class RunsCommand:
-    """Unpickling this runs a shell command that creates ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch '{self.marker}'",))
-
-
-class WritesOnLoad(nn.Module):
-    """A scripted module whose compiled __setstate__ (run by torch.jit.load) creates a file at ``marker``."""
-
-    def __init__(self, marker: str) -> None:
-        super().__init__()
-        self.marker = marker
-        self.weight = nn.Parameter(torch.ones(2))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight
-
-    @torch.jit.export
-    def __getstate__(self) -> tuple[str, torch.Tensor, bool]:
-        return (self.marker, self.weight, self.training)
-
-    @torch.jit.export
-    def __setstate__(self, state: tuple[str, torch.Tensor, bool]) -> None:
-        self.marker = state[0]
-        written = torch.from_file(self.marker, shared=True, size=2)  # creates the file
-        self.weight = state[1] + written * 0
-        self.training = state[2]
-
-
-def hostile_pickle(folder: Path, marker: Path, name: str = "weights.pt") -> Path:
-    path = folder / name
-    torch.save({"features.0.weight": RunsCommand(marker)}, path)
-    torch.load(path, weights_only=False)  # the unsafe load runs the command ...
-    assert marker.exists()
-    marker.unlink()  # ... so every loader below starts with no marker
-    return path
-
-
-def hostile_torchscript(folder: Path, marker: Path, name: str = "weights.pt") -> Path:
-    path = folder / name
-    torch.jit.save(torch.jit.script(WritesOnLoad(str(marker))), str(path))
-    assert not marker.exists()
-    torch.jit.load(str(path))  # torch.jit.load runs the archive's __setstate__ ...
-    assert marker.exists()
-    marker.unlink()
-    return path
 
 
 HOSTILE = {"pickle": hostile_pickle, "torchscript": hostile_torchscript}
@@ -313,3 +260,13 @@ def test_the_restricted_unpickler_refuses_anything_but_tensors(tmp_path):
     with pytest.raises(KfbenchError, match=r"asks for (posix|os)\.system.*--allow-torchscript-code"):
         read_torchscript(path, "FILM checkpoint")
     assert not (tmp_path / "marker").exists()
+
+
+def test_compressed_archive_entries_are_refused(tmp_path):
+    """torch stores its archive entries uncompressed; a compressed one (e.g. a zip bomb) is not inflated."""
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb/data.pkl", b"\0" * 1_000_000)
+        archive.writestr("bomb/code/__torch__.py", b"")
+    with pytest.raises(KfbenchError, match="bomb/data.pkl is compressed"):
+        read_torchscript(path, "FILM checkpoint")

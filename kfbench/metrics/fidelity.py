@@ -44,10 +44,10 @@ def load_lpips(backbone: Path) -> torch.nn.Module:
     """
     state = state_dict_of(load_weights_only(backbone, LPIPS_WHAT), LPIPS_WHAT, backbone)
     model = _NoTrainLpips(pretrained=False, net="alex", pnet_rand=True)
-    linear = LPIPS_LINEAR_LAYERS
-    result = model.load_state_dict(state_dict_of(load_weights_only(linear, "LPIPS linear layers"), "LPIPS linear layers", linear), strict=False)
+    linear, what = LPIPS_LINEAR_LAYERS, "torchmetrics' LPIPS linear layers"
+    result = model.load_state_dict(state_dict_of(load_weights_only(linear, what), what, linear), strict=False)
     if result.unexpected_keys:
-        raise KfbenchError(f"torchmetrics' LPIPS file '{linear}' has unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics")
+        raise KfbenchError(f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics")
     alexnet = torchvision.models.alexnet(weights=None)
     features = {k: v for k, v in state.items() if k.startswith("features.")}
     try:
