@@ -19,7 +19,7 @@ import torch
 from conftest import run_cli
 from hostile import RunsCommand, hostile_pickle, hostile_torchscript
 from inprocess import run_main
-from metric_weights import save_random_alexnet, save_random_i3d
+from metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.weights import load_film
@@ -211,6 +211,7 @@ def valid_files(tmp_path_factory, tiny_models) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("valid")
     _, i3d_script, _ = save_random_i3d(folder)
     return {
+        "inception": save_random_inception(folder / "weights-inception-2015-12-05-6726825d.pth"),
         "lpips": save_random_alexnet(folder / "alexnet-owt-7be5be79.pth"),
         "i3d": i3d_script,
         "film": tiny_models["film"],
@@ -220,7 +221,11 @@ def valid_files(tmp_path_factory, tiny_models) -> dict[str, Path]:
 
 
 def load_with(kind: str, path: Path, tiny_models) -> None:
-    if kind == "lpips":
+    if kind == "inception":
+        from kfbench.metrics.inception import load_inception
+
+        load_inception(path)
+    elif kind == "lpips":
         from kfbench.metrics.fidelity import load_lpips
 
         load_lpips(path)
@@ -242,7 +247,7 @@ def load_with(kind: str, path: Path, tiny_models) -> None:
 
 
 @pytest.mark.parametrize("make", MALFORMED, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("kind", ["lpips", "i3d", "film", "dynamicrafter", "ours"])
+@pytest.mark.parametrize("kind", ["inception", "lpips", "i3d", "film", "dynamicrafter", "ours"])
 def test_malformed_weights_are_one_clear_line(kind, make, valid_files, tiny_models, tmp_path):
     bad = make(valid_files[kind], tmp_path)
     with pytest.raises(KfbenchError) as error:
