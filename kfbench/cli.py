@@ -122,6 +122,8 @@ def run(
     """Run a method on a dataset's keyframe pairs and save frames, an mp4 preview and meta.json.
 
     Method and dataset options follow as --name value (e.g. --num-inference-steps 25).
+    Checkpoints are read as data; `--method film --allow-torchscript-code` instead torch.jit.loads a
+    TorchScript checkpoint, which RUNS the code inside the file.
 
     Examples:
 
@@ -206,6 +208,10 @@ def evaluate(
     inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
     i3d_weights: str | None = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
     lpips_weights: str | None = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
+    allow_torchscript_code: bool = typer.Option(
+        False, "--allow-torchscript-code",
+        help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its tensors as data).",
+    ),
     covariance: str = typer.Option("n-1", "--covariance", help="Frechet covariance: n-1 (torchmetrics) or n (StyleGAN-V)."),
     fvd_window: int | None = typer.Option(None, "--fvd-window", min=1, help="FVD on the centred N compared frames (default all)."),
     bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples for intervals (0: none)."),
@@ -240,7 +246,8 @@ def evaluate(
     config = EvalConfig(
         include_keyframes=include_keyframes, covariance=covariance, fvd_window=fvd_window,
         inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
-        lpips_weights=lpips_weights, bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
+        lpips_weights=lpips_weights, allow_torchscript_code=allow_torchscript_code,
+        bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
         seed=seed, device=resolve_device(device), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
     )
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}

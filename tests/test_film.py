@@ -104,8 +104,13 @@ def test_a_saved_state_dict_reloads_strictly(container, tmp_path):
 
 def test_torchscript_file_loads_through_its_state_dict(scripted_file, tmp_path):
     path, state = scripted_file
-    loaded = load_film(path).state_dict()
+    loaded = load_film(path).state_dict()  # read as data: the archive's code does not run
     assert all(torch.equal(loaded[k], state[k]) for k in state)
+    # exactly the tensors torch.jit.load gives (so the same FilmNet outputs), with or without the opt-in
+    by_jit = dict(torch.jit.load(str(path)).state_dict())
+    assert by_jit.keys() == loaded.keys() and all(torch.equal(loaded[k], by_jit[k]) for k in by_jit)
+    opted_in = load_film(path, allow_torchscript_code=True).state_dict()
+    assert all(torch.equal(opted_in[k], by_jit[k]) for k in by_jit)
     # The port also ships film_net_fp16.pt: a half TorchScript module loads into float32.
     half = torch.jit.load(str(path)).half()
     torch.jit.save(half, str(tmp_path / "film_net_fp16.pt"))
@@ -146,7 +151,7 @@ def test_missing_weights_are_clear_errors(tmp_path):
         kfbench.create_method("film", checkpoint=str(tmp_path / "nope.pt"))
     for name in ("garbage.pt", "garbage.safetensors"):
         (tmp_path / name).write_bytes(b"not a checkpoint")
-        with pytest.raises(KfbenchError, match=f"cannot read FILM checkpoint .*{name}"):
+        with pytest.raises(KfbenchError, match=f"FILM checkpoint .*{name}.* (is not a torch weights file|as safetensors)"):
             kfbench.create_method("film", checkpoint=str(tmp_path / name))
 
 

@@ -32,6 +32,7 @@ def i3d_files(tmp_path_factory):
     return save_random_i3d(tmp_path_factory.mktemp("i3d"))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 def test_i3d_state_dict_and_torchscript_forms_give_the_same_features(i3d_files):
     from kfbench.metrics.i3d import ClipFeatures
 
@@ -39,11 +40,14 @@ def test_i3d_state_dict_and_torchscript_forms_give_the_same_features(i3d_files):
     assert "Mixed_3b.b1b.bn.running_mean" in torch.load(state_path) and "logits.conv3d.bias" in torch.load(state_path)
     clip = np.random.default_rng(1).integers(0, 256, (9, 40, 56, 3), dtype=np.uint8)
     from_state = ClipFeatures(state_path)
-    from_script = ClipFeatures(script_path)
-    assert not from_state.torchscript and from_script.torchscript
-    a, b = from_state(clip), from_script(clip)
+    as_data = ClipFeatures(script_path)  # the archive's tensors read into InceptionI3d; its code does not run
+    as_code = ClipFeatures(script_path, allow_torchscript_code=True)  # torch.jit.load: the archive's own forward
+    assert not from_state.torchscript and as_data.torchscript and not as_data.runs_code and as_code.runs_code
+    assert isinstance(as_code.model, torch.jit.ScriptModule) and not isinstance(as_data.model, torch.jit.ScriptModule)
+    a, b, c = from_state(clip), as_data(clip), as_code(clip)
     assert a.shape == (1, 400) and np.isfinite(a).all()
-    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(a).max())
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(b, c, rtol=1e-3, atol=1e-3 * np.abs(a).max())
 
 
 def test_i3d_needs_nine_frames_and_the_right_keys(i3d_files, tmp_path):
@@ -104,7 +108,7 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
         results, _ = evaluate_store(tmp_path, config)
     row = results.iloc[0]
     settings = json.loads(row["settings"])
-    assert row["metric"] == "fvd" and row["n"] == 2 and row["extractor"] == "i3d-kinetics400-torchscript/logits"
+    assert row["metric"] == "fvd" and row["n"] == 2 and row["extractor"] == "i3d-kinetics400-torchscript-weights/logits"
     assert np.isfinite(row["value"]) and row["value"] > 0 and row["ci_low"] <= row["value"] <= row["ci_high"]
     assert settings["window"].startswith("generated frames 2-10 of 13 (9 frames") and settings["covariance"] == "n"
     assert len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 4  # ground truth + generated, 2 pairs each

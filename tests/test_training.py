@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import cli_env, free_port, run_cli
 from datatrees import frame, write_video
+from hostile import hostile_pickle
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
@@ -160,6 +161,13 @@ def test_resumed_run_equals_uninterrupted_run(tiny_models, videos, tmp_path):
     assert np.allclose([float(r["loss"]) for r in logs[0]], [float(r["loss"]) for r in logs[1]], rtol=1e-5)
     with pytest.raises(KfbenchError, match="--seed"):
         train(config(tiny_models, videos, tmp_path / "resumed", max_steps=4, **{**extra, "seed": 4}), resume=True)
+    # a state whose optimizer pickle would run a command: accelerate loads it weights-only, and the error is one line
+    state = max((tmp_path / "resumed").glob("checkpoint-*")) / "state"
+    (state / "optimizer.bin").unlink()
+    hostile_pickle(state, tmp_path / "marker", "optimizer.bin")
+    with pytest.raises(KfbenchError, match="cannot resume from .*posix.system|cannot resume from .*GLOBAL") as error:
+        train(config(tiny_models, videos, tmp_path / "resumed", max_steps=4, **extra), resume=True)
+    assert "\n" not in str(error.value) and not (tmp_path / "marker").exists()
 
 
 @pytest.mark.parametrize("variant,method", [("ours", "ours"), ("wo-ra", "ours-wo-ra")])

@@ -59,6 +59,7 @@ class EvalConfig:
     inception_resize: Literal["tensorflow", "antialias"] = "tensorflow"
     i3d_weights: str | None = None
     lpips_weights: str | None = None
+    allow_torchscript_code: bool = False  # torch.jit.load a TorchScript I3D (runs its code) instead of reading it as data
     bootstrap: int = 200
     confidence: float = 0.95
     kid_subsets: int = 100
@@ -105,7 +106,7 @@ class Extractors:
         if isinstance(i3d, Path):
             from kfbench.metrics.i3d import ClipFeatures
 
-            i3d = ClipFeatures(i3d, device=config.device)
+            i3d = ClipFeatures(i3d, device=config.device, allow_torchscript_code=config.allow_torchscript_code)
         if isinstance(lpips, Path):
             from kfbench.metrics.fidelity import LpipsPerFrame
 

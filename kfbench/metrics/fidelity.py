@@ -11,9 +11,15 @@ from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
+from torchmetrics.functional.image import lpips as torchmetrics_lpips
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 from kfbench.errors import KfbenchError
+from kfbench.safeload import load_weights_only, state_dict_of
+
+LPIPS_WHAT = "LPIPS AlexNet backbone file"
+# The v0.1 linear layers torchmetrics ships (and its constructor would torch.load without weights_only).
+LPIPS_LINEAR_LAYERS = Path(torchmetrics_lpips.__file__).parent / "lpips_models" / "alex.pth"
 
 
 def _float(frames: np.ndarray) -> torch.Tensor:
@@ -32,10 +38,17 @@ def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def load_lpips(backbone: Path) -> torch.nn.Module:
-    """LPIPS v0.1 (AlexNet): torchmetrics' bundled linear layers + torchvision AlexNet weights from a file."""
-    model = _NoTrainLpips(pretrained=True, net="alex", pnet_rand=True)
+    """LPIPS v0.1 (AlexNet): torchmetrics' bundled linear layers + torchvision AlexNet weights from a file.
+
+    Both files are read weights-only here; torchmetrics' constructor is told to load nothing itself.
+    """
+    state = state_dict_of(load_weights_only(backbone, LPIPS_WHAT), LPIPS_WHAT, backbone)
+    model = _NoTrainLpips(pretrained=False, net="alex", pnet_rand=True)
+    linear, what = LPIPS_LINEAR_LAYERS, "torchmetrics' LPIPS linear layers"
+    result = model.load_state_dict(state_dict_of(load_weights_only(linear, what), what, linear), strict=False)
+    if result.unexpected_keys:
+        raise KfbenchError(f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics")
     alexnet = torchvision.models.alexnet(weights=None)
-    state = torch.load(backbone, map_location="cpu", weights_only=True)
     features = {k: v for k, v in state.items() if k.startswith("features.")}
     try:
         alexnet.features.load_state_dict({k.removeprefix("features."): v for k, v in features.items()})

@@ -5,7 +5,9 @@
   ``Mixed_3b.b1b.bn.running_mean``, ``logits.conv3d.bias``, ... Convolutions and max pools pad
   like TF's 'SAME'; the final average pool is [2, 7, 7] 'VALID'. Features are the 400 logits
   averaged over time.
-- StyleGAN-V's TorchScript ``i3d_torchscript.pt``, called as
+- StyleGAN-V's TorchScript ``i3d_torchscript.pt``: by default its tensors are read as data
+  (kfbench.safeload) into ``InceptionI3d``, which then runs as for the state_dict; only with
+  ``--allow-torchscript-code`` is the archive loaded with torch.jit.load (running its code) and called as
   ``detector(x, rescale=True, resize=True, return_features=True)`` on uint8 [B, 3, T, H, W].
 
 Both need at least 9 frames per clip.
@@ -13,8 +15,6 @@ Both need at least 9 frames per clip.
 
 from __future__ import annotations
 
-import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kfbench.errors import KfbenchError
+from kfbench.safeload import CODE_FLAG, is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
 
 MIN_FRAMES = 9
 I3D_SIZE = 224
@@ -110,46 +111,70 @@ class InceptionI3d(nn.Module):
         return x.mean(dim=[2, 3, 4])
 
 
-def is_torchscript(path: Path) -> bool:
-    """TorchScript archives hold a code/ folder; torch.save'd state_dicts do not."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any("/code/" in name or name.startswith("code/") for name in archive.namelist())
+WHAT = "I3D weights file"
+_FIRST_KEY = "Conv3d_1a_7x7.conv3d.weight"
 
 
 def load_i3d_state_dict(path: Path) -> InceptionI3d:
-    """InceptionI3d with the weights of an ``i3d_pretrained_400.pt``-style state_dict."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise KfbenchError(f"'{path}' is neither an I3D state_dict nor a TorchScript archive")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    model = InceptionI3d(num_classes=state["logits.conv3d.bias"].shape[0] if "logits.conv3d.bias" in state else 400)
-    result = model.load_state_dict(state, strict=False)
+    """InceptionI3d with the weights of an ``i3d_pretrained_400.pt``-style state_dict (loaded weights-only)."""
+    state = state_dict_of(load_weights_only(path, WHAT), WHAT, path)
+    return _i3d_with({k.removeprefix("module."): v for k, v in state.items()}, path, "i3d_pretrained_400.pt keys")
+
+
+def load_i3d_torchscript_weights(path: Path) -> InceptionI3d:
+    """InceptionI3d with the tensors of a TorchScript archive, read as data (its code does not run).
+
+    The archive's tensor names must be InceptionI3d's under one common prefix (e.g. ``i3d.``);
+    anything else is refused rather than guessed.
+    """
+    tensors = read_torchscript(path, WHAT)
+    prefixes = {name[: -len(_FIRST_KEY)] for name in tensors if name.endswith(_FIRST_KEY)}
+    if len(prefixes) != 1 or not all(name.startswith(next(iter(prefixes))) for name in tensors):
+        raise KfbenchError(
+            f"the TorchScript archive '{path}' does not name its tensors like InceptionI3d under one prefix "
+            f"(found e.g. {sorted(tensors)[:3]}), so kfbench cannot read its weights as data; pass an "
+            f"i3d_pretrained_400.pt state_dict, or {CODE_FLAG} to run the archive's own code"
+        )
+    prefix = prefixes.pop()
+    return _i3d_with({k[len(prefix) :]: v for k, v in tensors.items()}, path, "InceptionI3d names")
+
+
+def _i3d_with(state: dict[str, torch.Tensor], path: Path, layout: str) -> InceptionI3d:
+    """InceptionI3d loaded from ``state``; any missing (but num_batches_tracked) or unexpected key is an error."""
+    bias = state.get("logits.conv3d.bias")
+    model = InceptionI3d(num_classes=bias.shape[0] if bias is not None and bias.ndim == 1 else 400)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # wrong shapes
+        raise KfbenchError(f"'{path}' does not match InceptionI3d ({layout}): {str(exc).splitlines()[-1].strip()}") from None
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
     if missing or result.unexpected_keys:
         raise KfbenchError(
-            f"'{path}' does not match InceptionI3d (i3d_pretrained_400.pt keys): "
+            f"'{path}' does not match InceptionI3d ({layout}): "
             f"missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}"
         )
     return model.eval()
 
 
 class ClipFeatures:
-    """One clip uint8 [T, H, W, 3] -> I3D features [1, D], from either weights form."""
+    """One clip uint8 [T, H, W, 3] -> I3D features [1, D], from either weights form.
 
-    def __init__(self, path: Path, *, device: str = "cpu"):
+    A TorchScript file's tensors are read into InceptionI3d as data; with ``allow_torchscript_code``
+    the archive itself is loaded and called, which runs its code.
+    """
+
+    def __init__(self, path: Path, *, device: str = "cpu", allow_torchscript_code: bool = False):
         self.torchscript = is_torchscript(path)
-        if self.torchscript:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
-                self.model = torch.jit.load(str(path), map_location=device)
+        self.runs_code = self.torchscript and allow_torchscript_code
+        if self.runs_code:
+            self.model = run_torchscript(path, WHAT, device=device)
+        elif self.torchscript:
+            self.model = load_i3d_torchscript_weights(path)
         else:
             self.model = load_i3d_state_dict(path)
         self.model = self.model.to(device).eval()
-        self.tag = "i3d-kinetics400-" + ("torchscript" if self.torchscript else "state-dict") + "/logits"
+        form = "torchscript" if self.runs_code else "torchscript-weights" if self.torchscript else "state-dict"
+        self.tag = f"i3d-kinetics400-{form}/logits"
         self.dims, self.device = 400, device
 
     @torch.no_grad()
@@ -160,7 +185,7 @@ class ClipFeatures:
                 f"got {len(clip)}; use --include-keyframes or a larger --fvd-window"
             )
         video = torch.from_numpy(np.ascontiguousarray(clip)).to(self.device)  # [T, H, W, 3] uint8
-        if self.torchscript:
+        if self.runs_code:
             x = video.permute(3, 0, 1, 2)[None]
             out = self.model(x, rescale=True, resize=True, return_features=True)
         else:

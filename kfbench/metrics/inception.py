@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -9,17 +10,27 @@ import torch
 from torchmetrics.image.fid import NoTrainInceptionV3
 
 from kfbench.errors import KfbenchError
+from kfbench.safeload import load_weights_only, state_dict_of
+
+WHAT = "InceptionV3 FID weights file"
 
 
 def load_inception(path: Path, *, antialias: bool = False) -> NoTrainInceptionV3:
-    """The FID InceptionV3 from torch-fidelity's state_dict file.
+    """The FID InceptionV3 from torch-fidelity's state_dict file, loaded weights-only.
 
+    torch-fidelity's constructor would ``torch.load(weights_only=False)`` whatever path it is given
+    (or the hub cache's copy when given none), so it never sees the file: it gets an in-memory
+    ``torch.save`` of the tensors read here weights-only.
     ``antialias=False`` resizes to 299 with the TF1-compatible bilinear of the original FID;
     True uses torch's antialiased bilinear (torchmetrics' default).
     """
+    state = state_dict_of(load_weights_only(path, WHAT), WHAT, path)
+    tensors = io.BytesIO()
+    torch.save({k: v.contiguous() for k, v in state.items()}, tensors)
+    tensors.seek(0)
     try:
         return NoTrainInceptionV3(
-            name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path), antialias=antialias
+            name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=tensors, antialias=antialias
         )
     except (RuntimeError, KeyError, ValueError) as exc:
         raise KfbenchError(f"'{path}' is not torch-fidelity's InceptionV3 state_dict ({str(exc).splitlines()[0]})") from None

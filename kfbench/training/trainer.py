@@ -12,6 +12,7 @@ Output folder:
 from __future__ import annotations
 
 import math
+import pickle
 import re
 import shutil
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention
 from kfbench.methods.svd.attention import AttentionControl
 from kfbench.methods.svd.loading import load_pipeline
+from kfbench.safeload import first_line
 from kfbench.training.config import BETAS, MAX_GRAD_NORM, WEIGHT_DECAY, TrainConfig
 from kfbench.training.data import ClipSet, load_clips, split_holdout, validation_pairs
 from kfbench.training.logs import CsvLog, tensorboard_available
@@ -122,7 +124,13 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
 
     step = 0
     if start_from is not None:
-        accelerator.load_state(str(start_from / "state"))
+        try:  # accelerate loads model.safetensors and torch.load(weights_only=True)s the rest
+            accelerator.load_state(str(start_from / "state"))
+        except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError) as exc:
+            raise KfbenchError(
+                f"cannot resume from '{start_from / 'state'}' ({type(exc).__name__}: {first_line(exc)}); "
+                "it is not a readable weights-only accelerate state; remove that checkpoint folder or start without --resume"
+            ) from None
         step = int(CHECKPOINT.search(start_from.name).group(1))
     main = accelerator.is_main_process
     if main:

@@ -16,6 +16,7 @@ import torch
 
 from kfbench.errors import KfbenchError
 from kfbench.hub import resolve_model_dir
+from kfbench.safeload import load_weights_only, state_dict_of
 from kfbench.methods.dynamicrafter.model import (
     DynamiCrafter,
     build_model,
@@ -26,6 +27,9 @@ CONFIG_NAME = "dynamicrafter_config.json"
 WEIGHT_NAMES = ("model.safetensors", "model.ckpt")
 # Older checkpoints name the frame-stride embedding differently; the release renames on load.
 RENAMES = {"framestride_embed": "fps_embedding"}
+WHAT = "DynamiCrafter checkpoint"
+# open_clip tower options that fetch or build a model from elsewhere (Hugging Face, timm).
+OUTSIDE_MODELS = ("hf_model_name", "hf_tokenizer_name", "timm_model_name")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -46,36 +50,40 @@ def locate(checkpoint: str) -> tuple[Path, dict[str, Any]]:
     if not config_file.is_file():
         return path, release_config()
     try:
-        return path, json.loads(config_file.read_text())
-    except json.JSONDecodeError as exc:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise KfbenchError(f"{config_file} is not valid JSON ({exc}); fix or remove it") from None
+    check_config(config, config_file)
+    return path, config
+
+
+def check_config(config: Any, source: Path) -> None:
+    """A model config builds only kfbench's own modules: no hub or timm models named inside ``clip_config``."""
+    clip = config.get("clip_config") if isinstance(config, dict) else None
+    if not isinstance(config, dict) or not isinstance(clip, dict):
+        raise KfbenchError(f"{source} is not a DynamiCrafter model config (a JSON object with clip_config); fix or remove it")
+    towers = [clip.get("vision_cfg"), clip.get("text_cfg")]
+    named = sorted(k for tower in towers if isinstance(tower, dict) for k in OUTSIDE_MODELS if tower.get(k))
+    if named:
+        raise KfbenchError(
+            f"{source}: clip_config sets {', '.join(named)}, which would fetch or build outside models; "
+            "kfbench builds the OpenCLIP towers itself from the checkpoint; remove those keys"
+        )
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The state_dict of a ``.ckpt``/``.pt`` (loaded weights-only) or ``.safetensors`` file, renames applied."""
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        state = load_file(str(path))
-    else:
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
-            state = _load_weights_only(path)
-        except Exception as exc:
-            raise KfbenchError(f"cannot read {path} as a weights-only checkpoint ({type(exc).__name__}: {exc})") from None
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise KfbenchError(f"{path} holds a {type(state).__name__}, not a state_dict")
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise KfbenchError(f"cannot read {WHAT} '{path}' as safetensors ({type(exc).__name__}: {exc}); re-download it") from None
+    else:
+        state = state_dict_of(load_weights_only(path, WHAT, mmap=True), WHAT, path)
     return {_rename(key): value for key, value in state.items()}
-
-
-def _load_weights_only(path: Path) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise KfbenchError(f"cannot read {path} as a weights-only checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def _rename(key: str) -> str:
@@ -90,7 +98,7 @@ def load_model(checkpoint: str) -> DynamiCrafter:
     state = read_state_dict(path)
     try:
         model = build_model(config, empty=True)
-    except (KeyError, TypeError, ValueError) as exc:
+    except Exception as exc:  # any error building from a user's config file is that file's fault
         raise KfbenchError(f"bad DynamiCrafter model config for {path}: {type(exc).__name__}: {exc}") from None
     load_strict(model, state, str(path))
     return model

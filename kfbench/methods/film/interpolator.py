@@ -27,6 +27,8 @@ class FilmInterpolator(Interpolator):
     does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU.
     ``stats`` counts ``film_calls`` (frames synthesised, one network evaluation each) and
     ``film_forward_passes`` (batched forward passes). FILM is deterministic: seed and latents are unused.
+    A TorchScript checkpoint is read as data; ``allow_torchscript_code`` (``--allow-torchscript-code``)
+    loads it with torch.jit.load instead, which runs the file's code.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class FilmInterpolator(Interpolator):
         device: str = "auto",
         dtype: Literal["auto", "float32", "float16"] = "auto",
         batch_size: int = 8,
+        allow_torchscript_code: bool = False,
     ) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
@@ -58,7 +61,7 @@ class FilmInterpolator(Interpolator):
         if dtype == "auto":
             dtype = "float16" if self.device.type == "cuda" else "float32"
         self.dtype = getattr(torch, dtype)
-        self.network: FilmNet = load_film(checkpoint).to(self.device, self.dtype)
+        self.network: FilmNet = load_film(checkpoint, allow_torchscript_code=allow_torchscript_code).to(self.device, self.dtype)
 
     def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
         rounds = plan(self.schedule, num_frames)

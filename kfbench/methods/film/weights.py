@@ -1,15 +1,13 @@
 """FILM weights: read the port's TorchScript release or a state_dict/safetensors file, check it strictly, convert.
 
 Accepted files: the PyTorch port's TorchScript models (``film_net_fp32.pt``, ``film_net_fp16.pt``;
-their ``state_dict()`` is read, the scripted code is not run), a ``torch.save``d state_dict
-(optionally under a ``state_dict`` key), or the safetensors file ``kfbench convert-checkpoint
---method film`` writes.
+their tensors are read as data by kfbench.safeload, the scripted code is not run unless
+``allow_torchscript_code``), a ``torch.save``d state_dict (optionally under a ``state_dict`` key,
+loaded weights-only), or the safetensors file ``kfbench convert-checkpoint --method film`` writes.
 """
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -19,37 +17,28 @@ from safetensors.torch import load_file, save_file
 from kfbench.errors import KfbenchError
 from kfbench.hub import require_file
 from kfbench.methods.film.network import FilmNet
+from kfbench.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
 
 _LISTED = 8
+WHAT = "FILM checkpoint"
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a FILM weights file, whatever its container (TorchScript, torch.save, safetensors)."""
-    file = require_file(path, what="FILM checkpoint", flag="--checkpoint", source="option checkpoint")
-    try:
-        if file.suffix == ".safetensors":
+def read_state_dict(path: str | Path, *, allow_torchscript_code: bool = False) -> dict[str, torch.Tensor]:
+    """Tensors of a FILM weights file, whatever its container (TorchScript, torch.save, safetensors).
+
+    A TorchScript file is read as data; only ``allow_torchscript_code`` loads it with torch.jit.load (its code runs).
+    """
+    file = require_file(path, what=WHAT, flag="--checkpoint", source="option checkpoint")
+    if file.suffix == ".safetensors":
+        try:
             return load_file(file)
-        if _is_torchscript(file):
-            return dict(torch.jit.load(str(file), map_location="cpu").state_dict())
-        loaded = torch.load(file, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, SafetensorError) as exc:
-        raise KfbenchError(
-            f"cannot read FILM checkpoint '{file}' ({type(exc).__name__}): expected the port's TorchScript "
-            "film_net_*.pt, a torch.save state_dict or a .safetensors file"
-        ) from None
-    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise KfbenchError(f"FILM checkpoint '{file}' holds no state_dict (got {type(loaded).__name__})")
-    return loaded
-
-
-def _is_torchscript(file: Path) -> bool:
-    """A TorchScript archive is a zip with a code/ folder; torch.save archives have none."""
-    if not zipfile.is_zipfile(file):
-        return False
-    with zipfile.ZipFile(file) as archive:
-        return any("/code/" in name for name in archive.namelist())
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise KfbenchError(f"cannot read {WHAT} '{file}' as safetensors ({type(exc).__name__}: {exc})") from None
+    if is_torchscript(file):
+        if allow_torchscript_code:
+            return dict(run_torchscript(file, WHAT).state_dict())
+        return read_torchscript(file, WHAT)
+    return state_dict_of(load_weights_only(file, WHAT), WHAT, file)
 
 
 def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> None:
@@ -73,9 +62,9 @@ def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.T
         )
 
 
-def load_film(path: str | Path) -> FilmNet:
+def load_film(path: str | Path, *, allow_torchscript_code: bool = False) -> FilmNet:
     """A float32 FilmNet in eval mode with the weights of ``path``, checked key by key and shape by shape."""
-    state = read_state_dict(path)
+    state = read_state_dict(path, allow_torchscript_code=allow_torchscript_code)
     network = expected_layout()
     check_state_dict(state, network.state_dict(), str(path))
     network.load_state_dict(state, strict=True, assign=True)
@@ -88,9 +77,9 @@ def expected_layout() -> FilmNet:
         return FilmNet()
 
 
-def convert_film(src: str, dst: Path) -> Path:
+def convert_film(src: str, dst: Path, *, allow_torchscript_code: bool = False) -> Path:
     """`kfbench convert-checkpoint --method film SRC DST`: any accepted FILM file -> float32 safetensors."""
-    state = read_state_dict(src)
+    state = read_state_dict(src, allow_torchscript_code=allow_torchscript_code)
     check_state_dict(state, expected_layout().state_dict(), src)
     dst.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.float().contiguous() for k, v in state.items()}, str(dst), metadata={"format": "pt", "model": "film_net"})

@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from kfbench.errors import KfbenchError
 from kfbench.hub import is_hub_id, resolve_model_dir
 from kfbench.methods.svd.attention import TEMPORAL_SELF_ATTENTION
+from kfbench.safeload import check_diffusers_folder, first_line
 
 DEFAULT_MODEL = "stabilityai/stable-video-diffusion-img2vid-xt"
 DEFAULT_CHECKPOINT_BASE = "stabilityai/stable-video-diffusion-img2vid"
@@ -53,8 +54,12 @@ def load_pipeline(model: str, *, dtype: torch.dtype):
     folder = resolve_model_dir(model, flag="--model", allow_patterns=["model_index.json", "*/*.json", *weights] if is_hub_id(model) else None)
     if not (folder / "model_index.json").is_file():
         raise KfbenchError(f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with --model")
+    check_diffusers_folder(folder, "--model")
     variant = "fp16" if dtype == torch.float16 and any(folder.glob("unet/*.fp16.safetensors")) else None
-    return StableVideoDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype, variant=variant)
+    try:
+        return StableVideoDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype, variant=variant, use_safetensors=True)
+    except Exception as exc:  # diffusers/transformers: malformed configs, missing or mismatched files
+        raise KfbenchError(f"cannot load the diffusers pipeline '{folder}' (--model): {type(exc).__name__}: {first_line(exc)}") from None
 
 
 def unet_weight_files(src: str, *, flag: str) -> dict[str, Path]:
@@ -64,8 +69,15 @@ def unet_weight_files(src: str, *, flag: str) -> dict[str, Path]:
     for candidate in (folder / "unet", folder):
         single, index = candidate / UNET_WEIGHTS, candidate / f"{UNET_WEIGHTS}.index.json"
         if index.is_file():
-            weight_map = json.loads(index.read_text())["weight_map"]
-            return {name: candidate / file for name, file in weight_map.items()}
+            try:
+                weight_map = json.loads(index.read_text())["weight_map"]
+                files = {str(name): str(file) for name, file in weight_map.items()}
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise KfbenchError(f"'{index}' is not a safetensors index (JSON with a weight_map): {type(exc).__name__}: {exc}") from None
+            outside = sorted({f for f in files.values() if Path(f).name != f or f in (".", "..")})
+            if outside:
+                raise KfbenchError(f"'{index}' points outside its folder ({', '.join(outside[:3])}); shards must be plain file names beside it")
+            return {name: candidate / file for name, file in files.items()}
         if single.is_file():
             with _open(single) as fh:
                 return {name: single for name in fh.keys()}
