@@ -8,22 +8,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from kfbench import safeload
 from kfbench.errors import KfbenchError
 
 
 def load_weights_only(path: Path, what: str) -> Any:
-    """The contents of a checkpoint file, unpickling tensors and plain containers only."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    """The contents of a checkpoint file: a .safetensors file, or a torch file unpickling tensors only."""
+    if path.suffix != ".safetensors":
+        return safeload.load_weights_only(path, f"{what} file")
+    from safetensors.torch import load_file
 
-        return load_file(str(path))
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # an unsafe pickle, a truncated file or not a checkpoint at all
-        raise KfbenchError(
-            f"{what} file '{path}' cannot be loaded weights-only ({str(exc).splitlines()[0]}); "
-            "pass the published checkpoint or its tensors saved as a .safetensors file"
-        ) from None
+        return load_file(str(path))
+    except Exception as exc:  # a truncated or foreign file
+        raise KfbenchError(f"cannot read {what} file '{path}' ({safeload.first_line(exc)}); re-download it") from None
 
 
 def state_dict_in(checkpoint: Any, keys: tuple[str, ...], prefixes: tuple[str, ...], path: Path, what: str) -> dict[str, torch.Tensor]:
