@@ -1,0 +1,117 @@
+"""Tiny random Wan FLF2V and Wan 2.2 pipeline folders in the real diffusers layout, built offline.
+
+Shapes follow diffusers' own Wan image-to-video tests. The text encoder is a UMT5 encoder from a
+small config and the tokenizer a word-level ``tokenizers`` model wrapped in
+``PreTrainedTokenizerFast``, so nothing is downloaded. The schedulers are built as diffusers'
+conversion script builds the real ones (UniPC with flow sigmas; flow shift 16 for FLF2V, 3 for 2.2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TINY_WORDS = ("a", "the", "bird", "flies", "over", "sea", "cat", "walks", "camera", "pans", "slowly", "left", "right")
+TINY_TEXT_DIM = 32
+TINY_CLIP_SIZE = 4
+
+
+def tiny_tokenizer():
+    """A word-level tokenizer over a few English words (pad 0, eos 1, unk 2)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(TINY_WORDS)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+def tiny_text_encoder(vocab_size: int):
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    config = UMT5Config(
+        vocab_size=vocab_size, d_model=TINY_TEXT_DIM, d_kv=8, d_ff=37, num_layers=1, num_heads=2,
+        relative_attention_num_buckets=8, feed_forward_proj="gated-gelu", is_encoder_decoder=False,
+    )  # fmt: skip
+    return UMT5EncoderModel(config).eval()
+
+
+def tiny_vae():
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]).eval()
+
+
+def tiny_transformer(image_dim: int | None):
+    """WanTransformer3DModel with FLF2V's image branch (two images' CLIP tokens) or, for 2.2, none."""
+    from diffusers import WanTransformer3DModel
+
+    tokens = TINY_CLIP_SIZE * TINY_CLIP_SIZE + 1
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=TINY_TEXT_DIM, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, image_dim=image_dim,
+        pos_embed_seq_len=2 * tokens if image_dim else None,
+    ).eval()  # fmt: skip
+
+
+def tiny_image_encoder():
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    config = CLIPVisionConfig(
+        hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=TINY_CLIP_SIZE,
+        intermediate_size=16, patch_size=1,
+    )  # fmt: skip
+    return CLIPVisionModel(config).eval(), CLIPImageProcessor(crop_size=TINY_CLIP_SIZE, size=TINY_CLIP_SIZE)
+
+
+def flow_scheduler(flow_shift: float):
+    """The scheduler diffusers' convert_wan_to_diffusers.py writes into the real folders."""
+    from diffusers import UniPCMultistepScheduler
+
+    return UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000, flow_shift=flow_shift
+    )
+
+
+def tiny_wan_components(*, two_experts: bool, seed: int = 0) -> dict[str, Any]:
+    """Components of a tiny WanImageToVideoPipeline: Wan 2.1 FLF2V layout, or Wan 2.2 A14B's two experts."""
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    components: dict[str, Any] = {
+        "tokenizer": tokenizer,
+        "text_encoder": tiny_text_encoder(len(tokenizer)),
+        "vae": tiny_vae(),
+    }
+    if two_experts:
+        components.update(
+            transformer=tiny_transformer(None), transformer_2=tiny_transformer(None), scheduler=flow_scheduler(3.0),
+            image_encoder=None, image_processor=None, boundary_ratio=0.9,
+        )  # fmt: skip
+    else:
+        encoder, processor = tiny_image_encoder()
+        components.update(
+            transformer=tiny_transformer(4), scheduler=flow_scheduler(16.0), image_encoder=encoder, image_processor=processor
+        )
+    return components
+
+
+def make_tiny_wan(folder: str | Path, *, two_experts: bool, seed: int = 0) -> Path:
+    """Save a tiny Wan image-to-video pipeline folder (safetensors, diffusers layout) and return its path."""
+    from diffusers import WanImageToVideoPipeline
+
+    folder = Path(folder)
+    WanImageToVideoPipeline(**tiny_wan_components(two_experts=two_experts, seed=seed)).save_pretrained(folder)
+    return folder
+
+
+def make_tiny_keyframe_models(folder: Path) -> dict[str, Path]:
+    """The tiny folders the keyframe methods load: wan-flf2v and wan22-flf2v."""
+    folder = Path(folder)
+    return {
+        "wan-flf2v": make_tiny_wan(folder / "wan-flf2v", two_experts=False),
+        "wan22-flf2v": make_tiny_wan(folder / "wan22-flf2v", two_experts=True, seed=1),
+    }
