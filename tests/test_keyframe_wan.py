@@ -169,3 +169,32 @@ def test_make_tiny_models_writes_wan_folders(tiny_models):
         assert index["_class_name"] == "WanImageToVideoPipeline"
         assert not list(tiny_models[name].rglob("*.bin")) and list(tiny_models[name].rglob("*.safetensors"))
     assert json.loads((tiny_models["wan22-flf2v"] / "model_index.json").read_text())["boundary_ratio"] == 0.9
+
+
+def test_bench_flops_only_needs_no_weights():
+    """Real configs on the meta device: Wan 2.2 A14B's 2 x 14B experts, 80 calls at the preset's 40 steps with CFG."""
+    from kfbench.bench import run_bench
+
+    report = run_bench("wan22-flf2v", {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9}, num_frames=9, flops_only=True)
+    flops, memory = report["flops"], report["memory"]
+    assert flops["calls_per_video"] == 80 and set(flops["calls_by_denoiser"]) == {"transformer", "transformer_2"}
+    experts = [memory["components"][n]["parameters"] for n in ("transformer", "transformer_2")]
+    assert experts[0] == experts[1] and 14.0e9 < experts[0] < 14.6e9  # the "A14B": 14 B per expert
+    assert 5.5e9 < memory["components"]["text_encoder"]["parameters"] < 5.8e9  # UMT5-XXL's encoder
+    tokens = 3 * 4 * 4  # (9 - 1) / 4 + 1 latent frames of 8x8 latents in 2x2 patches
+    assert flops["per_call"] > 2 * experts[0] * tokens  # every weight multiplies every token at least once
+    weights = memory["weights_bytes"]
+    assert memory["gpu_weights_bytes"]["none"] == sum(weights.values())
+    assert memory["gpu_weights_bytes"]["model"] == max(weights.values()) == 2 * experts[0]
+
+
+def test_bench_tiny_run_counts_the_calls_it_predicts(wan_models):
+    from kfbench.bench import run_bench
+
+    options = {"model": str(wan_models["wan22-flf2v"]), "height": SIZE, "width": SIZE, "video_frames": "match",
+               "num_inference_steps": 3, "device": "cpu", "guidance_scale_2": 1.0}  # fmt: skip
+    report = run_bench("wan22-flf2v", options, num_frames=FRAMES, warmup=0)
+    assert report["run"]["calls_by_denoiser"] == report["flops"]["calls_by_denoiser"]
+    # the pipeline runs the unconditional pass whenever guidance_scale > 1, for expert 2 too (guidance_scale_2=1 or not)
+    assert sum(report["run"]["calls_by_denoiser"].values()) == 2 * 3
+    assert report["run"]["wall_s"] > 0 and report["run"]["peak_memory_bytes"] > 0

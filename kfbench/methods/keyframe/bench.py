@@ -1,0 +1,218 @@
+"""`kfbench bench` for the keyframe methods: denoiser calls, FLOPs at the real config, parameters, memory, wall time.
+
+FLOPs of one transformer call are counted with FlopCounterMode on a weightless copy (meta device)
+built from the real configuration (:mod:`kfbench.methods.keyframe.configs`) at the run's size and
+frame count: batch 1, the 512 padded text tokens, and for FLF2V both keyframes' 257 CLIP tokens. The
+pipeline calls the transformer once for the conditional and once for the unconditional branch
+(two calls per step when guidance > 1). Memory is computed from parameter counts and dtypes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from functools import cache
+from typing import Any
+
+import torch
+
+from kfbench.errors import KfbenchError
+from kfbench.methods.keyframe.configs import REAL_PIPELINES, TEXT_TOKENS
+from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
+
+BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def real_pipeline(model: str) -> dict[str, Any]:
+    """The embedded real configuration of a hub id the presets use."""
+    if model not in REAL_PIPELINES:
+        raise KfbenchError(f"no embedded configuration for '{model}'; known: {', '.join(REAL_PIPELINES)}")
+    return REAL_PIPELINES[model]
+
+
+def build_component(library: str, class_name: str, config: dict[str, Any], *, device: str | torch.device = "meta",
+                    dtype: torch.dtype | None = None) -> torch.nn.Module:
+    """A network of ``config`` with random (on the meta device: no) weights on ``device``, cast to ``dtype`` if given."""
+    cls = getattr(importlib.import_module(library), class_name)
+    with torch.device(device):
+        if library == "diffusers":
+            module = cls.from_config(config)
+        else:
+            module = cls(cls.config_class(**config))
+    return (module if dtype is None else module.to(dtype=dtype)).eval()
+
+
+def build_real_transformer(model: str, *, device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16,
+                           name: str = "transformer") -> torch.nn.Module:
+    """The real-config transformer (or ``transformer_2``) of ``model`` on ``device``: random weights, or none on meta."""
+    library, class_name, config, _ = real_pipeline(model)[name]
+    return build_component(library, class_name, config, device=device, dtype=dtype)
+
+
+def transformer_config(method: KeyframePipelineInterpolator) -> tuple[dict[str, Any], str]:
+    """The transformer config of the method's model (embedded for the presets' hub ids, else its folder's) and its source."""
+    if method.model in REAL_PIPELINES:
+        return REAL_PIPELINES[method.model]["transformer"][2], f"{method.model} (embedded real config)"
+    from kfbench.methods.keyframe.loading import model_folder, read_json
+
+    path = model_folder(method.model) / "transformer" / "config.json"
+    return read_json(path, method.model), str(path)
+
+
+def count_transformer_flops(config: dict[str, Any], *, frames: int, height: int, width: int) -> dict[str, Any]:
+    """FLOPs of one WanTransformer3DModel call (batch 1) at ``frames`` x ``height`` x ``width`` on the meta device."""
+    from diffusers import WanTransformer3DModel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from kfbench.bench import ATTENTION_OPS
+
+    with torch.device("meta"):
+        transformer = WanTransformer3DModel.from_config(config)
+        latents = torch.empty(1, config["in_channels"], (frames - 1) // 4 + 1, height // 8, width // 8)
+        text = torch.empty(1, TEXT_TOKENS, config["text_dim"])
+        # FLF2V: both keyframes' CLIP tokens (pos_embed_seq_len = 2 x 257 in the real model)
+        image = torch.empty(2, config["pos_embed_seq_len"] // 2, config["image_dim"]) if config.get("image_dim") else None
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            transformer(hidden_states=latents, timestep=torch.empty(1), encoder_hidden_states=text,
+                        encoder_hidden_states_image=image, return_dict=False)  # fmt: skip
+    by_op = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
+    attention = sum(n for op, n in by_op.items() if any(a in op for a in ATTENTION_OPS))
+    return {"per_call": int(counter.get_total_flops()), "per_call_attention_matmuls": attention, "per_call_by_op": by_op}
+
+
+def calls_per_video(method: KeyframePipelineInterpolator, scheduler_config: dict[str, Any], boundary_ratio: float | None) -> dict[str, int]:
+    """Transformer calls of one video per expert, by the pipeline's rules.
+
+    Expert 1 runs while t >= boundary_ratio * T. Whether the unconditional pass runs depends on
+    ``guidance_scale`` alone (WanImageToVideoPipeline.do_classifier_free_guidance), for both experts.
+    """
+    from diffusers import UniPCMultistepScheduler
+
+    scheduler = UniPCMultistepScheduler.from_config(scheduler_config)
+    if method.flow_shift is not None:
+        scheduler = UniPCMultistepScheduler.from_config(scheduler_config, flow_shift=method.flow_shift)
+    scheduler.set_timesteps(method.num_inference_steps, device="cpu")
+    steps = len(scheduler.timesteps)
+    high = steps if boundary_ratio is None else int((scheduler.timesteps >= boundary_ratio * scheduler.config.num_train_timesteps).sum())
+    passes = 2 if method.guidance_scale > 1 else 1
+    calls = {"transformer": high * passes}
+    if boundary_ratio is not None:
+        calls["transformer_2"] = (steps - high) * passes
+    return calls
+
+
+@cache
+def parameter_counts(library: str, class_name: str, config_json: str) -> tuple[int, int]:
+    """(all parameters, the largest one module holds directly) of a network, built on the meta device."""
+    module = build_component(library, class_name, json.loads(config_json))
+    leaves = (sum(p.numel() for p in m.parameters(recurse=False)) for m in module.modules())
+    return sum(p.numel() for p in module.parameters()), max(leaves)
+
+
+def parameters_and_memory(model: str, dtype: str) -> dict[str, Any]:
+    """Parameter counts of every network of ``model`` and the weight memory with and without offloading.
+
+    Without offloading every network sits on the GPU; ``model`` offload holds one network at a
+    time (the largest bounds it); ``sequential`` one module's own weights at a time.
+    """
+    components, weights, largest_leaf = {}, {}, 0
+    for name, spec in real_pipeline(model).items():
+        if not isinstance(spec, tuple):
+            continue
+        library, class_name, config, default_dtype = spec
+        count, leaf = parameter_counts(library, class_name, json.dumps(config, sort_keys=True))
+        component_dtype = dtype if default_dtype != "float32" else "float32"
+        components[name] = {"parameters": count, "dtype": component_dtype}
+        weights[name] = count * BYTES[component_dtype]
+        largest_leaf = max(largest_leaf, leaf * BYTES[component_dtype])
+    total = sum(weights.values())
+    return {
+        "components": components,
+        "parameters_total": sum(c["parameters"] for c in components.values()),
+        "weights_bytes": weights,
+        "gpu_weights_bytes": {"none": total, "model": max(weights.values()), "sequential": largest_leaf},
+        "cpu_ram_bytes_with_offload": total,
+    }
+
+
+def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, seed: int, flops_only: bool,
+                   repeats: int, warmup: int) -> dict[str, Any]:
+    """The bench report of one keyframe method (flops_only: no weights are loaded)."""
+    from kfbench.bench import H100_SXM_TFLOPS, keyframes, peak_memory
+
+    frames = method.frames_for(num_frames)
+    if flops_only:
+        config, source = transformer_config(method)
+        real = REAL_PIPELINES.get(method.model)
+        scheduler_config = real["scheduler"] if real else _folder_json(method, "scheduler/scheduler_config.json")
+        boundary = real["boundary_ratio"] if real else _folder_json(method, "model_index.json").get("boundary_ratio")
+    else:
+        pipe = method.pipeline()
+        config, source = dict(pipe.transformer.config), method.model
+        scheduler_config, boundary = dict(pipe.scheduler.config), pipe.config.boundary_ratio
+    flops = count_transformer_flops(config, frames=frames, height=method.height, width=method.width)
+    calls = calls_per_video(method, scheduler_config, boundary)
+    flops.update(calls_per_video=sum(calls.values()), calls_by_denoiser=calls, total=flops["per_call"] * sum(calls.values()))
+    report: dict[str, Any] = {
+        "family": "keyframe", "method": method.name, "options": method.options, "num_frames": num_frames,
+        "video_frames": frames, "height": method.height, "width": method.width, "device": method.device,
+        "dtype": method.dtype, "transformer_config": source, "flops": flops,
+        "floor_s_h100_sxm": flops["total"] / H100_SXM_TFLOPS / 1e12,
+    }  # fmt: skip
+    if method.model in REAL_PIPELINES:
+        report["memory"] = parameters_and_memory(method.model, method.dtype)
+    if flops_only:
+        return report
+    first, last = keyframes(num_frames, method.height, method.width)
+    for _ in range(warmup):
+        method.interpolate(first, last, num_frames=num_frames, seed=seed)
+    best: dict[str, Any] | None = None
+    for _ in range(repeats):
+        if method.device.startswith("cuda"):
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        method.interpolate(first, last, num_frames=num_frames, seed=seed)
+        if method.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - start
+        memory, kind = peak_memory(method.device)
+        run = {"wall_s": wall, "transformer_calls": method.stats["transformer_calls"],
+               "calls_by_denoiser": method.stats["calls_by_denoiser"], "peak_memory_bytes": memory, "peak_memory_kind": kind,
+               "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12}  # fmt: skip
+        best = run if best is None or wall < best["wall_s"] else best
+    report["run"] = best
+    return report
+
+
+def _folder_json(method: KeyframePipelineInterpolator, name: str) -> dict[str, Any]:
+    from kfbench.methods.keyframe.loading import model_folder, read_json
+
+    return read_json(model_folder(method.model) / name, method.model)
+
+
+def format_keyframe_report(report: dict[str, Any]) -> str:
+    """Human-readable lines of a keyframe bench report."""
+    f = report["flops"]
+    lines = [
+        f"{report['method']}: {report['video_frames']} frames at {report['width']}x{report['height']} "
+        f"(benchmark asks {report['num_frames']}), {report['device']}, {report['dtype']}, transformer config {report['transformer_config']}",
+        f"transformer calls per video: {f['calls_per_video']} ({', '.join(f'{k} {v}' for k, v in f['calls_by_denoiser'].items())})",
+        f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})",
+        f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s",
+    ]
+    if "memory" in report:
+        m = report["memory"]
+        gib = {k: v / 2**30 for k, v in m["gpu_weights_bytes"].items()}
+        lines.append(f"parameters: {m['parameters_total'] / 1e9:.2f} B ("
+                     + ", ".join(f"{k} {c['parameters'] / 1e9:.3g} B {c['dtype']}" for k, c in m["components"].items()) + ")")
+        lines.append(f"GPU memory for weights: {gib['none']:.1f} GiB without offloading, {gib['model']:.1f} GiB with "
+                     f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM {m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
+    if "run" in report:
+        r = report["run"]
+        lines.append(f"run: {r['transformer_calls']} calls, wall {r['wall_s']:.3f} s, {r['tflops_per_s']:.4g} TFLOP/s, "
+                     f"peak memory {r['peak_memory_bytes'] / 2**30:.2f} GiB ({r['peak_memory_kind']})")
+    return "\n".join(lines)
+

@@ -1,0 +1,60 @@
+"""The real configurations of the keyframe models' networks, for FLOP and parameter counts without weights.
+
+Transformers: diffusers' scripts/convert_wan_to_diffusers.py (TRANSFORMER_CONFIGS of
+"Wan-FLF2V-14B-720P" and "Wan2.2-I2V-14B-720p"), which wrote the hub folders; rope_max_seq_len 1024
+is WanTransformer3DModel's default. Text encoder: the hub folders' text_encoder/config.json
+(google/umt5-xxl's encoder). Image encoder: CLIP ViT-H/14 (laion/CLIP-ViT-H-14-laion2B-s32B-b79K's
+vision tower, loaded by the conversion script). VAE: AutoencoderKLWan's defaults, the Wan 2.1 VAE.
+Schedulers: what the conversion script builds (UniPC, flow sigmas; flow shift 16 for FLF2V, 3 else).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WAN_14B = {
+    "added_kv_proj_dim": None, "attention_head_dim": 128, "cross_attn_norm": True, "eps": 1e-06, "ffn_dim": 13824,
+    "freq_dim": 256, "in_channels": 36, "num_attention_heads": 40, "num_layers": 40, "out_channels": 16,
+    "patch_size": [1, 2, 2], "qk_norm": "rms_norm_across_heads", "text_dim": 4096, "rope_max_seq_len": 1024,
+}  # fmt: skip
+# 257 CLIP tokens per keyframe (16x16 patches of 224 px + class token), two keyframes
+WAN21_FLF2V_TRANSFORMER = {**WAN_14B, "image_dim": 1280, "added_kv_proj_dim": 5120, "pos_embed_seq_len": 2 * 257}
+WAN22_I2V_A14B_TRANSFORMER = dict(WAN_14B)
+
+UMT5_XXL_ENCODER = {
+    "vocab_size": 256384, "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu",
+    "is_encoder_decoder": False, "tie_word_embeddings": False,
+}  # fmt: skip
+CLIP_VIT_H_14_VISION = {
+    "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 16,
+    "patch_size": 14, "image_size": 224, "projection_dim": 1024, "hidden_act": "gelu",
+}  # fmt: skip
+WAN_VAE: dict[str, Any] = {}  # AutoencoderKLWan() is the Wan 2.1 VAE (base_dim 96, dim_mult 1,2,4,4, z_dim 16)
+
+TEXT_TOKENS = 512  # WanImageToVideoPipeline's max_sequence_length: prompts are padded to it
+
+
+def flow_scheduler_config(flow_shift: float) -> dict[str, Any]:
+    return {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
+
+
+# hub id -> component -> (library, class, config, dtype at the presets' defaults); "scheduler" and "boundary_ratio" too.
+REAL_PIPELINES: dict[str, dict[str, Any]] = {
+    "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": {
+        "transformer": ("diffusers", "WanTransformer3DModel", WAN21_FLF2V_TRANSFORMER, "bfloat16"),
+        "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
+        "image_encoder": ("transformers", "CLIPVisionModelWithProjection", CLIP_VIT_H_14_VISION, "float32"),
+        "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+        "scheduler": flow_scheduler_config(16.0),
+        "boundary_ratio": None,
+    },
+    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {
+        "transformer": ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16"),
+        "transformer_2": ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16"),
+        "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
+        "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+        "scheduler": flow_scheduler_config(3.0),
+        "boundary_ratio": 0.9,
+    },
+}
