@@ -207,7 +207,7 @@ def run_bench(
         return bench_keyframe(method, num_frames=num_frames, seed=seed, flops_only=flops_only, repeats=repeats, warmup=warmup)
     if not isinstance(method, (SVDInterpolator, ViBiDInterpolator)):
         raise KfbenchError(
-            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has neither"
+            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has none"
         )
     fusable = isinstance(method, SVDInterpolator) and method.bidirectional
     if compare_sequential and not fusable:
