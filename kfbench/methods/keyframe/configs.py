@@ -39,21 +39,26 @@ def flow_scheduler_config(flow_shift: float) -> dict[str, Any]:
     return {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
 
 
-# hub id -> component -> (library, class, config, dtype at the presets' defaults); "scheduler" and "boundary_ratio" too.
+# component -> (library, class, config, dtype at the presets' defaults)
+WAN_SHARED = {
+    "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+}
+WAN_14B_EXPERT = ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16")
+
+# hub id -> its networks (as above), scheduler config and boundary_ratio
 REAL_PIPELINES: dict[str, dict[str, Any]] = {
     "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": {
         "transformer": ("diffusers", "WanTransformer3DModel", WAN21_FLF2V_TRANSFORMER, "bfloat16"),
-        "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
         "image_encoder": ("transformers", "CLIPVisionModelWithProjection", CLIP_VIT_H_14_VISION, "float32"),
-        "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+        **WAN_SHARED,
         "scheduler": flow_scheduler_config(16.0),
         "boundary_ratio": None,
     },
     "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {
-        "transformer": ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16"),
-        "transformer_2": ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16"),
-        "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
-        "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+        "transformer": WAN_14B_EXPERT,
+        "transformer_2": WAN_14B_EXPERT,
+        **WAN_SHARED,
         "scheduler": flow_scheduler_config(3.0),
         "boundary_ratio": 0.9,
     },
