@@ -143,6 +143,7 @@ def error_line(*args) -> str:
 def test_bad_input_is_one_line(wan_models, tmp_path):
     common = ("run", "-d", "synthetic", "--num-pairs", 1, "--out", tmp_path / "runs", "--quiet")
     assert "does not exist" in error_line(*common, "-m", "wan-flf2v", "--model", tmp_path / "missing")
+    assert "not in the Hugging Face cache" in error_line(*common, "-m", "wan-flf2v", "--model", "nobody/no-such-wan")
     assert "multiples of 16" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--height", 40)
     assert "4k+1 frames" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--video-frames", 24)
     ti2v = tmp_path / "ti2v"

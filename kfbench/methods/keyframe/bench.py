@@ -1,10 +1,10 @@
 """`kfbench bench` for the keyframe methods: denoiser calls, FLOPs at the real config, parameters, memory, wall time.
 
 FLOPs of one transformer call are counted with FlopCounterMode on a weightless copy (meta device)
-built from the real configuration (:mod:`kfbench.methods.keyframe.configs`) at the run's size and
-frame count: batch 1, the 512 padded text tokens, and for FLF2V both keyframes' 257 CLIP tokens. The
-pipeline calls the transformer once for the conditional and once for the unconditional branch
-(two calls per step when guidance > 1). Memory is computed from parameter counts and dtypes.
+built from the real configuration (:mod:`kfbench.methods.keyframe.configs`) with the inputs the
+pipeline gives it at the run's size and frame count (each model class's
+``meta_transformer_inputs``); calls per video follow each pipeline's rules (``denoiser_calls``).
+Memory is computed from parameter counts and dtypes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.methods.keyframe.configs import REAL_PIPELINES, TEXT_TOKENS
+from kfbench.methods.keyframe.configs import REAL_PIPELINES
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -60,47 +60,27 @@ def transformer_config(method: KeyframePipelineInterpolator) -> tuple[dict[str, 
     return read_json(path, method.model), str(path)
 
 
-def count_transformer_flops(config: dict[str, Any], *, frames: int, height: int, width: int) -> dict[str, Any]:
-    """FLOPs of one WanTransformer3DModel call (batch 1) at ``frames`` x ``height`` x ``width`` on the meta device."""
-    from diffusers import WanTransformer3DModel
+def count_transformer_flops(method: KeyframePipelineInterpolator, config: dict[str, Any], frames: int) -> dict[str, Any]:
+    """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from kfbench.bench import ATTENTION_OPS
 
+    cls = getattr(importlib.import_module("diffusers"), method.transformer_class)
     with torch.device("meta"):
-        transformer = WanTransformer3DModel.from_config(config)
-        latents = torch.empty(1, config["in_channels"], (frames - 1) // 4 + 1, height // 8, width // 8)
-        text = torch.empty(1, TEXT_TOKENS, config["text_dim"])
-        # FLF2V: both keyframes' CLIP tokens (pos_embed_seq_len = 2 x 257 in the real model)
-        image = torch.empty(2, config["pos_embed_seq_len"] // 2, config["image_dim"]) if config.get("image_dim") else None
+        transformer = cls.from_config(config)
+        inputs = method.meta_transformer_inputs(config, frames)
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
-            transformer(hidden_states=latents, timestep=torch.empty(1), encoder_hidden_states=text,
-                        encoder_hidden_states_image=image, return_dict=False)  # fmt: skip
+            transformer(**inputs, return_dict=False)
     by_op = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
     attention = sum(n for op, n in by_op.items() if any(a in op for a in ATTENTION_OPS))
     return {"per_call": int(counter.get_total_flops()), "per_call_attention_matmuls": attention, "per_call_by_op": by_op}
 
 
-def calls_per_video(method: KeyframePipelineInterpolator, scheduler_config: dict[str, Any], boundary_ratio: float | None) -> dict[str, int]:
-    """Transformer calls of one video per expert, by the pipeline's rules.
-
-    Expert 1 runs while t >= boundary_ratio * T. Whether the unconditional pass runs depends on
-    ``guidance_scale`` alone (WanImageToVideoPipeline.do_classifier_free_guidance), for both experts.
-    """
-    from diffusers import UniPCMultistepScheduler
-
-    scheduler = UniPCMultistepScheduler.from_config(scheduler_config)
-    if method.flow_shift is not None:
-        scheduler = UniPCMultistepScheduler.from_config(scheduler_config, flow_shift=method.flow_shift)
-    scheduler.set_timesteps(method.num_inference_steps, device="cpu")
-    steps = len(scheduler.timesteps)
-    high = steps if boundary_ratio is None else int((scheduler.timesteps >= boundary_ratio * scheduler.config.num_train_timesteps).sum())
-    passes = 2 if method.guidance_scale > 1 else 1
-    calls = {"transformer": high * passes}
-    if boundary_ratio is not None:
-        calls["transformer_2"] = (steps - high) * passes
-    return calls
+def scheduler_from_config(config: dict[str, Any]) -> Any:
+    """The scheduler a folder's (or the embedded) scheduler config names."""
+    return getattr(importlib.import_module("diffusers"), config["_class_name"]).from_config(config)
 
 
 @cache
@@ -151,9 +131,10 @@ def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, see
     else:
         pipe = method.pipeline()
         config, source = dict(pipe.transformer.config), method.model
-        scheduler_config, boundary = dict(pipe.scheduler.config), pipe.config.boundary_ratio
-    flops = count_transformer_flops(config, frames=frames, height=method.height, width=method.width)
-    calls = calls_per_video(method, scheduler_config, boundary)
+        scheduler_config = {"_class_name": type(pipe.scheduler).__name__, **pipe.scheduler.config}
+        boundary = pipe.config.get("boundary_ratio")
+    flops = count_transformer_flops(method, config, frames)
+    calls = method.denoiser_calls(scheduler_from_config(scheduler_config), boundary)
     flops.update(calls_per_video=sum(calls.values()), calls_by_denoiser=calls, total=flops["per_call"] * sum(calls.values()))
     report: dict[str, Any] = {
         "family": "keyframe", "method": method.name, "options": method.options, "num_frames": num_frames,

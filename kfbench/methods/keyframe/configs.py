@@ -1,5 +1,10 @@
 """The real configurations of the keyframe models' networks, for FLOP and parameter counts without weights.
 
+LTX-Video: diffusers' scripts/convert_ltx_to_diffusers.py, version "0.9.7" (the 13 B transformer,
+also the architecture of 0.9.8-13B-distilled, and the 0.9.7 VAE); text encoder T5-XXL v1.1's
+encoder; scheduler FlowMatchEuler without dynamic shifting (the script's 0.9.7 choice).
+
+Wan:
 Transformers: diffusers' scripts/convert_wan_to_diffusers.py (TRANSFORMER_CONFIGS of
 "Wan-FLF2V-14B-720P" and "Wan2.2-I2V-14B-720p"), which wrote the hub folders; rope_max_seq_len 1024
 is WanTransformer3DModel's default. Text encoder: the hub folders' text_encoder/config.json
@@ -32,11 +37,32 @@ CLIP_VIT_H_14_VISION = {
 }  # fmt: skip
 WAN_VAE: dict[str, Any] = {}  # AutoencoderKLWan() is the Wan 2.1 VAE (base_dim 96, dim_mult 1,2,4,4, z_dim 16)
 
-TEXT_TOKENS = 512  # WanImageToVideoPipeline's max_sequence_length: prompts are padded to it
+LTX_13B_TRANSFORMER = {
+    "in_channels": 128, "out_channels": 128, "patch_size": 1, "patch_size_t": 1, "num_attention_heads": 32,
+    "attention_head_dim": 128, "cross_attention_dim": 4096, "num_layers": 48, "activation_fn": "gelu-approximate",
+    "qk_norm": "rms_norm_across_heads", "norm_elementwise_affine": False, "norm_eps": 1e-6, "caption_channels": 4096,
+    "attention_bias": True, "attention_out_bias": True,
+}  # fmt: skip
+LTX_097_VAE = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 128, "block_out_channels": (128, 256, 512, 1024, 2048),
+    "down_block_types": ("LTXVideo095DownBlock3D",) * 4, "decoder_block_out_channels": (256, 512, 1024),
+    "layers_per_block": (4, 6, 6, 2, 2), "decoder_layers_per_block": (5, 5, 5, 5),
+    "spatio_temporal_scaling": (True, True, True, True), "decoder_spatio_temporal_scaling": (True, True, True),
+    "decoder_inject_noise": (False, False, False, False),
+    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"), "upsample_residual": (True, True, True),
+    "upsample_factor": (2, 2, 2), "timestep_conditioning": True, "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6,
+    "scaling_factor": 1.0, "encoder_causal": True, "decoder_causal": False, "spatial_compression_ratio": 32,
+    "temporal_compression_ratio": 8,
+}  # fmt: skip
+T5_XXL_ENCODER = {
+    "vocab_size": 32128, "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu",
+    "is_encoder_decoder": False, "tie_word_embeddings": False,
+}  # fmt: skip
 
 
 def flow_scheduler_config(flow_shift: float) -> dict[str, Any]:
-    return {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
+    return {"_class_name": "UniPCMultistepScheduler", "prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
 
 
 # component -> (library, class, config, dtype at the presets' defaults)
@@ -63,3 +89,11 @@ REAL_PIPELINES: dict[str, dict[str, Any]] = {
         "boundary_ratio": 0.9,
     },
 }
+LTX_13B = {
+    "transformer": ("diffusers", "LTXVideoTransformer3DModel", LTX_13B_TRANSFORMER, "bfloat16"),
+    "text_encoder": ("transformers", "T5EncoderModel", T5_XXL_ENCODER, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLLTXVideo", LTX_097_VAE, "bfloat16"),
+    "scheduler": {"_class_name": "FlowMatchEulerDiscreteScheduler", "use_dynamic_shifting": False},
+    "boundary_ratio": None,
+}
+REAL_PIPELINES.update({"Lightricks/LTX-Video-0.9.7-dev": LTX_13B, "Lightricks/LTX-Video-0.9.8-13B-distilled": LTX_13B})

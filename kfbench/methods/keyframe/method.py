@@ -39,6 +39,8 @@ class KeyframePipelineInterpolator(Interpolator):
 
     takes_prompt = True
     pipeline_class: str = ""
+    transformer_class: str = ""  # the diffusers class of its denoiser (FLOP counts)
+    folder_classes: tuple[str, ...] = ()  # model_index class names it loads (default: pipeline_class)
     float32_components: tuple[str, ...] = ()
     size_multiple: int = 16
     temporal_factor: int = 4
@@ -125,7 +127,7 @@ class KeyframePipelineInterpolator(Interpolator):
 
     def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
         """Refuse a folder whose pipeline is not ``pipeline_class``; subclasses add model-specific refusals."""
-        if index.get("_class_name") != self.pipeline_class:
+        if index.get("_class_name") not in (self.folder_classes or (self.pipeline_class,)):
             raise KfbenchError(
                 f"{self.name}: '{self.model}' holds a {index.get('_class_name')}, not a {self.pipeline_class}; "
                 "pass the model's diffusers folder or hub id with --model"
@@ -143,7 +145,10 @@ class KeyframePipelineInterpolator(Interpolator):
                 float32_components=self.float32_components, device=self.device, cpu_offload=self.cpu_offload,
                 vae_tiling=self.vae_tiling, flow_shift=self.flow_shift,
             )  # fmt: skip
-            self.check_size(self.loaded_size_multiple(pipe))
+            self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
+            self.check_size(self.size_multiple)
+            if self.video_frames != "match":
+                self.check_frames(self.video_frames, "--video-frames")
             self._pipe = pipe
         return self._pipe
 
@@ -151,12 +156,24 @@ class KeyframePipelineInterpolator(Interpolator):
         """The size multiple the loaded checkpoint needs (the class's nominal one unless overridden)."""
         return self.size_multiple
 
+    def loaded_temporal_factor(self, pipe: Any) -> int:
+        """The frame-count factor of the loaded checkpoint's VAE (the class's nominal one unless overridden)."""
+        return self.temporal_factor
+
     def denoisers(self, pipe: Any) -> dict[str, torch.nn.Module]:
         """The networks called once per denoising pass (counted in stats)."""
         return {"transformer": pipe.transformer}
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
         """How this pipeline takes the two keyframes (e.g. ``image`` and ``last_image``)."""
+        raise NotImplementedError
+
+    def meta_transformer_inputs(self, config: dict[str, Any], frames: int) -> dict[str, Any]:
+        """The tensors (meta device) of one transformer call as the pipeline makes it, for FLOP counting."""
+        raise NotImplementedError
+
+    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None) -> dict[str, int]:
+        """Transformer calls of one video per denoiser, by the pipeline's rules."""
         raise NotImplementedError
 
     def call_arguments(self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""Tiny random Wan FLF2V and Wan 2.2 pipeline folders in the real diffusers layout, built offline.
+"""Tiny random Wan FLF2V, Wan 2.2 and LTX-Video pipeline folders in the real diffusers layout, built offline.
 
-Shapes follow diffusers' own Wan image-to-video tests. The text encoder is a UMT5 encoder from a
-small config and the tokenizer a word-level ``tokenizers`` model wrapped in
-``PreTrainedTokenizerFast``, so nothing is downloaded. The schedulers are built as diffusers'
-conversion script builds the real ones (UniPC with flow sigmas; flow shift 16 for FLF2V, 3 for 2.2).
+Shapes follow diffusers' own pipeline tests. The text encoders are UMT5 / T5 encoders from small
+configs and the tokenizer a word-level ``tokenizers`` model wrapped in ``PreTrainedTokenizerFast``,
+so nothing is downloaded. The schedulers are built as diffusers' conversion scripts build the real
+ones (Wan: UniPC with flow sigmas, flow shift 16 for FLF2V and 3 for 2.2; LTX 0.9.7: FlowMatchEuler
+without dynamic shifting).
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def tiny_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
-def tiny_text_encoder(vocab_size: int):
-    from transformers import UMT5Config, UMT5EncoderModel
+def tiny_text_encoder(vocab_size: int, family: str = "umt5"):
+    """A one-layer UMT5 (Wan) or T5 (LTX-Video) encoder with TINY_TEXT_DIM outputs."""
+    import transformers
 
-    config = UMT5Config(
+    prefix = "UMT5" if family == "umt5" else "T5"
+    config = getattr(transformers, f"{prefix}Config")(
         vocab_size=vocab_size, d_model=TINY_TEXT_DIM, d_kv=8, d_ff=37, num_layers=1, num_heads=2,
         relative_attention_num_buckets=8, feed_forward_proj="gated-gelu", is_encoder_decoder=False,
     )  # fmt: skip
-    return UMT5EncoderModel(config).eval()
+    return getattr(transformers, f"{prefix}EncoderModel")(config).eval()
 
 
 def tiny_vae():
@@ -108,10 +111,46 @@ def make_tiny_wan(folder: str | Path, *, two_experts: bool, seed: int = 0) -> Pa
     return folder
 
 
+def tiny_ltx_components(seed: int = 0) -> dict[str, Any]:
+    """Components of a tiny LTXConditionPipeline (VAE compression 4 in space and time instead of 32 and 8)."""
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=TINY_TEXT_DIM,
+    )  # fmt: skip
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    )  # fmt: skip
+    return {
+        "tokenizer": tokenizer,
+        "text_encoder": tiny_text_encoder(len(tokenizer), family="t5"),
+        "transformer": transformer.eval(),
+        "vae": vae.eval(),
+        "scheduler": FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=False),
+    }
+
+
+def make_tiny_ltx(folder: str | Path, seed: int = 0) -> Path:
+    """Save a tiny LTXConditionPipeline folder (safetensors, diffusers layout) and return its path."""
+    from diffusers import LTXConditionPipeline
+
+    folder = Path(folder)
+    LTXConditionPipeline(**tiny_ltx_components(seed)).save_pretrained(folder)
+    return folder
+
+
 def make_tiny_keyframe_models(folder: Path) -> dict[str, Path]:
-    """The tiny folders the keyframe methods load: wan-flf2v and wan22-flf2v."""
+    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v and ltx-video (both LTX presets)."""
     folder = Path(folder)
     return {
         "wan-flf2v": make_tiny_wan(folder / "wan-flf2v", two_experts=False),
         "wan22-flf2v": make_tiny_wan(folder / "wan22-flf2v", two_experts=True, seed=1),
+        "ltx-video": make_tiny_ltx(folder / "ltx-video", seed=2),
     }

@@ -9,7 +9,6 @@ frame (Wan 2.2 TI2V-5B) or that take one image embedding (Wan 2.1 I2V) are refus
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,18 @@ import torch
 from PIL import Image
 
 from kfbench.errors import KfbenchError
+from kfbench.methods.keyframe.loading import read_json, with_flow_shift
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
+
+
+WAN_TEXT_TOKENS = 512  # the pipeline's max_sequence_length: prompts are padded to it
 
 
 class WanFLF2V(KeyframePipelineInterpolator):
     """Wan 2.1 FLF2V through WanImageToVideoPipeline; image encoder and VAE in float32 as diffusers' example loads them."""
 
     pipeline_class = "WanImageToVideoPipeline"
+    transformer_class = "WanTransformer3DModel"
     float32_components = ("vae", "image_encoder")
     size_multiple = 16  # VAE spatial factor 8 x transformer patch 2
     temporal_factor = 4
@@ -45,7 +49,7 @@ class WanFLF2V(KeyframePipelineInterpolator):
             other = "wan22-flf2v (two experts)" if has_two else "wan-flf2v (one transformer)"
             raise KfbenchError(f"'{self.model}' has {'two experts' if has_two else 'one transformer'}; use {other}")
         if not self.two_experts:
-            config = json.loads((folder / "transformer" / "config.json").read_text())
+            config = read_json(folder / "transformer" / "config.json", self.model)
             if config.get("image_dim") is None or config.get("pos_embed_seq_len") is None:
                 raise KfbenchError(
                     f"'{self.model}' is not a first-last-frame checkpoint (its transformer takes one image embedding); "
@@ -55,6 +59,9 @@ class WanFLF2V(KeyframePipelineInterpolator):
     def loaded_size_multiple(self, pipe: Any) -> int:
         return pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size[1]
 
+    def loaded_temporal_factor(self, pipe: Any) -> int:
+        return pipe.vae_scale_factor_temporal
+
     def denoisers(self, pipe: Any) -> dict[str, torch.nn.Module]:
         experts = {"transformer": pipe.transformer}
         if self.two_experts:
@@ -63,6 +70,38 @@ class WanFLF2V(KeyframePipelineInterpolator):
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
         return {"image": first, "last_image": last}
+
+    def meta_transformer_inputs(self, config: dict[str, Any], frames: int) -> dict[str, Any]:
+        """Batch 1 (cond and uncond are separate calls), the 512 padded text tokens, for FLF2V both keyframes' CLIP tokens."""
+        vae_factor = self.size_multiple // config["patch_size"][1]
+        latent_size = (self.height // vae_factor, self.width // vae_factor)
+        image = None
+        if config.get("image_dim"):  # 257 tokens per keyframe in the real model (pos_embed_seq_len = 2 x 257)
+            image = torch.empty(2, config["pos_embed_seq_len"] // 2, config["image_dim"])
+        return {
+            "hidden_states": torch.empty(1, config["in_channels"], (frames - 1) // self.temporal_factor + 1, *latent_size),
+            "timestep": torch.empty(1),
+            "encoder_hidden_states": torch.empty(1, WAN_TEXT_TOKENS, config["text_dim"]),
+            "encoder_hidden_states_image": image,
+        }
+
+    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None) -> dict[str, int]:
+        """Expert 1 while t >= boundary_ratio x T; the unconditional pass runs whenever guidance_scale > 1 (both experts).
+
+        (WanImageToVideoPipeline.do_classifier_free_guidance reads ``guidance_scale`` alone.)
+        """
+        if self.flow_shift is not None:
+            scheduler = with_flow_shift(scheduler, self.flow_shift)
+        scheduler.set_timesteps(self.num_inference_steps, device="cpu")
+        steps = len(scheduler.timesteps)
+        high = steps
+        if boundary_ratio is not None:
+            high = int((scheduler.timesteps >= boundary_ratio * scheduler.config.num_train_timesteps).sum())
+        passes = 2 if self.guidance_scale > 1 else 1
+        calls = {"transformer": high * passes}
+        if boundary_ratio is not None:
+            calls["transformer_2"] = (steps - high) * passes
+        return calls
 
 
 class Wan22FLF2V(WanFLF2V):
