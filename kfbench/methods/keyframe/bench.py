@@ -133,15 +133,20 @@ def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, see
         config, source = dict(pipe.transformer.config), method.model
         scheduler_config = {"_class_name": type(pipe.scheduler).__name__, **pipe.scheduler.config}
         boundary = pipe.config.get("boundary_ratio")
-    flops = count_transformer_flops(method, config, frames)
-    calls = method.denoiser_calls(scheduler_from_config(scheduler_config), boundary)
-    flops.update(calls_per_video=sum(calls.values()), calls_by_denoiser=calls, total=flops["per_call"] * sum(calls.values()))
+    calls = method.denoiser_calls(scheduler_from_config(scheduler_config), boundary, frames)
+    flops: dict[str, Any] = {"calls_per_video": sum(calls.values()), "calls_by_denoiser": calls}
+    if method.flops_unavailable:
+        flops["missing"] = method.flops_unavailable
+    else:
+        flops.update(count_transformer_flops(method, config, frames))
+        flops["total"] = flops["per_call"] * sum(calls.values())
     report: dict[str, Any] = {
         "family": "keyframe", "method": method.name, "options": method.options, "num_frames": num_frames,
-        "video_frames": frames, "height": method.height, "width": method.width, "device": method.device,
+        "video_frames": frames, "frames_returned": len(method.output_times(num_frames)), "height": method.height, "width": method.width, "device": method.device,
         "dtype": method.dtype, "transformer_config": source, "flops": flops,
-        "floor_s_h100_sxm": flops["total"] / H100_SXM_TFLOPS / 1e12,
     }  # fmt: skip
+    if "total" in flops:
+        report["floor_s_h100_sxm"] = flops["total"] / H100_SXM_TFLOPS / 1e12
     if method.model in REAL_PIPELINES:
         report["memory"] = parameters_and_memory(method.model, method.dtype)
     if flops_only:
@@ -162,7 +167,7 @@ def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, see
         memory, kind = peak_memory(method.device)
         run = {"wall_s": wall, "transformer_calls": method.stats["transformer_calls"],
                "calls_by_denoiser": method.stats["calls_by_denoiser"], "peak_memory_bytes": memory, "peak_memory_kind": kind,
-               "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12}  # fmt: skip
+               "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12 if "per_call" in flops else None}  # fmt: skip
         best = run if best is None or wall < best["wall_s"] else best
     report["run"] = best
     return report
@@ -178,12 +183,15 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
     """Human-readable lines of a keyframe bench report."""
     f = report["flops"]
     lines = [
-        f"{report['method']}: {report['video_frames']} frames at {report['width']}x{report['height']} "
-        f"(benchmark asks {report['num_frames']}), {report['device']}, {report['dtype']}, transformer config {report['transformer_config']}",
+        f"{report['method']}: {report['video_frames']} frames asked ({report['frames_returned']} returned) at "
+        f"{report['width']}x{report['height']} (benchmark asks {report['num_frames']}), {report['device']}, {report['dtype']}, transformer config {report['transformer_config']}",
         f"transformer calls per video: {f['calls_per_video']} ({', '.join(f'{k} {v}' for k, v in f['calls_by_denoiser'].items())})",
-        f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})",
-        f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s",
     ]
+    if "missing" in f:
+        lines.append(f"FLOPs: missing ({f['missing']})")
+    else:
+        lines.append(f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})")
+        lines.append(f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s")
     if "memory" in report:
         m = report["memory"]
         gib = {k: v / 2**30 for k, v in m["gpu_weights_bytes"].items()}
@@ -193,7 +201,8 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
                      f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM {m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
     if "run" in report:
         r = report["run"]
-        lines.append(f"run: {r['transformer_calls']} calls, wall {r['wall_s']:.3f} s, {r['tflops_per_s']:.4g} TFLOP/s, "
+        rate = f", {r['tflops_per_s']:.4g} TFLOP/s" if r["tflops_per_s"] is not None else ""
+        lines.append(f"run: {r['transformer_calls']} calls, wall {r['wall_s']:.3f} s{rate}, "
                      f"peak memory {r['peak_memory_bytes'] / 2**30:.2f} GiB ({r['peak_memory_kind']})")
     return "\n".join(lines)
 

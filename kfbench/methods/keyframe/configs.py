@@ -4,6 +4,12 @@ LTX-Video: diffusers' scripts/convert_ltx_to_diffusers.py, version "0.9.7" (the 
 also the architecture of 0.9.8-13B-distilled, and the 0.9.7 VAE); text encoder T5-XXL v1.1's
 encoder; scheduler FlowMatchEuler without dynamic shifting (the script's 0.9.7 choice).
 
+FramePack (not checked against the hub's config.json, which was not reachable here): diffusers'
+HunyuanVideoFramepackTransformer3DModel defaults (the HunyuanVideo 13 B transformer) with FramePack's
+SigLIP image projection (1152) and clean-latent embedder on; text encoders: llava-llama-3-8b's
+Llama 3 8B and CLIP ViT-L/14's text tower; image encoder SigLIP so400m/14 at 384 px
+(lllyasviel/flux_redux_bfl); VAE: AutoencoderKLHunyuanVideo's defaults.
+
 Wan:
 Transformers: diffusers' scripts/convert_wan_to_diffusers.py (TRANSFORMER_CONFIGS of
 "Wan-FLF2V-14B-720P" and "Wan2.2-I2V-14B-720p"), which wrote the hub folders; rope_max_seq_len 1024
@@ -97,3 +103,28 @@ LTX_13B = {
     "boundary_ratio": None,
 }
 REAL_PIPELINES.update({"Lightricks/LTX-Video-0.9.7-dev": LTX_13B, "Lightricks/LTX-Video-0.9.8-13B-distilled": LTX_13B})
+
+FRAMEPACK_TRANSFORMER = {
+    "in_channels": 16, "out_channels": 16, "num_attention_heads": 24, "attention_head_dim": 128, "num_layers": 20,
+    "num_single_layers": 40, "num_refiner_layers": 2, "mlp_ratio": 4.0, "patch_size": 2, "patch_size_t": 1,
+    "qk_norm": "rms_norm", "guidance_embeds": True, "text_embed_dim": 4096, "pooled_projection_dim": 768,
+    "rope_theta": 256.0, "rope_axes_dim": (16, 56, 56), "image_condition_type": None,
+    "has_image_proj": True, "image_proj_dim": 1152, "has_clean_x_embedder": True,
+}  # fmt: skip
+LLAMA3_8B = {
+    "vocab_size": 128320, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8,
+}  # fmt: skip
+CLIP_L_TEXT = {"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+               "num_attention_heads": 12, "max_position_embeddings": 77, "projection_dim": 768}  # fmt: skip
+SIGLIP_SO400M = {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
+                 "image_size": 384, "patch_size": 14}  # fmt: skip
+REAL_PIPELINES["hunyuanvideo-community/HunyuanVideo"] = {
+    "transformer": ("diffusers", "HunyuanVideoFramepackTransformer3DModel", FRAMEPACK_TRANSFORMER, "bfloat16"),
+    "text_encoder": ("transformers", "LlamaModel", LLAMA3_8B, "bfloat16"),
+    "text_encoder_2": ("transformers", "CLIPTextModel", CLIP_L_TEXT, "bfloat16"),
+    "image_encoder": ("transformers", "SiglipVisionModel", SIGLIP_SO400M, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLHunyuanVideo", {}, "bfloat16"),
+    "scheduler": {"_class_name": "FlowMatchEulerDiscreteScheduler"},
+    "boundary_ratio": None,
+}

@@ -62,11 +62,15 @@ def load_pipeline(
     cpu_offload: Offload,
     vae_tiling: bool,
     flow_shift: float | None,
+    components: dict[str, Any] | None = None,
 ) -> Any:
-    """The pipeline in ``folder`` with ``float32_components`` in float32 and the rest in ``dtype``, placed or offloaded."""
+    """The pipeline in ``folder`` (``components`` replacing some of its own) with ``float32_components``
+    in float32 and the rest in ``dtype``, placed or offloaded."""
     dtypes = {**{name: torch.float32 for name in float32_components}, "default": dtype}
     try:
-        pipe = pipeline_class.from_pretrained(folder, dtype=dtypes, use_safetensors=True, local_files_only=True)
+        pipe = pipeline_class.from_pretrained(
+            folder, dtype=dtypes, use_safetensors=True, local_files_only=True, **(components or {})
+        )
     except (OSError, ValueError) as exc:
         raise KfbenchError(f"could not load {pipeline_class.__name__} from {folder}: {exc}") from None
     if flow_shift is not None:

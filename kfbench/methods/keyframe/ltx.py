@@ -77,7 +77,7 @@ class LTXVideo(KeyframePipelineInterpolator):
             "video_coords": torch.empty(batch, 3, tokens),
         }
 
-    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None) -> dict[str, int]:
+    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None, frames: int) -> dict[str, int]:
         """One call per step: the pipeline batches the conditional and unconditional halves."""
         return {"transformer": len(self.timesteps) if self.timesteps is not None else self.num_inference_steps}
 

@@ -40,6 +40,7 @@ class KeyframePipelineInterpolator(Interpolator):
     takes_prompt = True
     pipeline_class: str = ""
     transformer_class: str = ""  # the diffusers class of its denoiser (FLOP counts)
+    flops_unavailable: str = ""  # why FLOPs cannot be counted on the meta device, if they cannot
     folder_classes: tuple[str, ...] = ()  # model_index class names it loads (default: pipeline_class)
     float32_components: tuple[str, ...] = ()
     size_multiple: int = 16
@@ -120,10 +121,14 @@ class KeyframePipelineInterpolator(Interpolator):
             return num_frames
         return int(self.video_frames)
 
+    def frame_positions(self, frames: int) -> tuple[int, int]:
+        """(frames the pipeline returns when asked for ``frames``, frame index of keyframe 2 on that scale)."""
+        return frames, frames - 1
+
     def output_times(self, num_frames: int) -> list[float]:
-        """The generated frames span keyframe 1 (time 0) to keyframe 2 (time 1), evenly spaced."""
-        frames = self.frames_for(num_frames)
-        return [i / (frames - 1) for i in range(frames)]
+        """Time of each returned frame: keyframe 1 is frame 0 (time 0), keyframe 2 time 1, frames evenly spaced."""
+        returned, last = self.frame_positions(self.frames_for(num_frames))
+        return [i / last for i in range(returned)]
 
     def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
         """Refuse a folder whose pipeline is not ``pipeline_class``; subclasses add model-specific refusals."""
@@ -139,11 +144,12 @@ class KeyframePipelineInterpolator(Interpolator):
             import diffusers
 
             folder = model_folder(self.model)
-            self.check_folder(folder, read_model_index(folder, self.model))
+            index = read_model_index(folder, self.model)
+            self.check_folder(folder, index)
             pipe = load_pipeline(
                 getattr(diffusers, self.pipeline_class), folder, dtype=DTYPES[self.dtype],
                 float32_components=self.float32_components, device=self.device, cpu_offload=self.cpu_offload,
-                vae_tiling=self.vae_tiling, flow_shift=self.flow_shift,
+                vae_tiling=self.vae_tiling, flow_shift=self.flow_shift, components=self.extra_components(index),
             )  # fmt: skip
             self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
             self.check_size(self.size_multiple)
@@ -151,6 +157,10 @@ class KeyframePipelineInterpolator(Interpolator):
                 self.check_frames(self.video_frames, "--video-frames")
             self._pipe = pipe
         return self._pipe
+
+    def extra_components(self, index: dict[str, Any]) -> dict[str, Any]:
+        """Components loaded from elsewhere that replace the folder's own (none by default)."""
+        return {}
 
     def loaded_size_multiple(self, pipe: Any) -> int:
         """The size multiple the loaded checkpoint needs (the class's nominal one unless overridden)."""
@@ -172,7 +182,7 @@ class KeyframePipelineInterpolator(Interpolator):
         """The tensors (meta device) of one transformer call as the pipeline makes it, for FLOP counting."""
         raise NotImplementedError
 
-    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None) -> dict[str, int]:
+    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None, frames: int) -> dict[str, int]:
         """Transformer calls of one video per denoiser, by the pipeline's rules."""
         raise NotImplementedError
 

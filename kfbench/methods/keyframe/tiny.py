@@ -1,4 +1,4 @@
-"""Tiny random Wan FLF2V, Wan 2.2 and LTX-Video pipeline folders in the real diffusers layout, built offline.
+"""Tiny random Wan FLF2V, Wan 2.2, LTX-Video and FramePack pipeline folders in the real diffusers layout, built offline.
 
 Shapes follow diffusers' own pipeline tests. The text encoders are UMT5 / T5 encoders from small
 configs and the tokenizer a word-level ``tokenizers`` model wrapped in ``PreTrainedTokenizerFast``,
@@ -146,11 +146,57 @@ def make_tiny_ltx(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
+def tiny_framepack_components(seed: int = 0) -> dict[str, Any]:
+    """Components of a tiny HunyuanVideoFramepackPipeline (shapes of diffusers' FramePack tests)."""
+    from diffusers import AutoencoderKLHunyuanVideo, FlowMatchEulerDiscreteScheduler, HunyuanVideoFramepackTransformer3DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaModel, SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
+
+    torch.manual_seed(seed)
+    tokenizer, tokenizer_2 = tiny_tokenizer(), tiny_tokenizer()
+    transformer = HunyuanVideoFramepackTransformer3DModel(
+        in_channels=4, out_channels=4, num_attention_heads=2, attention_head_dim=10, num_layers=1, num_single_layers=1,
+        num_refiner_layers=1, patch_size=2, patch_size_t=1, guidance_embeds=True, text_embed_dim=16,
+        pooled_projection_dim=8, rope_axes_dim=(2, 4, 4), image_condition_type=None, has_image_proj=True,
+        image_proj_dim=32, has_clean_x_embedder=True,
+    )  # fmt: skip
+    vae = AutoencoderKLHunyuanVideo(
+        in_channels=3, out_channels=3, latent_channels=4, down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+        up_block_types=("HunyuanVideoUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), layers_per_block=1, act_fn="silu",
+        norm_num_groups=4, scaling_factor=0.476986, spatial_compression_ratio=8, temporal_compression_ratio=4,
+        mid_block_add_attention=True,
+    )  # fmt: skip
+    text = {"bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "intermediate_size": 37, "num_attention_heads": 4,
+            "num_hidden_layers": 2, "hidden_act": "gelu"}  # fmt: skip
+    return {
+        "transformer": transformer.eval(),
+        "vae": vae.eval(),
+        "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
+        "text_encoder": LlamaModel(LlamaConfig(hidden_size=16, vocab_size=len(tokenizer), **text)).eval(),
+        "text_encoder_2": CLIPTextModel(CLIPTextConfig(hidden_size=8, vocab_size=len(tokenizer_2), projection_dim=32,
+                                                       max_position_embeddings=77, **text)).eval(),  # fmt: skip
+        "tokenizer": tokenizer,
+        "tokenizer_2": tokenizer_2,
+        "image_encoder": SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4,
+                                                              num_hidden_layers=2, image_size=30, patch_size=6)).eval(),  # fmt: skip
+        "feature_extractor": SiglipImageProcessor(size={"height": 30, "width": 30}),
+    }
+
+
+def make_tiny_framepack(folder: str | Path, seed: int = 0) -> Path:
+    """Save a tiny HunyuanVideoFramepackPipeline folder (safetensors, diffusers layout) and return its path."""
+    from diffusers import HunyuanVideoFramepackPipeline
+
+    folder = Path(folder)
+    HunyuanVideoFramepackPipeline(**tiny_framepack_components(seed)).save_pretrained(folder)
+    return folder
+
+
 def make_tiny_keyframe_models(folder: Path) -> dict[str, Path]:
-    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v and ltx-video (both LTX presets)."""
+    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v, ltx-video (both LTX presets) and framepack."""
     folder = Path(folder)
     return {
         "wan-flf2v": make_tiny_wan(folder / "wan-flf2v", two_experts=False),
         "wan22-flf2v": make_tiny_wan(folder / "wan22-flf2v", two_experts=True, seed=1),
         "ltx-video": make_tiny_ltx(folder / "ltx-video", seed=2),
+        "framepack": make_tiny_framepack(folder / "framepack", seed=3),
     }

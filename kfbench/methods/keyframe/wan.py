@@ -85,7 +85,7 @@ class WanFLF2V(KeyframePipelineInterpolator):
             "encoder_hidden_states_image": image,
         }
 
-    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None) -> dict[str, int]:
+    def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None, frames: int) -> dict[str, int]:
         """Expert 1 while t >= boundary_ratio x T; the unconditional pass runs whenever guidance_scale > 1 (both experts).
 
         (WanImageToVideoPipeline.do_classifier_free_guidance reads ``guidance_scale`` alone.)
