@@ -192,6 +192,8 @@ def run_bench(
 ) -> dict[str, Any]:
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
     from kfbench.devices import resolve_device
+    from kfbench.methods.keyframe import KeyframePipelineInterpolator
+    from kfbench.methods.keyframe.bench import bench_keyframe
     from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.model import resolve_dtype
     from kfbench.methods.svd.vibid import ViBiDInterpolator
@@ -199,9 +201,13 @@ def run_bench(
     if num_frames < 2 or repeats < 1 or warmup < 0:
         raise KfbenchError("bench: need --num-frames >= 2, --repeats >= 1 and --warmup >= 0")
     method = create_method(method_name, **options)
+    if isinstance(method, KeyframePipelineInterpolator):
+        if compare_sequential:
+            raise KfbenchError(f"'{method_name}' runs its pipeline's own loop: there is no fused call to compare; drop --compare-sequential")
+        return bench_keyframe(method, num_frames=num_frames, seed=seed, flops_only=flops_only, repeats=repeats, warmup=warmup)
     if not isinstance(method, (SVDInterpolator, ViBiDInterpolator)):
         raise KfbenchError(
-            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid); '{method_name}' has none"
+            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has none"
         )
     fusable = isinstance(method, SVDInterpolator) and method.bidirectional
     if compare_sequential and not fusable:
@@ -318,6 +324,10 @@ def _timed_video(method, first, last, num_frames, seed, device, timer, flops: UN
 
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable lines of a bench report."""
+    if report.get("family") == "keyframe":
+        from kfbench.methods.keyframe.bench import format_keyframe_report
+
+        return format_keyframe_report(report)
     f = report["flops"]
     lines = [
         f"{report['method']}: {report['num_frames']} frames at {report['width']}x{report['height']}, "

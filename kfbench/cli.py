@@ -31,6 +31,7 @@ from kfbench.registry import (
     method_presets,
     option_names,
 )
+from kfbench.prompts import read_prompts
 from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
 
@@ -117,6 +118,7 @@ def run(
     shard: str | None = typer.Option(None, "--shard", help="I/N: this job's share of the pairs (i mod N)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Recompute pairs that are already complete."),
+    prompts: Path | None = typer.Option(None, "--prompts", help="CSV of pair id, prompt: per-pair prompts for text-conditioned methods."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a method on a dataset's keyframe pairs and save frames, an mp4 preview and meta.json.
@@ -145,8 +147,13 @@ def run(
     if "device" in option_names("method", method) and "device" not in method_opts and default_device(launch):
         method_opts["device"] = default_device(launch)
     interpolator = create_method(method, **method_opts)
+    if prompts is not None and not interpolator.takes_prompt:
+        raise KfbenchError(f"method '{method}' takes no text prompt; drop --prompts")
+    prompt_map = read_prompts(prompts, data.pair_ids()) if prompts is not None else None
     with process_group(launch):
-        summary = run_benchmark(interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite)
+        summary = run_benchmark(
+            interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite, prompts=prompt_map
+        )
         done, skipped, held = total_over_ranks(len(summary.done), len(summary.skipped), len(summary.held))
     if launch is None or launch.rank == 0:
         ranks = f" over {launch.world_size} ranks" if launch else ""

@@ -22,9 +22,11 @@ class Interpolator(ABC):
 
     name: str = ""
     options: dict[str, Any] = {}
+    takes_prompt: bool = False  # text-conditioned methods: interpolate's prompt reaches _interpolate as pair_prompt
 
     def __init__(self) -> None:
         self.stats: dict[str, Any] = {}
+        self.pair_prompt: str | None = None
 
     @property
     def device_name(self) -> str:
@@ -49,8 +51,12 @@ class Interpolator(ABC):
         num_frames: int,
         seed: int = 0,
         latents: Any = None,
+        prompt: str | None = None,
     ) -> np.ndarray:
-        """Frames from ``first`` (frame 0) to ``last`` (frame T-1) as uint8 [T, H, W, 3]."""
+        """Frames from ``first`` (frame 0) to ``last`` (frame T-1) as uint8 [T, H, W, 3].
+
+        ``prompt`` (methods with ``takes_prompt`` only) replaces the method's own prompt for this pair.
+        """
         a, b = as_rgb_uint8(first), as_rgb_uint8(last)
         if a.shape != b.shape:
             raise KfbenchError(
@@ -59,7 +65,10 @@ class Interpolator(ABC):
             )
         if num_frames < 2:
             raise KfbenchError(f"num_frames must be at least 2 (the two keyframes), got {num_frames}")
+        if prompt is not None and not self.takes_prompt:
+            raise KfbenchError(f"method {self.name} takes no text prompt; drop the per-pair prompt")
         self.stats = {}
+        self.pair_prompt = prompt
         frames = self._interpolate(a, b, num_frames=num_frames, seed=seed, latents=latents)
         expected = len(self.output_times(num_frames))
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != expected or frames.shape[3] != 3:

@@ -15,6 +15,7 @@ from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair, PairDataset
 from kfbench.progress import set_status, track
+from kfbench.prompts import pair_prompt
 from kfbench.runstore import RunStore
 
 _VERSIONED_PACKAGES = ("kfbench", "torch", "diffusers", "transformers", "numpy", "opencv-python-headless")
@@ -87,8 +88,12 @@ def run_benchmark(
     *,
     seed: int = 0,
     overwrite: bool = False,
+    prompts: dict[str, str] | None = None,
 ) -> RunSummary:
     """Run ``method`` on each pair not yet complete in ``store`` (all of them with ``overwrite``).
+
+    Methods that take a text prompt get each pair's from ``prompts`` (pair id -> prompt), else
+    from the pair's own ``prompt`` (a pairs CSV column), else their ``prompt`` option.
 
     A pair whose source cannot be read stops the run, or is skipped and listed in ``bad`` when the
     dataset was opened with ``skip_bad``. Each pair is claimed first: a pair that another live run
@@ -116,14 +121,14 @@ def run_benchmark(
             if done(pair_id):  # another run finished it between the check and the claim
                 summary.skipped.append(pair_id)
                 continue
-            _run_pair(method, dataset, store, pair_id, seed, summary)
+            _run_pair(method, dataset, store, pair_id, seed, prompts, summary)
         finally:
             claim.release()
     return summary
 
 
 def _run_pair(method: Interpolator, dataset: PairDataset, store: RunStore, pair_id: str, seed: int,
-              summary: RunSummary) -> None:
+              prompts: dict[str, str] | None, summary: RunSummary) -> None:
     """Generate one pair and save it with its meta (a bad source is listed in ``summary.bad`` with skip_bad)."""
     try:
         pair = prepare_pair(dataset.load(pair_id), method)
@@ -133,9 +138,10 @@ def _run_pair(method: Interpolator, dataset: PairDataset, store: RunStore, pair_
         summary.bad.append(f"{pair_id}: {exc}")
         return
     num_frames = pair_num_frames(pair)
+    prompt, prompt_source = pair_prompt(pair, prompts) if method.takes_prompt else (None, "")
     _reset_peak_memory()
     start = time.perf_counter()
-    frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=seed)
+    frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=seed, prompt=prompt)
     wall = time.perf_counter() - start
     meta = {
         "dataset": dataset.name,
@@ -154,6 +160,8 @@ def _run_pair(method: Interpolator, dataset: PairDataset, store: RunStore, pair_
         "environment": environment(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if method.takes_prompt:
+        meta["prompt"], meta["prompt_source"] = method.stats.get("prompt", prompt), prompt_source
     fps = float(method.options.get("fps") or pair.meta.get("fps") or 7)
     store.save(dataset.name, method.name, pair_id, frames, meta, fps=fps)
     summary.done.append(pair_id)

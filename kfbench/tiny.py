@@ -102,6 +102,7 @@ TINY_BUILDERS = {
     "film": "kfbench.methods.film.weights:make_tiny_film",
     "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
     "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
+    "keyframe": "kfbench.methods.keyframe.tiny:make_tiny_keyframe_models",
 }
 
 

@@ -2,7 +2,7 @@
 
 Columns: ``first`` and ``last`` (image paths, relative to the CSV's folder), and optionally ``id``
 (default '<first stem>__<last stem>'), ``num_frames`` (frames to generate, keyframes included;
-default: the dataset option) and ``fps``. Metrics that need a ground-truth clip are skipped for
+default: the dataset option), ``fps`` and ``prompt`` (the text prompt of methods that take one). Metrics that need a ground-truth clip are skipped for
 these pairs, with the reason recorded in each pair's meta.
 """
 
@@ -30,7 +30,7 @@ class PairsDataset(PairDataset):
         path = resolve_root(root, "pairs")
         self.csv_path = path / "pairs.csv" if path.is_dir() else path
         if not self.csv_path.is_file():
-            raise KfbenchError(f"pairs: no {self.csv_path}; pass --root FILE.csv (columns: id, first, last[, num_frames, fps])")
+            raise KfbenchError(f"pairs: no {self.csv_path}; pass --root FILE.csv (columns: id, first, last[, num_frames, fps, prompt])")
         if num_frames < 2:
             raise KfbenchError(f"pairs: num_frames must be at least 2, got {num_frames}")
         self.rows: dict[str, dict[str, object]] = {}
@@ -61,7 +61,8 @@ class PairsDataset(PairDataset):
             raise KfbenchError(f"pairs: line {line} of {self.csv_path}: num_frames must be an integer, fps a number") from None
         if num_frames < 2:
             raise KfbenchError(f"pairs: line {line} of {self.csv_path}: num_frames must be at least 2")
-        self.rows[pair_id] = {"first": first, "last": last, "num_frames": num_frames, "fps": fps}
+        prompt = (row.get("prompt") or "").strip() or None
+        self.rows[pair_id] = {"first": first, "last": last, "num_frames": num_frames, "fps": fps, "prompt": prompt}
 
     def pair_ids(self) -> list[str]:
         return list(self.rows)
@@ -80,6 +81,8 @@ class PairsDataset(PairDataset):
             "num_frames": row["num_frames"],
             "ground_truth_missing": NO_GROUND_TRUTH,
         }
+        if row["prompt"]:
+            meta["prompt"] = row["prompt"]
         return Pair(pair_id, first, last, None, meta)
 
 

@@ -1,0 +1,130 @@
+"""The real configurations of the keyframe models' networks, for FLOP and parameter counts without weights.
+
+LTX-Video: diffusers' scripts/convert_ltx_to_diffusers.py, version "0.9.7" (the 13 B transformer,
+also the architecture of 0.9.8-13B-distilled, and the 0.9.7 VAE); text encoder T5-XXL v1.1's
+encoder; scheduler FlowMatchEuler without dynamic shifting (the script's 0.9.7 choice).
+
+FramePack (not checked against the hub's config.json, which was not reachable here): diffusers'
+HunyuanVideoFramepackTransformer3DModel defaults (the HunyuanVideo 13 B transformer) with FramePack's
+SigLIP image projection (1152) and clean-latent embedder on; text encoders: llava-llama-3-8b's
+Llama 3 8B and CLIP ViT-L/14's text tower; image encoder SigLIP so400m/14 at 384 px
+(lllyasviel/flux_redux_bfl); VAE: AutoencoderKLHunyuanVideo's defaults.
+
+Wan:
+Transformers: diffusers' scripts/convert_wan_to_diffusers.py (TRANSFORMER_CONFIGS of
+"Wan-FLF2V-14B-720P" and "Wan2.2-I2V-14B-720p"), which wrote the hub folders; rope_max_seq_len 1024
+is WanTransformer3DModel's default. Text encoder: the hub folders' text_encoder/config.json
+(google/umt5-xxl's encoder). Image encoder: CLIP ViT-H/14 (laion/CLIP-ViT-H-14-laion2B-s32B-b79K's
+vision tower, loaded by the conversion script). VAE: AutoencoderKLWan's defaults, the Wan 2.1 VAE.
+Schedulers: what the conversion script builds (UniPC, flow sigmas; flow shift 16 for FLF2V, 3 else).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WAN_14B = {
+    "added_kv_proj_dim": None, "attention_head_dim": 128, "cross_attn_norm": True, "eps": 1e-06, "ffn_dim": 13824,
+    "freq_dim": 256, "in_channels": 36, "num_attention_heads": 40, "num_layers": 40, "out_channels": 16,
+    "patch_size": [1, 2, 2], "qk_norm": "rms_norm_across_heads", "text_dim": 4096, "rope_max_seq_len": 1024,
+}  # fmt: skip
+# 257 CLIP tokens per keyframe (16x16 patches of 224 px + class token), two keyframes
+WAN21_FLF2V_TRANSFORMER = {**WAN_14B, "image_dim": 1280, "added_kv_proj_dim": 5120, "pos_embed_seq_len": 2 * 257}
+WAN22_I2V_A14B_TRANSFORMER = dict(WAN_14B)
+
+UMT5_XXL_ENCODER = {
+    "vocab_size": 256384, "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu",
+    "is_encoder_decoder": False, "tie_word_embeddings": False,
+}  # fmt: skip
+CLIP_VIT_H_14_VISION = {
+    "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 16,
+    "patch_size": 14, "image_size": 224, "projection_dim": 1024, "hidden_act": "gelu",
+}  # fmt: skip
+WAN_VAE: dict[str, Any] = {}  # AutoencoderKLWan() is the Wan 2.1 VAE (base_dim 96, dim_mult 1,2,4,4, z_dim 16)
+
+LTX_13B_TRANSFORMER = {
+    "in_channels": 128, "out_channels": 128, "patch_size": 1, "patch_size_t": 1, "num_attention_heads": 32,
+    "attention_head_dim": 128, "cross_attention_dim": 4096, "num_layers": 48, "activation_fn": "gelu-approximate",
+    "qk_norm": "rms_norm_across_heads", "norm_elementwise_affine": False, "norm_eps": 1e-6, "caption_channels": 4096,
+    "attention_bias": True, "attention_out_bias": True,
+}  # fmt: skip
+LTX_097_VAE = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 128, "block_out_channels": (128, 256, 512, 1024, 2048),
+    "down_block_types": ("LTXVideo095DownBlock3D",) * 4, "decoder_block_out_channels": (256, 512, 1024),
+    "layers_per_block": (4, 6, 6, 2, 2), "decoder_layers_per_block": (5, 5, 5, 5),
+    "spatio_temporal_scaling": (True, True, True, True), "decoder_spatio_temporal_scaling": (True, True, True),
+    "decoder_inject_noise": (False, False, False, False),
+    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"), "upsample_residual": (True, True, True),
+    "upsample_factor": (2, 2, 2), "timestep_conditioning": True, "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6,
+    "scaling_factor": 1.0, "encoder_causal": True, "decoder_causal": False, "spatial_compression_ratio": 32,
+    "temporal_compression_ratio": 8,
+}  # fmt: skip
+T5_XXL_ENCODER = {
+    "vocab_size": 32128, "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu",
+    "is_encoder_decoder": False, "tie_word_embeddings": False,
+}  # fmt: skip
+
+
+def flow_scheduler_config(flow_shift: float) -> dict[str, Any]:
+    return {"_class_name": "UniPCMultistepScheduler", "prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
+
+
+# component -> (library, class, config, dtype at the presets' defaults)
+WAN_SHARED = {
+    "text_encoder": ("transformers", "UMT5EncoderModel", UMT5_XXL_ENCODER, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLWan", WAN_VAE, "float32"),
+}
+WAN_14B_EXPERT = ("diffusers", "WanTransformer3DModel", WAN22_I2V_A14B_TRANSFORMER, "bfloat16")
+
+# hub id -> its networks (as above), scheduler config and boundary_ratio
+REAL_PIPELINES: dict[str, dict[str, Any]] = {
+    "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": {
+        "transformer": ("diffusers", "WanTransformer3DModel", WAN21_FLF2V_TRANSFORMER, "bfloat16"),
+        "image_encoder": ("transformers", "CLIPVisionModelWithProjection", CLIP_VIT_H_14_VISION, "float32"),
+        **WAN_SHARED,
+        "scheduler": flow_scheduler_config(16.0),
+        "boundary_ratio": None,
+    },
+    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {
+        "transformer": WAN_14B_EXPERT,
+        "transformer_2": WAN_14B_EXPERT,
+        **WAN_SHARED,
+        "scheduler": flow_scheduler_config(3.0),
+        "boundary_ratio": 0.9,
+    },
+}
+LTX_13B = {
+    "transformer": ("diffusers", "LTXVideoTransformer3DModel", LTX_13B_TRANSFORMER, "bfloat16"),
+    "text_encoder": ("transformers", "T5EncoderModel", T5_XXL_ENCODER, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLLTXVideo", LTX_097_VAE, "bfloat16"),
+    "scheduler": {"_class_name": "FlowMatchEulerDiscreteScheduler", "use_dynamic_shifting": False},
+    "boundary_ratio": None,
+}
+REAL_PIPELINES.update({"Lightricks/LTX-Video-0.9.7-dev": LTX_13B, "Lightricks/LTX-Video-0.9.8-13B-distilled": LTX_13B})
+
+FRAMEPACK_TRANSFORMER = {
+    "in_channels": 16, "out_channels": 16, "num_attention_heads": 24, "attention_head_dim": 128, "num_layers": 20,
+    "num_single_layers": 40, "num_refiner_layers": 2, "mlp_ratio": 4.0, "patch_size": 2, "patch_size_t": 1,
+    "qk_norm": "rms_norm", "guidance_embeds": True, "text_embed_dim": 4096, "pooled_projection_dim": 768,
+    "rope_theta": 256.0, "rope_axes_dim": (16, 56, 56), "image_condition_type": None,
+    "has_image_proj": True, "image_proj_dim": 1152, "has_clean_x_embedder": True,
+}  # fmt: skip
+LLAMA3_8B = {
+    "vocab_size": 128320, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8,
+}  # fmt: skip
+CLIP_L_TEXT = {"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+               "num_attention_heads": 12, "max_position_embeddings": 77, "projection_dim": 768}  # fmt: skip
+SIGLIP_SO400M = {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
+                 "image_size": 384, "patch_size": 14}  # fmt: skip
+REAL_PIPELINES["hunyuanvideo-community/HunyuanVideo"] = {
+    "transformer": ("diffusers", "HunyuanVideoFramepackTransformer3DModel", FRAMEPACK_TRANSFORMER, "bfloat16"),
+    "text_encoder": ("transformers", "LlamaModel", LLAMA3_8B, "bfloat16"),
+    "text_encoder_2": ("transformers", "CLIPTextModel", CLIP_L_TEXT, "bfloat16"),
+    "image_encoder": ("transformers", "SiglipVisionModel", SIGLIP_SO400M, "bfloat16"),
+    "vae": ("diffusers", "AutoencoderKLHunyuanVideo", {}, "bfloat16"),
+    "scheduler": {"_class_name": "FlowMatchEulerDiscreteScheduler"},
+    "boundary_ratio": None,
+}

@@ -1,0 +1,95 @@
+"""Loading a diffusers keyframe pipeline: hub id or folder, checked model_index, safetensors only.
+
+Nothing downloaded is executed: only configs, safetensors weights and tokenizer data files are
+fetched, every component must be a diffusers or transformers class, ``trust_remote_code`` is never
+set and ``use_safetensors=True`` refuses pickled weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from kfbench.errors import KfbenchError
+from kfbench.hub import resolve_model_dir
+
+ALLOWED_LIBRARIES = ("diffusers", "transformers")
+# Configs, safetensors weights and tokenizer data (sentencepiece .model, vocab .txt); never pickles or code.
+FETCHED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt"]
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+Offload = Literal["none", "model", "sequential"]
+
+
+def model_folder(model: str) -> Path:
+    """The local folder of ``model`` (a folder, or a hub id fetched unless HF_HUB_OFFLINE=1)."""
+    return resolve_model_dir(model, allow_patterns=FETCHED_FILES)
+
+
+def read_json(path: Path, model: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise KfbenchError(f"'{model}' is not a diffusers pipeline folder: {path} is missing; pass one with --model")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise KfbenchError(f"{path} is not valid JSON ({exc})") from None
+
+
+def read_model_index(folder: Path, model: str) -> dict[str, Any]:
+    """model_index.json, after checking that every component is a diffusers or transformers class."""
+    path = folder / "model_index.json"
+    index = read_json(path, model)
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or entry[0] is None:
+            continue
+        if entry[0] not in ALLOWED_LIBRARIES:
+            raise KfbenchError(
+                f"{path}: component '{name}' names library '{entry[0]}'; kfbench loads only diffusers and "
+                "transformers classes (no remote code)"
+            )
+    return index
+
+
+def load_pipeline(
+    pipeline_class: type,
+    folder: Path,
+    *,
+    dtype: torch.dtype,
+    float32_components: tuple[str, ...],
+    device: str,
+    cpu_offload: Offload,
+    vae_tiling: bool,
+    flow_shift: float | None,
+    components: dict[str, Any] | None = None,
+) -> Any:
+    """The pipeline in ``folder`` (``components`` replacing some of its own) with ``float32_components``
+    in float32 and the rest in ``dtype``, placed or offloaded."""
+    dtypes = {**{name: torch.float32 for name in float32_components}, "default": dtype}
+    try:
+        pipe = pipeline_class.from_pretrained(
+            folder, dtype=dtypes, use_safetensors=True, local_files_only=True, **(components or {})
+        )
+    except (OSError, ValueError) as exc:
+        raise KfbenchError(f"could not load {pipeline_class.__name__} from {folder}: {exc}") from None
+    if flow_shift is not None:
+        pipe.scheduler = with_flow_shift(pipe.scheduler, flow_shift)
+    if cpu_offload == "none":
+        pipe.to(device)
+    elif cpu_offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.enable_sequential_cpu_offload(device=device)
+    if vae_tiling:
+        pipe.vae.enable_tiling()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def with_flow_shift(scheduler: Any, flow_shift: float) -> Any:
+    """The same scheduler with its flow shift replaced (UniPC calls it flow_shift, FlowMatchEuler shift)."""
+    key = next((k for k in ("flow_shift", "shift") if k in scheduler.config), None)
+    if key is None:
+        raise KfbenchError(f"{type(scheduler).__name__} has no flow shift; drop --flow-shift")
+    return type(scheduler).from_config(scheduler.config, **{key: flow_shift})
