@@ -256,7 +256,7 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
                         "n_counts": "frames"}
             if "fid" in config.metrics:
                 rows.append(_distance_row(dataset, method, "fid", fake, truth, image.tag, config,
-                                          {**settings, "covariance": config.covariance}, _fd(config, "FID")))
+                                          {**settings, "covariance": config.covariance}, _fd(config, "FID", config.covariance)))
             if "kid" in config.metrics:
                 kid_settings = {**settings, "subsets": config.kid_subsets, "subset_size": config.kid_subset_size,
                                 "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
@@ -270,11 +270,15 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
 Scorer = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray, np.ndarray, bool], float]]
 
 
-def _fd(config: EvalConfig, what: str) -> Scorer:
-    """Frechet distance of the rows ix of x and iy of y."""
+def _fd(config: EvalConfig, what: str, covariance: Covariance) -> Scorer:
+    """Frechet distance of the rows ix of x and iy of y (repeated rows given as distinct rows and counts)."""
 
     def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
-        return lambda ix, iy, resample: frechet_distance_features(x[ix], y[iy], config.covariance, what=what, device=config.device)
+        def score(ix: np.ndarray, iy: np.ndarray, resample: bool) -> float:
+            (u, cu), (v, cv) = np.unique(ix, return_counts=True), np.unique(iy, return_counts=True)
+            return frechet_distance_features(x[u], y[v], covariance, what=what, device=config.device, x_counts=cu, y_counts=cv)
+
+        return score
 
     return prepare
 
@@ -344,7 +348,7 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
     settings["weights"] = extractors.weights.get("i3d")
     fake = [features.generated(clip, "i3d", p, p.generated[window]) for p in track(pairs, f"i3d {method}")]
     truth = [features.real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
-    return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD"))
+    return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD", config.covariance))
 
 
 def _fvd_window(pairs: list[PairFrames], config: EvalConfig) -> slice | None:

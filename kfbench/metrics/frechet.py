@@ -3,8 +3,8 @@
 Covariance convention: ``"n-1"`` (unbiased; torchmetrics, pytorch-fid) or ``"n"`` (maximum
 likelihood; StyleGAN-V, cd-fvd). From statistics, the trace of sqrt(Sigma1 Sigma2) comes from the
 eigenvalues of Sigma1 @ Sigma2 (as torchmetrics does). From features (Sigma1 = A.T A,
-Sigma2 = B.T B) it is computed exactly and faster: the singular values of the small cross matrix
-A @ B.T when a set has fewer samples than dimensions, else symmetric eigenvalues.
+Sigma2 = B.T B) it is computed exactly and faster: the eigenvalues of the Gram matrix of the cross
+matrix A @ B.T, at most D x D, without eigenvectors.
 """
 
 from __future__ import annotations
@@ -60,27 +60,44 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_features(
-    x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance", device: str = "cpu"
+    x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance", device: str = "cpu",
+    x_counts: np.ndarray | None = None, y_counts: np.ndarray | None = None,
 ) -> float:
     """Frechet distance between Gaussians fitted to features x [N1, D] and y [N2, D] (float64 on ``device``).
 
-    With fewer samples than dimensions, Tr sqrt(Sigma1 Sigma2) is the nuclear norm of the small
-    cross matrix A @ B.T; otherwise the eigenvalues of the symmetric R Sigma2 R, R = sqrt(Sigma1).
+    ``x_counts`` / ``y_counts``: how often each row is repeated (a bootstrap resample given by its
+    distinct rows), exactly as if the rows were repeated. Sigma1 = A.T A and Sigma2 = B.T B with
+    A, B the centred, weighted rows; Tr sqrt(Sigma1 Sigma2) is the sum of the square roots of the
+    eigenvalues of the m x m Gram matrix of A B.T, m = min(rows, D) (a set with more rows than D
+    is first reduced to its D x D QR factor R, R.T R = A.T A): no D x D eigenvectors.
     """
     if np.ndim(x) != 2 or np.ndim(y) != 2 or np.shape(x)[1] != np.shape(y)[1]:
         raise KfbenchError(f"{what}: feature sets must be [N, D] with the same D, got {np.shape(x)} and {np.shape(y)}")
     ddof = _ddof(covariance)
-    check_sample_size(min(len(x), len(y)), np.shape(x)[1], what)
-    fx = torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device)
-    fy = torch.as_tensor(np.asarray(y), dtype=torch.float64, device=device)
-    a = (fx - fx.mean(dim=0)) / np.sqrt(len(fx) - ddof)
-    b = (fy - fy.mean(dim=0)) / np.sqrt(len(fy) - ddof)
-    if min(len(a), len(b)) <= a.shape[1]:
-        trace_sqrt = torch.linalg.svdvals(a @ b.T).sum()
-    else:
-        values, vectors = torch.linalg.eigh(a.T @ a)
-        root = (vectors * values.clamp(min=0).sqrt()) @ vectors.T
-        product = root @ (b.T @ b) @ root
-        trace_sqrt = torch.linalg.eigvalsh((product + product.T) / 2).clamp(min=0).sqrt().sum()
-    mean_term = (fx.mean(dim=0) - fy.mean(dim=0)).square().sum()
-    return float(mean_term + a.square().sum() + b.square().sum() - 2.0 * trace_sqrt)
+    wx, wy = (_counts(c, len(f), device) for c, f in ((x_counts, x), (y_counts, y)))
+    check_sample_size(int(min(wx.sum(), wy.sum())), np.shape(x)[1], what)
+    mean_x, a = _centred_factor(torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device), wx, ddof)
+    mean_y, b = _centred_factor(torch.as_tensor(np.asarray(y), dtype=torch.float64, device=device), wy, ddof)
+    mean_term = (mean_x - mean_y).square().sum()
+    return float(mean_term + a.square().sum() + b.square().sum() - 2.0 * _trace_sqrt_product(a, b))
+
+
+def _counts(counts: np.ndarray | None, rows: int, device: str) -> torch.Tensor:
+    if counts is None:
+        return torch.ones(rows, dtype=torch.float64, device=device)
+    return torch.as_tensor(np.asarray(counts), dtype=torch.float64, device=device)
+
+
+def _centred_factor(f: torch.Tensor, counts: torch.Tensor, ddof: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted mean and A with A.T @ A = the covariance of f's rows, each repeated ``counts`` times."""
+    n = counts.sum()
+    mean = (counts[:, None] * f).sum(dim=0) / n
+    return mean, (f - mean) * (counts / (n - ddof)).sqrt()[:, None]
+
+
+def _trace_sqrt_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Tr sqrt(A.T A B.T B) = the nuclear norm of A B.T, from the eigenvalues of its smaller Gram matrix."""
+    a, b = (torch.linalg.qr(f, mode="r").R if len(f) > f.shape[1] else f for f in (a, b))
+    cross = a @ b.T
+    gram = cross @ cross.T if len(a) <= len(b) else cross.T @ cross
+    return torch.linalg.eigvalsh((gram + gram.T) / 2).clamp(min=0).sqrt().sum()
