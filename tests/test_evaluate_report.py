@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from inprocess import run_main
 from metric_weights import save_random_inception
 
@@ -68,28 +69,66 @@ def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated)
         assert list(saved.columns) == COLUMNS and len(saved) == 12
     settings = json.loads(value(results, "flow", "psnr")["settings"])
     assert settings["frames"].startswith("in-between") and settings["ground_truth_indices"] == list(range(1, 24))
-    assert "nearest its time" in settings["frame_matching"] and settings["bootstrap"]["unit"] == "pair"
+    assert settings["frame_matching"] == "the method's frame times are the grid times" and not settings["mapped_to_grid"]
+    assert settings["bootstrap"]["unit"] == "pair" and settings["protocol"] == "kfbench"
+    assert settings["interval"].startswith("percentile") and settings["cap_db"] == 100
+    assert all(json.loads(s)["protocol"] == "kfbench" for s in results["settings"])  # recorded in every row
     fvd = json.loads(value(results, "flow", "fvd")["settings"])
-    assert fvd["window"].startswith("generated frames 1-23 of 25 (23 frames") and fvd["covariance"] == "n-1"
+    assert fvd["window"].startswith("grid frames 1-23 of 25 (23-frame clips, centre window") and fvd["covariance"] == "n"
+    assert fvd["clip_frames"] == 23
     assert sorted(per_frame["frame"].unique()) == list(range(1, 24)) and len(per_frame) == 2 * 4 * 23
 
 
-def test_fewer_generated_frames_are_matched_to_the_nearest_ground_truth_frame(evaluated, tmp_path):
+class PooledColours(torch.nn.Module):
+    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): which frames are compared is what is tested here."""
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1)
+
+
+def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path, monkeypatch):
+    """FID of both rows against the same ground-truth frames; the 16 frames are mapped onto the 25-frame grid by time."""
+    import kfbench.metrics.inception
+    from kfbench.report.tables import paper_table, table1
+
+    monkeypatch.setattr(kfbench.metrics.inception, "load_inception", lambda path, antialias: PooledColours())
+
     out = shutil.copytree(evaluated[0], tmp_path / "runs")
     store = RunStore(out)
-    pair_id = store.completed_pairs("synthetic", "flow")[0]
-    meta = store.load_meta("synthetic", "flow", pair_id)
-    frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
     times = list(np.linspace(0, 1, 16))
-    store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
-    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True), methods=["sixteen"])
-    rows = per_frame[per_frame["method"] == "sixteen"]
-    assert list(rows["truth_frame"]) == [int(np.floor(t * 24 + 0.5)) for t in times]
-    assert value(results, "sixteen", "psnr")["n"] == 16
-    assert {"linear", "flow", "sixteen"} <= set(pd.read_csv(out / "results.csv")["method"])  # merged, not replaced
+    for pair_id in store.completed_pairs("synthetic", "flow"):
+        meta = store.load_meta("synthetic", "flow", pair_id)
+        frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
+        store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
+    (tmp_path / "weights.pth").write_bytes(b"stand-in")
+    config = EvalConfig(metrics=("fid", "psnr"), inception_weights=str(tmp_path / "weights.pth"), bootstrap=0)
+    results, per_frame = evaluate_store(out, config, methods=["flow", "sixteen"])
+    real = sorted(p.name for p in (out / ".cache" / "features").rglob("*.npy") if "--" not in p.name)
+    assert len(real) == 4  # one real set: 4 pairs' ground-truth features, shared by both methods
+    flow, sixteen = (json.loads(value(results, m, "fid")["settings"]) for m in ("flow", "sixteen"))
+    assert flow["real_set"] == sixteen["real_set"] and flow["ground_truth_indices"] == sixteen["ground_truth_indices"]
+    assert sixteen["ground_truth_indices"] == list(range(1, 24)) and value(results, "sixteen", "fid")["n"] == 4 * 23
+    assert sixteen["mapped_to_grid"] and not flow["mapped_to_grid"] and "nearest it in time" in sixteen["frame_matching"]
+    rows = per_frame[(per_frame["method"] == "sixteen") & (per_frame["pair"] == per_frame["pair"].iloc[0])]
+    assert list(rows["generated_frame"]) == [int(np.argmin(np.round(np.abs(np.array(times) - j / 24), 9))) for j in range(1, 24)]
+    table = table1(results, paper_table())
+    labels = [row[0] for row in table.rows]
+    assert "sixteen †" in labels and "flow" in labels
+    assert any(note.startswith("† sixteen") and "16 frames" in note and "25-frame grid" in note for note in table.notes)
+    assert "FID covariance n-1" in table.caption
     evaluate_store(out, EvalConfig(metrics=("psnr",)), methods=["sixteen"])  # re-evaluated rows replace the old ones
     saved = pd.read_csv(out / "per_frame.csv")
-    assert (saved["method"] == "sixteen").sum() == 14 and len(saved) == 2 * 4 * 23 + 14
+    assert (saved["method"] == "sixteen").sum() == 4 * 23 and {"linear", "flow", "sixteen"} <= set(saved["method"])
+
+
+def test_psnr_with_the_keyframes_is_finite_and_capped(evaluated, tmp_path):
+    out = shutil.copytree(evaluated[0], tmp_path / "runs")
+    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True, bootstrap=20),
+                                        methods=["linear"])
+    row = value(results, "linear", "psnr")
+    assert np.isfinite([row["value"], row["ci_low"], row["ci_high"]]).all() and row["n"] == 4 * 25
+    keyframes = per_frame[(per_frame["method"] == "linear") & per_frame["frame"].isin([0, 24])]
+    assert (keyframes["psnr"] == 100.0).all() and json.loads(row["settings"])["cap_db"] == 100.0
 
 
 def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
