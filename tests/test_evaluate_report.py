@@ -279,3 +279,23 @@ def test_html_report_plays_every_video_in_headless_chromium(evaluated, tmp_path,
     if videos == "link":
         assert (folder / "videos" / "synthetic" / "synthetic-0-0000" / "ground_truth.mp4").is_file()
         assert 'src="videos/synthetic/synthetic-0-0000/flow.mp4"' in dom
+
+
+@pytest.mark.parametrize("protocol, grid, size, window, fid_cov", [
+    ("stylegan-v", 25, "96x64", "grid frames 0-15 of 25 (16-frame clips, first window", "n"),
+    ("paper", 25, "1024x576", "grid frames 0-24 of 25 (25-frame clips, centre window", "n-1"),
+])
+def test_protocols_bundle_frames_window_and_conventions(evaluated, tmp_path, protocol, grid, size, window, fid_cov):
+    out = shutil.copytree(evaluated[0], tmp_path / "runs")
+    results, _ = evaluate_store(out, EvalConfig(protocol=protocol, metrics=("psnr", "fvd"), bootstrap=0), methods=["linear"])
+    psnr, fvd = (json.loads(value(results, "linear", m)["settings"]) for m in ("psnr", "fvd"))
+    assert psnr["protocol"] == protocol and psnr["grid_frames"] == grid and psnr["compared_at"].startswith(size)
+    assert fvd["window"].startswith(window) and fvd["covariance"] == "n" and psnr["conventions"]["fid_covariance"] == fid_cov
+    assert value(results, "linear", "psnr")["n"] == 4 * 25  # keyframes included in both
+
+
+def test_an_unknown_protocol_or_convention_is_one_line_and_exit_2(evaluated):
+    code, _, err = run_main("evaluate", "--out", evaluated[0], "--protocol", "tf", "--quiet")
+    assert code == 2 and "unknown protocol 'tf'; valid: kfbench, paper, stylegan-v" in err and "Traceback" not in err
+    code, _, err = run_main("evaluate", "--out", evaluated[0], "--fvd-covariance", "biased", "--quiet")
+    assert code == 2 and "--fvd-covariance takes n-1 or n" in err

@@ -329,7 +329,8 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
                           f"({length}-frame clips, {protocol.fvd_window_start} window; ground-truth frames "
                           f"{first.truth_indices[window][0]}-{first.truth_indices[window][-1]} of {first.num_truth}); "
                           f"comparable only to FVD over the same clips",
-                "input": "224x224, [-1, 1]", "i3d_bn_eps": config.i3d_bn_eps}
+                "input": "224x224, [-1, 1]",
+                "i3d_bn_eps": "the TorchScript file's own" if getattr(clip, "torchscript", False) else config.i3d_bn_eps}
     if length < MIN_FRAMES:
         reason = (f"FVD needs clips of at least {MIN_FRAMES} frames (I3D pools time by 8, then a 2-frame window); "
                   f"this window has {length}; use --include-keyframes or a larger --fvd-window")
