@@ -9,6 +9,7 @@ import scipy.linalg
 from kfbench.errors import KfbenchError
 from kfbench.metrics.bootstrap import bootstrap_interval
 from kfbench.metrics.frechet import (
+    FrechetResampler,
     SampleSizeWarning,
     frechet_distance,
     frechet_distance_features,
@@ -175,3 +176,7 @@ def test_row_counts_equal_repeating_the_rows(rows, d, covariance):
     s1, s2 = np.cov(x[ix], rowvar=False, ddof=ddof), np.cov(y[iy], rowvar=False, ddof=ddof)
     assert counted == pytest.approx(repeated, rel=1e-9)
     assert counted == pytest.approx(scipy_fd(x[ix].mean(0), s1, y[iy].mean(0), s2), rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        resampled = FrechetResampler(x, y, covariance)(ix, iy)  # precomputed cross products, or the counted path past D rows
+    assert resampled == pytest.approx(repeated, rel=1e-9)

@@ -23,8 +23,8 @@ from kfbench.metrics.bootstrap import INTERVALS, Interval, bootstrap_interval
 from kfbench.metrics.cache import FeatureCache, weights_digest
 from kfbench.metrics.frechet import (
     Covariance,
+    FrechetResampler,
     SampleSizeWarning,
-    frechet_distance_features,
 )
 from kfbench.metrics.kid import KernelDistance
 from kfbench.metrics.protocol import Protocol, resolve_protocol
@@ -265,11 +265,8 @@ def _fd(config: EvalConfig, what: str, covariance: Covariance) -> Scorer:
     """Frechet distance of the rows ix of x and iy of y (repeated rows given as distinct rows and counts)."""
 
     def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
-        def score(ix: np.ndarray, iy: np.ndarray, resample: bool) -> float:
-            (u, cu), (v, cv) = np.unique(ix, return_counts=True), np.unique(iy, return_counts=True)
-            return frechet_distance_features(x[u], y[v], covariance, what=what, device=config.device, x_counts=cu, y_counts=cv)
-
-        return score
+        distance = FrechetResampler(x, y, covariance, what=what, device=config.device)
+        return lambda ix, iy, resample: distance(ix, iy)
 
     return prepare
 

@@ -96,8 +96,52 @@ def _centred_factor(f: torch.Tensor, counts: torch.Tensor, ddof: int) -> tuple[t
 
 
 def _trace_sqrt_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Tr sqrt(A.T A B.T B) = the nuclear norm of A B.T, from the eigenvalues of its smaller Gram matrix."""
+    """Tr sqrt(A.T A B.T B) = the nuclear norm of A B.T."""
     a, b = (torch.linalg.qr(f, mode="r").R if len(f) > f.shape[1] else f for f in (a, b))
-    cross = a @ b.T
-    gram = cross @ cross.T if len(a) <= len(b) else cross.T @ cross
+    return _nuclear_norm(a @ b.T)
+
+
+def _nuclear_norm(cross: torch.Tensor) -> torch.Tensor:
+    """Sum of the singular values, from the eigenvalues of the smaller Gram matrix (no SVD, no eigenvectors)."""
+    gram = cross @ cross.T if cross.shape[0] <= cross.shape[1] else cross.T @ cross
     return torch.linalg.eigvalsh((gram + gram.T) / 2).clamp(min=0).sqrt().sum()
+
+
+class FrechetResampler:
+    """Frechet distances of resamples (row indices, repeats allowed) of two fixed feature sets.
+
+    The cross products X @ Y.T are computed once (when they fit in ``MAX_CROSS`` entries); a
+    resample with at most D distinct rows per set then costs one Gram matrix of its centred,
+    weighted cross products and its eigenvalues. Larger resamples take ``frechet_distance_features``
+    with row counts. Both equal the distance of the repeated rows.
+    """
+
+    MAX_CROSS = 2**25
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance",
+                 device: str = "cpu"):
+        if np.ndim(x) != 2 or np.ndim(y) != 2 or np.shape(x)[1] != np.shape(y)[1]:
+            raise KfbenchError(f"{what}: feature sets must be [N, D] with the same D, got {np.shape(x)} and {np.shape(y)}")
+        self.x_array, self.y_array, self.covariance, self.what, self.device = x, y, covariance, what, device
+        self.ddof = _ddof(covariance)
+        self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device)
+        self.y = torch.as_tensor(np.asarray(y), dtype=torch.float64, device=device)
+        self.cross = self.x @ self.y.T if len(x) * len(y) <= self.MAX_CROSS else None
+
+    def __call__(self, ix: np.ndarray, iy: np.ndarray) -> float:
+        (u, cu), (v, cv) = np.unique(ix, return_counts=True), np.unique(iy, return_counts=True)
+        dims = self.x.shape[1]
+        if self.cross is None or max(len(u), len(v)) > dims:
+            return frechet_distance_features(self.x_array[u], self.y_array[v], self.covariance, what=self.what,
+                                             device=self.device, x_counts=cu, y_counts=cv)
+        check_sample_size(int(min(cu.sum(), cv.sum())), dims, self.what)
+        wx, wy = _counts(cu, len(u), self.device), _counts(cv, len(v), self.device)
+        fx, fy = self.x[torch.as_tensor(u, device=self.device)], self.y[torch.as_tensor(v, device=self.device)]
+        mean_x, mean_y = (wx[:, None] * fx).sum(dim=0) / wx.sum(), (wy[:, None] * fy).sum(dim=0) / wy.sum()
+        cross = self.cross[torch.as_tensor(u, device=self.device)][:, torch.as_tensor(v, device=self.device)]
+        centred = cross - (fx @ mean_y)[:, None] - (fy @ mean_x)[None, :] + mean_x @ mean_y
+        scale_x, scale_y = (wx / (wx.sum() - self.ddof)).sqrt(), (wy / (wy.sum() - self.ddof)).sqrt()
+        trace_x = (scale_x.square() * (fx - mean_x).square().sum(dim=1)).sum()
+        trace_y = (scale_y.square() * (fy - mean_y).square().sum(dim=1)).sum()
+        trace_sqrt = _nuclear_norm(centred * scale_x[:, None] * scale_y[None, :])
+        return float((mean_x - mean_y).square().sum() + trace_x + trace_y - 2.0 * trace_sqrt)
