@@ -154,8 +154,6 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
 
 def test_same_size_weights_rewrite_recomputes_the_cached_features(tmp_path):
     """The cache follows the weights' content: other weights of the same size at the same path are extracted afresh."""
-    import torch
-
     weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
     data = create_dataset("synthetic", num_pairs=2, num_frames=3)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
