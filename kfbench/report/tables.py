@@ -124,7 +124,7 @@ def conventions_text(results: pd.DataFrame) -> str:
         if metric == "fid" and "covariance" in s:
             seen.setdefault("fid", f"FID covariance {s['covariance']}")
         if metric == "fvd" and "window" in s:
-            seen.setdefault("fvd", f"FVD on {s['clip_frames']}-frame clips ({s['window'].split(';')[0]}), covariance {s['covariance']}")
+            seen.setdefault("fvd", f"FVD on {s['window'].split(';')[0]}), covariance {s['covariance']}")
     return " ".join(f"{d}: {'; '.join(v.values())}." for d, v in sorted(parts.items()))
 
 
