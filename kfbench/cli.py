@@ -210,7 +210,10 @@ def evaluate(
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
     methods: str | None = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
     metrics: str = typer.Option("fid,kid,fvd,psnr,ssim,lpips", "--metrics", help="Metrics to compute."),
-    include_keyframes: bool = typer.Option(False, "--include-keyframes", help="Also compare the two keyframes."),
+    protocol: str = typer.Option("kfbench", "--protocol", help="Frames, window and conventions: kfbench, paper or stylegan-v."),
+    include_keyframes: bool | None = typer.Option(
+        None, "--include-keyframes/--exclude-keyframes", help="Compare the two keyframes too (default: the protocol's)."
+    ),
     inception_weights: str | None = typer.Option(None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."),
     inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
     i3d_weights: str | None = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
@@ -219,8 +222,11 @@ def evaluate(
         False, "--allow-torchscript-code",
         help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its tensors as data).",
     ),
-    covariance: str = typer.Option("n-1", "--covariance", help="Frechet covariance: n-1 (torchmetrics) or n (StyleGAN-V)."),
-    fvd_window: int | None = typer.Option(None, "--fvd-window", min=1, help="FVD on the centred N compared frames (default all)."),
+    fid_covariance: str | None = typer.Option(None, "--fid-covariance", help="FID covariance: n-1 (torchmetrics) or n."),
+    fvd_covariance: str | None = typer.Option(None, "--fvd-covariance", help="FVD covariance: n (cd-fvd, StyleGAN-V) or n-1."),
+    fvd_window: int | None = typer.Option(None, "--fvd-window", min=1, help="Frames per FVD clip (default: the protocol's)."),
+    fvd_window_start: str | None = typer.Option(None, "--fvd-window-start", help="FVD clips: centre or first compared frames."),
+    i3d_bn_eps: str = typer.Option("port", "--i3d-bn-eps", help="I3D BatchNorm epsilon: port (1e-5, cd-fvd) or tensorflow (1e-3)."),
     bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples for intervals (0: none)."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Interval coverage."),
     kid_subset_size: int = typer.Option(1000, "--kid-subset-size", min=2, help="KID subset size (capped at n)."),
@@ -248,15 +254,17 @@ def evaluate(
     )
 
     progress.enabled = not quiet
-    if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
-        raise KfbenchError("--covariance takes n-1 or n; --inception-resize takes tensorflow or antialias")
+    if inception_resize not in ("tensorflow", "antialias") or i3d_bn_eps not in ("port", "tensorflow"):
+        raise KfbenchError("--inception-resize takes tensorflow or antialias; --i3d-bn-eps takes port or tensorflow")
     config = EvalConfig(
-        include_keyframes=include_keyframes, covariance=covariance, fvd_window=fvd_window,
+        protocol=protocol, include_keyframes=include_keyframes, fid_covariance=fid_covariance, fvd_covariance=fvd_covariance,
+        fvd_window=fvd_window, fvd_window_start=fvd_window_start, i3d_bn_eps=i3d_bn_eps,
         inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
         lpips_weights=lpips_weights, allow_torchscript_code=allow_torchscript_code,
         bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
         seed=seed, device=resolve_device(device), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
     )
+    config.conventions()  # an unknown protocol or convention: one line, exit 2
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
     launch = launch_info()
     chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)

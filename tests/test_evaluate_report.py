@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from inprocess import run_main
 from metric_weights import save_random_inception
 
@@ -68,28 +69,66 @@ def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated)
         assert list(saved.columns) == COLUMNS and len(saved) == 12
     settings = json.loads(value(results, "flow", "psnr")["settings"])
     assert settings["frames"].startswith("in-between") and settings["ground_truth_indices"] == list(range(1, 24))
-    assert "nearest its time" in settings["frame_matching"] and settings["bootstrap"]["unit"] == "pair"
+    assert settings["frame_matching"] == "the method's frame times are the grid times" and not settings["mapped_to_grid"]
+    assert settings["bootstrap"]["unit"] == "pair" and settings["protocol"] == "kfbench"
+    assert settings["interval"].startswith("percentile") and settings["cap_db"] == 100
+    assert all(json.loads(s)["protocol"] == "kfbench" for s in results["settings"])  # recorded in every row
     fvd = json.loads(value(results, "flow", "fvd")["settings"])
-    assert fvd["window"].startswith("generated frames 1-23 of 25 (23 frames") and fvd["covariance"] == "n-1"
+    assert fvd["window"].startswith("grid frames 1-23 of 25 (23-frame clips, centre window") and fvd["covariance"] == "n"
+    assert fvd["clip_frames"] == 23
     assert sorted(per_frame["frame"].unique()) == list(range(1, 24)) and len(per_frame) == 2 * 4 * 23
 
 
-def test_fewer_generated_frames_are_matched_to_the_nearest_ground_truth_frame(evaluated, tmp_path):
+class PooledColours(torch.nn.Module):
+    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): which frames are compared is what is tested here."""
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1)
+
+
+def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path, monkeypatch):
+    """FID of both rows against the same ground-truth frames; the 16 frames are mapped onto the 25-frame grid by time."""
+    import kfbench.metrics.inception
+    from kfbench.report.tables import paper_table, table1
+
+    monkeypatch.setattr(kfbench.metrics.inception, "load_inception", lambda path, antialias: PooledColours())
+
     out = shutil.copytree(evaluated[0], tmp_path / "runs")
     store = RunStore(out)
-    pair_id = store.completed_pairs("synthetic", "flow")[0]
-    meta = store.load_meta("synthetic", "flow", pair_id)
-    frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
     times = list(np.linspace(0, 1, 16))
-    store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
-    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True), methods=["sixteen"])
-    rows = per_frame[per_frame["method"] == "sixteen"]
-    assert list(rows["truth_frame"]) == [int(np.floor(t * 24 + 0.5)) for t in times]
-    assert value(results, "sixteen", "psnr")["n"] == 16
-    assert {"linear", "flow", "sixteen"} <= set(pd.read_csv(out / "results.csv")["method"])  # merged, not replaced
+    for pair_id in store.completed_pairs("synthetic", "flow"):
+        meta = store.load_meta("synthetic", "flow", pair_id)
+        frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
+        store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
+    (tmp_path / "weights.pth").write_bytes(b"stand-in")
+    config = EvalConfig(metrics=("fid", "psnr"), inception_weights=str(tmp_path / "weights.pth"), bootstrap=0)
+    results, per_frame = evaluate_store(out, config, methods=["flow", "sixteen"])
+    real = sorted(p.name for p in (out / ".cache" / "features").rglob("*.npy") if "--" not in p.name)
+    assert len(real) == 4  # one real set: 4 pairs' ground-truth features, shared by both methods
+    flow, sixteen = (json.loads(value(results, m, "fid")["settings"]) for m in ("flow", "sixteen"))
+    assert flow["real_set"] == sixteen["real_set"] and flow["ground_truth_indices"] == sixteen["ground_truth_indices"]
+    assert sixteen["ground_truth_indices"] == list(range(1, 24)) and value(results, "sixteen", "fid")["n"] == 4 * 23
+    assert sixteen["mapped_to_grid"] and not flow["mapped_to_grid"] and "nearest it in time" in sixteen["frame_matching"]
+    rows = per_frame[(per_frame["method"] == "sixteen") & (per_frame["pair"] == per_frame["pair"].iloc[0])]
+    assert list(rows["generated_frame"]) == [int(np.argmin(np.round(np.abs(np.array(times) - j / 24), 9))) for j in range(1, 24)]
+    table = table1(results, paper_table())
+    labels = [row[0] for row in table.rows]
+    assert "sixteen †" in labels and "flow" in labels
+    assert any(note.startswith("† sixteen") and "16 frames" in note and "25-frame grid" in note for note in table.notes)
+    assert "FID covariance n-1" in table.caption
     evaluate_store(out, EvalConfig(metrics=("psnr",)), methods=["sixteen"])  # re-evaluated rows replace the old ones
     saved = pd.read_csv(out / "per_frame.csv")
-    assert (saved["method"] == "sixteen").sum() == 14 and len(saved) == 2 * 4 * 23 + 14
+    assert (saved["method"] == "sixteen").sum() == 4 * 23 and {"linear", "flow", "sixteen"} <= set(saved["method"])
+
+
+def test_psnr_with_the_keyframes_is_finite_and_capped(evaluated, tmp_path):
+    out = shutil.copytree(evaluated[0], tmp_path / "runs")
+    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True, bootstrap=20),
+                                        methods=["linear"])
+    row = value(results, "linear", "psnr")
+    assert np.isfinite([row["value"], row["ci_low"], row["ci_high"]]).all() and row["n"] == 4 * 25
+    keyframes = per_frame[(per_frame["method"] == "linear") & per_frame["frame"].isin([0, 24])]
+    assert (keyframes["psnr"] == 100.0).all() and json.loads(row["settings"])["cap_db"] == 100.0
 
 
 def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
@@ -111,6 +150,28 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
         assert row["value"] == pytest.approx(value(second, "linear", metric)["value"])
     assert value(first, "linear", "fid")["value"] > 0
     assert "at least 9 frames" in value(first, "linear", "fvd")["missing_reason"]
+
+
+def test_same_size_weights_rewrite_recomputes_the_cached_features(tmp_path):
+    """The cache follows the weights' content: other weights of the same size at the same path are extracted afresh."""
+    weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
+    data = create_dataset("synthetic", num_pairs=2, num_frames=3)
+    run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
+    config = EvalConfig(metrics=("fid",), inception_weights=str(weights), bootstrap=0)
+    with pytest.warns(UserWarning, match="biased"):
+        before, _ = evaluate_store(tmp_path / "runs", config)
+    state = torch.load(weights, weights_only=True)
+    state["Mixed_7c.branch_pool.conv.weight"] = torch.randn_like(state["Mixed_7c.branch_pool.conv.weight"])
+    size = weights.stat().st_size
+    torch.save(state, weights)
+    assert weights.stat().st_size == size
+    with pytest.warns(UserWarning, match="biased"):
+        after, _ = evaluate_store(tmp_path / "runs", config)
+    shutil.copytree(tmp_path / "runs", tmp_path / "fresh", ignore=shutil.ignore_patterns(".cache"))
+    with pytest.warns(UserWarning, match="biased"):
+        fresh, _ = evaluate_store(tmp_path / "fresh", config)  # no cache: computed from the new weights
+    assert value(after, "linear", "fid")["value"] != pytest.approx(value(before, "linear", "fid")["value"])
+    assert value(after, "linear", "fid")["value"] == pytest.approx(value(fresh, "linear", "fid")["value"], rel=1e-9)
 
 
 def test_sharded_feature_extraction_then_merge_equals_one_evaluation(tmp_path):
@@ -216,3 +277,23 @@ def test_html_report_plays_every_video_in_headless_chromium(evaluated, tmp_path,
     if videos == "link":
         assert (folder / "videos" / "synthetic" / "synthetic-0-0000" / "ground_truth.mp4").is_file()
         assert 'src="videos/synthetic/synthetic-0-0000/flow.mp4"' in dom
+
+
+@pytest.mark.parametrize("protocol, grid, size, window, fid_cov", [
+    ("stylegan-v", 25, "96x64", "grid frames 0-15 of 25 (16-frame clips, first window", "n"),
+    ("paper", 25, "1024x576", "grid frames 0-24 of 25 (25-frame clips, centre window", "n-1"),
+])
+def test_protocols_bundle_frames_window_and_conventions(evaluated, tmp_path, protocol, grid, size, window, fid_cov):
+    out = shutil.copytree(evaluated[0], tmp_path / "runs")
+    results, _ = evaluate_store(out, EvalConfig(protocol=protocol, metrics=("psnr", "fvd"), bootstrap=0), methods=["linear"])
+    psnr, fvd = (json.loads(value(results, "linear", m)["settings"]) for m in ("psnr", "fvd"))
+    assert psnr["protocol"] == protocol and psnr["grid_frames"] == grid and psnr["compared_at"].startswith(size)
+    assert fvd["window"].startswith(window) and fvd["covariance"] == "n" and psnr["conventions"]["fid_covariance"] == fid_cov
+    assert value(results, "linear", "psnr")["n"] == 4 * 25  # keyframes included in both
+
+
+def test_an_unknown_protocol_or_convention_is_one_line_and_exit_2(evaluated):
+    code, _, err = run_main("evaluate", "--out", evaluated[0], "--protocol", "tf", "--quiet")
+    assert code == 2 and "unknown protocol 'tf'; valid: kfbench, paper, stylegan-v" in err and "Traceback" not in err
+    code, _, err = run_main("evaluate", "--out", evaluated[0], "--fvd-covariance", "biased", "--quiet")
+    assert code == 2 and "--fvd-covariance takes n-1 or n" in err

@@ -1,5 +1,7 @@
 """Frechet distance in float64 against closed forms, scipy and torchmetrics; KID; sample-size errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -7,6 +9,7 @@ import scipy.linalg
 from kfbench.errors import KfbenchError
 from kfbench.metrics.bootstrap import bootstrap_interval
 from kfbench.metrics.frechet import (
+    FrechetResampler,
     SampleSizeWarning,
     frechet_distance,
     frechet_distance_features,
@@ -151,7 +154,29 @@ def test_resampling_inflates_frechet_distance_and_the_bias_shift_recentres_the_i
 
     with pytest.warns(SampleSizeWarning):
         plain = bootstrap_interval(statistic, 40, point, resamples=100)
-        corrected = bootstrap_interval(statistic, 40, point, resamples=100, bias_corrected=True)
+        corrected = bootstrap_interval(statistic, 40, point, resamples=100, interval="shifted-percentile")
     assert plain[0] > point  # duplicated samples raise FD: the plain percentiles miss the estimate
     assert corrected[0] < point < corrected[1]
     assert corrected[1] - corrected[0] == pytest.approx(plain[1] - plain[0])
+
+
+@pytest.mark.parametrize("rows, d", [(30, 8), (12, 40)])
+@pytest.mark.parametrize("covariance", ["n-1", "n"])
+def test_row_counts_equal_repeating_the_rows(rows, d, covariance):
+    """A bootstrap resample given as distinct rows and counts is the FD of the repeated rows (both QR and Gram paths)."""
+    rng = np.random.default_rng(rows + d)
+    x, y = rng.normal(size=(rows, d)), rng.normal(0.2, size=(rows, d)) @ rng.normal(size=(d, d))
+    ix, iy = rng.integers(0, rows, rows), rng.integers(0, rows, rows)
+    (u, cu), (v, cv) = np.unique(ix, return_counts=True), np.unique(iy, return_counts=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        repeated = frechet_distance_features(x[ix], y[iy], covariance)
+        counted = frechet_distance_features(x[u], y[v], covariance, x_counts=cu, y_counts=cv)
+    ddof = 1 if covariance == "n-1" else 0
+    s1, s2 = np.cov(x[ix], rowvar=False, ddof=ddof), np.cov(y[iy], rowvar=False, ddof=ddof)
+    assert counted == pytest.approx(repeated, rel=1e-9)
+    assert counted == pytest.approx(scipy_fd(x[ix].mean(0), s1, y[iy].mean(0), s2), rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        resampled = FrechetResampler(x, y, covariance)(ix, iy)  # precomputed cross products, or the counted path past D rows
+    assert resampled == pytest.approx(repeated, rel=1e-9)

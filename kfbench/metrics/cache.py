@@ -1,4 +1,4 @@
-"""Real-data features cached on disk per dataset, pair, resolution, extractor and frame list.
+"""Real-data features cached on disk per dataset, pair, resolution, extractor, frame list and weights content.
 
 Each file is written under a unique temporary name and renamed into place; a file that cannot be
 read back (damaged outside kfbench) is computed again and replaced.
@@ -16,6 +16,22 @@ from typing import Any
 import numpy as np
 
 from kfbench.atomicio import remove_leftovers, replacing
+
+
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def weights_digest(path: Path) -> str:
+    """sha256 of a weights file's content, memoised by (resolved path, size, mtime_ns, inode)."""
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if memo not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _DIGESTS[memo] = digest.hexdigest()
+    return _DIGESTS[memo]
 
 
 class FeatureCache:

@@ -1,8 +1,8 @@
 """`kfbench evaluate`: score every completed run of a run store against its dataset's ground truth.
 
-Per (dataset, method) it compares the generated in-between frames (all frames with
-``include_keyframes``) with the ground-truth frames nearest them in time, resized and
-centre-cropped to the generated size. Results are one tidy row per metric.
+Per (dataset, method) it maps the generated frames onto the protocol's time grid and compares
+them with the dataset's one real set on that grid (``kfbench.metrics.timegrid``; conventions from
+``kfbench.metrics.protocol``). Results are one tidy row per metric.
 """
 
 from __future__ import annotations
@@ -20,20 +20,16 @@ import pandas as pd
 
 from kfbench.atomicio import remove_leftovers, replacing
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
-from kfbench.metrics.bootstrap import bootstrap_interval
-from kfbench.metrics.cache import FeatureCache
-from kfbench.metrics.frames import (
-    centred_window,
-    nearest_truth_indices,
-    selected_indices,
-)
+from kfbench.metrics.bootstrap import INTERVALS, Interval, bootstrap_interval
+from kfbench.metrics.cache import FeatureCache, weights_digest
 from kfbench.metrics.frechet import (
     Covariance,
+    FrechetResampler,
     SampleSizeWarning,
-    frechet_distance_features,
 )
 from kfbench.metrics.kid import KernelDistance
+from kfbench.metrics.protocol import Protocol, resolve_protocol
+from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, clip_window, grid_times, on_grid
 from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
 from kfbench.progress import track
 from kfbench.registry import create_dataset
@@ -52,9 +48,13 @@ PER_FRAME = "per_frame"
 class EvalConfig:
     """Everything that changes a number; written into each result's settings."""
 
-    include_keyframes: bool = False
-    covariance: Covariance = "n-1"
+    protocol: str = "kfbench"
+    include_keyframes: bool | None = None  # None (here and below): the protocol's
+    fid_covariance: Covariance | None = None
+    fvd_covariance: Covariance | None = None
     fvd_window: int | None = None
+    fvd_window_start: str | None = None
+    i3d_bn_eps: str = "port"
     inception_weights: str | None = None
     inception_resize: Literal["tensorflow", "antialias"] = "tensorflow"
     i3d_weights: str | None = None
@@ -68,19 +68,11 @@ class EvalConfig:
     device: str = "cpu"
     metrics: tuple[str, ...] = METRICS
 
-
-@dataclass
-class PairFrames:
-    """One pair's compared frames: generated and the ground truth nearest in time."""
-
-    pair_id: str
-    generated: np.ndarray
-    truth: np.ndarray
-    indices: list[int]
-    truth_indices: list[int]
-    times: list[float]
-    num_generated: int
-    num_truth: int
+    def conventions(self) -> Protocol:
+        """The protocol with this config's explicit choices applied."""
+        return resolve_protocol(self.protocol, include_keyframes=self.include_keyframes, fid_covariance=self.fid_covariance,
+                                fvd_covariance=self.fvd_covariance, fvd_window=self.fvd_window,
+                                fvd_window_start=self.fvd_window_start)
 
 
 @dataclass
@@ -106,7 +98,8 @@ class Extractors:
         if isinstance(i3d, Path):
             from kfbench.metrics.i3d import ClipFeatures
 
-            i3d = ClipFeatures(i3d, device=config.device, allow_torchscript_code=config.allow_torchscript_code)
+            i3d = ClipFeatures(i3d, device=config.device, allow_torchscript_code=config.allow_torchscript_code,
+                               bn_eps=config.i3d_bn_eps)
         if isinstance(lpips, Path):
             from kfbench.metrics.fidelity import LpipsPerFrame
 
@@ -120,7 +113,8 @@ def _wants(config: EvalConfig, *metrics: str) -> bool:
 
 def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, datasets: dict[str, Any],
                shard: tuple[int, int] | None = None) -> tuple[list[PairFrames], list[str]]:
-    """The compared frames of every completed pair (or this shard's share) with ground truth; and the ids without it."""
+    """Every completed pair (or this shard's share) with ground truth, on the protocol's grid; and the ids without it."""
+    protocol = config.conventions()
     pairs, without_truth = [], []
     for pair_id in track(select_pairs(store.completed_pairs(dataset, method), shard=shard), f"load {method} on {dataset}"):
         meta = store.load_meta(dataset, method, pair_id)
@@ -132,37 +126,31 @@ def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, d
             without_truth.append(pair_id)
             continue
         generated = store.load_frames(dataset, method, pair_id)
-        times = meta.get("frame_times") or [i / (len(generated) - 1) for i in range(len(generated))]
+        times = meta.get("frame_times") or grid_times(len(generated))
         if len(times) != len(generated):
             raise KfbenchError(f"{dataset}/{method}/{pair_id}: meta.json has {len(times)} frame_times for {len(generated)} frames")
-        indices = selected_indices(len(generated), config.include_keyframes)
-        truth_indices = nearest_truth_indices(times, indices, len(truth))
-        height, width = generated.shape[1:3]
-        pairs.append(
-            PairFrames(
-                pair_id,
-                generated[indices],
-                resize_center_crop(truth[truth_indices], height, width),
-                indices,
-                truth_indices,
-                [float(times[i]) for i in indices],
-                len(generated),
-                len(truth),
-            )
-        )
+        pairs.append(on_grid(pair_id, generated, times, truth, protocol.frames, protocol.size, protocol.include_keyframes))
     return pairs, without_truth
 
 
-def frames_description(pairs: list[PairFrames], config: EvalConfig) -> dict[str, Any]:
+def frames_description(pairs: list[PairFrames], config: EvalConfig, protocol: Protocol) -> dict[str, Any]:
     first = pairs[0]
-    which = "all frames including the two keyframes" if config.include_keyframes else "in-between frames (keyframes excluded)"
+    which = "all grid frames including the two keyframes" if protocol.include_keyframes else "in-between grid frames (keyframes excluded)"
+    mapped = any(p.mapped for p in pairs)
+    real_set = [[p.pair_id, p.truth_indices] for p in pairs] + [list(first.truth.shape[1:3])]
     return {
+        "protocol": protocol.name,
+        "conventions": protocol.settings(),
         "frames": which,
+        "grid_frames": first.num_grid,
         "generated_frames_per_pair": first.num_generated,
         "ground_truth_frames_per_pair": first.num_truth,
-        "frame_matching": "each generated frame vs the ground-truth frame nearest its time (meta.json frame_times)",
+        "mapped_to_grid": mapped,
+        "frame_matching": MAPPING_RULE if mapped else "the method's frame times are the grid times",
+        "generated_indices": first.generated_indices,
         "ground_truth_indices": first.truth_indices,
-        "compared_at": f"generated size {first.generated.shape[2]}x{first.generated.shape[1]} (ground truth resized, centre-cropped)",
+        "real_set": hashlib.sha1(json.dumps(real_set).encode()).hexdigest()[:16],
+        "compared_at": f"{first.truth.shape[2]}x{first.truth.shape[1]} (generated and ground-truth frames resized, centre-cropped)",
         "pairs": len(pairs),
         "bootstrap": {"resamples": config.bootstrap, "confidence": config.confidence, "unit": "pair", "seed": config.seed},
     }
@@ -176,21 +164,22 @@ def _row(dataset: str, method: str, metric: str, **values: Any) -> dict[str, Any
     return row
 
 
-def _interval(statistic: Callable[[np.ndarray], float], n: int, point: float, config: EvalConfig, biased: bool) -> tuple[float, float]:
+def _interval(statistic: Callable[[np.ndarray], float], n: int, point: float, config: EvalConfig,
+              interval: Interval) -> tuple[float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return bootstrap_interval(statistic, n, point, resamples=config.bootstrap, confidence=config.confidence,
-                                  seed=config.seed, bias_corrected=biased)
+                                  seed=config.seed, interval=interval)
 
 
 def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
                   base: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """PSNR, SSIM and LPIPS per frame, and their means with intervals over pairs."""
-    from kfbench.metrics.fidelity import psnr_per_frame, ssim_per_frame
+    from kfbench.metrics.fidelity import PSNR_CONVENTION, SSIM_CONVENTION, psnr_per_frame, ssim_per_frame
 
     scorers: dict[str, Any] = {"psnr": psnr_per_frame, "ssim": ssim_per_frame, "lpips": extractors.lpips}
     extractor_tag = {"psnr": "", "ssim": "", "lpips": "lpips-v0.1-alexnet"}
-    details = {"psnr": {"data_range": 255}, "ssim": {"data_range": 255, "window": "gaussian 11x11, sigma 1.5"},
+    details = {"psnr": PSNR_CONVENTION, "ssim": SSIM_CONVENTION,
                "lpips": {"net": "alex", "version": "0.1", "weights": extractors.weights.get("lpips")}}
     per_pair: dict[str, list[np.ndarray]] = {}
     rows = []
@@ -203,14 +192,16 @@ def fidelity_rows(dataset: str, method: str, pairs: list[PairFrames], extractors
         values = np.concatenate(per_pair[metric])
         point = float(values.mean())
         low, high = _interval(lambda idx, m=metric: float(np.concatenate([per_pair[m][i] for i in idx]).mean()),
-                              len(pairs), point, config, biased=False)
+                              len(pairs), point, config, "percentile")
         rows.append(_row(dataset, method, metric, value=point, ci_low=low, ci_high=high, n=len(values),
-                         extractor=extractor_tag[metric], settings={**base, **details[metric], "n_counts": "frames"}))
+                         extractor=extractor_tag[metric],
+                         settings={**base, **details[metric], "n_counts": "frames", "interval": INTERVALS["percentile"]}))
     frame_rows = []
     for k, p in enumerate(pairs):
-        for j, index in enumerate(p.indices):
-            frame_rows.append({"dataset": dataset, "method": method, "pair": p.pair_id, "frame": index,
-                               "truth_frame": p.truth_indices[j], "truth_frames": p.num_truth, "time": p.times[j],
+        for j, position in enumerate(p.positions):
+            frame_rows.append({"dataset": dataset, "method": method, "pair": p.pair_id, "frame": position,
+                               "generated_frame": p.generated_indices[j], "truth_frame": p.truth_indices[j],
+                               "truth_frames": p.num_truth, "time": p.times[j],
                                **{m: float(per_pair[m][k][j]) for m in per_pair}})
     return rows, frame_rows
 
@@ -238,9 +229,9 @@ class Features:
         return self.cache.get(self.dataset, extractor.tag, self.size, f"{self.method}--{p.pair_id}", key,
                               lambda: extractor(frames))
 
-    def _weights(self, name: str) -> list[Any]:
-        path = Path(self.extractors.weights[name])
-        return [str(path), path.stat().st_size]
+    def _weights(self, name: str) -> str:
+        """The weights file's content hash: other weights at the same path and size are other features."""
+        return weights_digest(Path(self.extractors.weights[name]))
 
 
 def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors, config: EvalConfig,
@@ -257,8 +248,9 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
             settings = {**base, "weights": extractors.weights.get("inception"), "resize_to_299": config.inception_resize,
                         "n_counts": "frames"}
             if "fid" in config.metrics:
+                covariance = config.conventions().fid_covariance
                 rows.append(_distance_row(dataset, method, "fid", fake, truth, image.tag, config,
-                                          {**settings, "covariance": config.covariance}, _fd(config, "FID")))
+                                          {**settings, "covariance": covariance}, _fd(config, "FID", covariance)))
             if "kid" in config.metrics:
                 kid_settings = {**settings, "subsets": config.kid_subsets, "subset_size": config.kid_subset_size,
                                 "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
@@ -272,11 +264,12 @@ def distribution_rows(dataset: str, method: str, pairs: list[PairFrames], extrac
 Scorer = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray, np.ndarray, bool], float]]
 
 
-def _fd(config: EvalConfig, what: str) -> Scorer:
-    """Frechet distance of the rows ix of x and iy of y."""
+def _fd(config: EvalConfig, what: str, covariance: Covariance) -> Scorer:
+    """Frechet distance of the rows ix of x and iy of y (repeated rows given as distinct rows and counts)."""
 
     def prepare(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray, bool], float]:
-        return lambda ix, iy, resample: frechet_distance_features(x[ix], y[iy], config.covariance, what=what, device=config.device)
+        distance = FrechetResampler(x, y, covariance, what=what, device=config.device)
+        return lambda ix, iy, resample: distance(ix, iy)
 
     return prepare
 
@@ -304,10 +297,11 @@ def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray]
         point = score(np.arange(len(x)), np.arange(len(y)), False)
     except KfbenchError as exc:
         return _row(dataset, method, metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
-    settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1]}
+    settings = {**settings, "biased_at_this_n": metric != "kid" and len(x) < x.shape[1], "feature_dims": x.shape[1],
+                "interval": INTERVALS["shifted-percentile"]}
     low, high = _interval(
         lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
-        len(fake), point, config, biased=True,
+        len(fake), point, config, "shifted-percentile",
     )
     if metric != "kid":
         low = max(low, 0.0)
@@ -324,19 +318,19 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
              base: dict[str, Any], features: Features) -> dict[str, Any]:
     from kfbench.metrics.i3d import MIN_FRAMES
 
-    clip = extractors.clip
-    count = len(pairs[0].indices)
+    protocol, clip, first = config.conventions(), extractors.clip, pairs[0]
     try:
-        window = centred_window(count, config.fvd_window)
+        window = clip_window(len(first.positions), protocol.fvd_window, protocol.fvd_window_start)
     except KfbenchError as exc:
         return _row(dataset, method, "fvd", n=len(pairs), settings=base, missing_reason=str(exc))
     length = window.stop - window.start
-    first = pairs[0]
-    settings = {**base, "covariance": config.covariance, "n_counts": "clips",
-                "window": f"generated frames {first.indices[window][0]}-{first.indices[window][-1]} of {first.num_generated} "
-                          f"({length} frames; ground-truth frames {first.truth_indices[window][0]}-{first.truth_indices[window][-1]} "
-                          f"of {first.num_truth}); not comparable to 16-frame FVD",
-                "input": "224x224, [-1, 1]"}
+    settings = {**base, "covariance": protocol.fvd_covariance, "n_counts": "clips", "clip_frames": length,
+                "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
+                          f"({length}-frame clips, {protocol.fvd_window_start} window; ground-truth frames "
+                          f"{first.truth_indices[window][0]}-{first.truth_indices[window][-1]} of {first.num_truth}); "
+                          f"comparable only to FVD over the same clips",
+                "input": "224x224, [-1, 1]",
+                "i3d_bn_eps": "the TorchScript file's own" if getattr(clip, "runs_code", False) else config.i3d_bn_eps}
     if length < MIN_FRAMES:
         reason = (f"FVD needs clips of at least {MIN_FRAMES} frames (I3D pools time by 8, then a 2-frame window); "
                   f"this window has {length}; use --include-keyframes or a larger --fvd-window")
@@ -346,15 +340,17 @@ def _fvd_row(dataset: str, method: str, pairs: list[PairFrames], extractors: Ext
     settings["weights"] = extractors.weights.get("i3d")
     fake = [features.generated(clip, "i3d", p, p.generated[window]) for p in track(pairs, f"i3d {method}")]
     truth = [features.real(clip, "i3d", p, p.truth[window], p.truth_indices[window]) for p in track(pairs, "i3d ground truth")]
-    return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings, _fd(config, "FVD"))
+    return _distance_row(dataset, method, "fvd", fake, truth, clip.tag, config, settings,
+                         _fd(config, "FVD", protocol.fvd_covariance))
 
 
 def _fvd_window(pairs: list[PairFrames], config: EvalConfig) -> slice | None:
     """The FVD frame window of these clips, or None where FVD cannot be computed (its row says why)."""
     from kfbench.metrics.i3d import MIN_FRAMES
 
+    protocol = config.conventions()
     try:
-        window = centred_window(len(pairs[0].indices), config.fvd_window)
+        window = clip_window(len(pairs[0].positions), protocol.fvd_window, protocol.fvd_window_start)
     except KfbenchError:
         return None
     return window if window.stop - window.start >= MIN_FRAMES else None
@@ -373,10 +369,10 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     for dataset, method in chosen:
         pairs, without_truth = load_pairs(store, dataset, method, config, instances)
         if not pairs:
-            rows += [_row(dataset, method, m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}")
-                     for m in config.metrics]
+            rows += [_row(dataset, method, m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}",
+                          settings={"protocol": config.conventions().name}) for m in config.metrics]
             continue
-        base = {**frames_description(pairs, config), "skipped_without_ground_truth": without_truth}
+        base = {**frames_description(pairs, config, config.conventions()), "skipped_without_ground_truth": without_truth}
         features = _features(store, dataset, method, pairs, extractors, cache)
         new_rows, new_frames = fidelity_rows(dataset, method, pairs, extractors, config, base)
         rows += new_rows + distribution_rows(dataset, method, pairs, extractors, config, base, features)
@@ -406,7 +402,7 @@ def _chosen_runs(store: RunStore, config: EvalConfig, datasets: list[str] | None
 def _features(store: RunStore, dataset: str, method: str, pairs: list[PairFrames], extractors: Extractors,
               cache: FeatureCache) -> Features:
     dataset_key = store.load_meta(dataset, method, pairs[0].pair_id).get("dataset_options", {})
-    size = tuple(int(s) for s in pairs[0].generated.shape[1:3])
+    size = tuple(int(s) for s in pairs[0].truth.shape[1:3])
     return Features(dataset, method, extractors, cache, dataset_key, size)
 
 

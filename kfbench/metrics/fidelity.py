@@ -26,13 +26,29 @@ def _float(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).double()
 
 
+PSNR_CAP_DB = 100.0
+PSNR_CONVENTION = {
+    "data_range": 255,
+    "cap_db": PSNR_CAP_DB,
+    "pooling": f"mean over frames of min(PSNR, {PSNR_CAP_DB:g} dB) per frame; an exact copy (MSE 0, e.g. a keyframe) scores {PSNR_CAP_DB:g}",
+}
+SSIM_CONVENTION = {
+    "data_range": 255,
+    "window": "gaussian 11x11, sigma 1.5",
+    "constants": "K1 0.01, K2 0.03",
+    "borders": "reflect-padded",
+    "pooling": "mean of the SSIM map over every pixel of the full image and the 3 RGB channels (torchmetrics)",
+}
+
+
 def psnr_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """PSNR in dB of each uint8 frame pair (data range 255)."""
-    return peak_signal_noise_ratio(_float(generated), _float(truth), data_range=255.0, reduction="none", dim=(1, 2, 3)).numpy()
+    """PSNR in dB of each uint8 frame pair (data range 255), capped at ``PSNR_CAP_DB`` so it is always finite."""
+    values = peak_signal_noise_ratio(_float(generated), _float(truth), data_range=255.0, reduction="none", dim=(1, 2, 3))
+    return np.minimum(values.numpy(), PSNR_CAP_DB)
 
 
 def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """SSIM (11x11 Gaussian window, sigma 1.5, on RGB) of each uint8 frame pair."""
+    """SSIM of each uint8 frame pair, with the conventions of ``SSIM_CONVENTION``."""
     a, b = _float(generated).float(), _float(truth).float()  # float32: float64 convolutions are ~5x slower on CPU
     return structural_similarity_index_measure(a, b, data_range=255.0, reduction="none").double().numpy()
 

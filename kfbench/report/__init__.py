@@ -113,11 +113,12 @@ def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
             continue
         first = next((s for s in computed if "frames" in s), computed[0])
         fvd = next((json.loads(s) for m, s in zip(rows["metric"], rows["settings"]) if m == "fvd" and s and "window" in s), None)
-        cov = next((json.loads(s)["covariance"] for m, s in zip(rows["metric"], rows["settings"]) if m in ("fid", "fvd") and s and "covariance" in s), None)
+        covs = {m: json.loads(s).get("covariance") for m, s in zip(rows["metric"], rows["settings"]) if m in ("fid", "fvd") and s}
         lines.append(
-            f"{dataset}: {first.get('frames')}; {first.get('frame_matching')}; compared at {first.get('compared_at')}; "
+            f"{dataset}: protocol {first.get('protocol')}; {first.get('frames')}; {first.get('frame_matching')}; "
+            f"compared at {first.get('compared_at')}; "
             f"{first.get('pairs')} pair(s); {_interval_text(first.get('bootstrap'))}."
-            + (f" Frechet covariance convention: {cov}." if cov else "")
+            + "".join(f" {m.upper()} covariance convention: {c}." for m, c in covs.items() if c)
             + (f" FVD window: {fvd['window']}." if fvd else "")
         )
     lines.append("Videos are " + ("embedded in this page." if embedded else "linked from the videos/ folder beside this page."))

@@ -6,6 +6,7 @@ beside ours in columns marked "(paper)", and in a separate table of the publishe
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +68,10 @@ def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95)
             header += [f"{dataset} {LABELS[m]}{DIRECTION[m]} (paper)" for m in PAPER_METRICS]
     index = {(r.dataset, r.method, r.metric): r for r in results.itertuples(index=False)}
     published = paper.set_index("method")
+    mapped = mapped_notes(results)
     rows, missing = [], {}
     for method in methods:
-        line = [method]
+        line = [f"{method} †" if method in mapped else method]
         for dataset in datasets:
             for metric in metrics:
                 found = index.get((dataset, method, metric))
@@ -87,10 +89,44 @@ def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95)
         "(frames for FID, KID, PSNR, SSIM, LPIPS; clips for FVD). Columns marked (paper) are the published "
         "numbers of Wang et al. 2024, Table 1, copied, not computed by kfbench; they use 25 frames at 1024x576, "
         "117 DAVIS and 45 Pexels pairs, and an unpublished evaluation protocol, so they compare only loosely. "
-        f"Sample sizes: {'; '.join(sizes) or 'none computed'}."
+        f"Sample sizes: {'; '.join(sizes) or 'none computed'}. {conventions_text(results)}"
     )
-    notes = [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
+    notes = [note for notes in mapped.values() for note in notes]
+    notes += [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
     return Table(header, rows, caption, notes)
+
+
+def _settings(results: pd.DataFrame) -> list[tuple[str, str, str, dict]]:
+    return [(r.dataset, r.method, r.metric, json.loads(r.settings)) for r in results.itertuples() if r.settings and r.settings != "{}"]
+
+
+def mapped_notes(results: pd.DataFrame) -> dict[str, list[str]]:
+    """Per method whose native frames are not the grid: '† method on dataset: native N frames mapped ... by <rule>'."""
+    notes: dict[str, list[str]] = {}
+    for dataset, method, _, s in _settings(results):
+        if s.get("mapped_to_grid"):
+            note = (f"† {method} on {dataset}: native {s['generated_frames_per_pair']} frames per pair, mapped onto the "
+                    f"{s['grid_frames']}-frame grid: {s['frame_matching']}")
+            notes.setdefault(method, [])
+            if note not in notes[method]:
+                notes[method].append(note)
+    return notes
+
+
+def conventions_text(results: pd.DataFrame) -> str:
+    """Per dataset: protocol, grid, FID covariance, FVD clip length, window and covariance, from the recorded settings."""
+    parts: dict[str, dict[str, str]] = {}
+    for dataset, _, metric, s in _settings(results):
+        seen = parts.setdefault(dataset, {})
+        if "protocol" in s:
+            seen.setdefault("protocol", f"protocol {s['protocol']}")
+        if "grid_frames" in s:
+            seen.setdefault("grid", f"{s['grid_frames']}-frame grid, {s['frames']}, compared at {s['compared_at'].split(' ')[0]}")
+        if metric == "fid" and "covariance" in s:
+            seen.setdefault("fid", f"FID covariance {s['covariance']}")
+        if metric == "fvd" and "window" in s:
+            seen.setdefault("fvd", f"FVD on {s['window'].split(';')[0]}), covariance {s['covariance']}")
+    return " ".join(f"{d}: {'; '.join(v.values())}." for d, v in sorted(parts.items()))
 
 
 def published_table(paper: pd.DataFrame) -> Table:
