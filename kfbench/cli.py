@@ -33,6 +33,7 @@ from kfbench.registry import (
 )
 from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
+from kfbench.userfiles import output_file, output_folder
 
 DEFAULT_TRAIN_MODEL = "stabilityai/stable-video-diffusion-img2vid"
 
@@ -65,6 +66,16 @@ def parse_extra_flags(args: list[str]) -> dict[str, str]:
         flags[name.replace("-", "_")] = value
         i += 1
     return flags
+
+
+def parse_pairs(text: str | None) -> list[str] | None:
+    """'a,b' -> ['a', 'b']; None when --pairs was not given."""
+    if text is None:
+        return None
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    if not ids:
+        raise KfbenchError(f"--pairs '{text}' names no pair; pass comma-separated pair ids")
+    return ids
 
 
 def split_options(method: str, dataset: str, flags: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -135,11 +146,12 @@ def run(
     method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
     data = create_dataset(dataset, root=root, **dataset_opts)
     typer.echo(data.summary())
+    if not data.pair_ids():
+        raise KfbenchError(f"dataset '{dataset}' has no pairs to run ({data.summary()})")
     launch = launch_info()
-    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
-    pair_ids = select_pairs(
-        data.pair_ids(), pairs=pairs.split(",") if pairs else None, limit=limit, shard=chosen_shard
-    )
+    chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
+    pair_ids = select_pairs(data.pair_ids(), pairs=parse_pairs(pairs), limit=limit, shard=chosen_shard)
+    output_folder(out, "--out")
     if "device" in option_names("method", method) and "device" not in method_opts and default_device(launch):
         method_opts["device"] = default_device(launch)
     interpolator = create_method(method, **method_opts)
@@ -184,6 +196,8 @@ def prepare(
 
     lookup(dataset_presets(), name, "dataset")
     options = {k: coerce_option("dataset", name, k, v) for k, v in parse_extra_flags(ctx.args).items()}
+    if manifest and not Path(manifest).expanduser().is_file():
+        output_file(Path(manifest).expanduser(), "--manifest")
     try:
         lines = prepare_dataset(name, root=root, manifest=manifest, offline=offline, options=options)
     except MissingFiles as exc:
@@ -234,6 +248,8 @@ def evaluate(
     progress.enabled = not quiet
     if covariance not in ("n-1", "n") or inception_resize not in ("tensorflow", "antialias"):
         raise KfbenchError("--covariance takes n-1 or n; --inception-resize takes tensorflow or antialias")
+    if not metrics.replace(",", "").strip():
+        raise KfbenchError(f"--metrics '{metrics}' names no metric; pass e.g. --metrics psnr,ssim")
     config = EvalConfig(
         include_keyframes=include_keyframes, covariance=covariance, fvd_window=fvd_window,
         inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
@@ -242,7 +258,7 @@ def evaluate(
     )
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
     launch = launch_info()
-    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
+    chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
     if chosen_shard is not None:
         with process_group(launch):
             (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
@@ -275,7 +291,8 @@ def report(
     progress.enabled = not quiet
     if videos not in ("auto", "embed", "link"):
         raise KfbenchError(f"--videos takes auto, embed or link, not '{videos}'")
-    result = write_report(out, to or Path("reports") / out.resolve().name, pairs=pairs.split(",") if pairs else None, videos=videos)
+    folder = output_folder(to or Path("reports") / out.resolve().name, "--to")
+    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos)
     typer.echo(f"report: {result.html}")
 
 
@@ -292,6 +309,8 @@ def check(
     from kfbench.check import run_check
 
     progress.enabled = False
+    if update:
+        output_file(baseline, "--baseline")
     outcome = run_check(baseline, tolerance, update)
     for line in outcome.lines:
         typer.echo(line)
@@ -320,7 +339,7 @@ def demo(
 
     progress.enabled = not quiet
     data = create_dataset("synthetic")
-    store = RunStore(out)
+    store = RunStore(output_folder(out, "--out"))
     for name in ("linear", "flow"):
         summary = run_benchmark(create_method(name), data, store, data.pair_ids())
         typer.echo(f"{name}: {len(summary.done)} written, {len(summary.skipped)} already complete")
@@ -374,6 +393,8 @@ def bench(
 
     progress.enabled = not quiet
     lookup(method_presets(), method, "method")
+    if json_path:
+        output_file(json_path, "--json")
     report = run_bench(
         method, method_options(method, parse_extra_flags(ctx.args)), num_frames=num_frames, seed=seed,
         compare_sequential=compare_sequential, flops_only=flops_only, repeats=repeats, warmup=warmup,
@@ -425,6 +446,8 @@ def train(
 
     progress.enabled = not quiet
     config = TrainConfig(**{**options, "videos": str(videos), "out": str(out)})
+    config.check()
+    output_folder(out, "--out")
     result = run_training(config, resume=resume)
     if launch_info() is None or launch_info().rank == 0:
         clips = result.clips
@@ -443,7 +466,7 @@ def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output fol
     """
     from kfbench.tiny import make_tiny_models
 
-    for name, path in make_tiny_models(folder).items():
+    for name, path in make_tiny_models(output_folder(folder, "FOLDER")).items():
         typer.echo(f"{name}: {path}")
 
 
@@ -461,4 +484,10 @@ def main() -> None:
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors of typer's bundled click: its short usage message
         exc.show()
+        sys.exit(2)
+    except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
+        if exc.filename is None:
+            raise
+        typer.echo(f"error: {exc.filename}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
+                   "and can be written", err=True)
         sys.exit(2)

@@ -296,6 +296,9 @@ def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray]
                   config: EvalConfig, settings: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     """A distribution distance over all pairs' features, with an interval from resampled pairs."""
     x, y = np.concatenate(fake), np.concatenate(truth)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise KfbenchError(f"{metric} on {dataset}/{method}: the {tag} features are not finite (NaN or inf); "
+                           f"the weights file {settings.get('weights')} is broken: replace it")
     rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
     score = scorer(x, y)
     try:
@@ -457,10 +460,14 @@ def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The saved results and per-frame tables of a run store."""
     if not (out / f"{RESULTS}.csv").is_file():
         raise KfbenchError(f"no results in '{out}'; run `kfbench evaluate --out {out}` first")
-    results = pd.read_csv(out / f"{RESULTS}.csv", keep_default_na=False, na_values=[""])
-    results["missing_reason"] = results["missing_reason"].fillna("").astype(str)
-    per_frame_csv = out / f"{PER_FRAME}.csv"
-    per_frame = pd.read_csv(per_frame_csv) if per_frame_csv.is_file() and per_frame_csv.stat().st_size > 1 else pd.DataFrame()
+    try:
+        results = pd.read_csv(out / f"{RESULTS}.csv", keep_default_na=False, na_values=[""])
+        results["missing_reason"] = results["missing_reason"].fillna("").astype(str)
+        per_frame_csv = out / f"{PER_FRAME}.csv"
+        per_frame = pd.read_csv(per_frame_csv) if per_frame_csv.is_file() and per_frame_csv.stat().st_size > 1 else pd.DataFrame()
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, KeyError) as exc:
+        raise KfbenchError(f"{out / RESULTS}.csv or {PER_FRAME}.csv beside it is damaged ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                           f"run `kfbench evaluate --out {out}` again") from None
     return results, per_frame
 
 
