@@ -21,7 +21,7 @@ from kfbench.distributed import (
     process_group,
     total_over_ranks,
 )
-from kfbench.errors import KfbenchError
+from kfbench.errors import KfbenchError, one_line
 from kfbench.registry import (
     coerce_option,
     create_dataset,
@@ -477,7 +477,7 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except KfbenchError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         sys.exit(2)
     except typer.Abort:
         typer.echo("aborted", err=True)
@@ -488,6 +488,6 @@ def main() -> None:
     except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
         if exc.filename is None:
             raise
-        typer.echo(f"error: {exc.filename}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
+        typer.echo(f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
                    "and can be written", err=True)
         sys.exit(2)

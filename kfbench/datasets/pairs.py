@@ -14,11 +14,12 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from kfbench.datasets.clips import resolve_root
 from kfbench.datasets.sources import source_name
 from kfbench.errors import BadSourceError, KfbenchError
+from kfbench.imageops import read_rgb
 from kfbench.interfaces import Pair, PairDataset
 from kfbench.registry import SIZE_LIMITS
 from kfbench.userfiles import read_text
@@ -94,7 +95,6 @@ class PairsDataset(PairDataset):
 
 def _read(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB")).copy()
+        return read_rgb(path)
     except (OSError, UnidentifiedImageError) as exc:
         raise BadSourceError(f"{path}: cannot decode image ({exc})") from None
