@@ -24,6 +24,7 @@ import torch
 
 from kfbench.errors import KfbenchError
 from kfbench.registry import coerce_option, create_dataset, create_method, option_names
+from kfbench.userfiles import read_json_object
 
 # Dense (no sparsity) fp16/bf16 tensor-core peak TFLOP/s, from NVIDIA's product datasheets, which
 # quote the figures with 2:4 sparsity (halved here): H100 SXM 1,979 / PCIe 1,513 / NVL 1,671,
@@ -79,7 +80,7 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
     path = resolve_model_dir(model, allow_patterns=["unet/config.json"]) / "unet" / "config.json"
     if not path.is_file():
         raise KfbenchError(f"no unet/config.json in '{model}'; pass a diffusers SVD folder with --model")
-    return json.loads(path.read_text()), str(path)
+    return read_json_object(path, "UNet config"), str(path)
 
 
 def count_unet_flops(config: dict[str, Any], *, batch: int, num_frames: int, height: int, width: int) -> UNetFlops:

@@ -16,6 +16,7 @@ from kfbench.metrics.evaluate import HIGHER_IS_BETTER, EvalConfig, evaluate_stor
 from kfbench.registry import create_dataset, create_method
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore
+from kfbench.userfiles import read_json_object
 
 DEFAULT_SUBSET: dict[str, Any] = {
     "dataset": "synthetic",
@@ -40,14 +41,16 @@ def parse_tolerance(text: str | None, default: float) -> dict[str, float]:
         return tolerances
     try:
         if "=" not in text:
-            return {metric: float(text) for metric in tolerances}
-        for part in text.split(","):
+            tolerances = {metric: float(text) for metric in tolerances}
+        for part in text.split(",") if "=" in text else []:
             metric, _, value = part.partition("=")
             if metric.strip() not in tolerances:
                 raise KfbenchError(f"--tolerance: unknown metric '{metric}'; valid: {', '.join(tolerances)}")
             tolerances[metric.strip()] = float(value)
     except ValueError:
         raise KfbenchError(f"--tolerance takes a fraction (0.02) or metric=fraction pairs (psnr=0.01,ssim=0.02), got '{text}'") from None
+    if not all(math.isfinite(t) and t >= 0 for t in tolerances.values()):
+        raise KfbenchError(f"--tolerance needs fractions >= 0, got '{text}'")
     return tolerances
 
 
@@ -84,14 +87,39 @@ def compare(baseline: list[dict[str, Any]], results: pd.DataFrame, tolerances: d
     return outcome
 
 
+def read_baseline(path: Path, update: bool) -> dict[str, Any]:
+    """The baseline file, checked: a JSON object whose 'values' (unless about to be rewritten) are metric entries."""
+    baseline = read_json_object(path, "baseline")
+    fix = f"rewrite it with `kfbench check --baseline {path} --update`"
+    if not isinstance(baseline.get("subset", {}), dict):
+        raise KfbenchError(f"baseline {path}: 'subset' must be a JSON object; {fix}")
+    tolerance = baseline.get("tolerance", DEFAULT_TOLERANCE)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < math.inf:
+        raise KfbenchError(f"baseline {path}: 'tolerance' must be a fraction >= 0, got {tolerance!r}")
+    values = baseline.get("values")
+    if update:
+        return baseline
+    if not isinstance(values, list) or not values:
+        raise KfbenchError(f"baseline {path} lists no 'values' to compare with; {fix}")
+    keys = {"dataset": str, "method": str, "metric": str, "value": (int, float)}
+    for i, entry in enumerate(values):
+        if not isinstance(entry, dict) or any(not isinstance(entry.get(k), t) for k, t in keys.items()):
+            raise KfbenchError(f"baseline {path}: 'values' entry {i} needs {', '.join(keys)} (value a number); {fix}")
+        if entry["metric"] not in HIGHER_IS_BETTER:
+            raise KfbenchError(f"baseline {path}: 'values' entry {i} has unknown metric '{entry['metric']}'; "
+                               f"valid: {', '.join(HIGHER_IS_BETTER)}")
+    return baseline
+
+
 def run_check(baseline_path: Path, tolerance: str | None = None, update: bool = False) -> CheckOutcome:
     """Evaluate the baseline's subset; with ``update`` write the new baseline instead of comparing."""
-    if baseline_path.is_file():
-        baseline = json.loads(baseline_path.read_text())
+    if baseline_path.exists():
+        baseline = read_baseline(baseline_path, update)
     elif update:
         baseline = {"subset": DEFAULT_SUBSET, "tolerance": DEFAULT_TOLERANCE, "values": []}
     else:
         raise KfbenchError(f"baseline '{baseline_path}' does not exist; create it with `kfbench check --baseline {baseline_path} --update`")
+    tolerances = parse_tolerance(tolerance, float(baseline.get("tolerance", DEFAULT_TOLERANCE)))
     subset = {**DEFAULT_SUBSET, **baseline.get("subset", {})}
     results = evaluate_subset(subset)
     if update:
@@ -103,4 +131,4 @@ def run_check(baseline_path: Path, tolerance: str | None = None, update: bool = 
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
         baseline_path.write_text(json.dumps({**baseline, "subset": subset, "values": values}, indent=2) + "\n")
         return CheckOutcome(lines=[f"wrote {len(values)} baseline value(s) to {baseline_path}"])
-    return compare(baseline["values"], results, parse_tolerance(tolerance, float(baseline.get("tolerance", DEFAULT_TOLERANCE))))
+    return compare(baseline["values"], results, tolerances)

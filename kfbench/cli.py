@@ -21,7 +21,7 @@ from kfbench.distributed import (
     process_group,
     total_over_ranks,
 )
-from kfbench.errors import KfbenchError
+from kfbench.errors import KfbenchError, one_line
 from kfbench.registry import (
     coerce_option,
     create_dataset,
@@ -34,6 +34,7 @@ from kfbench.registry import (
 from kfbench.prompts import read_prompts
 from kfbench.runner import parse_shard, run_benchmark, select_pairs
 from kfbench.runstore import RunStore
+from kfbench.userfiles import output_file, output_folder
 
 DEFAULT_TRAIN_MODEL = "stabilityai/stable-video-diffusion-img2vid"
 
@@ -66,6 +67,16 @@ def parse_extra_flags(args: list[str]) -> dict[str, str]:
         flags[name.replace("-", "_")] = value
         i += 1
     return flags
+
+
+def parse_pairs(text: str | None) -> list[str] | None:
+    """'a,b' -> ['a', 'b']; None when --pairs was not given."""
+    if text is None:
+        return None
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    if not ids:
+        raise KfbenchError(f"--pairs '{text}' names no pair; pass comma-separated pair ids")
+    return ids
 
 
 def split_options(method: str, dataset: str, flags: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -139,11 +150,12 @@ def run(
     method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
     data = create_dataset(dataset, root=root, **dataset_opts)
     typer.echo(data.summary())
+    if not data.pair_ids():
+        raise KfbenchError(f"dataset '{dataset}' has no pairs to run ({data.summary()})")
     launch = launch_info()
-    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
-    pair_ids = select_pairs(
-        data.pair_ids(), pairs=pairs.split(",") if pairs else None, limit=limit, shard=chosen_shard
-    )
+    chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
+    pair_ids = select_pairs(data.pair_ids(), pairs=parse_pairs(pairs), limit=limit, shard=chosen_shard)
+    output_folder(out, "--out")
     if "device" in option_names("method", method) and "device" not in method_opts and default_device(launch):
         method_opts["device"] = default_device(launch)
     interpolator = create_method(method, **method_opts)
@@ -196,6 +208,8 @@ def prepare(
 
     lookup(dataset_presets(), name, "dataset")
     options = {k: coerce_option("dataset", name, k, v) for k, v in parse_extra_flags(ctx.args).items()}
+    if manifest and not Path(manifest).expanduser().is_file():
+        output_file(Path(manifest).expanduser(), "--manifest")
     try:
         lines = prepare_dataset(name, root=root, manifest=manifest, offline=offline, options=options)
     except MissingFiles as exc:
@@ -256,6 +270,8 @@ def evaluate(
     progress.enabled = not quiet
     if inception_resize not in ("tensorflow", "antialias") or i3d_bn_eps not in ("port", "tensorflow"):
         raise KfbenchError("--inception-resize takes tensorflow or antialias; --i3d-bn-eps takes port or tensorflow")
+    if not metrics.replace(",", "").strip():
+        raise KfbenchError(f"--metrics '{metrics}' names no metric; pass e.g. --metrics psnr,ssim")
     config = EvalConfig(
         protocol=protocol, include_keyframes=include_keyframes, fid_covariance=fid_covariance, fvd_covariance=fvd_covariance,
         fvd_window=fvd_window, fvd_window_start=fvd_window_start, i3d_bn_eps=i3d_bn_eps,
@@ -267,7 +283,7 @@ def evaluate(
     config.conventions()  # an unknown protocol or convention: one line, exit 2
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
     launch = launch_info()
-    chosen_shard = parse_shard(shard) if shard else (launch.shard if launch else None)
+    chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
     if chosen_shard is not None:
         with process_group(launch):
             (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
@@ -300,7 +316,8 @@ def report(
     progress.enabled = not quiet
     if videos not in ("auto", "embed", "link"):
         raise KfbenchError(f"--videos takes auto, embed or link, not '{videos}'")
-    result = write_report(out, to or Path("reports") / out.resolve().name, pairs=pairs.split(",") if pairs else None, videos=videos)
+    folder = output_folder(to or Path("reports") / out.resolve().name, "--to")
+    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos)
     typer.echo(f"report: {result.html}")
 
 
@@ -317,6 +334,8 @@ def check(
     from kfbench.check import run_check
 
     progress.enabled = False
+    if update:
+        output_file(baseline, "--baseline")
     outcome = run_check(baseline, tolerance, update)
     for line in outcome.lines:
         typer.echo(line)
@@ -345,7 +364,7 @@ def demo(
 
     progress.enabled = not quiet
     data = create_dataset("synthetic")
-    store = RunStore(out)
+    store = RunStore(output_folder(out, "--out"))
     for name in ("linear", "flow"):
         summary = run_benchmark(create_method(name), data, store, data.pair_ids())
         typer.echo(f"{name}: {len(summary.done)} written, {len(summary.skipped)} already complete")
@@ -399,6 +418,8 @@ def bench(
 
     progress.enabled = not quiet
     lookup(method_presets(), method, "method")
+    if json_path:
+        output_file(json_path, "--json")
     report = run_bench(
         method, method_options(method, parse_extra_flags(ctx.args)), num_frames=num_frames, seed=seed,
         compare_sequential=compare_sequential, flops_only=flops_only, repeats=repeats, warmup=warmup,
@@ -450,6 +471,8 @@ def train(
 
     progress.enabled = not quiet
     config = TrainConfig(**{**options, "videos": str(videos), "out": str(out)})
+    config.check()
+    output_folder(out, "--out")
     result = run_training(config, resume=resume)
     if launch_info() is None or launch_info().rank == 0:
         clips = result.clips
@@ -468,7 +491,7 @@ def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output fol
     """
     from kfbench.tiny import make_tiny_models
 
-    for name, path in make_tiny_models(folder).items():
+    for name, path in make_tiny_models(output_folder(folder, "FOLDER")).items():
         typer.echo(f"{name}: {path}")
 
 
@@ -479,15 +502,17 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except KfbenchError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         sys.exit(2)
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors of typer's bundled click: its short usage message
+        exc.show()
+        sys.exit(2)
+    except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
+        if exc.filename is None:
+            raise
+        typer.echo(f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
+                   "and can be written", err=True)
+        sys.exit(2)

@@ -7,3 +7,12 @@ class KfbenchError(Exception):
 
 class BadSourceError(KfbenchError):
     """A video or frame file that cannot be read or no longer matches its manifest (skippable with --skip-bad)."""
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: newlines become spaces, undecodable file-name bytes show as \\xNN."""
+    text = " ".join(message.split("\n"))
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name produced
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

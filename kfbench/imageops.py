@@ -2,25 +2,94 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Union
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from kfbench.errors import KfbenchError
+from kfbench.errors import BadSourceError, KfbenchError
 
 ImageLike = Union[Image.Image, np.ndarray]
 
 
 def as_rgb_uint8(image: ImageLike) -> np.ndarray:
-    """A PIL image or HxWx3 uint8 array as a contiguous HxWx3 uint8 array."""
+    """A PIL image (any mode, by the rules of :func:`pil_to_rgb`) or HxWx3 uint8 array as a contiguous HxWx3 uint8 array."""
     if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB")).copy()
+        return pil_to_rgb(image, "the image")
     array = np.asarray(image)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise KfbenchError(f"expected an HxWx3 uint8 image, got {array.dtype} array of shape {array.shape}")
     return np.ascontiguousarray(array)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """The image file at ``path`` as HxWx3 uint8 RGB; 16-bit colour files are decoded at full depth first."""
+    with Image.open(path) as image:
+        if image.mode in ("RGB", "RGBA", "LA") and ";16" in str(image.tile[0].args if image.tile else ""):
+            return _sixteen_bit_colour(path)  # Pillow would keep only the high byte of each value
+        image.load()
+        return pil_to_rgb(image, str(path))
+
+
+def pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
+    """HxWx3 uint8 RGB of any PIL mode, keeping the values.
+
+    16-bit values v become round(v / 257) (so 65535 -> 255, never clipped); 'I' (32-bit) images are
+    read as 16-bit and refused outside 0..65535; 'F' (float) images must lie in [0, 1] (v -> round(255 v)).
+    Grey levels are repeated over R, G and B. Transparency (RGBA, LA, P with a transparent index) is
+    composited over black: each channel is multiplied by alpha. CMYK, YCbCr and other colour spaces
+    use Pillow's conversion to RGB.
+    """
+    mode = image.mode
+    if mode == "RGB":
+        return np.asarray(image).copy()
+    if mode == "L":
+        return np.repeat(np.asarray(image)[..., None], 3, axis=2)
+    if mode.startswith("I;16"):
+        return _scaled(np.asarray(image).astype(np.float64)[..., None], 65535.0)
+    if mode == "I":
+        values = np.asarray(image)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise BadSourceError(f"{name}: 32-bit integer image with values {values.min()}..{values.max()}, outside "
+                                 "the 16-bit range 0..65535; save it as 8- or 16-bit")
+        return _scaled(values.astype(np.float64)[..., None], 65535.0)
+    if mode == "F":
+        values = np.asarray(image).astype(np.float64)
+        if not np.isfinite(values).all() or (values.size and (values.min() < 0 or values.max() > 1)):
+            raise BadSourceError(f"{name}: floating-point image with values outside [0, 1] (or NaN/inf); "
+                                 "save it as 8- or 16-bit, or scale it to [0, 1]")
+        return _scaled(values[..., None], 1.0)
+    if mode in ("LA", "La", "PA", "RGBa") or (mode == "P" and "transparency" in image.info):
+        image = image.convert("LA" if mode in ("LA", "La") else "RGBA")
+        mode = image.mode
+    if mode in ("LA", "RGBA"):
+        return _scaled(np.asarray(image).astype(np.float64), 255.0)
+    try:
+        return np.asarray(image.convert("RGB")).copy()
+    except ValueError:
+        raise BadSourceError(f"{name}: image mode '{mode}' cannot be converted to RGB; save it as an 8-bit RGB image") from None
+
+
+def _sixteen_bit_colour(path: Path) -> np.ndarray:
+    """A 16-bit RGB(A) or grey+alpha PNG/TIFF decoded by OpenCV at full depth (channels in RGB(A) order)."""
+    values = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if values is None:
+        raise OSError(f"OpenCV cannot decode the 16-bit image {path}")
+    if values.ndim == 2:
+        values = values[..., None]
+    elif values.shape[2] >= 3:
+        values = values[..., [2, 1, 0, 3][: values.shape[2]]]
+    full = 65535.0 if values.dtype == np.uint16 else 255.0
+    return _scaled(values.astype(np.float64), full)
+
+
+def _scaled(values: np.ndarray, full: float) -> np.ndarray:
+    """[H, W, C] values in 0..full, C = 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA) -> HxWx3 uint8 over black."""
+    colour, alpha = (values[..., :-1], values[..., -1:] / full) if values.shape[2] in (2, 4) else (values, 1.0)
+    rgb = np.rint(colour * alpha * (255.0 / full)).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb)
 
 
 def resize_center_crop(frames: np.ndarray, height: int, width: int) -> np.ndarray:

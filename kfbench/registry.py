@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -111,13 +112,21 @@ def coerce_option(kind: str, name: str, option: str, text: str) -> Any:
     return coerce_for(factory, option, text, f"{kind} '{name}'")
 
 
+# Sizes outside these bounds are typing mistakes that would exhaust memory (or mean nothing), not experiments.
+SIZE_LIMITS = {"height": (1, 16384), "width": (1, 16384), "num_frames": (2, 4096), "num_pairs": (1, 1_000_000)}
+
+
 def coerce_for(factory: Callable[..., Any], option: str, text: str, owner: str) -> Any:
     """Coerce ``text`` to the annotation of ``factory``'s keyword ``option``."""
     hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
     try:
-        return _coerce(text, hints.get(option, str))
+        value = _coerce(text, hints.get(option, str))
     except ValueError as exc:
         raise KfbenchError(f"option --{option.replace('_', '-')} of {owner}: {exc}") from None
+    low, high = SIZE_LIMITS.get(option, (None, None))
+    if isinstance(value, int) and low is not None and not low <= value <= high:
+        raise KfbenchError(f"option --{option.replace('_', '-')} of {owner}: {value} is outside {low}..{high}")
+    return value
 
 
 def _coerce(text: str, hint: Any) -> Any:
@@ -153,9 +162,12 @@ def _coerce(text: str, hint: Any) -> Any:
             raise ValueError(f"'{text}' is not an integer") from None
     if hint is float:
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
             raise ValueError(f"'{text}' is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"'{text}' is not a finite number")
+        return number
     if origin in (list, tuple):
         return [_coerce(part, typing.get_args(hint)[0] if typing.get_args(hint) else str) for part in text.split(",")]
     return text

@@ -9,6 +9,8 @@ import av
 import numpy as np
 from PIL import Image
 
+from kfbench.imageops import read_rgb
+
 
 def write_png_frames(frames: np.ndarray, folder: Path) -> list[str]:
     """Write [T, H, W, 3] uint8 frames as folder/000.png ...; returns the file names."""
@@ -23,7 +25,7 @@ def read_png_frames(folder: Path) -> np.ndarray:
     paths = sorted(folder.glob("*.png"))
     if not paths:
         raise FileNotFoundError(f"no PNG frames in {folder}")
-    return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+    return np.stack([read_rgb(p) for p in paths])
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -> None:

@@ -9,16 +9,21 @@ these pairs, with the reason recorded in each pair's meta.
 from __future__ import annotations
 
 import csv
+import io
+import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from kfbench.datasets.clips import resolve_root
 from kfbench.datasets.sources import source_name
 from kfbench.errors import BadSourceError, KfbenchError
+from kfbench.imageops import read_rgb
 from kfbench.interfaces import Pair, PairDataset
 from kfbench.pairids import check_pair_id
+from kfbench.registry import SIZE_LIMITS
+from kfbench.userfiles import read_text
 
 NO_GROUND_TRUTH = "keyframe pairs from a CSV have no ground-truth clip"
 
@@ -34,13 +39,12 @@ class PairsDataset(PairDataset):
         if num_frames < 2:
             raise KfbenchError(f"pairs: num_frames must be at least 2, got {num_frames}")
         self.rows: dict[str, dict[str, object]] = {}
-        with open(self.csv_path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            absent = {"first", "last"} - set(reader.fieldnames or [])
-            if absent:
-                raise KfbenchError(f"pairs: {self.csv_path} lacks column(s) {', '.join(sorted(absent))} (need first, last)")
-            for line, row in enumerate(reader, start=2):
-                self._add(line, row, num_frames)
+        reader = csv.DictReader(io.StringIO(read_text(self.csv_path, "pairs: CSV file"), newline=""))
+        absent = {"first", "last"} - set(reader.fieldnames or [])
+        if absent:
+            raise KfbenchError(f"pairs: {self.csv_path} lacks column(s) {', '.join(sorted(absent))} (need first, last)")
+        for row in reader:
+            self._add(reader.line_num, row, num_frames)
         if not self.rows:
             raise KfbenchError(f"pairs: {self.csv_path} lists no pairs")
         missing = sorted({str(p) for r in self.rows.values() for p in (r["first"], r["last"]) if not p.is_file()})
@@ -48,6 +52,11 @@ class PairsDataset(PairDataset):
             raise KfbenchError(f"pairs: {len(missing)} image(s) listed in {self.csv_path} do not exist: {', '.join(missing)}")
 
     def _add(self, line: int, row: dict[str, str], default_frames: int) -> None:
+        where = f"pairs: line {line} of {self.csv_path}"
+        if None in row:
+            raise KfbenchError(f"{where}: more values than the header has columns; quote values that contain commas")
+        if any(not (row[c] or "").strip() for c in ("first", "last")):
+            raise KfbenchError(f"{where}: 'first' and 'last' need an image path each")
         base = self.csv_path.parent
         first, last = base / row["first"].strip(), base / row["last"].strip()
         pair_id = (row.get("id") or "").strip() or source_name(Path(f"{first.stem}__{last.stem}"))
@@ -58,9 +67,12 @@ class PairsDataset(PairDataset):
             num_frames = int(row.get("num_frames") or default_frames)
             fps = float(row["fps"]) if (row.get("fps") or "").strip() else None
         except ValueError:
-            raise KfbenchError(f"pairs: line {line} of {self.csv_path}: num_frames must be an integer, fps a number") from None
-        if num_frames < 2:
-            raise KfbenchError(f"pairs: line {line} of {self.csv_path}: num_frames must be at least 2")
+            raise KfbenchError(f"{where}: num_frames must be an integer, fps a number") from None
+        low, high = SIZE_LIMITS["num_frames"]
+        if not low <= num_frames <= high:
+            raise KfbenchError(f"{where}: num_frames must be within {low}..{high}, got {num_frames}")
+        if fps is not None and not (math.isfinite(fps) and fps > 0):
+            raise KfbenchError(f"{where}: fps must be a positive number, got {row['fps'].strip()}")
         prompt = (row.get("prompt") or "").strip() or None
         self.rows[pair_id] = {"first": first, "last": last, "num_frames": num_frames, "fps": fps, "prompt": prompt}
 
@@ -88,7 +100,6 @@ class PairsDataset(PairDataset):
 
 def _read(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB")).copy()
+        return read_rgb(path)
     except (OSError, UnidentifiedImageError) as exc:
         raise BadSourceError(f"{path}: cannot decode image ({exc})") from None

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from kfbench.errors import BadSourceError, KfbenchError
+from kfbench.imageops import read_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -84,15 +85,17 @@ class FrameFolder(FrameSource):
     def info(self) -> SourceInfo:
         if not self.files:
             raise BadSourceError(f"{self.path}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
-        with self._open(self.files[0], decode=False) as image:
+        with self._open(self.files[0]) as image:
             width, height = image.size
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
         frames = []
         for i in indices:
-            with self._open(self.files[i]) as image:
-                frames.append(np.asarray(image.convert("RGB")))
+            try:
+                frames.append(read_rgb(self.files[i]))
+            except (OSError, UnidentifiedImageError) as exc:
+                raise BadSourceError(f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad") from None
         sizes = {f.shape for f in frames}
         if len(sizes) > 1:
             raise BadSourceError(f"{self.path}: frames differ in size ({', '.join(map(str, sorted(sizes)))})")
@@ -102,12 +105,10 @@ class FrameFolder(FrameSource):
         return {self.files[i].name: sha256_file(self.files[i]) for i in indices}
 
     @staticmethod
-    def _open(path: Path, decode: bool = True) -> Image.Image:
-        """The image at ``path``, decoded unless only its header (size) is needed."""
+    def _open(path: Path) -> Image.Image:
+        """The image at ``path``, its header read (for its size)."""
         try:
             image = Image.open(path)
-            if decode:
-                image.load()
         except (OSError, UnidentifiedImageError) as exc:
             raise BadSourceError(f"{path}: cannot decode image ({exc}); replace the file or pass --skip-bad") from None
         return image

@@ -291,6 +291,9 @@ def _distance_row(dataset: str, method: str, metric: str, fake: list[np.ndarray]
                   config: EvalConfig, settings: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     """A distribution distance over all pairs' features, with an interval from resampled pairs."""
     x, y = np.concatenate(fake), np.concatenate(truth)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise KfbenchError(f"{metric} on {dataset}/{method}: the {tag} features are not finite (NaN or inf); "
+                           f"the weights file {settings.get('weights')} is broken: replace it")
     rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
     score = scorer(x, y)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,11 +48,15 @@ class TrainConfig:
     )
 
     def check(self) -> None:
-        if self.height % 8 or self.width % 8:
-            raise KfbenchError(f"--height and --width must be multiples of 8, got {self.height}x{self.width}")
-        for name in ("max_steps", "batch_size", "gradient_accumulation", "checkpoint_every", "validate_every", "validation_steps"):
-            if getattr(self, name) < 1:
-                raise KfbenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.height % 8 or self.width % 8 or not (8 <= self.height <= 16384 and 8 <= self.width <= 16384):
+            raise KfbenchError(f"--height and --width must be multiples of 8 within 8..16384, got {self.height}x{self.width}")
+        minimum = {"max_steps": 1, "batch_size": 1, "gradient_accumulation": 1, "checkpoint_every": 1, "validate_every": 1,
+                   "validation_steps": 1, "num_frames": 2, "stride": 1, "holdout": 0}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise KfbenchError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < math.inf:
+            raise KfbenchError(f"--learning-rate must be a positive number, got {self.learning_rate}")
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
