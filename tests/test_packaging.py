@@ -27,6 +27,7 @@ def test_wheel_holds_code_and_presets_and_no_stray_top_level_packages(wheel):
     assert "kfbench/cli.py" in names
     assert "kfbench/presets/methods/flow.toml" in names
     assert "kfbench/presets/datasets/synthetic.toml" in names
+    assert "kfbench/presets/datasets/davis2017_sequences.csv" in names  # the official DAVIS list the davis checks use
     assert "kfbench/presets/reports/paper_table1.csv" in names
 
 

@@ -1,7 +1,9 @@
 """`kfbench prepare`: fetch and verify a dataset's files, then write (or check) its manifest.
 
 davis: the official DAVIS 2017 archives are downloaded into the root when missing (unless
-offline), checked (size and sha256 where published, every ZIP member's CRC) and extracted.
+offline), checked (size and sha256 where published, every ZIP member's CRC) and extracted; the
+sequences of train, val and test-dev are then checked against the official list (each present,
+with its frame count) when the dataset opens.
 pexels with an existing ``--manifest``: the listed videos missing from the root are downloaded
 and checked against the manifest's size and sha256. Offline, nothing is fetched and the error
 lists each missing file with its URL and the path to put it at.
@@ -112,7 +114,8 @@ def prepare(
     if name == "davis":
         if pinned is not None:
             options = {**Manifest.load(pinned, "davis").options, **options}
-        fetch_davis(root_path, options.get("resolution", "Full-Resolution"), options.get("splits", "all"), fetcher)
+        chosen = {**dataset_presets()["davis"].options, **options}
+        fetch_davis(root_path, chosen["resolution"], chosen["splits"], fetcher)
     elif name == "pexels" and pinned is not None:
         fetch_pexels(root_path, pinned, fetcher)
     if pinned is not None:
