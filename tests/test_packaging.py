@@ -40,6 +40,9 @@ def test_installed_wheel_runs_the_cli_outside_the_checkout(wheel, tmp_path):
                             env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "flow" in result.stdout
+    pairs = subprocess.run([sys.executable, "-m", "kfbench", "list", "pairs", "davis"], capture_output=True, text=True,
+                           env=env, cwd=tmp_path)
+    assert pairs.returncode == 0 and len(pairs.stdout.split()) == 117, pairs.stderr  # the official list ships in the wheel
     where = subprocess.run([sys.executable, "-c", "import kfbench; print(kfbench.__file__)"], capture_output=True,
                            text=True, env=env, cwd=tmp_path).stdout
     assert str(target) in where
