@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
+from kfbench.methods.svd.model import vae_scale_factor
 from kfbench.registry import coerce_option, create_dataset, create_method, option_names
 from kfbench.userfiles import read_json_object
 
@@ -39,6 +40,7 @@ PEAK_TFLOPS_16BIT = (
     ("L4", 121.0),
 )
 H100_SXM_TFLOPS = 989.4
+SVD_XT_VAE_CONFIG = {"block_out_channels": [128, 256, 512, 512]}  # from the hub's vae/config.json (scale factor 8)
 HALF_DTYPES = (torch.float16, torch.bfloat16)
 ATTENTION_OPS = ("bmm", "baddbmm", "scaled_dot_product", "flash_attention", "efficient_attention")
 
@@ -83,7 +85,22 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
     return read_json_object(path, "UNet config"), str(path)
 
 
-def count_unet_flops(config: dict[str, Any], *, batch: int, num_frames: int, height: int, width: int) -> UNetFlops:
+def vae_scale(model: str) -> int:
+    """The VAE scale factor of ``model`` from ``vae/config.json`` (no weights read); SVD-XT's for the default hub id."""
+    from kfbench.hub import resolve_model_dir
+    from kfbench.methods.svd.loading import DEFAULT_MODEL
+
+    if model == DEFAULT_MODEL:
+        return vae_scale_factor(SVD_XT_VAE_CONFIG)
+    path = resolve_model_dir(model, allow_patterns=["vae/config.json"]) / "vae" / "config.json"
+    if not path.is_file():
+        raise KfbenchError(f"no vae/config.json in '{model}'; pass a diffusers SVD folder with --model")
+    return vae_scale_factor(json.loads(path.read_text()))
+
+
+def count_unet_flops(
+    config: dict[str, Any], *, batch: int, num_frames: int, height: int, width: int, vae_scale: int = vae_scale_factor(SVD_XT_VAE_CONFIG)
+) -> UNetFlops:
     """FlopCounterMode over one UNet forward on the meta device: no weights, no memory, seconds of CPU even for SVD-XT."""
     from diffusers import UNetSpatioTemporalConditionModel
     from torch.utils.flop_counter import FlopCounterMode
@@ -93,7 +110,7 @@ def count_unet_flops(config: dict[str, Any], *, batch: int, num_frames: int, hei
     unet.to("meta")  # AlphaBlender creates its mix factor with torch.Tensor([...]), which ignores the default device
     c = unet.config
     ids = c.projection_class_embeddings_input_dim // c.addition_time_embed_dim
-    sample = torch.empty(batch, num_frames, c.in_channels, height // 8, width // 8, device="meta")
+    sample = torch.empty(batch, num_frames, c.in_channels, height // vae_scale, width // vae_scale, device="meta")
     context = torch.empty(batch, 1, c.cross_attention_dim, device="meta")
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
@@ -229,11 +246,11 @@ def run_bench(
         "torch_threads": torch.get_num_threads(),
     }
     if flops_only:
-        config, source = unet_config(method.model)
+        (config, source), scale = unet_config(method.model), vae_scale(method.model)
     else:
-        unet = method.loaded().pipe.unet
-        config, source = dict(unet.config), method.model
-    flops = count_unet_flops(config, batch=2 if cfg else 1, num_frames=num_frames, height=method.height, width=method.width)
+        pipe = method.loaded().pipe
+        config, source, scale = dict(pipe.unet.config), method.model, vae_scale_factor(pipe.vae.config)
+    flops = count_unet_flops(config, batch=2 if cfg else 1, num_frames=num_frames, height=method.height, width=method.width, vae_scale=scale)
     report["unet_config"] = source
     report["flops"] = {
         "per_call": flops.total,

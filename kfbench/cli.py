@@ -103,18 +103,39 @@ def split_options(method: str, dataset: str, flags: dict[str, str]) -> tuple[dic
     return method_opts, dataset_opts
 
 
-@app.command("list")
-def list_command(what: str = typer.Argument(..., help="methods or datasets")) -> None:
-    """List registered methods or datasets with a one-line description.
+@app.command("list", context_settings=EXTRA_ARGS)
+def list_command(
+    ctx: typer.Context,
+    what: str = typer.Argument(..., help="methods, datasets or pairs"),
+    dataset: str | None = typer.Argument(None, help="With pairs: davis (the one dataset whose pairs are known without its data)."),
+) -> None:
+    """List registered methods or datasets with a one-line description, or the pairs of davis from its official list.
 
-    Example: kfbench list methods
+    `list pairs davis` prints the pair ids a run on a complete download evaluates (options
+    --splits, --num-frames, --frame-stride, --num-pairs as for the dataset), then a summary with
+    the list's sha256 on stderr.
+
+    Examples: kfbench list methods; kfbench list pairs davis --splits val --num-pairs 20
     """
-    if what not in ("methods", "datasets"):
-        raise KfbenchError(f"kfbench list takes 'methods' or 'datasets', not '{what}'")
+    if what == "pairs":
+        list_pairs(dataset, parse_extra_flags(ctx.args))
+        return
+    if what not in ("methods", "datasets") or dataset or ctx.args:
+        raise KfbenchError(f"kfbench list takes 'methods', 'datasets' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'")
     presets = method_presets() if what == "methods" else dataset_presets()
     width = max(len(n) for n in presets)
     for name in sorted(presets):
         typer.echo(f"{name:<{width}}  {presets[name].description}")
+
+
+def list_pairs(dataset: str | None, flags: dict[str, str]) -> None:
+    from kfbench.datasets.davislist import pair_listing
+
+    if dataset != "davis":
+        raise KfbenchError(f"kfbench list pairs needs a dataset whose pairs are known without its data: davis, not '{dataset or ''}'")
+    ids, summary = pair_listing({k: coerce_option("dataset", "davis", k, v) for k, v in flags.items()})
+    typer.echo("\n".join(ids))
+    typer.echo(summary, err=True)
 
 
 @app.command(context_settings=EXTRA_ARGS)

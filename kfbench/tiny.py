@@ -46,8 +46,12 @@ TINY_UNET_CONFIG = {
 }
 
 
-def tiny_svd_components(seed: int = 0) -> dict:
-    """Randomly initialised SVD pipeline components (UNet, VAE, CLIP image encoder, scheduler)."""
+def tiny_svd_components(seed: int = 0, vae_block_out_channels: tuple[int, ...] = (32, 32, 32, 32)) -> dict:
+    """Randomly initialised SVD pipeline components (UNet, VAE, CLIP image encoder, scheduler).
+
+    The VAE downsamples by 2 per block after the first: 8 as in SVD by default, 2 with diffusers'
+    own test VAE (``vae_block_out_channels=(32, 64)``).
+    """
     from diffusers import (
         AutoencoderKLTemporalDecoder,
         EulerDiscreteScheduler,
@@ -62,8 +66,8 @@ def tiny_svd_components(seed: int = 0) -> dict:
     torch.manual_seed(seed)
     unet = UNetSpatioTemporalConditionModel(**TINY_UNET_CONFIG)
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=(32, 32, 32, 32),
-        down_block_types=("DownEncoderBlock2D",) * 4,
+        block_out_channels=vae_block_out_channels,
+        down_block_types=("DownEncoderBlock2D",) * len(vae_block_out_channels),
         latent_channels=4,
         layers_per_block=1,
     )
@@ -87,12 +91,12 @@ def tiny_svd_components(seed: int = 0) -> dict:
     }
 
 
-def make_tiny_svd(folder: str | Path, seed: int = 0) -> Path:
-    """Save a tiny SVD img2vid pipeline folder (diffusers layout) and return its path."""
+def make_tiny_svd(folder: str | Path, seed: int = 0, **components) -> Path:
+    """Save a tiny SVD img2vid pipeline folder (diffusers layout) and return its path; ``components``: see tiny_svd_components."""
     from diffusers import StableVideoDiffusionPipeline
 
     folder = Path(folder)
-    StableVideoDiffusionPipeline(**tiny_svd_components(seed)).save_pretrained(folder)
+    StableVideoDiffusionPipeline(**tiny_svd_components(seed, **components)).save_pretrained(folder)
     return folder
 
 

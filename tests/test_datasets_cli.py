@@ -53,7 +53,7 @@ def test_truncated_video_stops_a_run_or_is_skipped_and_reported(tmp_path):
 
 def test_run_pinned_by_a_manifest(tmp_path):
     root = davis_tree(tmp_path / "davis", {"bear": 9, "cat": 9}, resolution="480p")
-    data = kfbench.create_dataset("davis", root=str(root), resolution="480p", num_frames=9)
+    data = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9)
     manifest = data.to_manifest().save(tmp_path / "davis.json")
     davis_tree(root, {"ant": 9}, resolution="480p")
     result = run_cli("run", "--dataset", "davis", "--root", root, "--method", "linear", "--manifest", manifest,
@@ -67,10 +67,10 @@ def test_unreadable_frames_found_during_a_run_are_skipped_with_skip_bad(tmp_path
     root = davis_tree(tmp_path / "davis", {"bear": 9, "cat": 9}, resolution="480p")
     (root / "DAVIS" / "JPEGImages" / "480p" / "cat" / "00004.jpg").write_bytes(b"garbage")
     store = RunStore(tmp_path / "runs")
-    strict = kfbench.create_dataset("davis", root=str(root), resolution="480p", num_frames=9)
+    strict = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9)
     with pytest.raises(BadSourceError, match="cat/00004.jpg: cannot decode image"):
         run_benchmark(kfbench.create_method("linear"), strict, store, strict.pair_ids())
-    lenient = kfbench.create_dataset("davis", root=str(root), resolution="480p", num_frames=9, skip_bad=True)
+    lenient = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9, skip_bad=True)
     summary = run_benchmark(kfbench.create_method("linear"), lenient, store, lenient.pair_ids())
     assert summary.done == [] and summary.skipped == ["bear_00000-00008_s1"]  # bear was written by the strict run
     assert len(summary.bad) == 1 and summary.bad[0].startswith("cat_00000-00008_s1: ")

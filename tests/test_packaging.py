@@ -27,6 +27,7 @@ def test_wheel_holds_code_and_presets_and_no_stray_top_level_packages(wheel):
     assert "kfbench/cli.py" in names
     assert "kfbench/presets/methods/flow.toml" in names
     assert "kfbench/presets/datasets/synthetic.toml" in names
+    assert "kfbench/presets/datasets/davis2017_sequences.csv" in names  # the official DAVIS list the davis checks use
     assert "kfbench/presets/reports/paper_table1.csv" in names
 
 
@@ -39,6 +40,9 @@ def test_installed_wheel_runs_the_cli_outside_the_checkout(wheel, tmp_path):
                             env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "flow" in result.stdout
+    pairs = subprocess.run([sys.executable, "-m", "kfbench", "list", "pairs", "davis"], capture_output=True, text=True,
+                           env=env, cwd=tmp_path)
+    assert pairs.returncode == 0 and len(pairs.stdout.split()) == 117, pairs.stderr  # the official list ships in the wheel
     where = subprocess.run([sys.executable, "-c", "import kfbench; print(kfbench.__file__)"], capture_output=True,
                            text=True, env=env, cwd=tmp_path).stdout
     assert str(target) in where

@@ -107,9 +107,9 @@ def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
 def attention_matmul_flops(batch: int, frames: int, height: int, width: int) -> int:
     """QK^T and AV of SVD-XT's attention layers by hand: 4 N M C per query set (N queries, M keys, C channels)."""
     levels = [(1, 320, 5), (2, 640, 5), (4, 1280, 5), (8, 1280, 1)]  # (downsampling, channels, transformers): down + up, mid
-    total = 0
+    total, vae = 0, bench.vae_scale("stabilityai/stable-video-diffusion-img2vid-xt")  # SVD-XT's VAE: 4 blocks, factor 2**3
     for down, channels, count in levels:
-        tokens = (height // 8 // down) * (width // 8 // down)
+        tokens = (height // vae // down) * (width // vae // down)
         spatial = batch * frames * 4 * (tokens * tokens + tokens) * channels  # self + cross (one context token)
         temporal = batch * tokens * 4 * (frames * frames + frames) * channels
         total += count * (spatial + temporal)

@@ -43,30 +43,43 @@ def test_offline_davis_lists_each_archive_and_where_it_goes(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.rstrip().splitlines()
     assert lines[0] == "davis: download each file to the path shown:"
-    assert lines[1:4] == [
+    assert lines[1:3] == [  # the default splits: train, val, test-dev (the ones with an official list)
         f"  {BASE}DAVIS-2017-trainval-Full-Resolution.zip -> {tmp_path / 'd' / 'DAVIS-2017-trainval-Full-Resolution.zip'}",
         f"  {BASE}DAVIS-2017-test-dev-Full-Resolution.zip -> {tmp_path / 'd' / 'DAVIS-2017-test-dev-Full-Resolution.zip'}",
-        f"  {BASE}DAVIS-2017-test-challenge-Full-Resolution.zip -> "
-        f"{tmp_path / 'd' / 'DAVIS-2017-test-challenge-Full-Resolution.zip'}",
     ]
     images = tmp_path / "d" / "DAVIS" / "JPEGImages" / "Full-Resolution"
-    assert lines[4] == f"(or unzip them yourself into {tmp_path / 'd'}, giving {images}/<sequence>/00000.jpg)"
-    assert lines[5].startswith("error: davis: 3 file(s) missing and not downloaded (offline)")
+    assert lines[3] == f"(or unzip them yourself into {tmp_path / 'd'}, giving {images}/<sequence>/00000.jpg)"
+    assert lines[4].startswith("error: davis: 2 file(s) missing and not downloaded (offline)")
     assert "Traceback" not in result.stderr
+    every = run_cli("prepare", "davis", "--root", tmp_path / "d", "--offline", "--splits", "all")
+    assert "DAVIS-2017-test-challenge-Full-Resolution.zip" in every.stderr and "3 file(s) missing" in every.stderr
+
+
+def test_an_extracted_download_is_checked_against_the_official_list(tmp_path):
+    """test-dev's archive holds two of its 30 listed sequences, one of them short: prepare names what is wrong."""
+    root = tmp_path / "d"
+    root.mkdir()
+    davis_zip(root / "DAVIS-2017-test-dev-480p.zip", {"aerobatics": 71, "carousel": 30}, "test-dev")  # carousel: 69 listed
+    result = run_cli("prepare", "davis", "--root", root, "--offline", "--resolution", "480p", "--splits", "test-dev")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert "does not match the official DAVIS 2017 list for test-dev (30 sequences): 28 missing: " in error
+    assert "aerobatics" not in error.split("missing:")[1].split(";")[0] and "+16 more" in error
+    assert "1 with another frame count: carousel has 30 frames, the list 69" in error
 
 
 def test_a_placed_archive_is_checked_extracted_and_manifested(tmp_path):
     root = tmp_path / "d"
     root.mkdir()
-    davis_zip(root / "DAVIS-2017-test-dev-480p.zip", {"aerobatics": 30, "bike": 10}, "test-dev")
-    options = {"resolution": "480p", "splits": "test-dev"}
+    davis_zip(root / "DAVIS-2017-test-challenge-480p.zip", {"aerobatics": 30, "bike": 10}, "test-challenge")
+    options = {"resolution": "480p", "splits": "test-challenge"}
     lines = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
-    assert any("DAVIS-2017-test-dev-480p.zip: sha256" in line and "no published sha256" in line for line in lines)
+    assert any("DAVIS-2017-test-challenge-480p.zip: sha256" in line and "no published sha256" in line for line in lines)
     assert (root / "DAVIS" / "JPEGImages" / "480p" / "aerobatics" / "00029.jpg").is_file()
     manifest = json.loads((root / "manifests" / "davis.json").read_text())
     assert [p["id"] for p in manifest["pairs"]] == ["aerobatics_00000-00024_s1"]
     assert "1 clip(s) shorter than 25 frames skipped" in "\n".join(lines)
-    (root / "DAVIS-2017-test-dev-480p.zip").unlink()
+    (root / "DAVIS-2017-test-challenge-480p.zip").unlink()
     again = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
     assert any("already extracted" in line for line in again)
 

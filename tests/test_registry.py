@@ -38,4 +38,4 @@ def test_unknown_option_is_an_error_not_ignored():
 def test_explicit_options_override_the_preset():
     method = kfbench.create_method("flow", algorithm="dis")
     assert method.options["algorithm"] == "dis"
-    assert kfbench.create_method("flow").options["algorithm"] == "farneback"
+    assert kfbench.create_method("flow").options["algorithm"] == "dis"

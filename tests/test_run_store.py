@@ -21,7 +21,7 @@ def test_flow_run_writes_three_complete_pairs(tmp_path):
     for pair_id in store.completed_pairs("synthetic", "flow"):
         folder = store.pair_dir("synthetic", "flow", pair_id)
         meta = json.loads((folder / "meta.json").read_text())
-        assert meta["method"] == "flow" and meta["options"] == {"algorithm": "farneback", "consistency_sigma": 3.0}
+        assert meta["method"] == "flow" and meta["options"] == {"algorithm": "dis", "consistency_sigma": 3.0}
         assert meta["seed"] == 0 and meta["num_frames"] == 25 and len(meta["frame_times"]) == 25
         assert meta["environment"]["packages"]["numpy"] and meta["wall_time_s"] >= 0
         assert meta["peak_memory"]["process_max_rss_bytes"] > 0

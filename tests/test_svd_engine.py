@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import run_cli
 
+from kfbench import bench
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading, schedules
 from kfbench.methods.svd.attention import AttentionControl, Pass
@@ -37,20 +38,60 @@ def options(tiny_models, name: str, **extra):
 # --- faithfulness to diffusers -------------------------------------------------------------------
 
 
-def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
+def diffusers_reference(folder, first, *, steps: int, seed: int, **size) -> np.ndarray:
+    """StableVideoDiffusionPipeline's 8 frames from ``folder`` (fp32, CPU) as int16 levels."""
     from diffusers import StableVideoDiffusionPipeline
 
-    first, last = keyframes
-    ours = create_method("svd", **options(tiny_models, "svd", num_inference_steps=3)).interpolate(first, last, num_frames=8, seed=7)
-    pipe = StableVideoDiffusionPipeline.from_pretrained(tiny_models["svd"])
+    pipe = StableVideoDiffusionPipeline.from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     reference = pipe(
-        PIL.Image.fromarray(first), num_frames=8, num_inference_steps=3, decode_chunk_size=8,
-        generator=torch.Generator().manual_seed(7), output_type="np", **SIZE,
+        PIL.Image.fromarray(first), num_frames=8, num_inference_steps=steps, decode_chunk_size=8,
+        generator=torch.Generator().manual_seed(seed), output_type="np", **size,
     ).frames[0]
-    reference = np.round(reference * 255).astype(np.int16)
+    return np.round(reference * 255).astype(np.int16)
+
+
+def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
+    first, last = keyframes
+    ours = create_method("svd", **options(tiny_models, "svd", num_inference_steps=3)).interpolate(first, last, num_frames=8, seed=7)
+    reference = diffusers_reference(tiny_models["svd"], first, steps=3, seed=7, **SIZE)
     assert ours.std() > 5  # not a blank video
     assert np.abs(ours.astype(np.int16) - reference).max() <= 1
+
+
+@pytest.fixture(scope="module")
+def factor2_svd(tmp_path_factory):
+    """A tiny SVD folder whose VAE downsamples by 2, as diffusers' own SVD test components (block_out_channels [32, 64])."""
+    from kfbench.tiny import make_tiny_svd
+
+    return make_tiny_svd(tmp_path_factory.mktemp("svd-vae2") / "svd", vae_block_out_channels=(32, 64))
+
+
+SMALL = {"height": 32, "width": 48}
+
+
+def test_latent_size_follows_the_vae(factor2_svd, keyframes):
+    """With a factor-2 VAE the latents are [1, N, 4, H/2, W/2] and the output still equals diffusers'."""
+    from diffusers import StableVideoDiffusionPipeline
+
+    from kfbench.methods.svd.model import latent_shape
+
+    pipe = StableVideoDiffusionPipeline.from_pretrained(factor2_svd)
+    assert pipe.vae_scale_factor == 2 and latent_shape(pipe, 8, 32, 48) == (1, 8, 4, 16, 24)
+    assert bench.vae_scale(str(factor2_svd)) == 2  # `kfbench bench --flops-only` reads it from vae/config.json
+    first = keyframes[0][:32, :48]
+    ours = create_method("svd", model=str(factor2_svd), num_inference_steps=2, **SMALL).interpolate(first, first, num_frames=8, seed=3)
+    reference = diffusers_reference(factor2_svd, first, steps=2, seed=3, **SMALL)
+    assert ours.shape == (8, 32, 48, 3) and ours.std() > 5
+    assert np.abs(ours.astype(np.int16) - reference).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["ours", "trf", "vibid"])
+def test_family_runs_on_a_factor_2_vae(factor2_svd, tiny_models, keyframes, name):
+    extra = {"checkpoint": str(tiny_models["ours-delta"]), "checkpoint_base": str(tiny_models["svd-img2vid"]), "recurrence": 1} if name == "ours" else {}
+    method = create_method(name, model=str(factor2_svd), num_inference_steps=2, **SMALL, **extra)
+    video = method.interpolate(keyframes[0][:32, :48], keyframes[1][:32, :48], num_frames=8, seed=0)
+    assert video.shape == (8, 32, 48, 3) and video.std() > 1
 
 
 # --- rotated attention, layer level ---------------------------------------------------------------

@@ -1,7 +1,10 @@
 """DAVIS 2017 (trainval, test-dev, test-challenge) keyframe pairs from the official JPEG folders.
 
 Layout (as the official archives extract): ROOT/DAVIS/JPEGImages/<resolution>/<sequence>/00000.jpg
-(ROOT/JPEGImages/... is accepted too), split lists in ROOT/DAVIS/ImageSets/2017/<split>.txt.
+(ROOT/JPEGImages/... is accepted too). The train, val and test-dev sequences and their frame counts
+come from the official list shipped with kfbench (kfbench/datasets/davislist.py) and are checked
+against the download; test-challenge's from ROOT/DAVIS/ImageSets/2017/test-challenge.txt;
+``splits="all"`` takes every sequence folder present, unchecked.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from kfbench.datasets.clips import ClipDataset
+from kfbench.datasets.davislist import LISTED_SPLITS, check_download, listed_frame_counts
 from kfbench.datasets.pairrule import PairRule
 from kfbench.datasets.sources import FrameFolder, FrameSource
 from kfbench.errors import KfbenchError
@@ -86,7 +90,7 @@ class DavisDataset(ClipDataset):
         *,
         root: str | None = None,
         resolution: Resolution = "Full-Resolution",
-        splits: str = "all",
+        splits: str = ",".join(LISTED_SPLITS),
         num_frames: int = 25,
         frame_stride: int = 1,
         num_pairs: int | None = 117,
@@ -107,19 +111,24 @@ class DavisDataset(ClipDataset):
                 f"davis: no {images} (expected {images}/<sequence>/00000.jpg); "
                 f"run `kfbench prepare davis --root {self.root}`"
             )
-        names = sorted(d.name for d in images.iterdir() if d.is_dir() and not d.name.startswith("."))
-        if self.splits != SPLITS:
-            names = self._split_members(base / "ImageSets" / "2017", names, images)
+        if self.splits == SPLITS:
+            names = sorted(d.name for d in images.iterdir() if d.is_dir() and not d.name.startswith("."))
+        else:
+            names = self._split_members(base / "ImageSets" / "2017", images)
         return [FrameFolder(name, images / name) for name in names]
 
-    def _split_members(self, imagesets: Path, present: list[str], images: Path) -> list[str]:
-        wanted: list[str] = []
-        for split in self.splits:
+    def _split_members(self, imagesets: Path, images: Path) -> list[str]:
+        """Listed splits from the official list (checked against the download), others from the archive's ImageSets."""
+        listed = tuple(s for s in self.splits if s in LISTED_SPLITS)
+        if listed:
+            check_download(images, listed)
+        wanted = list(listed_frame_counts(listed))
+        for split in (s for s in self.splits if s not in LISTED_SPLITS):
             listing = imagesets / f"{split}.txt"
             if not listing.is_file():
                 raise KfbenchError(f"davis: split '{split}' needs {listing} (it comes with the official archive)")
             wanted += [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-        absent = sorted(set(wanted) - set(present))
+        absent = sorted(n for n in set(wanted) if not (images / n).is_dir())
         if absent:
             raise KfbenchError(
                 f"davis: {len(absent)} sequence(s) of split(s) {','.join(self.splits)} missing from {images}: "

@@ -3,11 +3,12 @@
 davis: the official DAVIS 2017 archives are downloaded into the root when missing (unless
 offline), checked (size and sha256 where published, every ZIP member's CRC) and extracted into a
 temporary folder whose files are then renamed into place; a stamp written last marks the archive
-extracted, so a killed extraction is redone. pexels with an existing ``--manifest``: the listed
-videos missing from the root are downloaded and checked against the manifest's size and sha256.
-Downloads are http(s) only, land under a temporary name and are renamed into place only once they
-match; a mismatch is removed. Offline, nothing is fetched and the error lists each missing file
-with its URL and the path to put it at.
+extracted, so a killed extraction is redone. The sequences of train, val and test-dev are then
+checked against the official list (each present, with its frame count) when the dataset opens.
+pexels with an existing ``--manifest``: the listed videos missing from the root are downloaded and
+checked against the manifest's size and sha256. Downloads are http(s) only, land under a temporary
+name and are renamed into place only once they match; a mismatch is removed. Offline, nothing is
+fetched and the error lists each missing file with its URL and the path to put it at.
 
 Then, for every clip dataset: with an existing ``--manifest`` the data is checked against it;
 otherwise a manifest of the current selection is written (default ROOT/manifests/<name>.json).
@@ -145,7 +146,8 @@ def prepare(
     if name == "davis":
         if pinned is not None:
             options = {**Manifest.load(pinned, "davis").options, **options}
-        fetch_davis(root_path, options.get("resolution", "Full-Resolution"), options.get("splits", "all"), fetcher)
+        chosen = {**dataset_presets()["davis"].options, **options}
+        fetch_davis(root_path, chosen["resolution"], chosen["splits"], fetcher)
     elif name == "pexels" and pinned is not None:
         fetch_pexels(root_path, pinned, fetcher)
     if pinned is not None:

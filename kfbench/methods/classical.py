@@ -21,14 +21,17 @@ class LinearInterpolator(Interpolator):
 
 
 class FlowInterpolator(Interpolator):
-    """Dense optical flow both ways (OpenCV), both keyframes warped to time t, occlusion-aware blend.
+    """Dense optical flow both ways (OpenCV), both keyframes warped to time t, falling back to the cross-fade where unconfirmed.
 
     Intermediate flows follow Super SloMo's linear-motion approximation:
     F_t0 = -(1-t) t F_01 + t^2 F_10 and F_t1 = (1-t)^2 F_01 - t (1-t) F_10. Each keyframe's
-    visibility is a forward-backward consistency weight, warped to t with the same flow.
+    confidence c is a forward-backward consistency weight in [0, 1], warped to t with the same flow.
+    Frame t is w0 * warp(first) + w1 * warp(last) + (1 - w0 - w1) * crossfade with w0 = (1-t) c0 and
+    w1 = t c1: where both flows are confirmed it is the flow blend, where neither is the cross-fade.
+    ``dis`` is OpenCV's DIS flow, medium preset (coarse-to-fine patch search with variational refinement).
     """
 
-    def __init__(self, *, algorithm: Literal["farneback", "dis"] = "farneback", consistency_sigma: float = 3.0) -> None:
+    def __init__(self, *, algorithm: Literal["dis", "farneback"] = "dis", consistency_sigma: float = 3.0) -> None:
         super().__init__()
         self.algorithm = algorithm
         self.consistency_sigma = consistency_sigma
@@ -42,8 +45,8 @@ class FlowInterpolator(Interpolator):
 
     def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
         f01, f10 = self._flow(first, last), self._flow(last, first)
-        vis0 = self._visibility(f01, f10)
-        vis1 = self._visibility(f10, f01)
+        conf0 = self._visibility(f01, f10)
+        conf1 = self._visibility(f10, f01)
         a, b = first.astype(np.float32), last.astype(np.float32)
         frames = []
         for t in self.output_times(num_frames):
@@ -52,9 +55,10 @@ class FlowInterpolator(Interpolator):
                 continue
             ft0 = -(1 - t) * t * f01 + t * t * f10
             ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
-            w0 = (1 - t) * backward_warp(vis0, ft0)[..., None] + 1e-6
-            w1 = t * backward_warp(vis1, ft1)[..., None] + 1e-6
-            blend = (w0 * backward_warp(a, ft0) + w1 * backward_warp(b, ft1)) / (w0 + w1)
+            w0 = (1 - t) * backward_warp(conf0, ft0)[..., None]
+            w1 = t * backward_warp(conf1, ft1)[..., None]
+            crossfade = (1 - t) * a + t * b
+            blend = w0 * backward_warp(a, ft0) + w1 * backward_warp(b, ft1) + (1 - w0 - w1) * crossfade
             frames.append(np.clip(np.rint(blend), 0, 255).astype(np.uint8))
         return np.stack(frames)
 

@@ -15,7 +15,7 @@ from kfbench.methods.svd import loading, schedules
 from kfbench.methods.svd.attention import Pass
 from kfbench.methods.svd.conditioning import encode_keyframes
 from kfbench.methods.svd.denoiser import Denoiser
-from kfbench.methods.svd.model import Rotation, SVDModel, initial_latents
+from kfbench.methods.svd.model import Rotation, SVDModel, initial_latents, latent_shape
 from kfbench.methods.svd.sampler import Directions, sample
 from kfbench.methods.svd.steps import Fusion, fusion_weights
 
@@ -172,7 +172,7 @@ class SVDInterpolator(Interpolator):
             generator=generator,
         )
         sigmas, timesteps, init_sigma = m.sigmas(self.num_inference_steps)
-        shape = (1, num_frames, pipe.unet.config.in_channels // 2, self.height // 8, self.width // 8)
+        shape = latent_shape(pipe, num_frames, self.height, self.width)
         z = initial_latents(latents, shape, generator) * init_sigma
         denoiser = Denoiser(pipe.unet, m.control, release_compat=self.release_compat)
         moves = self.schedule()

@@ -87,8 +87,19 @@ class SVDModel:
         return np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
 
 
+def vae_scale_factor(vae_config: Any) -> int:
+    """Pixels per latent cell along each axis, as diffusers computes ``pipe.vae_scale_factor`` (8 for SVD's VAE)."""
+    return 2 ** (len(vae_config["block_out_channels"]) - 1)
+
+
+def latent_shape(pipe, num_frames: int, height: int, width: int) -> tuple[int, int, int, int, int]:
+    """[1, N, C, H/f, W/f] of the pipeline's diffusion latents, f being its VAE's scale factor."""
+    factor = vae_scale_factor(pipe.vae.config)
+    return (1, num_frames, pipe.unet.config.in_channels // 2, height // factor, width // factor)
+
+
 def initial_latents(latents: Any, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """Unscaled initial noise of ``shape`` [1, N, C, H/8, W/8]: the given one, or drawn from the run's generator."""
+    """Unscaled initial noise of ``shape`` (see latent_shape): the given one, or drawn from the run's generator."""
     if latents is None:
         return torch.randn(shape, generator=generator, dtype=torch.float32)
     latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()

@@ -23,7 +23,7 @@ from kfbench.methods.svd.conditioning import (
     encode_keyframes,
 )
 from kfbench.methods.svd.denoiser import Denoiser, Request
-from kfbench.methods.svd.model import SVDModel, initial_latents
+from kfbench.methods.svd.model import SVDModel, initial_latents, latent_shape
 from kfbench.methods.svd.steps import (
     cfgpp_update,
     flip_time,
@@ -121,7 +121,7 @@ class ViBiDInterpolator(Interpolator):
         )
         first_latent, last_latent = diffusion_latent(pipe, first), diffusion_latent(pipe, last)
         sigmas, timesteps, init_sigma = m.sigmas(self.num_inference_steps)
-        shape = (1, num_frames, pipe.unet.config.in_channels // 2, self.height // 8, self.width // 8)
+        shape = latent_shape(pipe, num_frames, self.height, self.width)
         z = (initial_latents(latents, shape, generator) * init_sigma).to(pipe._execution_device)
         denoiser = Denoiser(pipe.unet, m.control)
         options = {"dds": self.dds, "cfgpp": self.cfgpp}
