@@ -52,12 +52,12 @@ def without_date(path: Path) -> str:
 
 
 def davis_archive(path: Path, sequences: int = 30, length: int = 25, last_length: int = 300) -> Path:
-    """A test-dev archive, split list first (the order of the official archives), many stored JPEGs, a long last sequence."""
+    """A test-challenge archive (no official list to check it against), split list first (the order of the official archives), many stored JPEGs, a long last sequence."""
     buffer = io.BytesIO()
     Image.fromarray(frame(0, 240, 320)).save(buffer, format="JPEG", quality=95)
     names = [f"seq{i:02d}" for i in range(sequences)]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("DAVIS/ImageSets/2017/test-dev.txt", "".join(f"{n}\n" for n in names))
+        archive.writestr("DAVIS/ImageSets/2017/test-challenge.txt", "".join(f"{n}\n" for n in names))
         for name in names:
             for i in range(last_length if name == names[-1] else length):
                 archive.writestr(f"DAVIS/JPEGImages/480p/{name}/{i:05d}.jpg", buffer.getvalue() + i.to_bytes(2, "big"))
@@ -69,8 +69,8 @@ def test_a_prepare_killed_mid_extraction_is_redone(tmp_path):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     for root in (clean, killed):
         root.mkdir()
-        davis_archive(root / "DAVIS-2017-test-dev-480p.zip")
-    args = ["prepare", "davis", "--offline", "--resolution", "480p", "--splits", "test-dev"]
+        davis_archive(root / "DAVIS-2017-test-challenge-480p.zip")
+    args = ["prepare", "davis", "--offline", "--resolution", "480p", "--splits", "test-challenge"]
     first = run_cli(*args, "--root", clean, check=True)
     last = "DAVIS/JPEGImages/480p/seq29/00000.jpg"
     kill_when([*args, "--root", killed], lambda: (killed / last).exists() or any(killed.glob(f".tmp-*/{last}")))
