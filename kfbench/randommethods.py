@@ -55,7 +55,7 @@ def svd_pipeline(size: Size, device: str, dtype: torch.dtype, seed: int):
     if size == "tiny":
         parts = tiny_svd_components(seed)
         for key in ("unet", "vae", "image_encoder"):
-            parts[key] = parts[key].to(device, dtype)
+            parts[key] = nn.Module.to(parts[key], device, dtype)  # plain cast (diffusers' own warns about float32 modules; it has none)
         return StableVideoDiffusionPipeline(**parts)
     models = {key: build_random(f"svd-xt-{name}", device, dtype, seed=seed) for key, name in
               (("unet", "unet"), ("vae", "vae"), ("image_encoder", "image-encoder"))}  # fmt: skip

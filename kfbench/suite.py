@@ -16,7 +16,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from kfbench.bench import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
 from kfbench.errors import KfbenchError
-from kfbench.methods.svd.levers import FAST, Levers, apply, sweep
+from kfbench.methods.svd.levers import Levers, apply, fast, sweep
 from kfbench.randommethods import Size, Subject, random_method
 from kfbench.registry import option_names
 
@@ -76,7 +76,7 @@ class Settings:
     device: str
     dtype: str
     compile: bool = False
-    levers: Levers = FAST
+    levers: Levers = field(default_factory=Levers)
 
 
 def entry_options(entry: Entry, settings: Settings, levers: Levers | None = None) -> dict[str, Any]:
@@ -221,12 +221,15 @@ def finish_row(entry: Entry, settings: Settings, run: dict[str, Any], per_call: 
     return row
 
 
-def run_sweep(settings: Settings, size: Size) -> list[dict[str, Any]]:
-    """The cumulative lever sweep on `ours` at the suite's shape: per-call time from a 1-step and a 3-step video."""
+def run_sweep(settings: Settings, size: Size, over_budget: Callable[[], bool]) -> list[dict[str, Any]]:
+    """The lever sweep on `ours` at the suite's shape: per-call time from a 1-step and a 3-step video."""
     entry = next(e for e in SUITES["paper" if size == "full" else "tiny"][1] if e.method == "ours")
     entry = dataclasses.replace(entry, options={**entry.options, "recurrence": 0})
     rows = []
     for name, levers in sweep(settings.device):
+        if over_budget():
+            rows.append({"lever": name, "levers": levers.label(), "skipped": "wall-time budget spent"})
+            continue
         subject = random_method("ours", entry_options(entry, settings, levers), size)
         apply(subject.method.loaded(), levers)
         frames = keyframes(entry.num_frames, subject.method.height, subject.method.width)
@@ -281,15 +284,14 @@ def run_suite(
     def over_budget() -> bool:
         return budget_s is not None and time.perf_counter() - start > budget_s
 
-    if levers:
-        report["sweep"] = run_sweep(settings, size)
-        write_outputs(report, out)
     for entry in entries:
         if over_budget():
             report["rows"].append({"method": entry.method, "skipped": f"wall-time budget of {budget_s:.0f} s spent"})
         else:
             report["rows"].append(run_entry(entry, settings, size, FILM_FRAME[suite]))
         write_outputs(report, out)
+    if levers:
+        report["sweep"] = run_sweep(settings, size, over_budget)
     report["wall_s"] = time.perf_counter() - start
     write_outputs(report, out)
     return report
@@ -350,10 +352,11 @@ def markdown(report: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
+            f"| {r['lever']} | skipped: {r['skipped']} | | | | | |" if "skipped" in r else
             f"| {r['lever']} | {r['s_per_call']:.4f} | {r['s_outside_unet']:.2f} | {r['s_per_video_extrapolated']:.1f} | "
             f"{r['peak_memory_bytes'] / 2**30:.2f} | {r['dtype']} | {'on' if r['compile'] else 'off'} |"
             for r in report["sweep"]
-        ]
+        ]  # fmt: skip
     lines += ["", "## Published anchors", "", *(f"- {a}" for a in ANCHORS), ""]
     return "\n".join(lines)
 
@@ -435,10 +438,10 @@ def run_from_cli(
     if out is None:
         raise KfbenchError("the suite writes bench.json and bench.md: pass --out FOLDER")
     device = resolve_device(flags.get("device"))
-    dtype = flags.get("dtype", "bfloat16" if device.startswith("cuda") else "float32")
+    dtype = flags.get("dtype", "float16" if device.startswith("cuda") else "float32")
     if dtype not in ("float32", "float16", "bfloat16"):
         raise KfbenchError(f"--dtype takes float32, float16 or bfloat16, not '{dtype}'")
-    settings = Settings(device=device, dtype=dtype, compile=compile)
+    settings = Settings(device=device, dtype=dtype, compile=compile, levers=dataclasses.replace(fast(device), dtype=dtype))
     command = "kfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = run_suite(suite, out, settings=settings, methods=chosen, levers=levers, budget_s=budget_s, command=command)
     return markdown(report) + f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}"
