@@ -14,6 +14,7 @@
 #   KFBENCH_BUDGET_S    no method or lever run starts after this many seconds (default 420)
 #   KFBENCH_TIMEOUT_S   hard stop of the whole benchmark (default 570); what finished is already on disk
 #   KFBENCH_DTYPE       float16 (default on CUDA) or bfloat16
+#   KFBENCH_LEVERS      0: no lever sweep (default 1)
 #   KFBENCH_NO_INSTALL  1: skip the install step (kfbench already importable, e.g. a checkout on PYTHONPATH)
 set -euo pipefail
 
@@ -52,7 +53,8 @@ fi
     if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; fi
 } >"$out/environment.txt" 2>&1
 
-args=(bench --suite "$suite" --levers --out "$out" --budget-s "$budget" --quiet)
+args=(bench --suite "$suite" --out "$out" --budget-s "$budget" --quiet)
+[[ ${KFBENCH_LEVERS:-1} == 1 ]] && args+=(--levers)
 [[ -n ${KFBENCH_METHODS:-} ]] && args+=(--methods "$KFBENCH_METHODS")
 [[ -n ${KFBENCH_DTYPE:-} ]] && args+=(--dtype "$KFBENCH_DTYPE")
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # nothing is downloaded: the weights are random

@@ -135,8 +135,10 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
     """scripts/gpu_bench.sh end to end on CPU (install step skipped: this checkout is on the path)."""
     import os
     import subprocess
+    import sys
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "KFBENCH_SUITE": "tiny", "KFBENCH_METHODS": "ours,film", "KFBENCH_NO_INSTALL": "1"}
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO), "KFBENCH_SUITE": "tiny", "KFBENCH_METHODS": "ours,film",
+           "KFBENCH_NO_INSTALL": "1", "KFBENCH_LEVERS": "0"}  # fmt: skip
     result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_bench.sh"), str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     table = (tmp_path / "out" / "bench.md").read_text()
