@@ -37,11 +37,14 @@ if ! "$python" -c "import torch" 2>/dev/null; then
 fi
 
 if [[ ${KFBENCH_NO_INSTALL:-0} != 1 ]]; then
-    if [[ ! -d $wheels ]] || ! ls "$wheels"/kfbench-*.whl >/dev/null 2>&1; then
+    wheel=$(ls -t "$wheels"/kfbench-*.whl 2>/dev/null | head -n 1 || true)
+    if [[ -z $wheel ]]; then
         echo "error: no kfbench wheel in '$wheels'; prepare the folder as README 'Measuring speed on a GPU' says, or set KFBENCH_WHEELS" >&2
         exit 2
     fi
-    "$python" -m pip install --no-index --find-links "$wheels" kfbench >"$out/install.log" 2>&1 || {
+    # dependencies from the folder only (torch is already installed), then this wheel's kfbench over any older one
+    { "$python" -m pip install --no-index --find-links "$wheels" "$wheel" &&
+      "$python" -m pip install --no-index --no-deps --force-reinstall "$wheel"; } >"$out/install.log" 2>&1 || {
         echo "error: installing kfbench from '$wheels' failed (see $out/install.log); a wheel is missing from the folder" >&2
         exit 2
     }
