@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import platform
@@ -155,12 +156,17 @@ def timed_video(subject: Subject, frames: tuple, num_frames: int, device: str, t
     }
 
 
+_UNET_FLOPS: dict[tuple[str, int, int, int, int], int] = {}
+
+
 def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: int) -> tuple[int | None, str]:
     """FLOPs of one network call and how they were counted (SVD family: meta device; others: one counted short video)."""
     if subject.unet_config is not None:
         method = subject.method
-        flops = count_unet_flops(subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=method.height, width=method.width)
-        return flops.total, "FlopCounterMode on the meta device (attention matmuls included)"
+        key = (json.dumps(subject.unet_config, sort_keys=True, default=str), cfg_batch, num_frames, method.height, method.width)
+        if key not in _UNET_FLOPS:  # the family's methods share shapes: count each once
+            _UNET_FLOPS[key] = count_unet_flops(subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=key[3], width=key[4]).total
+        return _UNET_FLOPS[key], "FlopCounterMode on the meta device (attention matmuls included)"
     counter = CallFlops(subject.network)
     try:
         with fewer_steps(subject.method, 1):
@@ -247,7 +253,15 @@ def run_sweep(settings: Settings, size: Size, over_budget: Callable[[], bool]) -
             "peak_memory_bytes": runs[3]["peak_memory_bytes"], "peak_memory_kind": runs[3]["peak_memory_kind"],
         })  # fmt: skip
         del subject
+        release_memory(settings.device)
     return rows
+
+
+def release_memory(device: str) -> None:
+    """Free the last method's models before the next is built (its peak is measured alone)."""
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 def device_name(device: str) -> str:
@@ -289,6 +303,7 @@ def run_suite(
             report["rows"].append({"method": entry.method, "skipped": f"wall-time budget of {budget_s:.0f} s spent"})
         else:
             report["rows"].append(run_entry(entry, settings, size, FILM_FRAME[suite]))
+            release_memory(settings.device)
         write_outputs(report, out)
     if levers:
         report["sweep"] = run_sweep(settings, size, over_budget)
