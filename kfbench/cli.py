@@ -355,7 +355,7 @@ def bench(
     random_weights: bool = typer.Option(False, "--random-weights", help="Random full-size models (the paper suite unless --suite)."),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated methods of the suite."),
     levers: bool = typer.Option(False, "--levers", help="Suite: also sweep the SVD family's GPU levers on ours."),
-    compile_unet: bool = typer.Option(False, "--compile", help="Suite: torch.compile the SVD family's UNet."),
+    compile_unet: bool = typer.Option(False, "--compile-unet", help="Suite: torch.compile the SVD family's UNet."),
     budget_s: float | None = typer.Option(None, "--budget-s", help="Suite: skip the methods not started within this many seconds."),
     out: Path | None = typer.Option(None, "--out", help="Suite: folder for bench.json and bench.md."),
     num_frames: int = typer.Option(25, "--num-frames", help="Frames of the video."),
