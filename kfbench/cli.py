@@ -415,7 +415,14 @@ def convert_checkpoint_command(
 @app.command(context_settings=EXTRA_ARGS)
 def bench(
     ctx: typer.Context,
-    method: str = typer.Option(..., "--method", "-m", help="An SVD-family method (kfbench list methods)."),
+    method: str | None = typer.Option(None, "--method", "-m", help="An SVD-family method (kfbench list methods)."),
+    suite: str | None = typer.Option(None, "--suite", help="paper or tiny: every method on random weights, one video each."),
+    random_weights: bool = typer.Option(False, "--random-weights", help="Random full-size models (the paper suite unless --suite)."),
+    methods: str | None = typer.Option(None, "--methods", help="Comma-separated methods of the suite."),
+    levers: bool = typer.Option(False, "--levers", help="Suite: also sweep the SVD family's GPU levers on ours."),
+    compile_unet: bool = typer.Option(False, "--compile-unet", help="Suite: torch.compile the SVD family's UNet."),
+    budget_s: float | None = typer.Option(None, "--budget-s", help="Suite: skip the methods not started within this many seconds."),
+    out: Path | None = typer.Option(None, "--out", help="Suite: folder for bench.json and bench.md."),
     num_frames: int = typer.Option(25, "--num-frames", help="Frames of the video."),
     seed: int = typer.Option(0, "--seed"),
     compare_sequential: bool = typer.Option(False, "--compare-sequential", help="Also run the two-call path; report speedup and output difference."),
@@ -434,10 +441,22 @@ def bench(
       kfbench bench --method ours --checkpoint ours.safetensors --dtype bfloat16 --compare-sequential --json ours.json
 
       kfbench bench --method ours --checkpoint unused --flops-only
+
+      kfbench bench --suite paper --levers --out bench-h100      (random full-size weights, GPU)
+
+      kfbench bench --random-weights --flops-only
     """
     from kfbench.bench import format_report, method_options, run_bench, write_json
 
     progress.enabled = not quiet
+    if suite or random_weights:
+        from kfbench.suite import run_from_cli
+
+        typer.echo(run_from_cli(suite or "paper", methods, parse_extra_flags(ctx.args), flops_only=flops_only, levers=levers,
+                                compile=compile_unet, budget_s=budget_s, out=out, json_path=json_path))  # fmt: skip
+        return
+    if method is None:
+        raise KfbenchError("kfbench bench needs --method NAME, or --suite paper|tiny / --random-weights")
     lookup(method_presets(), method, "method")
     if json_path:
         output_file(json_path, "--json")

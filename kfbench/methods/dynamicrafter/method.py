@@ -83,20 +83,21 @@ class DynamiCrafterInterpolator(Interpolator):
         if self._model is None:
             from kfbench.methods.dynamicrafter.checkpoint import load_model
 
-            model = load_model(self.checkpoint)
-            if self.dtype == "float32":
-                model.float()  # e.g. a float16 safetensors conversion run without autocast
-            multiple = model.size_multiple
-            if self.height % multiple or self.width % multiple:
-                raise KfbenchError(
-                    f"height and width must be multiples of {multiple} for this model, got {self.height}x{self.width}"
-                )
-            for part in (model.model, model.first_stage_model, model.image_proj_model):
-                part.to(self.device)
-            for name in ("betas", "alphas_cumprod", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod"):
-                setattr(model, name, getattr(model, name).to(self.device))
-            self._model = model
+            self.use_model(load_model(self.checkpoint))
         return self._model
+
+    def use_model(self, model: DynamiCrafter) -> None:
+        """Sample with ``model`` (loaded, or random full-size weights): checked, placed as :meth:`model` says."""
+        if self.dtype == "float32":
+            model.float()  # e.g. a float16 safetensors conversion run without autocast
+        multiple = model.size_multiple
+        if self.height % multiple or self.width % multiple:
+            raise KfbenchError(f"height and width must be multiples of {multiple} for this model, got {self.height}x{self.width}")
+        for part in (model.model, model.first_stage_model, model.image_proj_model):
+            part.to(self.device)
+        for name in ("betas", "alphas_cumprod", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod"):
+            setattr(model, name, getattr(model, name).to(self.device))
+        self._model = model
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == "float32":

@@ -24,7 +24,8 @@ class FilmInterpolator(Interpolator):
     FILM was trained for the midpoint only; ``schedule`` says how the other frames are made (see
     kfbench.methods.film.schedules). Frames made along the way stay float32, clamped to [0, 1] as
     the port does; each call pads its inputs and crops its output, as the original's interpolator
-    does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU.
+    does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU. ``network`` (positional, not an
+    option) replaces the checkpoint by an in-memory network, e.g. random full-size weights for `kfbench bench`.
     ``stats`` counts ``film_calls`` (frames synthesised, one network evaluation each) and
     ``film_forward_passes`` (batched forward passes). FILM is deterministic: seed and latents are unused.
     A TorchScript checkpoint is read as data; ``allow_torchscript_code`` (``--allow-torchscript-code``)
@@ -33,6 +34,8 @@ class FilmInterpolator(Interpolator):
 
     def __init__(
         self,
+        network: FilmNet | None = None,
+        /,
         *,
         checkpoint: str | None = None,
         schedule: Schedule = "greedy",
@@ -46,7 +49,7 @@ class FilmInterpolator(Interpolator):
             raise KfbenchError(f"unknown FILM schedule '{schedule}'; valid: {', '.join(SCHEDULES)}")
         if batch_size < 1:
             raise KfbenchError(f"batch_size must be at least 1, got {batch_size}")
-        if checkpoint is None:
+        if checkpoint is None and network is None:
             raise KfbenchError(
                 "method 'film' needs its weights: pass --checkpoint PATH to the PyTorch port's film_net_fp32.pt "
                 "(or a file written by `kfbench convert-checkpoint --method film`)"
@@ -61,7 +64,8 @@ class FilmInterpolator(Interpolator):
         if dtype == "auto":
             dtype = "float16" if self.device.type == "cuda" else "float32"
         self.dtype = getattr(torch, dtype)
-        self.network: FilmNet = load_film(checkpoint, allow_torchscript_code=allow_torchscript_code).to(self.device, self.dtype)
+        loaded = network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code)
+        self.network: FilmNet = loaded.to(self.device, self.dtype)
 
     def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
         rounds = plan(self.schedule, num_frames)

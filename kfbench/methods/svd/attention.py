@@ -53,6 +53,11 @@ class AttentionControl:
     # release_compat: number of videos per direction whose temporal cross-attention context
     # is mixed as in diffusers 0.27 (None: the fixed, current behaviour).
     compat_group: int | None = None
+    # GPU levers (kfbench.methods.svd.levers). sdpa_rotation: in a fused call, a recording forward half and its
+    # rotated backward half run as one SDPA kernel, using rotate(softmax(Q K^T)) = softmax(flip(Q) flip(K)^T)
+    # (frames flipped), so no map is materialised. fp32_softmax: recorded maps' softmax in float32.
+    sdpa_rotation: bool = False
+    fp32_softmax: bool = True
 
     @contextmanager
     def running(self, *passes: Pass, compat_group: int | None = None) -> Iterator[None]:
@@ -83,6 +88,8 @@ class TemporalSelfAttentionProcessor:
             raise RuntimeError(f"{self.layer}: temporal self-attention got a context or a mask")
         passes = self.control.passes
         chunks = hidden_states.chunk(len(passes)) if len(passes) > 1 else (hidden_states,)
+        if self.control.sdpa_rotation and len(passes) == 2 and self.layer in passes[0].record and self.layer in passes[1].rotated:
+            return self._attend_rotated_pair(attn, chunks, passes)
         outputs = []
         for part, spec in zip(chunks, passes):
             outputs.append(self._attend(attn, part, spec))
@@ -90,28 +97,48 @@ class TemporalSelfAttentionProcessor:
 
     def _attend(self, attn, x: torch.Tensor, spec: Pass) -> torch.Tensor:
         weights = None if spec.weights is None else spec.weights.get(self.layer)
-        rows, frames, _ = x.shape
-        heads = attn.heads
-
-        def split(t: torch.Tensor) -> torch.Tensor:
-            return t.view(rows, frames, heads, -1).transpose(1, 2)
-
-        value = split(_linear(attn, "to_v", x, weights))
+        value = _heads(attn, _linear(attn, "to_v", x, weights))
         if self.layer in spec.rotated:
             probs = rotate_map(self.control.maps.pop(self.layer))
             out = probs.to(value.dtype) @ value
         else:
-            query = split(_linear(attn, "to_q", x, weights))
-            key = split(_linear(attn, "to_k", x, weights))
+            query = _heads(attn, _linear(attn, "to_q", x, weights))
+            key = _heads(attn, _linear(attn, "to_k", x, weights))
             if self.layer in spec.record:
-                probs = torch.softmax((query @ key.transpose(-1, -2)).float() * attn.scale, dim=-1).to(value.dtype)
+                scores = query @ key.transpose(-1, -2)
+                probs = torch.softmax((scores.float() if self.control.fp32_softmax else scores) * attn.scale, dim=-1).to(value.dtype)
                 self.control.maps[self.layer] = probs
                 out = probs @ value
             else:
                 out = F.scaled_dot_product_attention(query, key, value, scale=attn.scale)
-        out = out.transpose(1, 2).reshape(rows, frames, -1)
-        out = _linear(attn, "to_out.0", out, weights)
-        return attn.to_out[1](out) / attn.rescale_output_factor
+        return _project_out(attn, out, weights)
+
+    def _attend_rotated_pair(self, attn, chunks: tuple[torch.Tensor, ...], passes: tuple[Pass, ...]) -> torch.Tensor:
+        """Forward half (own map) and backward half (forward's rotated map) in one SDPA call; no map is stored."""
+        (forward, backward), (spec_f, spec_b) = chunks, passes
+        weights_f = None if spec_f.weights is None else spec_f.weights.get(self.layer)
+        weights_b = None if spec_b.weights is None else spec_b.weights.get(self.layer)
+        query, key = (_heads(attn, _linear(attn, name, forward, weights_f)) for name in ("to_q", "to_k"))
+        values = [_heads(attn, _linear(attn, "to_v", x, w)) for x, w in ((forward, weights_f), (backward, weights_b))]
+        frames = (2,)  # [rows, heads, frames, head_dim]
+        out = F.scaled_dot_product_attention(
+            torch.cat([query, torch.flip(query, frames)]), torch.cat([key, torch.flip(key, frames)]), torch.cat(values), scale=attn.scale
+        )
+        out_f, out_b = out.chunk(2)
+        return torch.cat([_project_out(attn, out_f, weights_f), _project_out(attn, out_b, weights_b)])
+
+
+def _heads(attn, x: torch.Tensor) -> torch.Tensor:
+    """[rows, frames, heads * d] -> [rows, heads, frames, d]."""
+    rows, frames, _ = x.shape
+    return x.view(rows, frames, attn.heads, -1).transpose(1, 2)
+
+
+def _project_out(attn, out: torch.Tensor, weights: dict[str, torch.Tensor] | None) -> torch.Tensor:
+    """[rows, heads, frames, d] -> output projection and dropout, rescaled: [rows, frames, C]."""
+    rows, _, frames, _ = out.shape
+    out = _linear(attn, "to_out.0", out.transpose(1, 2).reshape(rows, frames, -1), weights)
+    return attn.to_out[1](out) / attn.rescale_output_factor
 
 
 class OldTemporalContextProcessor:

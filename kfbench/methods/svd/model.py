@@ -36,8 +36,19 @@ class SVDModel:
         release_compat: bool = False,
         compile: bool = False,
     ) -> None:
-        self.device = resolve_device(device)
-        self.pipe = loading.load_pipeline(model, dtype=resolve_dtype(dtype, self.device))
+        device = resolve_device(device)
+        pipe = loading.load_pipeline(model, dtype=resolve_dtype(dtype, device))
+        self._setup(pipe, device, model, cpu_offload=cpu_offload, release_compat=release_compat, compile=compile)
+
+    @classmethod
+    def from_pipeline(cls, pipe, device: str, name: str, **options: bool) -> SVDModel:
+        """A pipeline built in memory (e.g. random full-size weights), set up as a loaded one is."""
+        model = cls.__new__(cls)
+        model._setup(pipe, device, name, **options)
+        return model
+
+    def _setup(self, pipe, device: str, model: str, *, cpu_offload: bool, release_compat: bool, compile: bool) -> None:
+        self.device, self.pipe = device, pipe
         self.pipe.set_progress_bar_config(disable=True)
         if cpu_offload:
             if not self.device.startswith("cuda"):

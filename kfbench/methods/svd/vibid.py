@@ -102,6 +102,10 @@ class ViBiDInterpolator(Interpolator):
             self._model = SVDModel(self.model, device=self.device, dtype=self.dtype)
         return self._model
 
+    def use_model(self, model: SVDModel) -> None:
+        """Sample with an already built model (e.g. random full-size weights) instead of loading one."""
+        self._model = model
+
     @torch.no_grad()
     def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
         m = self.loaded()

@@ -1,0 +1,146 @@
+"""Random full-size models (parameter counts), the GPU levers against the float32 reference, the tiny suite end to end (CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO, run_cli
+
+from kfbench import bench, randomweights
+from kfbench.methods.svd.levers import Levers, apply
+from kfbench.registry import create_method
+
+
+@pytest.mark.parametrize("name", sorted(randomweights.RANDOM_MODELS))
+def test_random_model_has_the_real_parameter_count(name):
+    """Built on the meta device from the embedded config: exactly the released model's parameters."""
+    spec = randomweights.RANDOM_MODELS[name]
+    assert randomweights.count_parameters(randomweights.empty(spec.build)) == spec.parameters
+
+
+def test_published_rounded_counts():
+    """The exact counts against the figures published elsewhere (rounded there)."""
+    counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
+    assert counts["svd-xt-unet"] == 1_524_623_082
+    assert round(counts["svd-xt-image-encoder"] / 1e6, 2) == 632.08  # open_clip model_profile.csv, ViT-H-14 image
+    assert counts["film"] == 34_436_667
+    dynamicrafter = randomweights.empty(randomweights.dynamicrafter)
+    assert round(randomweights.count_parameters(dynamicrafter.model) / 1e9, 1) == 1.4  # the 512 UNet
+    assert round(randomweights.count_parameters(dynamicrafter.cond_stage_model) / 1e6, 2) == 354.03  # ViT-H-14 text
+
+
+def test_materialize_gives_real_tensors_on_the_device_in_the_dtype():
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = CLIPVisionConfig(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=56, patch_size=14, projection_dim=16)
+    model = randomweights.materialize(randomweights.empty(lambda: CLIPVisionModelWithProjection(config)), "cpu", torch.bfloat16)
+    params = list(model.parameters())
+    assert all(p.device.type == "cpu" and p.dtype == torch.bfloat16 and torch.isfinite(p).all() for p in params)
+    assert any(p.std() > 0 for p in params if p.dim() >= 2)
+    ids = model.vision_model.embeddings.position_ids  # a buffer made at construction stays real
+    assert torch.equal(ids.flatten(), torch.arange(ids.numel()))
+    out = model(pixel_values=torch.randn(1, 3, 56, 56, dtype=torch.bfloat16)).image_embeds
+    assert out.shape == (1, 16) and torch.isfinite(out).all()
+
+
+# --- levers against the float32 reference (tiny models, CPU) --------------------------------------------
+
+
+def ours_video(tiny_models, levers: Levers, **extra):
+    options = {"model": str(tiny_models["svd"]), "checkpoint": str(tiny_models["ours-delta"]), "checkpoint_base": str(tiny_models["svd-img2vid"]),
+               "height": 64, "width": 96, "recurrence": 1, **extra}  # fmt: skip
+    method = create_method("ours", **options, **levers.method_options({"dtype", "decode_chunk_size"}))
+    apply(method.loaded(), levers)
+    with bench.capture_latents(method) as captured:
+        frames = method.interpolate(*bench.keyframes(8, 64, 96), num_frames=8, seed=3)
+    assert not method.loaded().control.maps  # nothing recorded is left behind
+    return frames, captured["latents"]
+
+
+def test_sdpa_rotation_and_channels_last_equal_the_reference(tiny_models):
+    """One SDPA kernel for the forward and the rotated backward half: the map path's output within float32 rounding."""
+    reference = ours_video(tiny_models, Levers(dtype="float32"), num_inference_steps=2)
+    levers = Levers(dtype="float32", sdpa_rotation=True, fp32_softmax=False, channels_last=True)
+    frames, latents = ours_video(tiny_models, levers, num_inference_steps=2)
+    # the tolerances of the fused-vs-sequential reformulation (test_perf)
+    torch.testing.assert_close(latents, reference[1], rtol=1e-3, atol=1e-3)
+    assert np.abs(frames.astype(np.int16) - reference[0]).max() <= 1
+    assert reference[0].std() > 5
+
+
+def test_rotated_pair_kernel_equals_recorded_maps():
+    """softmax(flip(Q) flip(K)^T) V is the rotated recorded map times V, layer by layer."""
+    from kfbench.methods.svd.attention import rotate_map
+
+    q, k, v = torch.randn(3, 6, 2, 25, 16).unbind()
+    probs = torch.softmax(q @ k.transpose(-1, -2) * 0.25, dim=-1)
+    flipped = torch.nn.functional.scaled_dot_product_attention(torch.flip(q, (2,)), torch.flip(k, (2,)), v, scale=0.25)
+    torch.testing.assert_close(flipped, rotate_map(probs) @ v, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fast_levers_in_float16_stay_close_to_float32(tiny_models):
+    """The suite's levers in fp16: mean frame difference under 1 uint8 level, FILM's fp16-vs-fp32 tolerance (test_film)."""
+    reference, _ = ours_video(tiny_models, Levers(dtype="float32"), num_inference_steps=1, recurrence=0)
+    frames, _ = ours_video(tiny_models, Levers(dtype="float16", sdpa_rotation=True, fp32_softmax=False, channels_last=True),
+                           num_inference_steps=1, recurrence=0)  # fmt: skip
+    assert np.abs(frames.astype(np.int16) - reference).mean() < 1.0
+
+
+# --- the suite, the flops-only count and the script --------------------------------------------------------
+
+
+def test_flops_only_on_random_weights(tmp_path):
+    out = tmp_path / "flops.json"
+    result = run_cli("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in result.stdout
+    ours, film = report["rows"]
+    assert ours["calls"] == 350
+    assert round(ours["flops_per_video"] / 1e15) == 56 and round(ours["flops_per_video_without_attention_matmuls"] / 1e15) == 45
+    assert film["flops"] is None and "counted during a run" in film["flops_missing"]
+
+
+def test_tiny_suite_runs_every_family_and_writes_the_table(tmp_path):
+    result = run_cli("bench", "--suite", "tiny", "--methods", "ours,vibid,dynamicrafter,film", "--levers", "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "bench.json").read_text())
+    rows = {r["method"]: r for r in report["rows"]}
+    assert list(rows) == ["ours", "vibid", "dynamicrafter", "film"]
+    assert rows["ours"]["calls"] == 6 and rows["vibid"]["calls"] == 4 and rows["dynamicrafter"]["calls"] == 4 and rows["film"]["calls"] == 1
+    for row in rows.values():
+        assert 0 < row["network_s"] < row["wall_s"] and row["flops_per_call"] > 0 and row["peak_memory_bytes"] > 0
+        assert row["tflops_per_s"] == pytest.approx(row["flops_per_call"] * row["calls"] / row["network_s"] / 1e12)
+        assert row["fraction_of_peak"] is None  # no peak figure for a CPU
+    assert [s["lever"] for s in report["sweep"]] == ["release", "+sdpa rotation", "+no fp32 softmax", "+channels-last", "decode chunk 8"]
+    assert all(s["s_per_call"] > 0 for s in report["sweep"])
+    table = (tmp_path / "bench.md").read_text()
+    assert "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | dtype | compile |" in table
+    assert "| ours | 6 |" in table and "195 s per video on an RTX 3090" in table and "## Levers on `ours`" in table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.md"]  # no temporary file left behind
+
+
+def test_suite_rejects_bad_input(tmp_path):
+    result = run_cli("bench", "--suite", "tiny", "--methods", "nope", "--out", tmp_path)
+    assert result.returncode == 2 and "suite 'tiny' has no method 'nope'" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("bench", "--suite", "tiny", "--num-inference-steps", "3", "--out", tmp_path)
+    assert result.returncode == 2 and "takes --device and --dtype" in result.stderr
+
+
+def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
+    """scripts/gpu_bench.sh end to end on CPU (install step skipped: this checkout is on the path)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO), "KFBENCH_SUITE": "tiny", "KFBENCH_METHODS": "ours,film",
+           "KFBENCH_NO_INSTALL": "1", "KFBENCH_LEVERS": "0"}  # fmt: skip
+    result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_bench.sh"), str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = (tmp_path / "out" / "bench.md").read_text()
+    assert "| ours | 6 |" in table and "| film | 1 |" in table
+    assert (tmp_path / "out" / "environment.txt").is_file()
