@@ -29,10 +29,10 @@ CASES: list[tuple[str, list[str], str]] = [
     # usage errors: typer's short usage message
     ("no-such-command", ["nosuch"], "No such command"),
     ("unknown-global-option", ["--bogus"], "No such option"),
-    ("list-unknown-option", ["list", "--bogus", "methods"], "No such option"),
+    ("list-unknown-option", ["list", "--bogus", "methods"], "takes 'methods', 'datasets' or 'pairs davis', not '--bogus methods'"),
     ("list-missing-argument", ["list"], "Missing argument"),
-    ("list-unknown-kind", ["list", "things"], "takes 'methods' or 'datasets'"),
-    ("list-extra-argument", ["list", "methods", "datasets"], "unexpected extra argument"),
+    ("list-unknown-kind", ["list", "things"], "takes 'methods', 'datasets' or 'pairs davis'"),
+    ("list-extra-argument", ["list", "methods", "datasets"], "takes 'methods', 'datasets' or 'pairs davis', not 'methods datasets'"),
     ("run-missing-method", ["run", "--dataset", "synthetic"], "Missing option '--method'"),
     ("run-missing-dataset", ["run", "--method", "flow"], "Missing option '--dataset'"),
     ("run-limit-negative", [*RUN_OUT, "--limit", "-1"], "'--limit'"),
@@ -178,7 +178,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("tiny-folder-is-a-file", ["make-tiny-models", "{w}/afile.txt"], "afile.txt"),
     ("tiny-folder-read-only", ["make-tiny-models", "{ro}/tiny"], "tiny"),
     # bench
-    ("bench-missing-method", ["bench", "--flops-only"], "Missing option '--method'"),
+    ("bench-missing-method", ["bench", "--flops-only"], "needs --method NAME, or --suite"),
     ("bench-unknown-method", ["bench", "--method", "nope", "--flops-only"], "unknown method 'nope'"),
     ("bench-not-svd-family", ["bench", "--method", "linear", "--flops-only"], "linear"),
     ("bench-num-frames-one", [*BENCH, "--num-frames", "1"], "--num-frames"),
