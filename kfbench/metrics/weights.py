@@ -24,8 +24,9 @@ class WeightsFile:
         if explicit:
             path = Path(explicit).expanduser()
             if not path.is_file():
+                problem = "is a folder, not a file" if path.is_dir() else "does not exist"
                 raise KfbenchError(
-                    f"{self.what} file '{path}' given with {self.flag} does not exist; it is {self.source}; "
+                    f"{self.what} file '{path}' given with {self.flag} {problem}; it is {self.source}; "
                     f"pass an existing file with {self.flag}"
                 )
             return path
