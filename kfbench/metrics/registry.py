@@ -72,7 +72,7 @@ def metric_entry(name: str) -> MetricEntry:
 def listing() -> list[str]:
     """`kfbench list metrics`: name, description, weights file(s) or 'no weights'."""
     width = max(len(n) for n in METRICS)
-    return [f"{e.name:<{width}}  {e.description}  [{' + '.join(w.names[0] for w in e.weights) or 'no weights'}]"
+    return [f"{e.name:<{width}}  {e.description}  [{' + '.join(' or '.join(w.names) for w in e.weights) or 'no weights'}]"
             for e in ENTRIES]
 
 
