@@ -50,14 +50,15 @@ def format_value(metric: str, value: float) -> str:
 
 
 def cell(row: pd.Series) -> str:
-    """'12.34 [11.02, 13.70] n=92', or '— (missing)'."""
+    """'12.34 [11.02, 13.70] n=92' (with the generated and ground-truth figures beside a relative one), or '— (missing)'."""
     if row["missing_reason"] or pd.isna(row["value"]):
         return "— (missing)"
     metric = row["metric"]
     interval = "" if pd.isna(row["ci_low"]) else f" [{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]"
     figures = json.loads(row["settings"] or "{}").get("figures", {})
-    beside = "".join(f" (ground truth {format_value(metric, v)})" for k, v in figures.items() if k == f"{metric}_ground_truth")
-    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}{beside}"
+    beside = [f"{part.replace('_', ' ')} {format_value(metric, figures[f'{metric}_{part}'])}" for part in ("generated", "ground_truth")
+              if f"{metric}_{part}" in figures]
+    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}" + (f" ({', '.join(beside)})" if beside else "")
 
 
 def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95,
