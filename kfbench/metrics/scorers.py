@@ -7,6 +7,7 @@ never reads a pair and gives one row saying why (``missing``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,27 +39,29 @@ class Models:
         return self._loaded[key]
 
 
-class MetricScorer:
+class MetricScorer(ABC):
     """A registered metric with its weights resolved (or the reason they are missing)."""
 
     per_frame = False  # its values go to the per-frame table
     caches = False  # it reads cached features (`kfbench evaluate --shard` extracts them)
+    extractor_tag = ""
 
     def __init__(self, entry: MetricEntry, config: EvalConfig, weights: tuple[Path, ...] | str, models: Models):
         self.entry, self.name, self.config, self.models = entry, entry.name, config, models
         self.missing = weights if isinstance(weights, str) else ""
         self.weights: tuple[Path, ...] = () if self.missing else weights
 
+    @abstractmethod
     def pair(self, p: LoadedPair, features: Features) -> Any:
-        raise NotImplementedError
+        """What this metric keeps of one loaded pair."""
 
+    @abstractmethod
     def rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Its tidy row(s) from what it kept of every pair."""
 
     def missing_rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
+        """The row saying why it cannot be computed."""
         return [ctx.row(self.name, missing_reason=self.missing, extractor=self.extractor_tag, settings=ctx.base)]
-
-    extractor_tag = ""
 
     def weights_settings(self) -> dict[str, Any]:
         return {"weights": str(self.weights[0]) if len(self.weights) == 1 else [str(w) for w in self.weights]}
@@ -71,11 +74,13 @@ class PerFrame(MetricScorer):
 
     per_frame = True
 
+    @abstractmethod
     def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def details(self) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
     def pair(self, p: LoadedPair, features: Features) -> np.ndarray:
         return self.measure(p.grid.generated, p.grid.truth)
@@ -195,9 +200,11 @@ class ClipDistance(MetricScorer):
     caches = True
     min_frames = 1
 
+    @abstractmethod
+    @abstractmethod
     def window_length(self, count: int) -> int | None:
         """Frames per clip for ``count`` compared frames (None: every one)."""
-        raise NotImplementedError
+        ...
 
     def window(self, count: int) -> slice | str:
         """The window of the compared frames, or why there is none."""
@@ -209,9 +216,10 @@ class ClipDistance(MetricScorer):
         return window
 
     @property
+    @abstractmethod
     def extractor(self) -> Any:
         """Called with uint8 [T, H, W, 3] clip frames; has a ``tag``."""
-        raise NotImplementedError
+        ...
 
     def pair(self, p: LoadedPair, features: Features) -> tuple[np.ndarray, np.ndarray] | None:
         window = self.window(len(p.grid.positions))
@@ -279,8 +287,9 @@ class I3dFvd(ClipDistance):
 class LearnedClipScorer(ClipDistance):
     """``fvd_videomae`` and ``jedi``: a ``ClipDistributionMetric`` on the 16 compared frames of each pair (window as FVD's)."""
 
+    @abstractmethod
     def build(self) -> Any:
-        raise NotImplementedError
+        ...
 
     @cached_property
     def metric(self) -> Any:
@@ -316,8 +325,9 @@ class LearnedClipScorer(ClipDistance):
     def missing_rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
         return [ctx.row(self.name, n=ctx.pairs, missing_reason=self.missing)]
 
+    @abstractmethod
     def reference(self) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
 
 class FvdVideoMAEScorer(LearnedClipScorer):
@@ -355,15 +365,17 @@ class _OneClip:
 class PairFigures(MetricScorer):
     """A row of figures per pair (``keyframe``, ``temporal``); the headline and its companions, interval over pairs."""
 
+    @abstractmethod
     def build(self) -> Any:
-        raise NotImplementedError
+        ...
 
     @cached_property
     def metric(self) -> Any:
         return self.models.get((self.name, self.weights), self.build)
 
+    @abstractmethod
     def frames_read(self) -> str:
-        raise NotImplementedError
+        ...
 
     def rows(self, kept: list[np.ndarray], ctx: Context) -> list[dict[str, Any]]:
         table = np.stack(kept)
