@@ -99,7 +99,7 @@ def list_command(what: str = typer.Argument(..., help="methods, datasets or metr
     Example: kfbench list methods
     """
     if what not in ("methods", "datasets", "metrics"):
-        raise KfbenchError(f"kfbench list takes 'methods', 'datasets' or 'metrics', not '{what}'")
+        raise KfbenchError(f"kfbench list takes 'methods' or 'datasets' (or 'metrics'), not '{what}'")
     if what == "metrics":
         from kfbench.metrics.registry import listing
 
