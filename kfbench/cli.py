@@ -241,7 +241,7 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     shard: str | None = typer.Option(
-        None, "--shard", help="I/N: only cache this share's FID/KID/FVD features; a final run without --shard scores."
+        None, "--shard", help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without --shard scores."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -282,8 +282,8 @@ def evaluate(
         with process_group(launch):
             (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
         if launch is None or launch.rank == 0:
-            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'}; "
-                       "run `kfbench evaluate` without --shard to score")
+            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'} (and every other cached "
+                       "metric's); run `kfbench evaluate` without --shard to score")
         return
     results, warnings = evaluate_with_warnings(out, config, **selection)
     for line in warnings:

@@ -144,3 +144,27 @@ def test_check_tolerances_and_directions_cover_the_newer_metrics():
                 {"dataset": "s", "method": "m", "metric": "flicker", "value": 1.0}]
     regressions = compare(baseline, now, parse_tolerance(None, 0.01)).regressions
     assert [r.split(":")[0] for r in regressions] == ["s/m/keyframe_psnr", "s/m/flicker"]
+
+
+def test_too_few_compared_frames_make_the_clip_metrics_missing_with_the_reason(tmp_path):
+    videomae = save_random_videomae(tmp_path / "vit_g_hybrid_pt_1200e_ssv2_ft.pth")
+    data = create_dataset("synthetic", num_pairs=2, num_frames=13, height=32, width=48)
+    run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
+    results, _ = evaluate_store(tmp_path / "runs", EvalConfig(metrics=("fvd_videomae",), videomae_weights=str(videomae)))
+    reason = row(results, "linear", "fvd_videomae")["missing_reason"]
+    assert "16-frame clips" in reason and "compares 11 frames" in reason and "--include-keyframes" in reason
+
+
+def test_sharded_extraction_caches_the_temporal_figures_for_the_final_evaluate(store, tmp_path):
+    import shutil
+
+    from kfbench.metrics.evaluate import extract_features
+
+    out = shutil.copytree(store, tmp_path / "runs", ignore=shutil.ignore_patterns(".cache", "results.*", "per_frame.*"))
+    config = EvalConfig(metrics=("warp_error", "flicker", "psnr"), bootstrap=0)
+    assert sum(extract_features(out, config, (i, 2), methods=["linear"]) for i in range(2)) == 3
+    cached = sorted((out / ".cache" / "features").rglob("*.npy"))
+    assert len(cached) == 2 * 3 * 2  # 2 metrics x 3 pairs x (generated + ground truth)
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    results, _ = evaluate_store(out, config, methods=["linear"])
+    assert [p.stat().st_mtime_ns for p in cached] == stamps and np.isfinite(row(results, "linear", "warp_error")["value"])

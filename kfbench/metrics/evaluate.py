@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,12 +32,15 @@ from kfbench.registry import create_dataset
 from kfbench.runner import select_pairs
 from kfbench.runstore import RunStore
 
+if TYPE_CHECKING:
+    from kfbench.metrics.scorers import MetricScorer
+
 __all__ = ["COLUMNS", "HIGHER_IS_BETTER", "METRICS", "EvalConfig", "evaluate_store", "extract_features", "load_results"]
 RESULTS = "results"
 PER_FRAME = "per_frame"
 
 
-def build_scorers(config: EvalConfig) -> list[Any]:
+def build_scorers(config: EvalConfig) -> list[MetricScorer]:
     """The requested metrics, each with its weights resolved (a given file must exist) or the reason they are missing."""
     from kfbench.metrics.scorers import Models
 
@@ -95,7 +98,7 @@ def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str,
     }
 
 
-def _feed(store: RunStore, dataset: str, method: str, config: EvalConfig, scorers: list[Any], cache: FeatureCache,
+def _feed(store: RunStore, dataset: str, method: str, config: EvalConfig, scorers: list[MetricScorer], cache: FeatureCache,
           datasets: dict[str, Any], shard: tuple[int, int] | None = None) -> tuple[list[PairFrames], dict[str, list[Any]], list[str]]:
     """Each pair loaded once and given to every scorer that reads pairs; returns the grids (frames dropped) and what each kept."""
     grids: list[PairFrames] = []
