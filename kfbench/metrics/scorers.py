@@ -201,7 +201,6 @@ class ClipDistance(MetricScorer):
     min_frames = 1
 
     @abstractmethod
-    @abstractmethod
     def window_length(self, count: int) -> int | None:
         """Frames per clip for ``count`` compared frames (None: every one)."""
         ...
@@ -296,6 +295,7 @@ class LearnedClipScorer(ClipDistance):
         return self.models.get((self.name, self.weights), self.build)
 
     min_frames = ClipDistributionMetric.clip_length
+    frechet = False  # a Frechet distance: clipped at 0, biased below as many clips as feature dimensions
 
     def window_length(self, count: int) -> int | None:
         return self.min_frames if count >= self.min_frames else None
@@ -320,7 +320,7 @@ class LearnedClipScorer(ClipDistance):
         return [ctx.distance_row(self.name, [k[0] for k in kept], [k[1] for k in kept], metric.extractor,
                                  {**settings, **self.reference()},
                                  lambda x, y: lambda ix, iy, resample: metric.score(x[ix], y[iy]),
-                                 frechet=self.name == "fvd_videomae")]
+                                 frechet=self.frechet)]
 
     def missing_rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
         return [ctx.row(self.name, n=ctx.pairs, missing_reason=self.missing)]
@@ -331,6 +331,8 @@ class LearnedClipScorer(ClipDistance):
 
 
 class FvdVideoMAEScorer(LearnedClipScorer):
+    frechet = True
+
     def build(self) -> Any:
         from kfbench.metrics.videomae import FvdVideoMAE
 
