@@ -283,8 +283,8 @@ class I3dFvd(ClipDistance):
                                  frechet=True)]
 
 
-class LearnedClipScorer(ClipDistance):
-    """``fvd_videomae`` and ``jedi``: a ``ClipDistributionMetric`` on the 16 compared frames of each pair (window as FVD's)."""
+class OwnObject(MetricScorer):
+    """A scorer around the metric's own object (``videomae``, ``jedi``, ``keyframe``, ``temporal``), built once per weights."""
 
     @abstractmethod
     def build(self) -> Any:
@@ -293,6 +293,10 @@ class LearnedClipScorer(ClipDistance):
     @cached_property
     def metric(self) -> Any:
         return self.models.get((self.name, self.weights), self.build)
+
+
+class LearnedClipScorer(ClipDistance, OwnObject):
+    """``fvd_videomae`` and ``jedi``: a ``ClipDistributionMetric`` on the 16 compared frames of each pair (window as FVD's)."""
 
     min_frames = ClipDistributionMetric.clip_length
     frechet = False  # a Frechet distance: clipped at 0, biased below as many clips as feature dimensions
@@ -364,16 +368,8 @@ class _OneClip:
 
 # -- per-pair figures: keyframe fidelity, temporal consistency ----------------------------------------
 
-class PairFigures(MetricScorer):
+class PairFigures(OwnObject):
     """A row of figures per pair (``keyframe``, ``temporal``); the headline and its companions, interval over pairs."""
-
-    @abstractmethod
-    def build(self) -> Any:
-        ...
-
-    @cached_property
-    def metric(self) -> Any:
-        return self.models.get((self.name, self.weights), self.build)
 
     @abstractmethod
     def frames_read(self) -> str:
