@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.evaluate import HIGHER_IS_BETTER, EvalConfig, evaluate_store
+from kfbench.metrics.evaluate import EvalConfig, evaluate_store
+from kfbench.metrics.registry import HIGHER_IS_BETTER
 from kfbench.registry import create_dataset, create_method
 from kfbench.runner import run_benchmark
 from kfbench.runstore import RunStore
@@ -22,7 +23,7 @@ DEFAULT_SUBSET: dict[str, Any] = {
     "dataset": "synthetic",
     "dataset_options": {"num_frames": 13},
     "methods": ["linear", "flow"],
-    "metrics": ["psnr", "ssim"],
+    "metrics": ["psnr", "ssim", "keyframe_psnr", "warp_error", "flicker"],
     "seed": 0,
 }
 DEFAULT_TOLERANCE = 0.01

@@ -106,10 +106,10 @@ def split_options(method: str, dataset: str, flags: dict[str, str]) -> tuple[dic
 @app.command("list", context_settings=EXTRA_ARGS)
 def list_command(
     ctx: typer.Context,
-    what: str = typer.Argument(..., help="methods, datasets or pairs"),
+    what: str = typer.Argument(..., help="methods, datasets, metrics or pairs"),
     dataset: str | None = typer.Argument(None, help="With pairs: davis (the one dataset whose pairs are known without its data)."),
 ) -> None:
-    """List registered methods or datasets with a one-line description, or the pairs of davis from its official list.
+    """List registered methods, datasets or metrics (with their weights files) with a one-line description, or the pairs of davis.
 
     `list pairs davis` prints the pair ids a run on a complete download evaluates (options
     --splits, --num-frames, --frame-stride, --num-pairs as for the dataset), then a summary with
@@ -120,8 +120,13 @@ def list_command(
     if what == "pairs":
         list_pairs(dataset, parse_extra_flags(ctx.args))
         return
-    if what not in ("methods", "datasets") or dataset or ctx.args:
-        raise KfbenchError(f"kfbench list takes 'methods', 'datasets' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'")
+    if what not in ("methods", "datasets", "metrics") or dataset or ctx.args:
+        raise KfbenchError(f"kfbench list takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'")
+    if what == "metrics":
+        from kfbench.metrics.registry import listing
+
+        typer.echo("\n".join(listing()))
+        return
     presets = method_presets() if what == "methods" else dataset_presets()
     width = max(len(n) for n in presets)
     for name in sorted(presets):
@@ -244,7 +249,7 @@ def evaluate(
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
     methods: str | None = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
-    metrics: str = typer.Option("fid,kid,fvd,psnr,ssim,lpips", "--metrics", help="Metrics to compute."),
+    metrics: str | None = typer.Option(None, "--metrics", help="Metrics to compute, comma-separated (default: all; kfbench list metrics)."),
     protocol: str = typer.Option("kfbench", "--protocol", help="Frames, window and conventions: kfbench, paper or stylegan-v."),
     include_keyframes: bool | None = typer.Option(
         None, "--include-keyframes/--exclude-keyframes", help="Compare the two keyframes too (default: the protocol's)."
@@ -253,6 +258,9 @@ def evaluate(
     inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
     i3d_weights: str | None = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
     lpips_weights: str | None = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
+    videomae_weights: str | None = typer.Option(None, "--videomae-weights", help="fvd_videomae: vit_g_hybrid_pt_1200e_ssv2_ft.pth."),
+    vjepa_weights: str | None = typer.Option(None, "--vjepa-weights", help="jedi: V-JEPA encoder vith16.pth.tar."),
+    vjepa_probe_weights: str | None = typer.Option(None, "--vjepa-probe-weights", help="jedi: V-JEPA probe ssv2-probe.pth.tar."),
     allow_torchscript_code: bool = typer.Option(
         False, "--allow-torchscript-code",
         help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its tensors as data).",
@@ -268,11 +276,11 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     shard: str | None = typer.Option(
-        None, "--shard", help="I/N: only cache this share's FID/KID/FVD features; a final run without --shard scores."
+        None, "--shard", help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without --shard scores."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Score completed runs against ground truth: FID, KID, FVD, PSNR, SSIM, LPIPS with bootstrap intervals.
+    """Score completed runs against ground truth with bootstrap intervals: every metric of `kfbench list metrics`.
 
     Writes OUT/results.csv and .parquet (and per_frame.*). Missing weights make a metric missing, with the reason.
     With --shard I/N (or under torchrun/accelerate) it only extracts and caches the features of its
@@ -297,9 +305,11 @@ def evaluate(
         protocol=protocol, include_keyframes=include_keyframes, fid_covariance=fid_covariance, fvd_covariance=fvd_covariance,
         fvd_window=fvd_window, fvd_window_start=fvd_window_start, i3d_bn_eps=i3d_bn_eps,
         inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
-        lpips_weights=lpips_weights, allow_torchscript_code=allow_torchscript_code,
+        lpips_weights=lpips_weights, videomae_weights=videomae_weights, vjepa_weights=vjepa_weights,
+        vjepa_probe_weights=vjepa_probe_weights, allow_torchscript_code=allow_torchscript_code,
         bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
-        seed=seed, device=resolve_device(device), metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+        seed=seed, device=resolve_device(device),
+        **({"metrics": tuple(m.strip() for m in metrics.split(",") if m.strip())} if metrics else {}),
     )
     config.conventions()  # an unknown protocol or convention: one line, exit 2
     selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
@@ -309,8 +319,8 @@ def evaluate(
         with process_group(launch):
             (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
         if launch is None or launch.rank == 0:
-            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'}; "
-                       "run `kfbench evaluate` without --shard to score")
+            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'} (and every other cached "
+                       "metric's); run `kfbench evaluate` without --shard to score")
         return
     results, warnings = evaluate_with_warnings(out, config, **selection)
     for line in warnings:

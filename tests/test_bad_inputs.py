@@ -29,10 +29,10 @@ CASES: list[tuple[str, list[str], str]] = [
     # usage errors: typer's short usage message
     ("no-such-command", ["nosuch"], "No such command"),
     ("unknown-global-option", ["--bogus"], "No such option"),
-    ("list-unknown-option", ["list", "--bogus", "methods"], "takes 'methods', 'datasets' or 'pairs davis', not '--bogus methods'"),
+    ("list-unknown-option", ["list", "--bogus", "methods"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '--bogus methods'"),
     ("list-missing-argument", ["list"], "Missing argument"),
-    ("list-unknown-kind", ["list", "things"], "takes 'methods', 'datasets' or 'pairs davis'"),
-    ("list-extra-argument", ["list", "methods", "datasets"], "takes 'methods', 'datasets' or 'pairs davis', not 'methods datasets'"),
+    ("list-unknown-kind", ["list", "things"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis'"),
+    ("list-extra-argument", ["list", "methods", "datasets"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not 'methods datasets'"),
     ("run-missing-method", ["run", "--dataset", "synthetic"], "Missing option '--method'"),
     ("run-missing-dataset", ["run", "--method", "flow"], "Missing option '--dataset'"),
     ("run-limit-negative", [*RUN_OUT, "--limit", "-1"], "'--limit'"),

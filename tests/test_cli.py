@@ -23,7 +23,7 @@ def test_list_methods_and_datasets_with_descriptions():
         (["run", "--method", "flow", "--dataset", "synthetic", "--colour", "red"], "unknown option --colour"),
         (["run", "--method", "flow", "--dataset", "synthetic", "--num-pairs", "x"], "is not an integer"),
         (["run", "--method", "flow", "--dataset", "synthetic", "--shard", "3/2"], "need 0 <= I < N"),
-        (["list", "things"], "takes 'methods', 'datasets' or 'pairs davis'"),
+        (["list", "things"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_nonzero_exit(args, message, tmp_path):

@@ -1,4 +1,4 @@
-"""Metrics: Frechet distances (FID, FVD), KID, per-frame fidelity (PSNR, SSIM, LPIPS), bootstrap intervals."""
+"""Metrics: the registry (``kfbench list metrics``), Frechet distances, KID, per-frame fidelity, bootstrap intervals."""
 
 from kfbench.metrics.evaluate import METRICS, EvalConfig, evaluate_store, load_results
 from kfbench.metrics.frechet import (

@@ -24,20 +24,8 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.checkpoint import load_exactly, load_weights_only, require, state_dict_in
 from kfbench.metrics.clipmetric import ENCODER_SIZE, ClipDistributionMetric, resize_frames
 from kfbench.metrics.vit import Mlp, PatchEmbed3D, blocks_from_state
-from kfbench.metrics.weights import WeightsFile
+from kfbench.metrics.weights import VJEPA_ENCODER, VJEPA_PROBE
 
-VJEPA_ENCODER = WeightsFile(
-    "V-JEPA ViT-H/16 encoder weights",
-    "--vjepa-weights",
-    ("vith16.pth.tar",),
-    "Meta's V-JEPA release (vith16.pth.tar, https://dl.fbaipublicfiles.com/jepa/vith16/), the encoder videojedi uses",
-)
-VJEPA_PROBE = WeightsFile(
-    "V-JEPA SSv2 attentive-probe weights",
-    "--vjepa-probe-weights",
-    ("ssv2-probe.pth.tar",),
-    "Meta's V-JEPA release (ssv2-probe.pth.tar, https://dl.fbaipublicfiles.com/jepa/vith16/), the pooler videojedi uses",
-)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_LENGTH = 16
 

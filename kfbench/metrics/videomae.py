@@ -21,15 +21,8 @@ from kfbench.metrics.checkpoint import load_exactly, load_weights_only, require,
 from kfbench.metrics.clipmetric import ENCODER_SIZE, ClipDistributionMetric, resize_frames
 from kfbench.metrics.frechet import frechet_distance_features
 from kfbench.metrics.vit import PatchEmbed3D, blocks_from_state
-from kfbench.metrics.weights import WeightsFile
+from kfbench.metrics.weights import VIDEOMAE
 
-VIDEOMAE = WeightsFile(
-    "VideoMAE-v2 ViT-g weights",
-    "--videomae-weights",
-    ("vit_g_hybrid_pt_1200e_ssv2_ft.pth",),
-    "the VideoMAE-v2 release's ViT-g fine-tuned on SSv2, the checkpoint cd-fvd uses (vit_g_hybrid_pt_1200e_ssv2_ft.pth, "
-    "https://pjlab-gvm-data.oss-cn-shanghai.aliyuncs.com/internvideo/videomaev2/)",
-)
 WHAT = "VideoMAE-v2"
 CLIP_LENGTH = 16
 

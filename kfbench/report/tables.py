@@ -14,11 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from kfbench.atomicio import replacing, write_text
+from kfbench.metrics.registry import ENTRIES
 from kfbench.presets import resource_dir
 
-LABELS = {"fid": "FID", "fvd": "FVD", "kid": "KID", "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
-DIRECTION = {"fid": "↓", "fvd": "↓", "kid": "↓", "psnr": "↑", "ssim": "↑", "lpips": "↓"}
-DIGITS = {"fid": 2, "fvd": 2, "kid": 4, "psnr": 2, "ssim": 3, "lpips": 3}
+LABELS = {e.name: e.label for e in ENTRIES}
+DIRECTION = {e.name: "↑" if e.higher_is_better else "↓" for e in ENTRIES}
+DIGITS = {e.name: e.digits for e in ENTRIES}
+TABLE1_METRICS = [e.name for e in ENTRIES if e.table == "table1"]
+NEWER_METRICS = [e.name for e in ENTRIES if e.table == "newer"]
 PAPER_FILE = "paper_table1.csv"
 PAPER_METRICS = ("fid", "fvd")
 
@@ -47,18 +50,22 @@ def format_value(metric: str, value: float) -> str:
 
 
 def cell(row: pd.Series) -> str:
-    """'12.34 [11.02, 13.70] n=92', or '— (missing)'."""
+    """'12.34 [11.02, 13.70] n=92' (with the generated and ground-truth figures beside a relative one), or '— (missing)'."""
     if row["missing_reason"] or pd.isna(row["value"]):
         return "— (missing)"
     metric = row["metric"]
     interval = "" if pd.isna(row["ci_low"]) else f" [{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]"
-    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}"
+    figures = json.loads(row["settings"] or "{}").get("figures", {})
+    beside = [f"{part.replace('_', ' ')} {format_value(metric, figures[f'{metric}_{part}'])}" for part in ("generated", "ground_truth")
+              if f"{metric}_{part}" in figures]
+    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}" + (f" ({', '.join(beside)})" if beside else "")
 
 
-def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95) -> Table:
+def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95,
+           columns: list[str] = TABLE1_METRICS) -> Table:
     """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
     datasets = sorted(results["dataset"].unique())
-    metrics = [m for m in LABELS if m in set(results["metric"])]
+    metrics = [m for m in columns if m in set(results["metric"])]
     with_paper = [d for d in datasets if d in paper_datasets(paper)]
     methods = list(dict.fromkeys(list(results["method"].unique()) + (list(paper["method"]) if with_paper else [])))
     header = ["method"]
@@ -83,7 +90,8 @@ def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95)
                     value = published[f"{dataset}_{metric}"].get(method) if method in published.index else None
                     line.append(format_value(metric, value) if value is not None else "")
         rows.append(line)
-    sizes = sorted({f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}" for r in results.itertuples() if r.n and not r.missing_reason})
+    sizes = sorted({f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}" for r in results.itertuples()
+                    if r.n and not r.missing_reason and r.metric in metrics})
     caption = (
         f"Table 1 layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample size "
         "(frames for FID, KID, PSNR, SSIM, LPIPS; clips for FVD). Columns marked (paper) are the published "
@@ -94,6 +102,20 @@ def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95)
     notes = [note for notes in mapped.values() for note in notes]
     notes += [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
     return Table(header, rows, caption, notes)
+
+
+def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
+    """The newer metrics (content-debiased FVD, JEDi, keyframe fidelity, temporal consistency) in Table 1's layout."""
+    table = table1(results, pd.DataFrame(columns=["method"]), confidence, NEWER_METRICS)
+    table.caption = (
+        f"Newer metrics in Table 1's layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample "
+        "size (clips for FVD-VideoMAE and JEDi, pairs for the others). FVD-VideoMAE is FVD on VideoMAE-v2 features "
+        "(cd-fvd) and JEDi on V-JEPA features (videojedi), both on 16-frame clips: neither compares with I3D FVD. Keyframe "
+        "PSNR/LPIPS: the generated first and last frames against the input keyframes (PSNR capped at 100 dB, an exact "
+        "copy). Warp error (beside it the ground truth's) and flicker (generated over ground truth; 1: as steady as the "
+        "real video) read every generated frame."
+    )
+    return table
 
 
 def _settings(results: pd.DataFrame) -> list[tuple[str, str, str, dict]]:
@@ -167,9 +189,11 @@ def to_latex(table: Table) -> str:
 
 
 def write_tables(results: pd.DataFrame, folder: Path, confidence: float = 0.95) -> dict[str, Table]:
-    """table1.{md,csv,tex} and paper_table1.{md,csv,tex} in ``folder``."""
+    """table1, paper_table1 and (when any newer metric was evaluated) table_newer, each .{md,csv,tex}, in ``folder``."""
     paper = paper_table()
     tables = {"table1": table1(results, paper, confidence), "paper_table1": published_table(paper)}
+    if set(NEWER_METRICS) & set(results["metric"]):
+        tables["table_newer"] = newer_table(results, confidence)
     for name, table in tables.items():
         write_text(folder / f"{name}.md", to_markdown(table))
         to_csv(table, folder / f"{name}.csv")
