@@ -433,7 +433,7 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     from kfbench.methods.keyframe.randombuild import keyframe_flops_row
     from kfbench.methods.svd.loading import DEFAULT_MODEL
     from kfbench.randomweights import RANDOM_MODELS, count_parameters, empty
-    from kfbench.registry import create_method
+    from kfbench.registry import create_method, import_factory, lookup, method_presets
 
     size, entries = select_entries(suite, methods)
     models = {}
@@ -445,9 +445,9 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     counted: dict[tuple[int, int, int, int], Any] = {}
     for entry in entries:
         if entry.method not in SVD_FAMILY:
-            method = create_method(entry.method, **entry.options)
-            if isinstance(method, KeyframePipelineInterpolator):
-                rows.append(keyframe_flops_row(method, entry.num_frames))
+            factory = import_factory(lookup(method_presets(), entry.method, "method").factory)
+            if isinstance(factory, type) and issubclass(factory, KeyframePipelineInterpolator):
+                rows.append(keyframe_flops_row(create_method(entry.method, **entry.options), entry.num_frames))
             else:
                 rows.append({"method": entry.method, "flops": None, "flops_missing": "counted during a run (its forward is not run on the meta device)"})
             continue
