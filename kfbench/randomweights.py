@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import torch
@@ -109,6 +110,12 @@ def build_random(name: str, device: str | torch.device, dtype: torch.dtype, *, s
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+@cache
+def meta_count(name: str) -> int:
+    """Parameters of :data:`RANDOM_MODELS` ``name`` built on the meta device (counted once per process)."""
+    return count_parameters(empty(RANDOM_MODELS[name].build))
 
 
 def svd_xt_unet() -> nn.Module:

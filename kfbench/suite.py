@@ -432,13 +432,13 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     from kfbench.methods.keyframe import KeyframePipelineInterpolator
     from kfbench.methods.keyframe.randombuild import keyframe_flops_row
     from kfbench.methods.svd.loading import DEFAULT_MODEL
-    from kfbench.randomweights import RANDOM_MODELS, count_parameters, empty
+    from kfbench.randomweights import RANDOM_MODELS, meta_count
     from kfbench.registry import create_method, import_factory, lookup, method_presets
 
     size, entries = select_entries(suite, methods)
     models = {}
     for name, spec in RANDOM_MODELS.items():
-        count = count_parameters(empty(spec.build))
+        count = meta_count(name)
         models[name] = {"parameters": count, "published": spec.parameters, "source": spec.source, "equal": count == spec.parameters}
     rows = []
     config, _ = unet_config(DEFAULT_MODEL)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_cli
+from inprocess import run_main
 
 from kfbench import bench, randomweights
 from kfbench.methods.svd.levers import Levers, apply
@@ -17,8 +18,7 @@ from kfbench.registry import create_method
 @pytest.mark.parametrize("name", sorted(randomweights.RANDOM_MODELS))
 def test_random_model_has_the_real_parameter_count(name):
     """Built on the meta device from the embedded config: exactly the released model's parameters."""
-    spec = randomweights.RANDOM_MODELS[name]
-    assert randomweights.count_parameters(randomweights.empty(spec.build)) == spec.parameters
+    assert randomweights.meta_count(name) == randomweights.RANDOM_MODELS[name].parameters
 
 
 def test_published_rounded_counts():
@@ -95,10 +95,10 @@ def test_fast_levers_in_float16_stay_close_to_float32(tiny_models):
 
 def test_flops_only_on_random_weights(tmp_path):
     out = tmp_path / "flops.json"
-    result = run_cli("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
-    assert result.returncode == 0, result.stderr
+    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
+    assert code == 0, stderr
     report = json.loads(out.read_text())
-    assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in result.stdout
+    assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in stdout
     ours, film = report["rows"]
     assert ours["calls"] == 350
     assert round(ours["flops_per_video"] / 1e15) == 56 and round(ours["flops_per_video_without_attention_matmuls"] / 1e15) == 45
@@ -184,10 +184,10 @@ def test_full_size_wan22_pipeline_builds_on_the_meta_device():
 
 def test_flops_only_for_a_keyframe_method(tmp_path):
     out = tmp_path / "flops.json"
-    result = run_cli("bench", "--random-weights", "--flops-only", "-m", "wan-flf2v", "--json", out)
-    assert result.returncode == 0, result.stderr
+    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "-m", "wan-flf2v", "--json", out)
+    assert code == 0, stderr
     report = json.loads(out.read_text())
-    assert report["models"]["wan21-flf2v-transformer"]["equal"] and "16,395,536,704 / 16,395,536,704" in result.stdout
+    assert report["models"]["wan21-flf2v-transformer"]["equal"] and "16,395,536,704 / 16,395,536,704" in stdout
     (row,) = report["rows"]
     assert row["method"] == "wan-flf2v" and row["calls"] == 100  # 50 steps, separate cond and uncond calls
     # the weight matmuls: 2 FLOPs x the per-token weights (self-attention 4 d^2, cross-attention q/o 2 d^2, FFN 2 d f) x tokens

@@ -25,7 +25,7 @@ from kfbench.randommethods import Size, Subject
 from kfbench.randomweights import empty, keyframe_component, materialize
 from kfbench.registry import create_method
 
-# method class -> "module:function(seed) -> components" of its tiny pipeline
+# method class -> (function of kfbench.methods.keyframe.tiny building its tiny components, its arguments besides seed)
 TINY_COMPONENTS = {
     "WanFLF2V": ("tiny_wan_components", {"two_experts": False}),
     "Wan22FLF2V": ("tiny_wan_components", {"two_experts": True}),
