@@ -72,6 +72,7 @@ SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
         Entry("film", {}, 3),
         *(Entry(name, {**TINY_VIDEO, "video_frames": 5}, 5, extrapolate=True) for name in ("wan-flf2v", "wan22-flf2v")),
         *(Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9) for name in ("ltx-video", "framepack")),
+        Entry("ltx-video-distilled", {"height": 32, "width": 32, "video_frames": 9}, 9),  # its 8 documented timesteps
     )),
 }  # fmt: skip
 FILM_FRAME = {"paper": (576, 1024), "tiny": (64, 96)}  # FILM has no frame size of its own: keyframes at the suite's
