@@ -178,7 +178,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("tiny-folder-is-a-file", ["make-tiny-models", "{w}/afile.txt"], "afile.txt"),
     ("tiny-folder-read-only", ["make-tiny-models", "{ro}/tiny"], "tiny"),
     # bench
-    ("bench-missing-method", ["bench", "--flops-only"], "kfbench bench needs --method NAME"),
+    ("bench-missing-method", ["bench", "--flops-only"], "Missing option '--method'"),
     ("bench-unknown-method", ["bench", "--method", "nope", "--flops-only"], "unknown method 'nope'"),
     ("bench-not-svd-family", ["bench", "--method", "linear", "--flops-only"], "linear"),
     ("bench-num-frames-one", [*BENCH, "--num-frames", "1"], "--num-frames"),
