@@ -141,10 +141,11 @@ def keyframes(num_frames: int, height: int, width: int) -> tuple[np.ndarray, np.
 class UNetTimer:
     """Counts UNet forwards and the time spent in them (forward hooks; CUDA synchronised)."""
 
-    def __init__(self, unet: torch.nn.Module, device: str) -> None:
+    def __init__(self, unet: torch.nn.Module | tuple[torch.nn.Module, ...], device: str) -> None:
         self.cuda = device.startswith("cuda")
         self.forwards, self.seconds, self._start = 0, 0.0, 0.0
-        self._hooks = [unet.register_forward_pre_hook(self._before), unet.register_forward_hook(self._after)]
+        modules = (unet,) if isinstance(unet, torch.nn.Module) else unet  # several: e.g. Wan 2.2's two experts
+        self._hooks = [h for m in modules for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))]
 
     def _sync(self) -> None:
         if self.cuda:

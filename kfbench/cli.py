@@ -425,7 +425,7 @@ def convert_checkpoint_command(
 @app.command(context_settings=EXTRA_ARGS)
 def bench(
     ctx: typer.Context,
-    method: str | None = typer.Option(None, "--method", "-m", help="An SVD-family method (kfbench list methods)."),
+    method: str | None = typer.Option(None, "--method", "-m", help="An SVD-family method (kfbench list methods); with --suite/--random-weights: as --methods."),
     suite: str | None = typer.Option(None, "--suite", help="paper or tiny: every method on random weights, one video each."),
     random_weights: bool = typer.Option(False, "--random-weights", help="Random full-size models (the paper suite unless --suite)."),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated methods of the suite."),
@@ -455,6 +455,8 @@ def bench(
       kfbench bench --suite paper --levers --out bench-h100      (random full-size weights, GPU)
 
       kfbench bench --random-weights --flops-only
+
+      kfbench bench --random-weights --flops-only -m wan-flf2v      (14 B transformer FLOPs and parameters, no weights)
     """
     from kfbench.bench import format_report, method_options, run_bench, write_json
 
@@ -462,7 +464,7 @@ def bench(
     if suite or random_weights:
         from kfbench.suite import run_from_cli
 
-        typer.echo(run_from_cli(suite or "paper", methods, parse_extra_flags(ctx.args), flops_only=flops_only, levers=levers,
+        typer.echo(run_from_cli(suite or "paper", methods or method, parse_extra_flags(ctx.args), flops_only=flops_only, levers=levers,
                                 compile=compile_unet, budget_s=budget_s, out=out, json_path=json_path))  # fmt: skip
         return
     if method is None:

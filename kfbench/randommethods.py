@@ -2,11 +2,12 @@
 
 :data:`RANDOM_INSTALLERS` maps a method factory (as in the method presets) to the function that
 builds that family's models and returns the ready method with the network to time. A new family
-(Wan, LTX) adds one entry: ``"its.module:Factory": "its.module:random_method"``.
+adds one entry: ``"its.module:Factory": "its.module:random_method"``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,9 +27,11 @@ class Subject:
     """A method ready to interpolate and what a benchmark measures in it."""
 
     method: Any
-    network: nn.Module  # the denoiser/synthesis network whose forwards are timed
+    network: nn.Module | tuple[nn.Module, ...]  # the denoiser/synthesis network(s) whose forwards are timed
     calls_key: str  # the method.stats entry counting its calls
     unet_config: dict[str, Any] | None = None  # SVD family: FLOPs are counted on the meta device from this config
+    calls_per_video: Callable[[int], int] | None = None  # network calls of one video of num_frames, by the pipeline's rules
+    call_flops: Callable[[int], int] | None = None  # FLOPs of one call at num_frames, counted on the meta device
 
 
 def random_method(name: str, options: dict[str, Any], size: Size, seed: int = 0) -> Subject:
@@ -119,4 +122,6 @@ RANDOM_INSTALLERS: dict[str, str] = {
     "kfbench.methods.svd.vibid:ViBiDInterpolator": "kfbench.randommethods:random_svd_method",
     "kfbench.methods.film.interpolator:FilmInterpolator": "kfbench.randommethods:random_film_method",
     "kfbench.methods.dynamicrafter:DynamiCrafterInterpolator": "kfbench.randommethods:random_dynamicrafter_method",
-}
+    **{f"kfbench.methods.keyframe:{cls}": "kfbench.methods.keyframe.randombuild:random_keyframe_method"
+       for cls in ("WanFLF2V", "Wan22FLF2V", "LTXVideo", "LTXVideoDistilled", "FramePack")},
+}  # fmt: skip

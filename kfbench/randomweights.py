@@ -6,14 +6,17 @@ device (buffers, e.g. CLIP's position ids, stay real), then every parameter is a
 target device in the target dtype and filled by one random draw there: seconds even for SVD-XT.
 
 :data:`RANDOM_MODELS` maps a model name to its builder and the real model's parameter count;
-another family (Wan, LTX) registers its own entry and its method installer in
-:data:`kfbench.suite.RANDOM_INSTALLERS`.
+another family registers its own entry and its method installer in
+:data:`kfbench.randommethods.RANDOM_INSTALLERS`. The keyframe models (Wan, LTX-Video, FramePack)
+are built from the configs embedded in :mod:`kfbench.methods.keyframe.configs`, the ones their
+FLOP counts use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import torch
@@ -61,7 +64,10 @@ def empty(build: Callable[[], nn.Module]) -> nn.Module:
     from accelerate import init_empty_weights
 
     with init_empty_weights(include_buffers=False):
-        return build().eval()
+        module = build().eval()
+    if hasattr(module, "tie_weights") and hasattr(module, "get_input_embeddings"):
+        module.tie_weights()  # transformers ties at construction, which init_empty_weights undoes (T5's shared embedding)
+    return module
 
 
 def fill_random_(tensor: torch.Tensor, name: str, generator: torch.Generator) -> None:
@@ -78,7 +84,7 @@ def fill_random_(tensor: torch.Tensor, name: str, generator: torch.Generator) ->
 def materialize(module: nn.Module, device: str | torch.device, dtype: torch.dtype, *, seed: int = 0) -> nn.Module:
     """Give every meta parameter random values on ``device`` in ``dtype`` (tied ones stay tied); move the buffers there."""
     device = torch.device(device)
-    generator = torch.Generator(device).manual_seed(seed)
+    generator = None if device.type == "meta" else torch.Generator(device).manual_seed(seed)  # meta: shapes and dtypes only
     made: dict[int, nn.Parameter] = {}
     for owner_name, owner in module.named_modules(remove_duplicate=False):
         for leaf, param in list(owner._parameters.items()):
@@ -86,8 +92,9 @@ def materialize(module: nn.Module, device: str | torch.device, dtype: torch.dtyp
                 continue
             if id(param) not in made:
                 value = torch.empty(param.shape, device=device, dtype=dtype if param.is_floating_point() else param.dtype)
-                with torch.no_grad():
-                    fill_random_(value, f"{owner_name}.{leaf}", generator)
+                if generator is not None:
+                    with torch.no_grad():
+                        fill_random_(value, f"{owner_name}.{leaf}", generator)
                 made[id(param)] = nn.Parameter(value, requires_grad=False)
             owner._parameters[leaf] = made[id(param)]
         for leaf, buffer in list(owner._buffers.items()):
@@ -103,6 +110,12 @@ def build_random(name: str, device: str | torch.device, dtype: torch.dtype, *, s
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+@cache
+def meta_count(name: str) -> int:
+    """Parameters of :data:`RANDOM_MODELS` ``name`` built on the meta device (counted once per process)."""
+    return count_parameters(empty(RANDOM_MODELS[name].build))
 
 
 def svd_xt_unet() -> nn.Module:
@@ -170,3 +183,46 @@ RANDOM_MODELS: dict[str, RandomModel] = {
     "film": RandomModel(film_net, 34_436_667, "film_net Style (the PyTorch port's state_dict)"),
     "dynamicrafter": RandomModel(dynamicrafter, 2_609_129_005, "DynamiCrafter 512 interp release config (UNet 1,438,854,980)"),
 }
+
+
+def keyframe_component(model: str, component: str) -> Callable[[], nn.Module]:
+    """The builder of one network of a keyframe pipeline from its embedded real config (kfbench.methods.keyframe.configs)."""
+
+    def build() -> nn.Module:
+        from kfbench.methods.keyframe.bench import build_component, real_pipeline
+
+        library, class_name, config, _ = real_pipeline(model)[component]
+        return build_component(library, class_name, config, device="cpu")  # under empty(): parameters on meta
+
+    return build
+
+
+WAN21 = "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"
+WAN22 = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+LTX = "Lightricks/LTX-Video-0.9.7-dev"  # 0.9.8-13B-distilled has the same networks
+HUNYUAN = "hunyuanvideo-community/HunyuanVideo"  # FramePack's preset: HunyuanVideo base + the FramePack transformer
+SELF_CHECK = "computed from the embedded config (a self-check, no exact published count found)"
+# Keyframe models: (model, component, parameters, source). Exact counts that are only our embedded config's are marked
+# as self-checks; where a figure was published (rounded, or for a larger model) the test checks it against that.
+KEYFRAME_MODELS = {
+    "wan21-flf2v-transformer": (WAN21, "transformer", 16_395_536_704, f"{SELF_CHECK}; named '14B' on the hub (the T2V backbone, "
+                                "14.29 B here, plus the image cross-attention and CLIP-token embedder)"),
+    "wan22-a14b-expert": (WAN22, "transformer", 14_288_901_184, f"{SELF_CHECK}; each of the two experts, 'A14B' = 14 B active"),
+    "wan-umt5-xxl-encoder": (WAN21, "text_encoder", 5_680_910_336, f"{SELF_CHECK}; google/umt5-xxl's encoder, about 5.7 B"),
+    "wan-clip-vit-h-image-encoder": (WAN21, "image_encoder", 632_076_800, "open_clip model_profile.csv: ViT-H-14 image 632.08 M"),
+    "wan21-vae": (WAN21, "vae", 126_892_531, f"{SELF_CHECK}; Wan 2.1 VAE"),
+    "ltx-13b-transformer": (LTX, "transformer", 13_042_569_344, f"{SELF_CHECK}; named '13B' (ltxv-13b-0.9.7-dev, 0.9.8-13B-distilled)"),
+    "ltx-t5-xxl-encoder": (LTX, "text_encoder", 4_762_310_656, f"{SELF_CHECK}; T5 v1.1 XXL's encoder, about 4.7 B"),
+    "ltx-097-vae": (LTX, "vae", 1_246_913_522, f"{SELF_CHECK}; LTX-Video 0.9.7 VAE"),
+    "framepack-transformer": (HUNYUAN, "transformer", 12_874_314_816, f"{SELF_CHECK}; HunyuanVideo '13B' + FramePack's image projection "
+                              "and clean-latent embedder"),
+    "framepack-llama3-8b-encoder": (HUNYUAN, "text_encoder", 7_505_186_816, "Meta-Llama-3-8B's 8,030,261,248 less its lm_head "
+                                    "(128,256 x 4096), plus llava-llama-3-8b's 64 extra token embeddings"),
+    "framepack-clip-l-text-encoder": (HUNYUAN, "text_encoder_2", 123_060_480, "open_clip model_profile.csv: ViT-L-14 text 123.65 M, "
+                                      "less its 768 x 768 text projection"),
+    "framepack-siglip-image-encoder": (HUNYUAN, "image_encoder", 428_225_600, f"{SELF_CHECK}; SigLIP so400m/14 at 384 px"),
+    "framepack-hunyuan-vae": (HUNYUAN, "vae", 246_478_803, f"{SELF_CHECK}; HunyuanVideo VAE (AutoencoderKLHunyuanVideo defaults)"),
+}  # fmt: skip
+RANDOM_MODELS.update(
+    {name: RandomModel(keyframe_component(model, component), count, source) for name, (model, component, count, source) in KEYFRAME_MODELS.items()}
+)

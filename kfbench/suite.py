@@ -5,6 +5,8 @@ folder, atomically, after every entry, so a run cut short still leaves what it m
 ``tiny`` suite runs the same path on tiny models (CPU, seconds; the tests use it). ``--levers``
 adds a cumulative sweep of the SVD family's GPU levers on ``ours``: per-call time from the
 difference of a 1-step and a 3-step video at the paper shape, extrapolated to the paper's 350 calls.
+Entries too long to run whole within the budget (Wan's 14 B transformers at 81 x 720 x 1280) are
+measured the same way: a 1-step and a 2-step video, extrapolated to the preset's calls per video.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ class Entry:
     method: str
     options: dict[str, Any] = field(default_factory=dict)
     num_frames: int = 25
+    extrapolate: bool = False  # time a 1-step and a 2-step video; extrapolate the per-call time to the whole video
 
 
 PAPER = {"height": 576, "width": 1024}
 TINY = {"height": 64, "width": 96, "num_inference_steps": 2}
+TINY_VIDEO = {"height": 32, "width": 32, "num_inference_steps": 2}  # the tiny keyframe pipelines (kfbench.methods.keyframe.tiny)
 SVD_FAMILY = ("ours", "ours-wo-ft", "ours-wo-ra", "trf", "svd", "vibid")
 SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
     # paper settings: 1024x576, 25 frames, 50 steps, recurrence 5 over the first half (ours: 350 CFG-batched calls);
@@ -52,11 +56,23 @@ SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
         Entry("dynamicrafter", {}, 16),
         Entry("film", {}, 25),
         *(Entry(name, PAPER) for name in ("svd", "trf", "ours-wo-ft", "ours-wo-ra")),
+        # keyframe methods at their presets' documented settings (random full-size weights, bfloat16 on a GPU):
+        # LTX-Video 161 frames at 768x512 (30 CFG-batched steps; distilled: 8 timesteps), FramePack 91 frames asked at
+        # 512x512 (3 sections x 30 steps); Wan 2.1 FLF2V (50 steps) and Wan 2.2 A14B (40 steps), 81 frames at 1280x720 with
+        # separate cond/uncond calls: 100 and 80 calls of a 14 B transformer, measured from a 1- and a 2-step video.
+        Entry("ltx-video-distilled", {}, 161),
+        Entry("ltx-video", {}, 161),
+        Entry("framepack", {}, 91),
+        Entry("wan-flf2v", {}, 81, extrapolate=True),
+        Entry("wan22-flf2v", {}, 81, extrapolate=True),
     )),
     "tiny": ("tiny", (
         *(Entry(name, {**TINY, "recurrence": 1} if name.startswith("ours") else TINY, 8) for name in SVD_FAMILY),
         Entry("dynamicrafter", {"height": 64, "width": 64, "num_inference_steps": 2}, 16),
         Entry("film", {}, 3),
+        *(Entry(name, {**TINY_VIDEO, "video_frames": 5}, 5, extrapolate=True) for name in ("wan-flf2v", "wan22-flf2v")),
+        *(Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9) for name in ("ltx-video", "framepack")),
+        Entry("ltx-video-distilled", {"height": 32, "width": 32, "video_frames": 9}, 9),  # its 8 documented timesteps
     )),
 }  # fmt: skip
 FILM_FRAME = {"paper": (576, 1024), "tiny": (64, 96)}  # FILM has no frame size of its own: keyframes at the suite's
@@ -98,9 +114,10 @@ def entry_options(entry: Entry, settings: Settings, levers: Levers | None = None
 class CallFlops:
     """FLOPs of a network's forwards, counted with FlopCounterMode around each forward (hooks)."""
 
-    def __init__(self, network: torch.nn.Module) -> None:
+    def __init__(self, network: torch.nn.Module | tuple[torch.nn.Module, ...]) -> None:
         self.total, self.calls, self._mode = 0, 0, None
-        self._hooks = [network.register_forward_pre_hook(self._before), network.register_forward_hook(self._after)]
+        modules = (network,) if isinstance(network, torch.nn.Module) else network
+        self._hooks = [h for m in modules for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))]
 
     def _before(self, *_: Any) -> None:
         self._mode = FlopCounterMode(display=False)
@@ -167,6 +184,8 @@ def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: 
         if key not in _UNET_FLOPS:  # the family's methods share shapes: count each once
             _UNET_FLOPS[key] = count_unet_flops(subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=key[3], width=key[4]).total
         return _UNET_FLOPS[key], "FlopCounterMode on the meta device (attention matmuls included)"
+    if subject.call_flops is not None:
+        return subject.call_flops(num_frames), "FlopCounterMode on the meta device at the pipeline's shapes (attention matmuls included)"
     counter = CallFlops(subject.network)
     try:
         with fewer_steps(subject.method, 1):
@@ -196,18 +215,47 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
     height, width = method.frame_size if getattr(method, "frame_size", None) else frame_size
     frames = keyframes(entry.num_frames, height, width)
     per_call, flops_source = flops_per_call(subject, frames, entry.num_frames, cfg_batch(subject))
-    with fewer_steps(method, 1):
-        method.interpolate(*frames, num_frames=entry.num_frames, seed=0)  # warm-up (and compile) at the same shapes
     compiled = is_svd and settings.compile
     timer = None if compiled else UNetTimer(subject.network, settings.device)
     try:
-        run = timed_video(subject, frames, entry.num_frames, settings.device, timer)
+        if entry.extrapolate:
+            run = extrapolated_video(subject, frames, entry.num_frames, settings.device, timer)
+        else:
+            with fewer_steps(method, 1):
+                method.interpolate(*frames, num_frames=entry.num_frames, seed=0)  # warm-up (and compile) at the same shapes
+            run = timed_video(subject, frames, entry.num_frames, settings.device, timer)
     finally:
         if timer is not None:
             timer.remove()
     dtype = str(getattr(method.loaded().pipe.unet, "dtype", "")) if is_svd else str(getattr(method, "dtype", ""))
     return finish_row(entry, settings, run, per_call, flops_source, build_s=build_s, compiled=compiled, dtype=dtype,
                       levers=settings.levers.label() if is_svd else None, height=height, width=width)  # fmt: skip
+
+
+def short_videos(subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: UNetTimer | None) -> tuple[dict, dict, float, float]:
+    """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, the seconds per call and outside the calls."""
+    runs = {}
+    for n in (1, 1, steps):  # the first 1-step video warms up (and compiles)
+        with fewer_steps(subject.method, n):
+            runs[n] = timed_video(subject, frames, num_frames, device, timer)
+    short, long = runs[1], runs[steps]
+    per_call = (long["wall_s"] - short["wall_s"]) / (long["calls"] - short["calls"])
+    return short, long, per_call, short["wall_s"] - per_call * short["calls"]
+
+
+def extrapolated_video(subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None) -> dict[str, Any]:
+    """One whole video's figures from a 1-step and a 2-step video: per-call time times the preset's calls, plus the rest."""
+    if subject.calls_per_video is None:
+        raise KfbenchError(f"method '{subject.method.name}' does not say its calls per video; it cannot be extrapolated")
+    short, long, per_call, outside = short_videos(subject, frames, num_frames, device, 2, timer)
+    calls = subject.calls_per_video(num_frames)
+    network_per_call = long["network_s"] / long["calls"] if long["network_s"] is not None else None
+    return {
+        **long, "calls": calls, "wall_s": outside + per_call * calls,
+        "network_s": network_per_call * calls if network_per_call is not None else None,
+        "extrapolated_from": {"calls": [short["calls"], long["calls"]], "wall_s": [short["wall_s"], long["wall_s"]],
+                              "s_per_call": per_call, "s_outside_calls": outside},
+    }  # fmt: skip
 
 
 def finish_row(entry: Entry, settings: Settings, run: dict[str, Any], per_call: int | None, flops_source: str, **extra: Any) -> dict[str, Any]:
@@ -239,18 +287,12 @@ def run_sweep(settings: Settings, size: Size, over_budget: Callable[[], bool]) -
         subject = random_method("ours", entry_options(entry, settings, levers), size)
         apply(subject.method.loaded(), levers)
         frames = keyframes(entry.num_frames, subject.method.height, subject.method.width)
-        runs = {}
-        for steps in (1, 1, 3):  # the first 1-step video warms up (and compiles)
-            with fewer_steps(subject.method, steps):
-                runs[steps] = timed_video(subject, frames, entry.num_frames, settings.device, None)
-        extra_calls = runs[3]["calls"] - runs[1]["calls"]
-        per_call = (runs[3]["wall_s"] - runs[1]["wall_s"]) / extra_calls
-        outside = runs[1]["wall_s"] - per_call * runs[1]["calls"]
+        _, long, per_call, outside = short_videos(subject, frames, entry.num_frames, settings.device, 3, None)
         rows.append({
             "lever": name, "levers": levers.label(), "dtype": levers.dtype, "compile": levers.compile,
             "s_per_call": per_call, "s_outside_unet": outside,
             "s_per_video_extrapolated": outside + per_call * PAPER_OURS_CALLS,
-            "peak_memory_bytes": runs[3]["peak_memory_bytes"], "peak_memory_kind": runs[3]["peak_memory_kind"],
+            "peak_memory_bytes": long["peak_memory_bytes"], "peak_memory_kind": long["peak_memory_kind"],
         })  # fmt: skip
         del subject
         release_memory(settings.device)
@@ -268,6 +310,20 @@ def device_name(device: str) -> str:
     return torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor() or "cpu"
 
 
+def select_entries(suite: str, methods: list[str] | None) -> tuple[Size, tuple[Entry, ...]]:
+    """The suite's size and its entries (``methods`` selects; an unknown name is refused)."""
+    if suite not in SUITES:
+        raise KfbenchError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
+    size, entries = SUITES[suite]
+    if methods:
+        known = {e.method for e in entries}
+        unknown = [m for m in methods if m not in known]
+        if unknown:
+            raise KfbenchError(f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(e.method for e in entries)}")
+        entries = tuple(e for e in entries if e.method in methods)
+    return size, entries
+
+
 def run_suite(
     suite: str,
     out: Path,
@@ -279,15 +335,7 @@ def run_suite(
     command: str = "",
 ) -> dict[str, Any]:
     """Run the suite's entries (``methods`` selects), write bench.json and bench.md into ``out`` after each."""
-    if suite not in SUITES:
-        raise KfbenchError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
-    size, entries = SUITES[suite]
-    if methods:
-        known = {e.method for e in entries}
-        unknown = [m for m in methods if m not in known]
-        if unknown:
-            raise KfbenchError(f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(e.method for e in entries)}")
-        entries = tuple(e for e in entries if e.method in methods)
+    size, entries = select_entries(suite, methods)
     report: dict[str, Any] = {
         "suite": suite, "size": size, "command": command, "device": settings.device, "device_name": device_name(settings.device),
         "torch": torch.__version__, "weights": "random (real architectures, embedded configs)" if size == "full" else "random tiny models",
@@ -351,13 +399,16 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {row['method']} | skipped: {row['skipped']} | | | | | | | |")
             continue
         lines.append(
-            f"| {row['method']} | {row['calls']} | {row['wall_s']:.2f} | {_num(row['network_s'], '.2f')} | "
+            f"| {row['method']}{' (extrapolated)' if 'extrapolated_from' in row else ''} | {row['calls']} | {row['wall_s']:.2f} | {_num(row['network_s'], '.2f')} | "
             f"{_num(row.get('tflops_per_s'), '.3g')} | {_num(row.get('fraction_of_peak'), '.1%')} | "
             f"{row['peak_memory_bytes'] / 2**30:.2f} | {row['dtype']} | {'on' if row['compiled'] else 'off'} |"
         )
     if report["rows"]:
         kinds = sorted({r["peak_memory_kind"] for r in report["rows"] if "peak_memory_kind" in r})
         lines += ["", f"Peak memory: {', '.join(kinds)}. TFLOP/s: network FLOPs over network time (wall time where the network is compiled)."]
+        if any("extrapolated_from" in r for r in report["rows"]):
+            lines.append("(extrapolated): seconds per call from a 1-step and a 2-step video, times the preset's calls per video, "
+                         "plus the time outside the calls; peak memory of the 2-step video.")
     if report["sweep"]:
         lines += [
             "",
@@ -379,23 +430,27 @@ def markdown(report: dict[str, Any]) -> str:
 def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     """No weights, no run: the random models' parameter counts against the real ones, and the SVD family's FLOPs per video."""
     from kfbench.bench import unet_config
+    from kfbench.methods.keyframe import KeyframePipelineInterpolator
+    from kfbench.methods.keyframe.randombuild import keyframe_flops_row
     from kfbench.methods.svd.loading import DEFAULT_MODEL
-    from kfbench.randomweights import RANDOM_MODELS, count_parameters, empty
-    from kfbench.registry import create_method
+    from kfbench.randomweights import RANDOM_MODELS, meta_count
+    from kfbench.registry import create_method, import_factory, lookup, method_presets
 
-    size, entries = SUITES[suite]
+    size, entries = select_entries(suite, methods)
     models = {}
     for name, spec in RANDOM_MODELS.items():
-        count = count_parameters(empty(spec.build))
+        count = meta_count(name)
         models[name] = {"parameters": count, "published": spec.parameters, "source": spec.source, "equal": count == spec.parameters}
     rows = []
     config, _ = unet_config(DEFAULT_MODEL)
     counted: dict[tuple[int, int, int, int], Any] = {}
     for entry in entries:
-        if methods and entry.method not in methods:
-            continue
         if entry.method not in SVD_FAMILY:
-            rows.append({"method": entry.method, "flops": None, "flops_missing": "counted during a run (its forward is not run on the meta device)"})
+            factory = import_factory(lookup(method_presets(), entry.method, "method").factory)
+            if isinstance(factory, type) and issubclass(factory, KeyframePipelineInterpolator):
+                rows.append(keyframe_flops_row(create_method(entry.method, **entry.options), entry.num_frames))
+            else:
+                rows.append({"method": entry.method, "flops": None, "flops_missing": "counted during a run (its forward is not run on the meta device)"})
             continue
         extra = {"checkpoint": "unused"} if entry.method in ("ours", "ours-wo-ra") else {}
         method = create_method(entry.method, **{**entry.options, **extra})
@@ -423,7 +478,7 @@ def format_flops_only(report: dict[str, Any]) -> str:
             lines.append(f"  {row['method']}: {row['flops_missing']}")
         else:
             lines.append(
-                f"  {row['method']}: {row['calls']} UNet calls, {row['flops_per_video'] / 1e15:.4g} PFLOP "
+                f"  {row['method']}: {row['calls']} {row.get('network', 'UNet')} calls, {row['flops_per_video'] / 1e15:.4g} PFLOP "
                 f"({row['flops_per_video_without_attention_matmuls'] / 1e15:.4g} without attention matmuls)"
             )
     return "\n".join(lines)

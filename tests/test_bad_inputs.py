@@ -185,6 +185,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("bench-repeats-zero", [*BENCH, "--repeats", "0"], "--repeats"),
     ("bench-warmup-negative", [*BENCH, "--warmup", "-1"], "--warmup"),
     ("bench-unknown-option", [*BENCH, "--colour", "red"], "unknown option --colour"),
+    ("bench-random-unknown-method", ["bench", "--random-weights", "--flops-only", "-m", "nope"], "suite 'paper' has no method 'nope'"),
     ("bench-model-missing", ["bench", "--method", "svd", "--model", "{w}/nothing", "--flops-only"], "nothing"),
     ("bench-model-without-unet", ["bench", "--method", "svd", "--model", "{w}/emptydir", "--flops-only"], "unet/config.json"),
     ("bench-model-unet-config-malformed", ["bench", "--method", "svd", "--model", "{w}/badmodel", "--flops-only"], "config.json"),

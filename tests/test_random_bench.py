@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_cli
+from inprocess import run_main
 
 from kfbench import bench, randomweights
 from kfbench.methods.svd.levers import Levers, apply
@@ -17,8 +18,7 @@ from kfbench.registry import create_method
 @pytest.mark.parametrize("name", sorted(randomweights.RANDOM_MODELS))
 def test_random_model_has_the_real_parameter_count(name):
     """Built on the meta device from the embedded config: exactly the released model's parameters."""
-    spec = randomweights.RANDOM_MODELS[name]
-    assert randomweights.count_parameters(randomweights.empty(spec.build)) == spec.parameters
+    assert randomweights.meta_count(name) == randomweights.RANDOM_MODELS[name].parameters
 
 
 def test_published_rounded_counts():
@@ -95,10 +95,10 @@ def test_fast_levers_in_float16_stay_close_to_float32(tiny_models):
 
 def test_flops_only_on_random_weights(tmp_path):
     out = tmp_path / "flops.json"
-    result = run_cli("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
-    assert result.returncode == 0, result.stderr
+    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
+    assert code == 0, stderr
     report = json.loads(out.read_text())
-    assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in result.stdout
+    assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in stdout
     ours, film = report["rows"]
     assert ours["calls"] == 350
     assert round(ours["flops_per_video"] / 1e15) == 56 and round(ours["flops_per_video_without_attention_matmuls"] / 1e15) == 45
@@ -144,3 +144,69 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
     table = (tmp_path / "out" / "bench.md").read_text()
     assert "| ours | 6 |" in table and "| film | 1 |" in table
     assert (tmp_path / "out" / "environment.txt").is_file()
+
+
+# --- the keyframe methods (Wan, LTX-Video, FramePack) on random weights ---------------------------------
+
+
+def test_keyframe_counts_against_published_figures():
+    """Exact counts are the embedded configs'; these check them against what is published (rounded names, larger models)."""
+    counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
+    assert round(counts["wan22-a14b-expert"] / 1e9) == 14  # Wan 2.2 "A14B": 14 B per expert
+    assert round(counts["ltx-13b-transformer"] / 1e9) == 13  # ltxv-13b
+    assert round(counts["framepack-transformer"] / 1e9) == 13  # HunyuanVideo 13 B backbone
+    assert round(counts["wan-umt5-xxl-encoder"] / 1e8) == 57  # UMT5-XXL encoder, 5.7 B
+    assert counts["wan-clip-vit-h-image-encoder"] == counts["svd-xt-image-encoder"]  # the same ViT-H/14 tower, two embedded configs
+    assert counts["framepack-llama3-8b-encoder"] == 8_030_261_248 - 128_256 * 4096 + 64 * 4096  # Meta-Llama-3-8B less lm_head
+    assert round((counts["framepack-clip-l-text-encoder"] + 768 * 768) / 1e4) == 12365  # open_clip ViT-L-14 text 123.65 M
+    # FLF2V adds the image branch to the 14 B backbone: the same 40 blocks, so the difference is image cross-attention + embedder
+    assert 2.0e9 < counts["wan21-flf2v-transformer"] - counts["wan22-a14b-expert"] < 2.2e9
+
+
+def test_tied_embeddings_stay_tied_on_the_meta_device():
+    """T5's shared input embedding is one tensor (init_empty_weights alone would untie it and count it twice)."""
+    encoder = randomweights.empty(randomweights.RANDOM_MODELS["wan-umt5-xxl-encoder"].build)
+    assert encoder.shared.weight is encoder.encoder.embed_tokens.weight
+
+
+def test_full_size_wan22_pipeline_builds_on_the_meta_device():
+    """The whole random pipeline at real size (shapes and dtypes only): both experts, the float32 VAE, the real calls per video."""
+    from kfbench.methods.keyframe.randombuild import random_keyframe_method
+
+    subject = random_keyframe_method("wan22-flf2v", {"device": "meta", "dtype": "bfloat16"}, "full", 0)
+    pipe = subject.method.pipeline()
+    experts = subject.network
+    assert experts == (pipe.transformer, pipe.transformer_2) and pipe.transformer is not pipe.transformer_2
+    assert all(randomweights.count_parameters(e) == 14_288_901_184 and e.dtype == torch.bfloat16 for e in experts)
+    assert pipe.vae.dtype == torch.float32 and pipe.text_encoder.dtype == torch.bfloat16 and pipe.image_encoder is None
+    assert pipe.config.boundary_ratio == 0.9 and subject.calls_per_video(81) == 80  # 40 steps x cond/uncond
+
+
+def test_flops_only_for_a_keyframe_method(tmp_path):
+    out = tmp_path / "flops.json"
+    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "-m", "wan-flf2v", "--json", out)
+    assert code == 0, stderr
+    report = json.loads(out.read_text())
+    assert report["models"]["wan21-flf2v-transformer"]["equal"] and "16,395,536,704 / 16,395,536,704" in stdout
+    (row,) = report["rows"]
+    assert row["method"] == "wan-flf2v" and row["calls"] == 100  # 50 steps, separate cond and uncond calls
+    # the weight matmuls: 2 FLOPs x the per-token weights (self-attention 4 d^2, cross-attention q/o 2 d^2, FFN 2 d f) x tokens
+    d, f, tokens = 5120, 13824, 21 * (720 // 16) * (1280 // 16)
+    linear = 2 * 40 * (6 * d * d + 2 * d * f) * tokens
+    assert row["flops_per_video_without_attention_matmuls"] / 100 == pytest.approx(linear, rel=0.01)
+    assert row["flops_per_video"] > 3 * row["flops_per_video_without_attention_matmuls"]  # 75,600-token self-attention dominates
+
+
+def test_tiny_suite_runs_the_keyframe_methods(tmp_path):
+    """Wan 2.1 FLF2V and Wan 2.2 (measured from a 1- and a 2-step video, extrapolated) and FramePack (whole video) on tiny pipelines."""
+    result = run_cli("bench", "--suite", "tiny", "--methods", "wan-flf2v,wan22-flf2v,framepack", "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    rows = {r["method"]: r for r in json.loads((tmp_path / "bench.json").read_text())["rows"]}
+    assert [rows[m]["calls"] for m in ("wan-flf2v", "wan22-flf2v", "framepack")] == [4, 4, 2]
+    for name in ("wan-flf2v", "wan22-flf2v"):
+        measured = rows[name]["extrapolated_from"]
+        assert measured["calls"] == [2, 4]  # 1 and 2 steps, cond + uncond (Wan 2.2: both experts timed)
+        assert rows[name]["wall_s"] == pytest.approx(measured["s_outside_calls"] + 4 * measured["s_per_call"])
+    assert "extrapolated_from" not in rows["framepack"] and rows["framepack"]["flops_per_call"] > 0
+    assert all(r["network_s"] > 0 and r["dtype"] == "float32" for r in rows.values())
+    assert "| wan-flf2v (extrapolated) | 4 |" in (tmp_path / "bench.md").read_text()

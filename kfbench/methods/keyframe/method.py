@@ -151,12 +151,16 @@ class KeyframePipelineInterpolator(Interpolator):
                 float32_components=self.float32_components, device=self.device, cpu_offload=self.cpu_offload,
                 vae_tiling=self.vae_tiling, flow_shift=self.flow_shift, components=self.extra_components(index),
             )  # fmt: skip
-            self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
-            self.check_size(self.size_multiple)
-            if self.video_frames != "match":
-                self.check_frames(self.video_frames, "--video-frames")
-            self._pipe = pipe
+            self.use_pipeline(pipe)
         return self._pipe
+
+    def use_pipeline(self, pipe: Any) -> None:
+        """Run on ``pipe`` (loaded, or built in memory with random weights), after checking the size and frame rules of its networks."""
+        self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
+        self.check_size(self.size_multiple)
+        if self.video_frames != "match":
+            self.check_frames(self.video_frames, "--video-frames")
+        self._pipe = pipe
 
     def extra_components(self, index: dict[str, Any]) -> dict[str, Any]:
         """Components loaded from elsewhere that replace the folder's own (none by default)."""
