@@ -299,7 +299,7 @@ def evaluate(
     progress.enabled = not quiet
     if inception_resize not in ("tensorflow", "antialias") or i3d_bn_eps not in ("port", "tensorflow"):
         raise KfbenchError("--inception-resize takes tensorflow or antialias; --i3d-bn-eps takes port or tensorflow")
-    if not metrics.replace(",", "").strip():
+    if metrics is not None and not metrics.replace(",", "").strip():
         raise KfbenchError(f"--metrics '{metrics}' names no metric; pass e.g. --metrics psnr,ssim")
     config = EvalConfig(
         protocol=protocol, include_keyframes=include_keyframes, fid_covariance=fid_covariance, fvd_covariance=fvd_covariance,

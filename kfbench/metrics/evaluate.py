@@ -190,8 +190,8 @@ def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[s
         old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
         new = pd.concat([old, new], ignore_index=True) if not old.empty else new
     if name == RESULTS:
-        new["missing_reason"] = new["missing_reason"].fillna("").astype(str)
-        new["extractor"] = new["extractor"].fillna("").astype(str)
+        for column in ("missing_reason", "extractor"):
+            new[column] = _text(new[column])
     with replacing(out / f"{name}.parquet") as tmp:
         new.to_parquet(tmp, index=False)
     with replacing(out / f"{name}.csv") as tmp:
@@ -234,6 +234,11 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
     return None
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """A text column with empty strings where pandas read no value (an all-empty column reads as float NaN)."""
+    return column.astype(object).where(column.notna(), "").astype(str)
+
+
 def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The saved results and per-frame tables of a run store (each checked as it is read)."""
     if not (out / f"{RESULTS}.csv").is_file():
@@ -241,7 +246,7 @@ def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = _read_table(out / f"{RESULTS}.csv", COLUMNS)
     if results.empty:
         raise KfbenchError(f"{out / f'{RESULTS}.csv'} holds no results; run `kfbench evaluate --out {out}` again")
-    results["missing_reason"] = results["missing_reason"].fillna("").astype(str)
+    results["missing_reason"] = _text(results["missing_reason"])
     return results, _read_table(out / f"{PER_FRAME}.csv", ["dataset", "method"])
 
 
