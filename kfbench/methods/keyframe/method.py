@@ -216,14 +216,18 @@ class KeyframePipelineInterpolator(Interpolator):
         pipe = self.pipeline()
         arguments = self.call_arguments(first, last, frames, seed, latents)
         with count_calls(self.denoisers(pipe)) as calls:
-            video = pipe(**arguments).frames[0]
+            video = self.generate(pipe, arguments, seed)
         self.stats = {
             "transformer_calls": sum(calls.values()), "calls_by_denoiser": dict(calls), "seed": seed,
             "prompt": arguments["prompt"], "negative_prompt": self.negative_prompt, "video_frames": frames,
             "model": self.model, "device": self.device, "dtype": self.dtype, "cpu_offload": self.cpu_offload,
             "scheduler": {"class": type(pipe.scheduler).__name__, **dict(pipe.scheduler.config)},
         }  # fmt: skip
-        return to_uint8(video)
+        return video
+
+    def generate(self, pipe: Any, arguments: dict[str, Any], seed: int) -> np.ndarray:
+        """The uint8 video of one pair: one pipeline call (subclasses may chain documented stages)."""
+        return to_uint8(pipe(**arguments).frames[0])
 
 
 def to_uint8(video: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tiny random Wan FLF2V, Wan 2.2, LTX-Video and FramePack pipeline folders in the real diffusers layout, built offline.
+"""Tiny random Wan FLF2V, Wan 2.2, LTX-Video (and its upsampler) and FramePack folders in the real diffusers layout, built offline.
 
 Shapes follow diffusers' own pipeline tests. The text encoders are UMT5 / T5 encoders from small
 configs and the tokenizer a word-level ``tokenizers`` model wrapped in ``PreTrainedTokenizerFast``,
@@ -111,9 +111,22 @@ def make_tiny_wan(folder: str | Path, *, two_experts: bool, seed: int = 0) -> Pa
     return folder
 
 
+def tiny_ltx_vae():
+    """A tiny LTX-Video VAE: 8 latent channels, compression 4 in space and time."""
+    from diffusers import AutoencoderKLLTXVideo
+
+    return AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    ).eval()  # fmt: skip
+
+
 def tiny_ltx_components(seed: int = 0) -> dict[str, Any]:
     """Components of a tiny LTXConditionPipeline (VAE compression 4 in space and time instead of 32 and 8)."""
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
 
     torch.manual_seed(seed)
     tokenizer = tiny_tokenizer()
@@ -121,18 +134,11 @@ def tiny_ltx_components(seed: int = 0) -> dict[str, Any]:
         in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
         cross_attention_dim=32, num_layers=1, caption_channels=TINY_TEXT_DIM,
     )  # fmt: skip
-    vae = AutoencoderKLLTXVideo(
-        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
-        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
-        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
-        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
-    )  # fmt: skip
     return {
         "tokenizer": tokenizer,
         "text_encoder": tiny_text_encoder(len(tokenizer), family="t5"),
         "transformer": transformer.eval(),
-        "vae": vae.eval(),
+        "vae": tiny_ltx_vae(),
         "scheduler": FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=False),
     }
 
@@ -143,6 +149,18 @@ def make_tiny_ltx(folder: str | Path, seed: int = 0) -> Path:
 
     folder = Path(folder)
     LTXConditionPipeline(**tiny_ltx_components(seed)).save_pretrained(folder)
+    return folder
+
+
+def make_tiny_ltx_upsampler(folder: str | Path, seed: int = 0) -> Path:
+    """Save a tiny LTXLatentUpsamplePipeline folder (Lightricks/ltxv-spatial-upscaler-0.9.7's layout) and return its path."""
+    from diffusers import LTXLatentUpsamplePipeline
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    upsampler = LTXLatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1, dims=3, spatial_upsample=True)
+    folder = Path(folder)
+    LTXLatentUpsamplePipeline(vae=tiny_ltx_vae(), latent_upsampler=upsampler.eval()).save_pretrained(folder)
     return folder
 
 
@@ -192,11 +210,12 @@ def make_tiny_framepack(folder: str | Path, seed: int = 0) -> Path:
 
 
 def make_tiny_keyframe_models(folder: Path) -> dict[str, Path]:
-    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v, ltx-video (both LTX presets) and framepack."""
+    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v, ltx-video (both LTX presets), ltx-upsampler and framepack."""
     folder = Path(folder)
     return {
         "wan-flf2v": make_tiny_wan(folder / "wan-flf2v", two_experts=False),
         "wan22-flf2v": make_tiny_wan(folder / "wan22-flf2v", two_experts=True, seed=1),
         "ltx-video": make_tiny_ltx(folder / "ltx-video", seed=2),
+        "ltx-upsampler": make_tiny_ltx_upsampler(folder / "ltx-upsampler", seed=4),
         "framepack": make_tiny_framepack(folder / "framepack", seed=3),
     }
