@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from kfbench.atomicio import write_text
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.model import vae_scale_factor
 from kfbench.registry import coerce_option, create_dataset, create_method, option_names
@@ -380,5 +381,5 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    """The report as JSON, replacing ``path`` atomically."""
+    write_text(path, json.dumps(report, indent=2, default=str) + "\n")

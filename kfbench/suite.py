@@ -15,9 +15,7 @@ import contextlib
 import dataclasses
 import gc
 import json
-import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from kfbench.atomicio import write_text
 from kfbench.bench import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.levers import Levers, apply, fast, sweep
@@ -360,22 +359,9 @@ def run_suite(
     return report
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(report: dict[str, Any], out: Path) -> None:
-    write_atomic(out / "bench.json", json.dumps(report, indent=2, default=str) + "\n")
-    write_atomic(out / "bench.md", markdown(report))
+    write_text(out / "bench.json", json.dumps(report, indent=2, default=str) + "\n")
+    write_text(out / "bench.md", markdown(report))
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -503,7 +489,7 @@ def run_from_cli(
     if flops_only:
         report = count_only(suite, chosen)
         if json_path:
-            write_atomic(json_path, json.dumps(report, indent=2) + "\n")
+            write_text(json_path, json.dumps(report, indent=2) + "\n")
         return format_flops_only(report)
     if out is None:
         raise KfbenchError("the suite writes bench.json and bench.md: pass --out FOLDER")
