@@ -51,10 +51,28 @@ def lookup(presets: dict[str, Preset], name: str, kind: str) -> Preset:
     return presets[name]
 
 
+def _signatures(factory: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """The factory, or a class's ``__init__`` and, while it passes ``**options`` on, its bases' ``__init__``s."""
+    if not isinstance(factory, type):
+        return [factory]
+    chain = []
+    for cls in factory.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        chain.append(init)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+            break
+    return chain
+
+
 def accepted_options(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
-    """Keyword options a factory takes (its keyword-only parameters)."""
-    params = inspect.signature(factory).parameters
-    return {n: p for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    """Keyword options a factory takes (its keyword-only parameters, with those of bases it passes ``**options`` to)."""
+    accepted: dict[str, inspect.Parameter] = {}
+    for init in reversed(_signatures(factory)):
+        params = inspect.signature(init).parameters
+        accepted.update({n: p for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY})
+    return accepted
 
 
 def resolve_options(preset: Preset, factory: Callable[..., Any], overrides: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -118,7 +136,9 @@ SIZE_LIMITS = {"height": (1, 16384), "width": (1, 16384), "num_frames": (2, 4096
 
 def coerce_for(factory: Callable[..., Any], option: str, text: str, owner: str) -> Any:
     """Coerce ``text`` to the annotation of ``factory``'s keyword ``option``."""
-    hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
+    hints: dict[str, Any] = {}
+    for init in reversed(_signatures(factory)):
+        hints.update(typing.get_type_hints(init))
     try:
         value = _coerce(text, hints.get(option, str))
     except ValueError as exc:

@@ -16,10 +16,7 @@ latents with ``denoise_strength`` (dev: 0.4 of 10 steps; distilled: 0.999 with t
 
 from __future__ import annotations
 
-import inspect
 import math
-import typing
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,14 +223,3 @@ def load_latent_upsampler(upsampler: str, dtype: torch.dtype) -> Any:
         )
     except (OSError, ValueError) as exc:
         raise KfbenchError(f"could not load LTXLatentUpsamplerModel from {folder}: {exc}") from None
-
-
-def inherit_options(init: Callable[..., Any], base: Callable[..., Any]) -> None:
-    """Give ``init`` (which passes ``**options`` to ``base``) both signatures and type hints: the options the registry reads."""
-    extra = [p for p in inspect.signature(init).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    signature = inspect.signature(base)
-    init.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])  # type: ignore[attr-defined]
-    init.__annotations__ = {**typing.get_type_hints(base), **typing.get_type_hints(init)}
-
-
-inherit_options(LTXVideo.__init__, KeyframePipelineInterpolator.__init__)
