@@ -1,7 +1,7 @@
 """The `kfbench` command line.
 
 `kfbench run` resolves a method and a dataset from the registries (presets + options given as
-extra flags), selects pairs, and hands them to :func:`kfbench.runner.run_benchmark`, which writes
+extra flags), selects pairs, and hands them to :func:`kfbench.run.runner.run_benchmark`, which writes
 the run store. Method and dataset options are their keyword names in kebab case
 (`--num-inference-steps 25`); each goes to whichever of the two accepts it.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import typer
 
-from kfbench import progress
-from kfbench.distributed import (
+from kfbench.utils import progress
+from kfbench.run.distributed import (
     default_device,
     launch_info,
     process_group,
@@ -31,10 +31,10 @@ from kfbench.registry import (
     method_presets,
     option_names,
 )
-from kfbench.prompts import read_prompts
-from kfbench.runner import parse_shard, run_benchmark, select_pairs
-from kfbench.runstore import RunStore
-from kfbench.userfiles import output_file, output_folder
+from kfbench.run.prompts import read_prompts
+from kfbench.run.runner import parse_shard, run_benchmark, select_pairs
+from kfbench.store.runstore import RunStore
+from kfbench.utils.userfiles import output_file, output_folder
 
 DEFAULT_TRAIN_MODEL = "stabilityai/stable-video-diffusion-img2vid"
 
@@ -288,7 +288,7 @@ def evaluate(
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
-    from kfbench.devices import resolve_device
+    from kfbench.utils.devices import resolve_device
     from kfbench.metrics.evaluate import (
         EvalConfig,
         evaluate_with_warnings,
@@ -362,7 +362,7 @@ def check(
 
     Example: kfbench check --baseline tests/data/check_baseline.json
     """
-    from kfbench.check import run_check
+    from kfbench.report.check import run_check
 
     progress.enabled = False
     if update:
@@ -385,7 +385,7 @@ def demo(
 
     Example: kfbench demo
     """
-    from kfbench.devices import resolve_device
+    from kfbench.utils.devices import resolve_device
     from kfbench.metrics.evaluate import (
         EvalConfig,
         evaluate_with_warnings,
@@ -417,7 +417,7 @@ def convert_checkpoint_command(
 
     Example: kfbench convert-checkpoint --method ours ./released/unet ours_backward.safetensors
     """
-    from kfbench.convert import convert_checkpoint
+    from kfbench.methods.convert import convert_checkpoint
 
     typer.echo(f"wrote {convert_checkpoint(method, src, dst, parse_extra_flags(ctx.args))}")
 
@@ -458,11 +458,11 @@ def bench(
 
       kfbench bench --random-weights --flops-only -m wan-flf2v      (14 B transformer FLOPs and parameters, no weights)
     """
-    from kfbench.bench import format_report, method_options, run_bench, write_json
+    from kfbench.bench.measure import format_report, method_options, run_bench, write_json
 
     progress.enabled = not quiet
     if suite or random_weights:
-        from kfbench.suite import run_from_cli
+        from kfbench.bench.suite import run_from_cli
 
         typer.echo(run_from_cli(suite or "paper", methods or method, parse_extra_flags(ctx.args), flops_only=flops_only, levers=levers,
                                 compile=compile_unet, budget_s=budget_s, out=out, json_path=json_path))  # fmt: skip
@@ -541,7 +541,7 @@ def make_tiny_models_command(folder: Path = typer.Argument(..., help="Output fol
 
     Example: kfbench make-tiny-models /tmp/tiny && kfbench run --method svd --dataset synthetic --model /tmp/tiny/svd
     """
-    from kfbench.tiny import make_tiny_models
+    from kfbench.methods.tiny import make_tiny_models
 
     for name, path in make_tiny_models(output_folder(folder, "FOLDER")).items():
         typer.echo(f"{name}: {path}")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.imageops import ImageLike, as_rgb_uint8
+from kfbench.utils.imageops import ImageLike, as_rgb_uint8
 
 
 class Interpolator(ABC):

@@ -55,6 +55,6 @@ def run_cli(
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """Every tiny model, built once per test session in the real formats."""
-    from kfbench.tiny import make_tiny_models
+    from kfbench.methods.tiny import make_tiny_models
 
     return make_tiny_models(tmp_path_factory.mktemp("tiny-models"))

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO
 from inprocess import run_main
 
-from kfbench.check import compare, parse_tolerance
+from kfbench.report.check import compare, parse_tolerance
 from kfbench.errors import KfbenchError
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import run_cli
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import resolve_model_dir
+from kfbench.utils.hub import resolve_model_dir
 
 
 def test_list_methods_and_datasets_with_descriptions():

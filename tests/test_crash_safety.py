@@ -24,8 +24,8 @@ from PIL import Image
 from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 
 
 def tree(folder: Path) -> dict[str, bytes]:

@@ -10,8 +10,8 @@ from datatrees import davis_tree, truncate, write_video
 
 import kfbench
 from kfbench.errors import BadSourceError
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 
 
 def test_list_datasets_shows_every_dataset_with_a_description():

@@ -24,8 +24,8 @@ from kfbench.metrics.evaluate import (
     evaluate_store,
     extract_features,
 )
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 
 
 @pytest.fixture(scope="module")

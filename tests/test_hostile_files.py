@@ -23,7 +23,7 @@ from metric_weights import save_random_alexnet, save_random_i3d, save_random_inc
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.weights import load_film
-from kfbench.safeload import read_torchscript
+from kfbench.utils.safeload import read_torchscript
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 

@@ -88,7 +88,7 @@ def test_run_evaluate_report_and_errors(tiny_models, tmp_path):
 
 
 def test_bench_counts_sections_and_parameters_without_weights():
-    from kfbench.bench import run_bench
+    from kfbench.bench.measure import run_bench
 
     report = run_bench("framepack", {"device": "cpu", "dtype": "bfloat16"}, num_frames=25, flops_only=True)
     assert report["frames_returned"] == 109  # 91 asked: 3 sections of 9 latent frames

@@ -165,7 +165,7 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
 
 
 def test_bench_flops_only_real_config():
-    from kfbench.bench import run_bench
+    from kfbench.bench.measure import run_bench
 
     report = run_bench("ltx-video", {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9},
                        num_frames=9, flops_only=True)  # fmt: skip
@@ -178,7 +178,7 @@ def test_bench_flops_only_real_config():
 
 
 def test_bench_refuses_the_upsampler():
-    from kfbench.bench import run_bench
+    from kfbench.bench.measure import run_bench
     from kfbench.errors import KfbenchError
 
     options = {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9, "upsampler": "unused"}

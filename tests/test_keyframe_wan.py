@@ -102,7 +102,7 @@ def test_run_evaluate_report_with_prompt_file(wan_models, tmp_path):
 
     # the file's prompt reached the pipeline: the saved frames are the pipeline's for that prompt
     from kfbench.registry import create_dataset
-    from kfbench.runner import prepare_pair
+    from kfbench.run.runner import prepare_pair
 
     method = tiny_method("wan-flf2v", wan_models["wan-flf2v"])
     pair = prepare_pair(create_dataset("synthetic", num_frames=FRAMES, num_pairs=2).load("synthetic-0-0001"), method)
@@ -126,7 +126,7 @@ def test_pairs_csv_prompt_column(tmp_path):
         Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / name)
     (tmp_path / "pairs.csv").write_text("id,first,last,prompt\np1,a.png,b.png,a bird flies\n")
     pair = create_dataset("pairs", root=str(tmp_path)).load("p1")
-    from kfbench.prompts import pair_prompt
+    from kfbench.run.prompts import pair_prompt
 
     assert pair_prompt(pair, None) == ("a bird flies", "pairs csv")
     assert pair_prompt(pair, {"p1": "the sea"}) == ("the sea", "prompts file")
@@ -174,7 +174,7 @@ def test_make_tiny_models_writes_wan_folders(tiny_models):
 
 def test_bench_flops_only_needs_no_weights():
     """Real configs on the meta device: Wan 2.2 A14B's 2 x 14B experts, 80 calls at the preset's 40 steps with CFG."""
-    from kfbench.bench import run_bench
+    from kfbench.bench.measure import run_bench
 
     report = run_bench("wan22-flf2v", {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9}, num_frames=9, flops_only=True)
     flops, memory = report["flops"], report["memory"]
@@ -190,7 +190,7 @@ def test_bench_flops_only_needs_no_weights():
 
 
 def test_bench_tiny_run_counts_the_calls_it_predicts(wan_models):
-    from kfbench.bench import run_bench
+    from kfbench.bench.measure import run_bench
 
     options = {"model": str(wan_models["wan22-flf2v"]), "height": SIZE, "width": SIZE, "video_frames": "match",
                "num_inference_steps": 3, "device": "cpu", "guidance_scale_2": 1.0}  # fmt: skip

@@ -14,8 +14,8 @@ from kfbench import create_dataset, create_method
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.metrics.registry import ENTRIES, METRICS
 from kfbench.metrics.videomae import FvdVideoMAE
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 
 NEWER = ("fvd_videomae", "jedi", "keyframe_psnr", "keyframe_lpips", "warp_error", "flicker")
 WEIGHT_FREE = ("keyframe_psnr", "warp_error", "flicker")
@@ -135,7 +135,7 @@ def test_report_shows_the_newer_metrics_in_a_second_table(store, without_weights
 
 
 def test_check_tolerances_and_directions_cover_the_newer_metrics():
-    from kfbench.check import compare, parse_tolerance
+    from kfbench.report.check import compare, parse_tolerance
 
     assert parse_tolerance("warp_error=0.05", 0.01)["warp_error"] == 0.05
     now = pd.DataFrame([{"dataset": "s", "method": "m", "metric": "keyframe_psnr", "value": 40.0, "missing_reason": ""},

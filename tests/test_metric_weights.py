@@ -98,8 +98,8 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
 
     from kfbench import create_dataset, create_method
     from kfbench.metrics.evaluate import EvalConfig, evaluate_store
-    from kfbench.runner import run_benchmark
-    from kfbench.runstore import RunStore
+    from kfbench.run.runner import run_benchmark
+    from kfbench.store.runstore import RunStore
 
     data = create_dataset("synthetic", num_pairs=2, num_frames=13)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path), data.pair_ids())

@@ -7,8 +7,8 @@ from PIL import Image
 
 import kfbench
 from kfbench.errors import KfbenchError
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import run_cli
 
-from kfbench import bench
+from kfbench.bench import measure as bench
 from kfbench.errors import KfbenchError
 from kfbench.registry import create_method
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair
-from kfbench.runner import prepare_pair
+from kfbench.run.runner import prepare_pair
 
 
 class FixedSize(Interpolator):

@@ -10,7 +10,9 @@ import torch
 from conftest import REPO, run_cli
 from inprocess import run_main
 
-from kfbench import bench, randomweights
+from kfbench.bench import measure as bench
+
+from kfbench.bench import randomweights
 from kfbench.methods.svd.levers import Levers, apply
 from kfbench.registry import create_method
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 from conftest import cli_env, free_port, run_cli
 
-from kfbench.runner import select_pairs
-from kfbench.runstore import RunStore
+from kfbench.run.runner import select_pairs
+from kfbench.store.runstore import RunStore
 
 
 def test_flow_run_writes_three_complete_pairs(tmp_path):

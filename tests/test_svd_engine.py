@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import run_cli
 
-from kfbench import bench
+from kfbench.bench import measure as bench
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading, schedules
 from kfbench.methods.svd.attention import AttentionControl, Pass
@@ -62,7 +62,7 @@ def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
 @pytest.fixture(scope="module")
 def factor2_svd(tmp_path_factory):
     """A tiny SVD folder whose VAE downsamples by 2, as diffusers' own SVD test components (block_out_channels [32, 64])."""
-    from kfbench.tiny import make_tiny_svd
+    from kfbench.methods.tiny import make_tiny_svd
 
     return make_tiny_svd(tmp_path_factory.mktemp("svd-vae2") / "svd", vae_block_out_channels=(32, 64))
 
@@ -309,7 +309,7 @@ def test_both_checkpoint_formats_give_identical_backward_models(loaded, tiny_mod
 
 
 def test_convert_checkpoint(tiny_models, tmp_path):
-    from kfbench.convert import convert_checkpoint
+    from kfbench.methods.convert import convert_checkpoint
 
     dst = tmp_path / "ours.safetensors"
     convert_checkpoint("ours", str(tiny_models["ours-checkpoint"]), dst, {"checkpoint_base": str(tiny_models["svd-img2vid"])})

@@ -18,7 +18,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from kfbench import progress
+from kfbench.utils import progress
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl

@@ -20,7 +20,7 @@ from kfbench.datasets.pairrule import PairRule, pair_id
 from kfbench.datasets.sources import FrameFolder, FrameSource, SourceInfo, VideoFile
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.interfaces import Pair, PairDataset
-from kfbench.pairids import check_pair_id
+from kfbench.store.pairids import check_pair_id
 
 
 def default_root(dataset: str) -> Path:

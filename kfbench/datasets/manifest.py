@@ -23,9 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kfbench.atomicio import remove_leftovers, write_text
+from kfbench.utils.atomicio import remove_leftovers, write_text
 from kfbench.errors import KfbenchError
-from kfbench.pairids import check_pair_id
+from kfbench.store.pairids import check_pair_id
 
 VERSION = 1
 _PAIR_KEYS = ("id", "source", "start", "stride", "num_frames", "sha256")

@@ -19,11 +19,11 @@ from PIL import UnidentifiedImageError
 from kfbench.datasets.clips import resolve_root
 from kfbench.datasets.sources import source_name
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.imageops import read_rgb
+from kfbench.utils.imageops import read_rgb
 from kfbench.interfaces import Pair, PairDataset
-from kfbench.pairids import check_pair_id
+from kfbench.store.pairids import check_pair_id
 from kfbench.registry import SIZE_LIMITS
-from kfbench.userfiles import read_text
+from kfbench.utils.userfiles import read_text
 
 NO_GROUND_TRUTH = "keyframe pairs from a CSV have no ground-truth clip"
 

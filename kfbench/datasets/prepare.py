@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfbench.atomicio import remove_leftovers, replacing, staging_folder, write_text
+from kfbench.utils.atomicio import remove_leftovers, replacing, staging_folder, write_text
 from kfbench.datasets.clips import ClipDataset, default_manifest_path, default_root
 from kfbench.datasets.davis import Archive, archives_for, davis_dir, parse_splits
 from kfbench.datasets.manifest import Manifest
 from kfbench.datasets.pexels import download_url
 from kfbench.datasets.sources import sha256_file
 from kfbench.errors import KfbenchError
-from kfbench.progress import track
+from kfbench.utils.progress import track
 from kfbench.registry import create_dataset, dataset_presets, lookup
 
 CHUNK = 1 << 20

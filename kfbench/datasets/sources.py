@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.imageops import read_rgb
+from kfbench.utils.imageops import read_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from kfbench.imageops import backward_warp
+from kfbench.utils.imageops import backward_warp
 from kfbench.interfaces import Interpolator
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kfbench.atomicio import remove_leftovers, replacing
+from kfbench.utils.atomicio import remove_leftovers, replacing
 
 
 _DIGESTS: dict[tuple[str, int, int, int], str] = {}

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kfbench import safeload
+from kfbench.utils import safeload
 from kfbench.errors import KfbenchError
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kfbench.atomicio import remove_leftovers, replacing
+from kfbench.utils.atomicio import remove_leftovers, replacing
 from kfbench.errors import KfbenchError
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.config import EvalConfig
@@ -27,10 +27,10 @@ from kfbench.metrics.loaded import Features, LoadedPair
 from kfbench.metrics.registry import HIGHER_IS_BETTER, METRICS, import_scorer, metric_entry
 from kfbench.metrics.tidy import COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
-from kfbench.progress import track
+from kfbench.utils.progress import track
 from kfbench.registry import create_dataset
-from kfbench.runner import select_pairs
-from kfbench.runstore import RunStore
+from kfbench.run.runner import select_pairs
+from kfbench.store.runstore import RunStore
 
 if TYPE_CHECKING:
     from kfbench.metrics.scorers import MetricScorer

@@ -15,7 +15,7 @@ from torchmetrics.functional.image import lpips as torchmetrics_lpips
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 from kfbench.errors import KfbenchError
-from kfbench.safeload import load_weights_only, state_dict_of
+from kfbench.utils.safeload import load_weights_only, state_dict_of
 
 LPIPS_WHAT = "LPIPS AlexNet backbone file"
 # The v0.1 linear layers torchmetrics ships (and its constructor would torch.load without weights_only).

@@ -6,7 +6,7 @@
   like TF's 'SAME'; the final average pool is [2, 7, 7] 'VALID'. Features are the 400 logits
   averaged over time.
 - StyleGAN-V's TorchScript ``i3d_torchscript.pt``: by default its tensors are read as data
-  (kfbench.safeload) into ``InceptionI3d``, which then runs as for the state_dict; only with
+  (kfbench.utils.safeload) into ``InceptionI3d``, which then runs as for the state_dict; only with
   ``--allow-torchscript-code`` is the archive loaded with torch.jit.load (running its code) and called as
   ``detector(x, rescale=True, resize=True, return_features=True)`` on uint8 [B, 3, T, H, W].
 
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kfbench.errors import KfbenchError
-from kfbench.safeload import CODE_FLAG, is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
+from kfbench.utils.safeload import CODE_FLAG, is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
 
 MIN_FRAMES = 9
 I3D_SIZE = 224

@@ -10,7 +10,7 @@ import torch
 from torchmetrics.image.fid import NoTrainInceptionV3
 
 from kfbench.errors import KfbenchError
-from kfbench.safeload import load_weights_only, state_dict_of
+from kfbench.utils.safeload import load_weights_only, state_dict_of
 
 WHAT = "InceptionV3 FID weights file"
 

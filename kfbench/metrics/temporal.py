@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.imageops import backward_warp
+from kfbench.utils.imageops import backward_warp
 from kfbench.metrics.weights import WeightsFile
 
 OCCLUSION_ALPHA, OCCLUSION_BETA = 0.01, 0.5

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 
 MAPPING_RULE = "each grid time takes the generated frame nearest it in time (meta.json frame_times; ties to the earlier frame)"
 

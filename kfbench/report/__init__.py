@@ -10,16 +10,16 @@ from typing import Literal
 
 import pandas as pd
 
-from kfbench.atomicio import remove_leftovers, replacing, write_text
+from kfbench.utils.atomicio import remove_leftovers, replacing, write_text
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
-from kfbench.progress import track
+from kfbench.utils.progress import track
 from kfbench.report.html import VideoCell, render_page
 from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
 from kfbench.report.sources import PairView, pair_view
 from kfbench.report.tables import write_tables
-from kfbench.runstore import PREVIEW, RunStore
-from kfbench.videoio import write_mp4
+from kfbench.store.runstore import PREVIEW, RunStore
+from kfbench.utils.videoio import write_mp4
 
 EMBED_LIMIT_BYTES = 64 * 1024 * 1024
 VideoMode = Literal["auto", "embed", "link"]

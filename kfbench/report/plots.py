@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from kfbench.atomicio import replacing
+from kfbench.utils.atomicio import replacing
 from kfbench.report.sources import PairView, nearest_frame
 from kfbench.report.tables import DIRECTION, LABELS
 

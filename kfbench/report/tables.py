@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfbench.atomicio import replacing, write_text
+from kfbench.utils.atomicio import replacing, write_text
 from kfbench.metrics.registry import ENTRIES
 from kfbench.presets import resource_dir
 

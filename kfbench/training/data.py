@@ -13,7 +13,7 @@ import numpy as np
 
 from kfbench.datasets.sources import FrameSource, discover
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 
 
 @dataclass(frozen=True)

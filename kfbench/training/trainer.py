@@ -21,12 +21,12 @@ from typing import Any
 
 import torch
 
-from kfbench import progress
+from kfbench.utils import progress
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention
 from kfbench.methods.svd.attention import AttentionControl
 from kfbench.methods.svd.loading import load_pipeline
-from kfbench.safeload import first_line
+from kfbench.utils.safeload import first_line
 from kfbench.training.config import BETAS, MAX_GRAD_NORM, WEIGHT_DECAY, TrainConfig
 from kfbench.training.data import ClipSet, load_clips, split_holdout, validation_pairs
 from kfbench.training.logs import CsvLog, tensorboard_available

@@ -12,7 +12,7 @@ from kfbench.methods.svd.model import SVDModel
 from kfbench.registry import create_method
 from kfbench.training.config import TrainConfig
 from kfbench.training.projections import VARIANT_METHODS, Projections
-from kfbench.videoio import write_mp4
+from kfbench.utils.videoio import write_mp4
 
 VALIDATION_SEED = 0
 

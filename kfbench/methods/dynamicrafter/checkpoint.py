@@ -15,8 +15,8 @@ from typing import Any, Literal
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import resolve_model_dir
-from kfbench.safeload import load_weights_only, state_dict_of
+from kfbench.utils.hub import resolve_model_dir
+from kfbench.utils.safeload import load_weights_only, state_dict_of
 from kfbench.methods.dynamicrafter.model import (
     DynamiCrafter,
     build_model,

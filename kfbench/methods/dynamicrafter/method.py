@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from kfbench.devices import resolve_device
+from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.dynamicrafter.model import DynamiCrafter
 from kfbench.methods.dynamicrafter.sampler import sample

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from kfbench.methods.dynamicrafter.schedule import DDIMSchedule
-from kfbench.progress import track
+from kfbench.utils.progress import track
 
 # (x, t) -> v prediction under the conditional / unconditional context
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

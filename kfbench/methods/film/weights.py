@@ -1,7 +1,7 @@
 """FILM weights: read the port's TorchScript release or a state_dict/safetensors file, check it strictly, convert.
 
 Accepted files: the PyTorch port's TorchScript models (``film_net_fp32.pt``, ``film_net_fp16.pt``;
-their tensors are read as data by kfbench.safeload, the scripted code is not run unless
+their tensors are read as data by kfbench.utils.safeload, the scripted code is not run unless
 ``allow_torchscript_code``), a ``torch.save``d state_dict (optionally under a ``state_dict`` key,
 loaded weights-only), or the safetensors file ``kfbench convert-checkpoint --method film`` writes.
 """
@@ -15,9 +15,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import require_file
+from kfbench.utils.hub import require_file
 from kfbench.methods.film.network import FilmNet
-from kfbench.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
+from kfbench.utils.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
 
 _LISTED = 8
 WHAT = "FILM checkpoint"

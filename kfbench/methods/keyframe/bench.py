@@ -64,7 +64,7 @@ def count_transformer_flops(method: KeyframePipelineInterpolator, config: dict[s
     """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from kfbench.bench import ATTENTION_OPS
+    from kfbench.bench.measure import ATTENTION_OPS
 
     cls = getattr(importlib.import_module("diffusers"), method.transformer_class)
     with torch.device("meta"):
@@ -120,7 +120,7 @@ def parameters_and_memory(model: str, dtype: str) -> dict[str, Any]:
 def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, seed: int, flops_only: bool,
                    repeats: int, warmup: int) -> dict[str, Any]:
     """The bench report of one keyframe method (flops_only: no weights are loaded)."""
-    from kfbench.bench import H100_SXM_TFLOPS, keyframes, peak_memory
+    from kfbench.bench.measure import H100_SXM_TFLOPS, keyframes, peak_memory
 
     frames = method.frames_for(num_frames)
     if flops_only:

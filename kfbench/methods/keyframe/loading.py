@@ -14,7 +14,7 @@ from typing import Any, Literal
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import resolve_model_dir
+from kfbench.utils.hub import resolve_model_dir
 
 ALLOWED_LIBRARIES = ("diffusers", "transformers")
 # Configs, safetensors weights and tokenizer data (sentencepiece .model, vocab .txt); never pickles or code.

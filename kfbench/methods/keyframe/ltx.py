@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import resolve_model_dir
+from kfbench.utils.hub import resolve_model_dir
 from kfbench.methods.keyframe.loading import DTYPES, FETCHED_FILES, read_json
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
 

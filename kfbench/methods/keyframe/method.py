@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from kfbench.devices import resolve_device
+from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.keyframe.loading import DTYPES, Offload, load_pipeline, model_folder, read_model_index
 

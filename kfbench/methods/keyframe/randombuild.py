@@ -1,7 +1,7 @@
 """The keyframe methods on random-weight pipelines: every network of the real size (or tiny), built in memory on the device.
 
 ``full``: each network of the preset's model from its embedded real config
-(:mod:`kfbench.methods.keyframe.configs`, the entries of :data:`kfbench.randomweights.KEYFRAME_MODELS`),
+(:mod:`kfbench.methods.keyframe.configs`, the entries of :data:`kfbench.bench.randomweights.KEYFRAME_MODELS`),
 materialised on the method's device in its dtype (its ``float32_components`` in float32, as when
 loaded); scheduler from the embedded scheduler config; image processors at their real settings.
 The tokenizers are the tiny word-level one (no vocabulary can be downloaded): the Wan and LTX
@@ -21,8 +21,8 @@ import torch
 from kfbench.methods.keyframe.bench import count_transformer_flops, real_pipeline, scheduler_from_config
 from kfbench.methods.keyframe.loading import DTYPES
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
-from kfbench.randommethods import Size, Subject
-from kfbench.randomweights import empty, keyframe_component, materialize
+from kfbench.bench.randommethods import Size, Subject
+from kfbench.bench.randomweights import empty, keyframe_component, materialize
 from kfbench.registry import create_method
 
 # method class -> (function of kfbench.methods.keyframe.tiny building its tiny components, its arguments besides seed)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.svd import loading, schedules
 from kfbench.methods.svd.attention import Pass

@@ -22,9 +22,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from kfbench.errors import KfbenchError
-from kfbench.hub import is_hub_id, resolve_model_dir
+from kfbench.utils.hub import is_hub_id, resolve_model_dir
 from kfbench.methods.svd.attention import TEMPORAL_SELF_ATTENTION
-from kfbench.safeload import check_diffusers_folder, first_line
+from kfbench.utils.safeload import check_diffusers_folder, first_line
 
 DEFAULT_MODEL = "stabilityai/stable-video-diffusion-img2vid-xt"
 DEFAULT_CHECKPOINT_BASE = "stabilityai/stable-video-diffusion-img2vid"

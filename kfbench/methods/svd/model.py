@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from kfbench.devices import resolve_device
+from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl

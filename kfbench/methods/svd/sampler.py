@@ -24,7 +24,7 @@ from kfbench.methods.svd.conditioning import Conditioning
 from kfbench.methods.svd.denoiser import Denoiser, Request
 from kfbench.methods.svd.schedules import Move
 from kfbench.methods.svd.steps import Weights, euler, flip_time, fuse
-from kfbench.progress import track
+from kfbench.utils.progress import track
 
 
 @dataclass(frozen=True)

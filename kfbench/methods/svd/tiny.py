@@ -13,7 +13,7 @@ def make_tiny_unet_folder(folder: Path, *, seed: int, perturb: FineTuned | None 
     """A diffusers UNet folder (``folder/unet``) like SVD img2vid (14-frame config), optionally with fine-tuned projection weights."""
     from diffusers import UNetSpatioTemporalConditionModel
 
-    from kfbench.tiny import TINY_UNET_CONFIG
+    from kfbench.methods.tiny import TINY_UNET_CONFIG
 
     torch.manual_seed(seed)
     unet = UNetSpatioTemporalConditionModel(**{**TINY_UNET_CONFIG, "num_frames": 14})

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.imageops import resize_center_crop
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.svd import loading
 from kfbench.methods.svd.conditioning import (
@@ -31,7 +31,7 @@ from kfbench.methods.svd.steps import (
     replace_last_frame,
     v_to_x0,
 )
-from kfbench.progress import track
+from kfbench.utils.progress import track
 
 
 def vibid_step(

@@ -7,7 +7,7 @@ target device in the target dtype and filled by one random draw there: seconds e
 
 :data:`RANDOM_MODELS` maps a model name to its builder and the real model's parameter count;
 another family registers its own entry and its method installer in
-:data:`kfbench.randommethods.RANDOM_INSTALLERS`. The keyframe models (Wan, LTX-Video, FramePack)
+:data:`kfbench.bench.randommethods.RANDOM_INSTALLERS`. The keyframe models (Wan, LTX-Video, FramePack)
 are built from the configs embedded in :mod:`kfbench.methods.keyframe.configs`, the ones their
 FLOP counts use.
 """

@@ -102,7 +102,7 @@ def make_tiny_svd(folder: str | Path, seed: int = 0, **components) -> Path:
 
 # name -> "module:function(folder) -> dict[str, Path]"; each method family adds its own builder.
 TINY_BUILDERS = {
-    "svd": "kfbench.tiny:make_tiny_svd_models",
+    "svd": "kfbench.methods.tiny:make_tiny_svd_models",
     "film": "kfbench.methods.film.weights:make_tiny_film",
     "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
     "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",

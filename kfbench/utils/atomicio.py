@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kfbench.owners import HOST, is_alive
+from kfbench.store.owners import HOST, is_alive
 
 _LEFTOVER = re.compile(r"^\.(?:tmp|old)-(\d+)-([A-Za-z0-9]+)-[0-9a-f]{8}-")
 

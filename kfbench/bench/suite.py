@@ -25,11 +25,11 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from kfbench.atomicio import write_text
-from kfbench.bench import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
+from kfbench.utils.atomicio import write_text
+from kfbench.bench.measure import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.levers import Levers, apply, fast, sweep
-from kfbench.randommethods import Size, Subject, random_method
+from kfbench.bench.randommethods import Size, Subject, random_method
 from kfbench.registry import option_names
 
 
@@ -415,11 +415,11 @@ def markdown(report: dict[str, Any]) -> str:
 
 def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     """No weights, no run: the random models' parameter counts against the real ones, and the SVD family's FLOPs per video."""
-    from kfbench.bench import unet_config
+    from kfbench.bench.measure import unet_config
     from kfbench.methods.keyframe import KeyframePipelineInterpolator
     from kfbench.methods.keyframe.randombuild import keyframe_flops_row
     from kfbench.methods.svd.loading import DEFAULT_MODEL
-    from kfbench.randomweights import RANDOM_MODELS, meta_count
+    from kfbench.bench.randomweights import RANDOM_MODELS, meta_count
     from kfbench.registry import create_method, import_factory, lookup, method_presets
 
     size, entries = select_entries(suite, methods)
@@ -478,7 +478,7 @@ def run_from_cli(
     import shlex
     import sys
 
-    from kfbench.devices import resolve_device
+    from kfbench.utils.devices import resolve_device
 
     unknown = sorted(set(flags) - {"device", "dtype"})
     if unknown:

@@ -9,7 +9,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from kfbench.imageops import read_rgb
+from kfbench.utils.imageops import read_rgb
 
 
 def write_png_frames(frames: np.ndarray, folder: Path) -> list[str]:

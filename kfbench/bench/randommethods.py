@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from kfbench.errors import KfbenchError
-from kfbench.randomweights import BackwardTensors, build_random, empty, materialize
+from kfbench.bench.randomweights import BackwardTensors, build_random, empty, materialize
 from kfbench.registry import create_method, import_factory, lookup, method_presets, resolve_options
 
 Size = Literal["full", "tiny"]
@@ -53,7 +53,7 @@ def svd_pipeline(size: Size, device: str, dtype: torch.dtype, seed: int):
     from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
     from transformers import CLIPImageProcessor
 
-    from kfbench.tiny import SVD_SCHEDULER_CONFIG, tiny_svd_components
+    from kfbench.methods.tiny import SVD_SCHEDULER_CONFIG, tiny_svd_components
 
     if size == "tiny":
         parts = tiny_svd_components(seed)
@@ -69,7 +69,7 @@ def svd_pipeline(size: Size, device: str, dtype: torch.dtype, seed: int):
 
 def random_svd_method(name: str, options: dict[str, Any], size: Size, seed: int) -> Subject:
     """An SVD-family method (ours and its ablations, trf, svd, vibid) on a random pipeline; ours gets random backward tensors."""
-    from kfbench.devices import resolve_device
+    from kfbench.utils.devices import resolve_device
     from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.loading import backward_tensors
     from kfbench.methods.svd.model import SVDModel, resolve_dtype
@@ -118,10 +118,10 @@ def random_dynamicrafter_method(name: str, options: dict[str, Any], size: Size, 
 
 
 RANDOM_INSTALLERS: dict[str, str] = {
-    "kfbench.methods.svd:SVDInterpolator": "kfbench.randommethods:random_svd_method",
-    "kfbench.methods.svd.vibid:ViBiDInterpolator": "kfbench.randommethods:random_svd_method",
-    "kfbench.methods.film.interpolator:FilmInterpolator": "kfbench.randommethods:random_film_method",
-    "kfbench.methods.dynamicrafter:DynamiCrafterInterpolator": "kfbench.randommethods:random_dynamicrafter_method",
+    "kfbench.methods.svd:SVDInterpolator": "kfbench.bench.randommethods:random_svd_method",
+    "kfbench.methods.svd.vibid:ViBiDInterpolator": "kfbench.bench.randommethods:random_svd_method",
+    "kfbench.methods.film.interpolator:FilmInterpolator": "kfbench.bench.randommethods:random_film_method",
+    "kfbench.methods.dynamicrafter:DynamiCrafterInterpolator": "kfbench.bench.randommethods:random_dynamicrafter_method",
     **{f"kfbench.methods.keyframe:{cls}": "kfbench.methods.keyframe.randombuild:random_keyframe_method"
        for cls in ("WanFLF2V", "Wan22FLF2V", "LTXVideo", "LTXVideoDistilled", "FramePack")},
 }  # fmt: skip

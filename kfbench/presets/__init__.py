@@ -1,7 +1,7 @@
 """Declarative presets: one TOML file per method (methods/) and per dataset (datasets/).
 
-In a source checkout the presets are the repository's top-level ``methods/`` and ``datasets/``
-folders; an installed wheel carries the same files under ``kfbench/presets/``.
+The preset files live beside this module, inside the package (``kfbench/presets/<kind>/``), in a
+source checkout and in an installed wheel alike.
 """
 
 from __future__ import annotations
@@ -23,13 +23,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 def resource_dir(kind: str) -> Path:
     """Folder holding the presets of ``kind`` ("methods", "datasets" or "reports")."""
-    installed = _PACKAGE_DIR / "presets" / kind
-    if installed.is_dir():
-        return installed
-    source = _PACKAGE_DIR.parent / ("reports/reference" if kind == "reports" else kind)
-    if source.is_dir():
-        return source
-    raise KfbenchError(f"kfbench installation is incomplete: no {kind} presets in {installed} or {source}")
+    folder = _PACKAGE_DIR / kind
+    if not folder.is_dir():
+        raise KfbenchError(f"kfbench installation is incomplete: no {kind} presets in {folder}")
+    return folder
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from kfbench.atomicio import remove_leftovers, temp_path
+from kfbench.utils.atomicio import remove_leftovers, temp_path
 from kfbench.errors import KfbenchError
-from kfbench.pairids import check_pair_id
-from kfbench.videoio import read_png_frames, write_mp4, write_png_frames
+from kfbench.store.pairids import check_pair_id
+from kfbench.utils.videoio import read_png_frames, write_mp4, write_png_frames
 
 META = "meta.json"
 FRAMES = "frames"

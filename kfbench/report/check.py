@@ -15,9 +15,9 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.metrics.registry import HIGHER_IS_BETTER
 from kfbench.registry import create_dataset, create_method
-from kfbench.runner import run_benchmark
-from kfbench.runstore import RunStore
-from kfbench.userfiles import read_json_object
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
+from kfbench.utils.userfiles import read_json_object
 
 DEFAULT_SUBSET: dict[str, Any] = {
     "dataset": "synthetic",

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from kfbench.atomicio import write_text
+from kfbench.utils.atomicio import write_text
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.model import vae_scale_factor
 from kfbench.registry import coerce_option, create_dataset, create_method, option_names
-from kfbench.userfiles import read_json_object
+from kfbench.utils.userfiles import read_json_object
 
 # Dense (no sparsity) fp16/bf16 tensor-core peak TFLOP/s, from NVIDIA's product datasheets, which
 # quote the figures with 2:4 sparsity (halved here): H100 SXM 1,979 / PCIe 1,513 / NVL 1,671,
@@ -75,7 +75,7 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
     The default hub id uses diffusers' default UNetSpatioTemporalConditionModel config, which is
     SVD-XT's published ``unet/config.json``; other models read ``unet/config.json``.
     """
-    from kfbench.hub import resolve_model_dir
+    from kfbench.utils.hub import resolve_model_dir
     from kfbench.methods.svd.loading import DEFAULT_MODEL
 
     if model == DEFAULT_MODEL:
@@ -88,7 +88,7 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
 
 def vae_scale(model: str) -> int:
     """The VAE scale factor of ``model`` from ``vae/config.json`` (no weights read); SVD-XT's for the default hub id."""
-    from kfbench.hub import resolve_model_dir
+    from kfbench.utils.hub import resolve_model_dir
     from kfbench.methods.svd.loading import DEFAULT_MODEL
 
     if model == DEFAULT_MODEL:
@@ -211,7 +211,7 @@ def run_bench(
     warmup: int = 1,
 ) -> dict[str, Any]:
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
-    from kfbench.devices import resolve_device
+    from kfbench.utils.devices import resolve_device
     from kfbench.methods.keyframe import KeyframePipelineInterpolator
     from kfbench.methods.keyframe.bench import bench_keyframe
     from kfbench.methods.svd.interpolator import SVDInterpolator

@@ -1,0 +1,1 @@
+"""The benchmark: FLOPs, timings, peak memory, random full-size weights and suites."""

@@ -1,0 +1,1 @@
+"""The run store: pair folders, their claims and owners, and pair ids."""
