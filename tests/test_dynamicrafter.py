@@ -24,7 +24,7 @@ from kfbench.methods.dynamicrafter.schedule import (
 from kfbench.methods.dynamicrafter.tiny import tiny_config
 from kfbench.registry import create_method
 
-KEYS_JSON = Path(__file__).resolve().parents[1] / "reports" / "reference" / "dynamicrafter_keys.json"
+KEYS_JSON = Path(__file__).resolve().parent / "data" / "dynamicrafter_keys.json"
 
 
 def release_betas() -> np.ndarray:

@@ -24,7 +24,7 @@ def test_wheel_holds_code_and_presets_and_no_stray_top_level_packages(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top_level == {"kfbench"}
-    assert "kfbench/cli.py" in names
+    assert "kfbench/cli/__init__.py" in names
     assert "kfbench/presets/methods/flow.toml" in names
     assert "kfbench/presets/datasets/synthetic.toml" in names
     assert "kfbench/presets/datasets/davis2017_sequences.csv" in names  # the official DAVIS list the davis checks use

@@ -1,0 +1,42 @@
+"""The `kfbench` command line: one module per command, all registered on :data:`kfbench.cli.app.app`.
+
+Follow `kfbench run` from here: :mod:`kfbench.cli.run` -> :func:`kfbench.run.runner.run_benchmark` ->
+:class:`kfbench.store.runstore.RunStore`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+# isort: off  (the order of these imports is the order of the commands in `kfbench --help`)
+from kfbench.cli import listing, run, prepare, evaluate, report, check, demo, convert, bench, train, tiny  # noqa: F401
+# isort: on
+from kfbench.cli.app import app
+from kfbench.errors import KfbenchError, one_line
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 2."""
+    try:
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except KfbenchError as exc:
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors of typer's bundled click: its short usage message
+        exc.show()
+        sys.exit(2)
+    except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
+        if exc.filename is None:
+            raise
+        typer.echo(f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
+                   "and can be written", err=True)
+        sys.exit(2)
