@@ -75,7 +75,9 @@ def accepted_options(factory: Callable[..., Any]) -> dict[str, inspect.Parameter
     return accepted
 
 
-def resolve_options(preset: Preset, factory: Callable[..., Any], overrides: dict[str, Any], kind: str) -> dict[str, Any]:
+def resolve_options(
+    preset: Preset, factory: Callable[..., Any], overrides: dict[str, Any], kind: str
+) -> dict[str, Any]:
     """Preset defaults overridden by explicit options; every name must be one the factory takes."""
     accepted = accepted_options(factory)
     for source, names in (("preset " + str(preset.path), preset.options), ("option", overrides)):

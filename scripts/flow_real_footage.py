@@ -71,7 +71,10 @@ def main() -> None:
     args = parser.parse_args()
     options = {k: coerce_option("method", "flow", k, v) for k, v in (item.split("=", 1) for item in args.flow)}
     methods = {"linear": kfbench.create_method("linear"), "flow": kfbench.create_method("flow", **options)}
-    sets = {"synthetic 64x96 (test)": synthetic_pairs(4, 64, 96), **footage_pairs(args.videos, PairRule(args.num_frames))}
+    sets = {
+        "synthetic 64x96 (test)": synthetic_pairs(4, 64, 96),
+        **footage_pairs(args.videos, PairRule(args.num_frames)),
+    }
     print(f"flow options: {options or 'defaults'}; PSNR dB, overall / within {NEAR} frames of a keyframe", flush=True)
     footage: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {label: [] for label in methods}
     for index, (name, pairs) in enumerate(sets.items()):
@@ -84,7 +87,9 @@ def main() -> None:
         print(f"{name:24s} {len(pairs):3d} pairs   " + "   ".join(cells), flush=True)
     if args.videos:
         count = sum(len(pairs) for pairs in list(sets.values())[1:])
-        cells = [f"{label} {summary(*(np.concatenate(part) for part in zip(*runs)))}" for label, runs in footage.items()]
+        cells = [
+            f"{label} {summary(*(np.concatenate(part) for part in zip(*runs)))}" for label, runs in footage.items()
+        ]
         print(f"{'all footage':24s} {count:3d} pairs   " + "   ".join(cells))
 
 

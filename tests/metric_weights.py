@@ -43,7 +43,9 @@ class StyleGanVDetector(nn.Module):
         super().__init__()
         self.i3d = i3d
 
-    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False, return_features: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rescale: bool = False, resize: bool = False, return_features: bool = False
+    ) -> torch.Tensor:
         x = x.float()
         if rescale:
             x = x / 127.5 - 1.0

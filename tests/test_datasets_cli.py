@@ -25,9 +25,22 @@ def test_run_flow_on_a_folder_of_mp4s(tmp_path):
     videos = tmp_path / "videos"
     write_video(videos / "a.mp4", 52, rate=Fraction(30000, 1001))
     write_video(videos / "b.mp4", 9)
-    result = run_cli("run", "--dataset", "folder", "--root", videos, "--method", "flow", "--out", tmp_path / "runs",
-                     "--quiet", check=True)
-    assert "folder: 2 pair(s) from 1 of 2 clip(s)" in result.stdout and "1 clip(s) shorter than 25 frames" in result.stdout
+    result = run_cli(
+        "run",
+        "--dataset",
+        "folder",
+        "--root",
+        videos,
+        "--method",
+        "flow",
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+        check=True,
+    )
+    assert (
+        "folder: 2 pair(s) from 1 of 2 clip(s)" in result.stdout and "1 clip(s) shorter than 25 frames" in result.stdout
+    )
     assert "flow on folder: 2 pair(s) written" in result.stdout
     pair_dir = tmp_path / "runs" / "folder" / "flow" / "a_00025-00049_s1"
     meta = json.loads((pair_dir / "meta.json").read_text())
@@ -40,8 +53,20 @@ def test_truncated_video_stops_a_run_or_is_skipped_and_reported(tmp_path):
     videos = tmp_path / "videos"
     write_video(videos / "good.mp4", 9)
     truncate(write_video(videos / "cut.mp4", 40))
-    args = ("run", "--dataset", "folder", "--root", videos, "--method", "linear", "--num-frames", "9",
-            "--out", tmp_path / "runs", "--quiet")
+    args = (
+        "run",
+        "--dataset",
+        "folder",
+        "--root",
+        videos,
+        "--method",
+        "linear",
+        "--num-frames",
+        "9",
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+    )
     failed = run_cli(*args)
     assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1
     assert "cut.mp4: cannot decode video (truncated or corrupt" in failed.stderr
@@ -56,11 +81,26 @@ def test_run_pinned_by_a_manifest(tmp_path):
     data = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9)
     manifest = data.to_manifest().save(tmp_path / "davis.json")
     davis_tree(root, {"ant": 9}, resolution="480p")
-    result = run_cli("run", "--dataset", "davis", "--root", root, "--method", "linear", "--manifest", manifest,
-                     "--out", tmp_path / "runs", "--quiet", check=True)
+    result = run_cli(
+        "run",
+        "--dataset",
+        "davis",
+        "--root",
+        root,
+        "--method",
+        "linear",
+        "--manifest",
+        manifest,
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+        check=True,
+    )
     assert f"davis: 2 pair(s) from 2 of 2 clip(s) (pinned by {manifest})" in result.stdout
     assert sorted(p.name for p in (tmp_path / "runs" / "davis" / "linear").iterdir()) == [
-        "bear_00000-00008_s1", "cat_00000-00008_s1"]
+        "bear_00000-00008_s1",
+        "cat_00000-00008_s1",
+    ]
 
 
 def test_unreadable_frames_found_during_a_run_are_skipped_with_skip_bad(tmp_path):
@@ -70,7 +110,9 @@ def test_unreadable_frames_found_during_a_run_are_skipped_with_skip_bad(tmp_path
     strict = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9)
     with pytest.raises(BadSourceError, match="cat/00004.jpg: cannot decode image"):
         run_benchmark(kfbench.create_method("linear"), strict, store, strict.pair_ids())
-    lenient = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="all", num_frames=9, skip_bad=True)
+    lenient = kfbench.create_dataset(
+        "davis", root=str(root), resolution="480p", splits="all", num_frames=9, skip_bad=True
+    )
     summary = run_benchmark(kfbench.create_method("linear"), lenient, store, lenient.pair_ids())
     assert summary.done == [] and summary.skipped == ["bear_00000-00008_s1"]  # bear was written by the strict run
     assert len(summary.bad) == 1 and summary.bad[0].startswith("cat_00000-00008_s1: ")

@@ -45,7 +45,9 @@ def test_ground_truth_is_the_decoded_source_frames(tree):
 
 
 def test_stride_subsamples_the_ground_truth(tree):
-    data = kfbench.create_dataset("davis", root=str(tree), resolution="480p", splits="all", num_frames=5, frame_stride=10)
+    data = kfbench.create_dataset(
+        "davis", root=str(tree), resolution="480p", splits="all", num_frames=5, frame_stride=10
+    )
     assert data.pair_ids() == ["bear_00000-00040_s10"]
     pair = data.load("bear_00000-00040_s10")
     folder = tree / "DAVIS" / "JPEGImages" / "480p" / "bear"
@@ -74,7 +76,9 @@ def official_tree(root, split: str, resolution: str = "480p"):
 
 def test_listed_splits_are_checked_against_the_official_list(tmp_path):
     root, counts = official_tree(tmp_path, "val")
-    assert len(counts) == 30 and sum(counts.values()) == 1999  # reference/datasets.md: val has 30 sequences, 1,999 frames
+    assert (
+        len(counts) == 30 and sum(counts.values()) == 1999
+    )  # reference/datasets.md: val has 30 sequences, 1,999 frames
     data = kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="val", num_pairs=None)
     assert data.pair_ids() == listed_pairs(("val",), PairRule(25)) and len(data) == 69
     images = root / "DAVIS" / "JPEGImages" / "480p"
@@ -84,7 +88,10 @@ def test_listed_splits_are_checked_against_the_official_list(tmp_path):
         kfbench.create_dataset("davis", root=str(root), resolution="480p", splits="val")
     message = str(info.value)
     assert "does not match the official DAVIS 2017 list for val (30 sequences)" in message
-    assert "1 missing: blackswan" in message and "1 with another frame count: bike-packing has 68 frames, the list 69" in message
+    assert (
+        "1 missing: blackswan" in message
+        and "1 with another frame count: bike-packing has 68 frames, the list 69" in message
+    )
     assert "\n" not in message
 
 
@@ -114,16 +121,25 @@ def test_pair_list_without_the_data_is_deterministic():
         "davis: 117 pairs from 117 of 120 sequences of train,val,test-dev (official list; 25 frames, stride 1, "
         f"num_pairs 117); sha256 of the list {digest}"
     )
-    every = run_cli("list", "pairs", "davis", "--splits", "train,val,test-dev", "--num-pairs", "none", check=True).stdout.split()
+    every = run_cli(
+        "list", "pairs", "davis", "--splits", "train,val,test-dev", "--num-pairs", "none", check=True
+    ).stdout.split()
     assert len(every) == 281 and set(ids) < set(every)  # every 25-frame window: sum of floor(frames / 25)
-    strided = run_cli("list", "pairs", "davis", "--splits", "val", "--frame-stride", "2", "--num-pairs", "3", check=True)
-    assert strided.stdout.split() == listed_pairs(("val",), PairRule(25, 2, 3)) and all(i.endswith("_s2") for i in strided.stdout.split())
+    strided = run_cli(
+        "list", "pairs", "davis", "--splits", "val", "--frame-stride", "2", "--num-pairs", "3", check=True
+    )
+    assert strided.stdout.split() == listed_pairs(("val",), PairRule(25, 2, 3)) and all(
+        i.endswith("_s2") for i in strided.stdout.split()
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--splits", "test-challenge"], "split(s) test-challenge have no official sequence list"),
-    (["--resolution", "480p"], "unknown option --resolution"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--splits", "test-challenge"], "split(s) test-challenge have no official sequence list"),
+        (["--resolution", "480p"], "unknown option --resolution"),
+    ],
+)
 def test_pair_list_refuses_what_it_cannot_know(args, message):
     result = run_cli("list", "pairs", "davis", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -144,7 +160,9 @@ def test_manifest_pins_the_pairs_and_detects_changed_frames(tree, tmp_path):
     davis_tree(tree, {"zebra": 40})
     pinned = kfbench.create_dataset("davis", root=str(tree), manifest=str(path))
     assert pinned.pair_ids() == data.pair_ids() and "pinned by" in pinned.summary()
-    assert np.array_equal(pinned.load("bear_00000-00024_s1").ground_truth, data.load("bear_00000-00024_s1").ground_truth)
+    assert np.array_equal(
+        pinned.load("bear_00000-00024_s1").ground_truth, data.load("bear_00000-00024_s1").ground_truth
+    )
 
     frame = tree / "DAVIS" / "JPEGImages" / "480p" / "bear" / "00003.jpg"
     Image.fromarray(255 - jpeg(frame)).save(frame)
@@ -155,7 +173,11 @@ def test_manifest_pins_the_pairs_and_detects_changed_frames(tree, tmp_path):
 
 
 def test_manifest_detects_removed_frames(tree, tmp_path):
-    path = kfbench.create_dataset("davis", root=str(tree), resolution="480p", splits="all").to_manifest().save(tmp_path / "m.json")
+    path = (
+        kfbench.create_dataset("davis", root=str(tree), resolution="480p", splits="all")
+        .to_manifest()
+        .save(tmp_path / "m.json")
+    )
     (tree / "DAVIS" / "JPEGImages" / "480p" / "car-turn" / "00029.jpg").unlink()
     with pytest.raises(BadSourceError, match="29 frames of 64x48, but manifest .* says 30 of 64x48"):
         kfbench.create_dataset("davis", root=str(tree), manifest=str(path))
@@ -171,12 +193,18 @@ def test_undecodable_frame_names_the_file(tree):
         data.load("bear_00000-00024_s1")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{", "is not valid JSON"),
-    ('{"kfbench_manifest": 1, "dataset": "pexels"}', "written for dataset 'pexels', not 'davis'"),
-    ('{"kfbench_manifest": 1, "dataset": "davis", "created": "", "options": {}, "sources": {}, '
-     '"pairs": [{"id": "x", "source": "x"}]}', "lacks start, stride, num_frames, sha256 in pair x"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{", "is not valid JSON"),
+        ('{"kfbench_manifest": 1, "dataset": "pexels"}', "written for dataset 'pexels', not 'davis'"),
+        (
+            '{"kfbench_manifest": 1, "dataset": "davis", "created": "", "options": {}, "sources": {}, '
+            '"pairs": [{"id": "x", "source": "x"}]}',
+            "lacks start, stride, num_frames, sha256 in pair x",
+        ),
+    ],
+)
 def test_bad_manifests_are_clear_errors(tree, tmp_path, content, message):
     path = tmp_path / "m.json"
     path.write_text(content)
@@ -187,7 +215,9 @@ def test_bad_manifests_are_clear_errors(tree, tmp_path, content, message):
 def test_missing_data_says_where_it_belongs(tmp_path):
     with pytest.raises(KfbenchError, match="does not exist; run `kfbench prepare davis` or pass --root"):
         kfbench.create_dataset("davis", root=str(tmp_path / "nowhere"))
-    with pytest.raises(KfbenchError, match=r"no .*DAVIS/JPEGImages/Full-Resolution \(expected .*/<sequence>/00000.jpg\)"):
+    with pytest.raises(
+        KfbenchError, match=r"no .*DAVIS/JPEGImages/Full-Resolution \(expected .*/<sequence>/00000.jpg\)"
+    ):
         kfbench.create_dataset("davis", root=str(davis_tree(tmp_path / "d", {"a": 25})))
 
 

@@ -59,7 +59,12 @@ def test_flow_beats_linear_and_intervals_contain_the_estimates(evaluated):
 
 def test_metrics_without_weights_are_missing_with_the_reason(evaluated):
     _, results, _ = evaluated
-    for metric, flag in (("fid", "--inception-weights"), ("kid", "--inception-weights"), ("fvd", "--i3d-weights"), ("lpips", "--lpips-weights")):
+    for metric, flag in (
+        ("fid", "--inception-weights"),
+        ("kid", "--inception-weights"),
+        ("fvd", "--i3d-weights"),
+        ("lpips", "--lpips-weights"),
+    ):
         row = value(results, "flow", metric)
         assert np.isnan(row["value"]) and flag in row["missing_reason"] and "torch hub cache" in row["missing_reason"]
 
@@ -70,12 +75,16 @@ def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated)
         assert list(saved.columns) == COLUMNS and len(saved) == 2 * len(METRICS)  # every registered metric, by default
     settings = json.loads(value(results, "flow", "psnr")["settings"])
     assert settings["frames"].startswith("in-between") and settings["ground_truth_indices"] == list(range(1, 24))
-    assert settings["frame_matching"] == "the method's frame times are the grid times" and not settings["mapped_to_grid"]
+    assert (
+        settings["frame_matching"] == "the method's frame times are the grid times" and not settings["mapped_to_grid"]
+    )
     assert settings["bootstrap"]["unit"] == "pair" and settings["protocol"] == "kfbench"
     assert settings["interval"].startswith("percentile") and settings["cap_db"] == 100
     assert all(json.loads(s)["protocol"] == "kfbench" for s in results["settings"])  # recorded in every row
     fvd = json.loads(value(results, "flow", "fvd")["settings"])
-    assert fvd["window"].startswith("grid frames 1-23 of 25 (23-frame clips, centre window") and fvd["covariance"] == "n"
+    assert (
+        fvd["window"].startswith("grid frames 1-23 of 25 (23-frame clips, centre window") and fvd["covariance"] == "n"
+    )
     assert fvd["clip_frames"] == 23
     assert sorted(per_frame["frame"].unique()) == list(range(1, 24)) and len(per_frame) == 2 * 4 * 23
 
@@ -104,14 +113,20 @@ def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path
     (tmp_path / "weights.pth").write_bytes(b"stand-in")
     config = EvalConfig(metrics=("fid", "psnr"), inception_weights=str(tmp_path / "weights.pth"), bootstrap=0)
     results, per_frame = evaluate_store(out, config, methods=["flow", "sixteen"])
-    real = sorted(p.name for p in (out / ".cache" / "features").rglob("*.npy") if "--" not in p.name and "inception" in str(p))
+    real = sorted(
+        p.name for p in (out / ".cache" / "features").rglob("*.npy") if "--" not in p.name and "inception" in str(p)
+    )
     assert len(real) == 4  # one real set: 4 pairs' ground-truth features, shared by both methods
     flow, sixteen = (json.loads(value(results, m, "fid")["settings"]) for m in ("flow", "sixteen"))
     assert flow["real_set"] == sixteen["real_set"] and flow["ground_truth_indices"] == sixteen["ground_truth_indices"]
     assert sixteen["ground_truth_indices"] == list(range(1, 24)) and value(results, "sixteen", "fid")["n"] == 4 * 23
-    assert sixteen["mapped_to_grid"] and not flow["mapped_to_grid"] and "nearest it in time" in sixteen["frame_matching"]
+    assert (
+        sixteen["mapped_to_grid"] and not flow["mapped_to_grid"] and "nearest it in time" in sixteen["frame_matching"]
+    )
     rows = per_frame[(per_frame["method"] == "sixteen") & (per_frame["pair"] == per_frame["pair"].iloc[0])]
-    assert list(rows["generated_frame"]) == [int(np.argmin(np.round(np.abs(np.array(times) - j / 24), 9))) for j in range(1, 24)]
+    assert list(rows["generated_frame"]) == [
+        int(np.argmin(np.round(np.abs(np.array(times) - j / 24), 9))) for j in range(1, 24)
+    ]
     table = table1(results, paper_table())
     labels = [row[0] for row in table.rows]
     assert "sixteen †" in labels and "flow" in labels
@@ -124,8 +139,9 @@ def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path
 
 def test_psnr_with_the_keyframes_is_finite_and_capped(evaluated, tmp_path):
     out = shutil.copytree(evaluated[0], tmp_path / "runs")
-    results, per_frame = evaluate_store(out, EvalConfig(metrics=("psnr",), include_keyframes=True, bootstrap=20),
-                                        methods=["linear"])
+    results, per_frame = evaluate_store(
+        out, EvalConfig(metrics=("psnr",), include_keyframes=True, bootstrap=20), methods=["linear"]
+    )
     row = value(results, "linear", "psnr")
     assert np.isfinite([row["value"], row["ci_low"], row["ci_high"]]).all() and row["n"] == 4 * 25
     keyframes = per_frame[(per_frame["method"] == "linear") & per_frame["frame"].isin([0, 24])]
@@ -195,14 +211,27 @@ def test_sharded_feature_extraction_then_merge_equals_one_evaluation(tmp_path):
     for metric in ("fid", "kid"):
         assert value(merged, "linear", metric)["value"] == pytest.approx(value(whole, "linear", metric)["value"])
         assert value(merged, "linear", metric)["n"] == 3
-    code, out, _ = run_main("evaluate", "--out", sharded_out, "--metrics", "fid", "--inception-weights", weights,
-                            "--shard", "1/2", "--quiet")
+    code, out, _ = run_main(
+        "evaluate",
+        "--out",
+        sharded_out,
+        "--metrics",
+        "fid",
+        "--inception-weights",
+        weights,
+        "--shard",
+        "1/2",
+        "--quiet",
+    )
     assert code == 0 and "cached FID/KID/FVD features of 1 pair(s)" in out
 
 
 def test_a_given_weights_file_that_does_not_exist_is_an_error_naming_it(evaluated):
     out, _, _ = evaluated
-    with pytest.raises(KfbenchError, match=r"InceptionV3 FID weights file '/no/inception.pth' given with --inception-weights does not exist"):
+    with pytest.raises(
+        KfbenchError,
+        match=r"InceptionV3 FID weights file '/no/inception.pth' given with --inception-weights does not exist",
+    ):
         evaluate_store(out, EvalConfig(inception_weights="/no/inception.pth"))
     code, _, err = run_main("evaluate", "--out", out, "--metrics", "fid", "--inception-weights", "/no/inception.pth")
     assert code == 2 and "weights-inception-2015-12-05-6726825d.pth" in err
@@ -242,8 +271,22 @@ def test_report_writes_table1_plots_and_the_published_numbers(report):
 def test_paper_columns_sit_beside_ours_on_a_paper_dataset():
     from kfbench.report.tables import paper_table, table1
 
-    results = pd.DataFrame([{"dataset": "davis", "method": "ours", "metric": "fid", "value": 40.0, "ci_low": 35.0,
-                             "ci_high": 45.0, "n": 2691, "extractor": "", "settings": "{}", "missing_reason": ""}])
+    results = pd.DataFrame(
+        [
+            {
+                "dataset": "davis",
+                "method": "ours",
+                "metric": "fid",
+                "value": 40.0,
+                "ci_low": 35.0,
+                "ci_high": 45.0,
+                "n": 2691,
+                "extractor": "",
+                "settings": "{}",
+                "missing_reason": "",
+            }
+        ]
+    )
     table = table1(results, paper_table())
     assert table.header == ["method", "davis FID↓", "davis FID↓ (paper)", "davis FVD↓ (paper)"]
     assert table.rows[0] == ["ours", "40.00 [35.00, 45.00] n=2691", "32.68", "424.69"]
@@ -253,17 +296,31 @@ def test_paper_columns_sit_beside_ours_on_a_paper_dataset():
 def chromium_dom(page, tmp_path):
     """The page's DOM after load in headless Chromium, and a screenshot of it."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--mute-audio",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000"]
+    flags = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-extensions",
+        "--mute-audio",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+    ]
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     shot = tmp_path / "screenshot.png"
-    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri()], capture_output=True, timeout=120
+    )
     return dom, shot
 
 
-@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
-                    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+@pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("chromium-browser")),
+    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)",
+)
 @pytest.mark.parametrize("videos", ["embed", "link"])
 def test_html_report_plays_every_video_in_headless_chromium(evaluated, tmp_path, videos):
     from kfbench.report import write_report
@@ -273,23 +330,32 @@ def test_html_report_plays_every_video_in_headless_chromium(evaluated, tmp_path,
     videos_found = re.findall(r"<video[^>]*>", dom)
     assert len(videos_found) == 4 * 3  # 4 pairs x (ground truth, linear, flow)
     assert all('data-state="loaded"' in v for v in videos_found), videos_found
-    assert "<div class=\"error\">" not in dom and dom.count("<img") >= 3 and "Table 1 layout" in dom
+    assert '<div class="error">' not in dom and dom.count("<img") >= 3 and "Table 1 layout" in dom
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if videos == "link":
         assert (folder / "videos" / "synthetic" / "synthetic-0-0000" / "ground_truth.mp4").is_file()
         assert 'src="videos/synthetic/synthetic-0-0000/flow.mp4"' in dom
 
 
-@pytest.mark.parametrize("protocol, grid, size, window, fid_cov", [
-    ("stylegan-v", 25, "96x64", "grid frames 0-15 of 25 (16-frame clips, first window", "n"),
-    ("paper", 25, "1024x576", "grid frames 0-24 of 25 (25-frame clips, centre window", "n-1"),
-])
+@pytest.mark.parametrize(
+    "protocol, grid, size, window, fid_cov",
+    [
+        ("stylegan-v", 25, "96x64", "grid frames 0-15 of 25 (16-frame clips, first window", "n"),
+        ("paper", 25, "1024x576", "grid frames 0-24 of 25 (25-frame clips, centre window", "n-1"),
+    ],
+)
 def test_protocols_bundle_frames_window_and_conventions(evaluated, tmp_path, protocol, grid, size, window, fid_cov):
     out = shutil.copytree(evaluated[0], tmp_path / "runs")
-    results, _ = evaluate_store(out, EvalConfig(protocol=protocol, metrics=("psnr", "fvd"), bootstrap=0), methods=["linear"])
+    results, _ = evaluate_store(
+        out, EvalConfig(protocol=protocol, metrics=("psnr", "fvd"), bootstrap=0), methods=["linear"]
+    )
     psnr, fvd = (json.loads(value(results, "linear", m)["settings"]) for m in ("psnr", "fvd"))
     assert psnr["protocol"] == protocol and psnr["grid_frames"] == grid and psnr["compared_at"].startswith(size)
-    assert fvd["window"].startswith(window) and fvd["covariance"] == "n" and psnr["conventions"]["fid_covariance"] == fid_cov
+    assert (
+        fvd["window"].startswith(window)
+        and fvd["covariance"] == "n"
+        and psnr["conventions"]["fid_covariance"] == fid_cov
+    )
     assert value(results, "linear", "psnr")["n"] == 4 * 25  # keyframes included in both
 
 

@@ -151,7 +151,9 @@ def test_missing_weights_are_clear_errors(tmp_path):
         kfbench.create_method("film", checkpoint=str(tmp_path / "nope.pt"))
     for name in ("garbage.pt", "garbage.safetensors"):
         (tmp_path / name).write_bytes(b"not a checkpoint")
-        with pytest.raises(KfbenchError, match=f"FILM checkpoint .*{name}.* (is not a torch weights file|as safetensors)"):
+        with pytest.raises(
+            KfbenchError, match=f"FILM checkpoint .*{name}.* (is not a torch weights file|as safetensors)"
+        ):
             kfbench.create_method("film", checkpoint=str(tmp_path / name))
 
 
@@ -259,7 +261,9 @@ def test_uniform_predicts_every_frame_from_the_keyframes():
     assert [s.time for s in steps] == [i / 24 for i in range(1, 24)]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="float16 FILM needs a CUDA device (CPU half convolutions are too slow)")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="float16 FILM needs a CUDA device (CPU half convolutions are too slow)"
+)
 def test_float16_on_cuda_stays_close_to_float32(film_file):
     first, last = keyframes(64, 96)
     half = kfbench.create_method("film", checkpoint=str(film_file))
@@ -271,8 +275,24 @@ def test_float16_on_cuda_stays_close_to_float32(film_file):
 
 def test_cli_run_on_synthetic_with_random_weights(film_file, tmp_path):
     result = run_cli(
-        "run", "--method", "film", "--dataset", "synthetic", "--checkpoint", film_file, "--num-pairs", "1",
-        "--num-frames", "3", "--height", "40", "--width", "56", "--out", tmp_path, "--quiet",
+        "run",
+        "--method",
+        "film",
+        "--dataset",
+        "synthetic",
+        "--checkpoint",
+        film_file,
+        "--num-pairs",
+        "1",
+        "--num-frames",
+        "3",
+        "--height",
+        "40",
+        "--width",
+        "56",
+        "--out",
+        tmp_path,
+        "--quiet",
     )
     assert result.returncode == 0, result.stderr
     (pair_dir,) = (tmp_path / "synthetic" / "film").iterdir()

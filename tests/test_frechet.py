@@ -120,7 +120,9 @@ def test_bootstrap_interval_contains_the_point_and_shrinks_with_n():
     small, large = rng.normal(size=10), rng.normal(size=1000)
     widths = []
     for data in (small, large):
-        low, high = bootstrap_interval(lambda idx, d=data: float(d[idx].mean()), len(data), float(data.mean()), resamples=300)
+        low, high = bootstrap_interval(
+            lambda idx, d=data: float(d[idx].mean()), len(data), float(data.mean()), resamples=300
+        )
         assert low <= data.mean() <= high
         widths.append(high - low)
     assert widths[1] < widths[0] / 4
@@ -178,5 +180,7 @@ def test_row_counts_equal_repeating_the_rows(rows, d, covariance):
     assert counted == pytest.approx(scipy_fd(x[ix].mean(0), s1, y[iy].mean(0), s2), rel=1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SampleSizeWarning)
-        resampled = FrechetResampler(x, y, covariance)(ix, iy)  # precomputed cross products, or the counted path past D rows
+        resampled = FrechetResampler(x, y, covariance)(
+            ix, iy
+        )  # precomputed cross products, or the counted path past D rows
     assert resampled == pytest.approx(repeated, rel=1e-9)

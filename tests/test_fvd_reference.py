@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-cdfvd_fvd = pytest.importorskip("cdfvd.fvd", reason="cd-fvd (a test dependency: pip install -e .[test]) is not installed")
+cdfvd_fvd = pytest.importorskip(
+    "cdfvd.fvd", reason="cd-fvd (a test dependency: pip install -e .[test]) is not installed"
+)
 
 
 def save_cdfvd_i3d(path, scale: float = 0.01):
@@ -48,7 +50,9 @@ def test_kfbench_fvd_equals_cd_fvd_with_the_same_state_dict(tmp_path, monkeypatc
     real, fake = [0, 1], [1, 2]
 
     reference = cdfvd_fvd.cdfvd("i3d", ckpt_path=str(path), device="cpu", n_real="full", n_fake="full")
-    everything = cdfvd_fvd.get_i3d_logits(cdfvd_fvd.FeatureStats(capture_all=True), reference.model, clips, device="cpu")
+    everything = cdfvd_fvd.get_i3d_logits(
+        cdfvd_fvd.FeatureStats(capture_all=True), reference.model, clips, device="cpu"
+    )
     theirs = everything.get_all()
     real_stats, fake_stats = (cdfvd_fvd.FeatureStats(capture_mean_cov=True) for _ in range(2))
     real_stats.append(theirs[real])

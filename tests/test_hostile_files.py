@@ -45,13 +45,41 @@ def assert_one_line_error(code: int, out: str, err: str, *, only: bool = False) 
 def store(tmp_path_factory) -> Path:
     """A run store with completed linear runs on 13-frame synthetic pairs (enough for FVD's 9 frames)."""
     out = tmp_path_factory.mktemp("store")
-    code, _, err = run_main("run", "-m", "linear", "-d", "synthetic", "--num-pairs", "1", "--num-frames", "13",
-                            "--height", "32", "--width", "32", "--out", out, "--quiet")
+    code, _, err = run_main(
+        "run",
+        "-m",
+        "linear",
+        "-d",
+        "synthetic",
+        "--num-pairs",
+        "1",
+        "--num-frames",
+        "13",
+        "--height",
+        "32",
+        "--width",
+        "32",
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     return out
 
 
-SMALL_RUN = ("--dataset", "synthetic", "--num-pairs", "1", "--num-frames", "3", "--height", "64", "--width", "64", "--quiet")
+SMALL_RUN = (
+    "--dataset",
+    "synthetic",
+    "--num-pairs",
+    "1",
+    "--num-frames",
+    "3",
+    "--height",
+    "64",
+    "--width",
+    "64",
+    "--quiet",
+)
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
@@ -67,7 +95,9 @@ def test_hostile_method_checkpoints_never_run(kind, method, tiny_models, tmp_pat
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
-@pytest.mark.parametrize("flag, metric", [("--inception-weights", "fid"), ("--i3d-weights", "fvd"), ("--lpips-weights", "lpips")])
+@pytest.mark.parametrize(
+    "flag, metric", [("--inception-weights", "fid"), ("--i3d-weights", "fvd"), ("--lpips-weights", "lpips")]
+)
 def test_hostile_metric_weights_never_run(kind, flag, metric, store, tmp_path):
     marker = tmp_path / "marker"
     weights = HOSTILE[kind](tmp_path, marker)
@@ -162,7 +192,9 @@ def test_diffusers_folders_with_code_or_pickles_are_refused(make, message, tiny_
     marker = tmp_path / "marker"
     folder = svd_folder(tiny_models, tmp_path)
     make(folder, marker)
-    line = assert_one_line_error(*run_main("run", "-m", "svd", "--model", folder, *SMALL_RUN, "--out", tmp_path / "runs"))
+    line = assert_one_line_error(
+        *run_main("run", "-m", "svd", "--model", folder, *SMALL_RUN, "--out", tmp_path / "runs")
+    )
     assert message in line and str(folder) in line
     assert not marker.exists()
 

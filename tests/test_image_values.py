@@ -89,7 +89,9 @@ def test_8_bit_modes_grey_palette_alpha_and_cmyk():
     assert as_rgb_uint8(palette)[0, 0].tolist() == [0, 0, 0]  # the transparent index composited over black
     cmyk = Image.fromarray(rgb).convert("CMYK")
     assert np.array_equal(as_rgb_uint8(cmyk), np.asarray(cmyk.convert("RGB")))
-    assert np.array_equal(as_rgb_uint8(Image.fromarray(levels > 127)), grey(np.where(levels > 127, 255, 0).astype(np.uint8)))
+    assert np.array_equal(
+        as_rgb_uint8(Image.fromarray(levels > 127)), grey(np.where(levels > 127, 255, 0).astype(np.uint8))
+    )
 
 
 def test_16_bit_grey_keyframes_round_trip_within_one_level(tmp_path):
@@ -98,8 +100,18 @@ def test_16_bit_grey_keyframes_round_trip_within_one_level(tmp_path):
     Image.fromarray(first).save(tmp_path / "first.png")
     Image.fromarray(last).save(tmp_path / "last.png")
     (tmp_path / "pairs.csv").write_text("id,first,last,num_frames\nramp,first.png,last.png,5\n")
-    code, _, err = run_main("run", "--method", "linear", "--dataset", "pairs", "--root", tmp_path / "pairs.csv",
-                            "--out", tmp_path / "runs", "--quiet")
+    code, _, err = run_main(
+        "run",
+        "--method",
+        "linear",
+        "--dataset",
+        "pairs",
+        "--root",
+        tmp_path / "pairs.csv",
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+    )
     assert code == 0, err
     frames = RunStore(tmp_path / "runs").load_frames("pairs", "linear", "ramp")
     for frame, source in ((frames[0], first), (frames[-1], last)):
@@ -122,15 +134,41 @@ def test_file_names_that_are_not_utf8_work_and_print_as_bytes(tmp_path):
     folder = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")
     os.mkdir(folder)
     for i in range(3):
-        Image.fromarray(np.full((16, 24, 3), 40 * i, np.uint8)).save(os.path.join(folder, os.fsdecode(b"fr\xe9me%d.png" % i)))
-    code, out, err = run_main("run", "--method", "linear", "--dataset", "folder", "--root", tmp_path, "--num-frames", "3",
-                              "--out", tmp_path / "runs", "--quiet")
+        Image.fromarray(np.full((16, 24, 3), 40 * i, np.uint8)).save(
+            os.path.join(folder, os.fsdecode(b"fr\xe9me%d.png" % i))
+        )
+    code, out, err = run_main(
+        "run",
+        "--method",
+        "linear",
+        "--dataset",
+        "folder",
+        "--root",
+        tmp_path,
+        "--num-frames",
+        "3",
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+    )
     assert code == 0 and "1 pair(s) written" in out, err
     (pair,) = (tmp_path / "runs" / "folder" / "linear").iterdir()
     assert pair.name.startswith("caf-")  # the pair id replaces the undecodable byte
     with open(os.path.join(folder, os.fsdecode(b"fr\xe9me1.png")), "w") as fh:
         fh.write("not an image")
-    code, _, err = run_main("run", "--method", "linear", "--dataset", "folder", "--root", tmp_path, "--num-frames", "3",
-                            "--out", tmp_path / "runs2", "--quiet")
+    code, _, err = run_main(
+        "run",
+        "--method",
+        "linear",
+        "--dataset",
+        "folder",
+        "--root",
+        tmp_path,
+        "--num-frames",
+        "3",
+        "--out",
+        tmp_path / "runs2",
+        "--quiet",
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "caf\\xe9/fr\\xe9me1.png: cannot decode image" in err

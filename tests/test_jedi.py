@@ -17,8 +17,10 @@ from kfbench.metrics.clipmetric import resize_frames
 from kfbench.metrics.jedi import Jedi, mmd_polynomial
 
 HEADS, WIDTH, CLIPS = 2, 16, 8
-NOT_INSTALLED = ("the videojedi reference is not installed: pip install --no-deps videojedi==1.1.0 vjepa==0.1.2 "
-                 "(their pins would replace torch's torchvision) and pip install -e '.[test]' for scikit-learn")
+NOT_INSTALLED = (
+    "the videojedi reference is not installed: pip install --no-deps videojedi==1.1.0 vjepa==0.1.2 "
+    "(their pins would replace torch's torchvision) and pip install -e '.[test]' for scikit-learn"
+)
 CONFIG = Path(__file__).parent / "data" / "jedi_vith16_ssv2_16x2x3.yaml"
 
 
@@ -35,8 +37,15 @@ def videojedi_model(monkeypatch, weights):
     from videojedi import V_JEPA
     from vjepa.models.vision_transformer import VisionTransformer
 
-    tiny_vit = partial(VisionTransformer, embed_dim=WIDTH, depth=2, num_heads=HEADS, mlp_ratio=4, qkv_bias=True,
-                       norm_layer=partial(nn.LayerNorm, eps=1e-6))
+    tiny_vit = partial(
+        VisionTransformer,
+        embed_dim=WIDTH,
+        depth=2,
+        num_heads=HEADS,
+        mlp_ratio=4,
+        qkv_bias=True,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6),
+    )
     monkeypatch.setitem(V_JEPA.VIT_NAME_LOOKUP, "vit_huge", tiny_vit)
     monkeypatch.setattr(os, "system", lambda command: pytest.fail(f"videojedi tried to run {command}"))
     model = videojedi.VJEPA(model_dir=str(weights[0].parent), config_fname=str(CONFIG))

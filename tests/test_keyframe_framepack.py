@@ -60,7 +60,10 @@ def test_base_folder_is_assembled_with_framepack_transformer_and_siglip(tiny_mod
         index.pop(name)
     (base / "model_index.json").write_text(json.dumps({**index, "_class_name": "HunyuanVideoPipeline"}))
     method = tiny_framepack(base, video_frames=9)
-    method.transformer_source, method.image_encoder_source = str(tmp_path / "fp" / "transformer"), str(tmp_path / "redux")
+    method.transformer_source, method.image_encoder_source = (
+        str(tmp_path / "fp" / "transformer"),
+        str(tmp_path / "redux"),
+    )
     first, last = keyframes(3)
     ours = method.interpolate(first, last, num_frames=9, seed=6)
     theirs = framepack_video(folder, first, last, num_frames=9, prompt="", negative_prompt="",

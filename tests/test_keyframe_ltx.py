@@ -52,7 +52,9 @@ def ltx_video(folder, first, last, **arguments) -> np.ndarray:
 def test_equals_ltx_condition_pipeline(tiny_models, name, steps, reference):
     folder = tiny_models["ltx-video"]
     first, last = keyframes(2)
-    method = create_method(name, model=str(folder), height=SIZE, width=SIZE, video_frames="match", num_inference_steps=steps)
+    method = create_method(
+        name, model=str(folder), height=SIZE, width=SIZE, video_frames="match", num_inference_steps=steps
+    )
     ours = method.interpolate(first, last, num_frames=FRAMES, seed=4, prompt="the camera pans right")
     theirs = ltx_video(folder, first, last, prompt="the camera pans right", negative_prompt="",
                        generator=torch.Generator("cpu").manual_seed(4), **reference)  # fmt: skip
@@ -95,11 +97,17 @@ def ltx_video_upsampled(folder, upsampler, first, last, *, seed, stage_1, stage_
 def test_upsampler_equals_documented_three_stages(tiny_models, name, steps, stage_1, stage_3, upsample, refine_calls):
     folder, upsampler = tiny_models["ltx-video"], tiny_models["ltx-upsampler"]
     rng = np.random.default_rng(2)
-    first, last = (rng.integers(0, 256, (UPSAMPLED, UPSAMPLED, 3), dtype=np.uint8) for _ in range(2))  # at the output size
+    first, last = (
+        rng.integers(0, 256, (UPSAMPLED, UPSAMPLED, 3), dtype=np.uint8) for _ in range(2)
+    )  # at the output size
     size = {"height": UPSAMPLED, "width": UPSAMPLED}
-    method = create_method(name, model=str(folder), **size, video_frames="match", num_inference_steps=steps, upsampler=str(upsampler))
+    method = create_method(
+        name, model=str(folder), **size, video_frames="match", num_inference_steps=steps, upsampler=str(upsampler)
+    )
     ours = method.interpolate(first, last, num_frames=FRAMES, seed=4, prompt="the camera pans right")
-    theirs = ltx_video_upsampled(folder, upsampler, first, last, seed=4, stage_1=stage_1, stage_3=stage_3, upsample=upsample)
+    theirs = ltx_video_upsampled(
+        folder, upsampler, first, last, seed=4, stage_1=stage_1, stage_3=stage_3, upsample=upsample
+    )
     assert ours.shape == theirs.shape == (FRAMES, UPSAMPLED, UPSAMPLED, 3)
     assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
     assert method.stats["transformer_calls"] == steps + refine_calls
@@ -148,7 +156,9 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
     assert "8k+1 frames" in error_line(*common, "-m", "ltx-video", "--video-frames", 80)
     assert "8k+1 frames" in error_line(*common, "-m", "ltx-video", "--model", tiny_models["ltx-video"], "--height", SIZE,
                                        "--width", SIZE, "--video-frames", "match", "--num-frames", 13)  # a 13-frame benchmark  # fmt: skip
-    assert "num_inference_steps must be 8" in error_line(*common, "-m", "ltx-video-distilled", "--num-inference-steps", 4)
+    assert "num_inference_steps must be 8" in error_line(
+        *common, "-m", "ltx-video-distilled", "--num-inference-steps", 4
+    )
     assert "guidance_scale_2" in error_line(*common, "-m", "ltx-video", "--guidance-scale-2", 2)
     assert "first stage runs at 2/3 of 32x32, under 32 px" in error_line(
         *common, "-m", "ltx-video", "--height", SIZE, "--width", SIZE, "--upsampler", tiny_models["ltx-upsampler"])  # fmt: skip
@@ -156,9 +166,13 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
             "--num-inference-steps", 2)  # fmt: skip
     assert "not an LTXLatentUpsamplePipeline or LTXLatentUpsamplerModel" in error_line(
         *common, "-m", "ltx-video", *tiny, "--upsampler", tiny_models["ltx-video"])  # fmt: skip
-    assert "without model_index.json or config.json" in error_line(*common, "-m", "ltx-video", *tiny, "--upsampler", tmp_path)
+    assert "without model_index.json or config.json" in error_line(
+        *common, "-m", "ltx-video", *tiny, "--upsampler", tmp_path
+    )
     assert "--upsampler" in error_line(*common, "-m", "ltx-video", *tiny, "--upsampler", tmp_path / "missing")
-    assert "upsampler_denoise_strength must be in (0, 1]" in error_line(*common, "-m", "ltx-video", "--upsampler-denoise-strength", 0)
+    assert "upsampler_denoise_strength must be in (0, 1]" in error_line(
+        *common, "-m", "ltx-video", "--upsampler-denoise-strength", 0
+    )
     assert "upsampler_steps must be 5" in error_line(*common, "-m", "ltx-video-distilled", "--upsampler-steps", 10)
     assert "not a LTXConditionPipeline" in error_line(*common, "-m", "ltx-video", "--model", tiny_models["wan-flf2v"],
                                                       "--height", SIZE, "--width", SIZE)  # fmt: skip
@@ -181,6 +195,13 @@ def test_bench_refuses_the_upsampler():
     from kfbench.bench.measure import run_bench
     from kfbench.errors import KfbenchError
 
-    options = {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9, "upsampler": "unused"}
+    options = {
+        "device": "cpu",
+        "dtype": "bfloat16",
+        "height": 64,
+        "width": 64,
+        "video_frames": 9,
+        "upsampler": "unused",
+    }
     with pytest.raises(KfbenchError, match="does not count the upsampler's stages"):
         run_bench("ltx-video", options, num_frames=9, flops_only=True)

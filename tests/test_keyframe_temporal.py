@@ -18,7 +18,9 @@ from kfbench.metrics.temporal import Flicker, WarpError
 class BrightenedLinear(LinearInterpolator):
     """The cross-fade, every frame (so its endpoints too) 6 levels brighter: a method that drifts from its keyframes."""
 
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         frames = super()._interpolate(first, last, num_frames=num_frames, seed=seed, latents=latents)
         return np.clip(frames.astype(np.int16) + 6, 0, 255).astype(np.uint8)
 
@@ -29,16 +31,25 @@ def pairs():
 
 
 def _keyframe_rows(metric, method, pairs) -> np.ndarray:
-    return np.stack([metric.features(method.interpolate(p.first, p.last, num_frames=9), p.first, p.last) for p in pairs])
+    return np.stack(
+        [metric.features(method.interpolate(p.first, p.last, num_frames=9), p.first, p.last) for p in pairs]
+    )
 
 
 def test_keyframe_psnr_is_exact_for_linear_and_finite_for_a_method_that_moves_its_endpoints(pairs):
     metric = KeyframePsnr()
     linear = metric.score(_keyframe_rows(metric, kfbench.create_method("linear"), pairs))
-    assert linear == {"keyframe_psnr": PSNR_CAP, "keyframe_psnr_first": PSNR_CAP, "keyframe_psnr_last": PSNR_CAP, "keyframe_exact": 1.0}
+    assert linear == {
+        "keyframe_psnr": PSNR_CAP,
+        "keyframe_psnr_first": PSNR_CAP,
+        "keyframe_psnr_last": PSNR_CAP,
+        "keyframe_exact": 1.0,
+    }
     drifted = metric.score(_keyframe_rows(metric, BrightenedLinear(), pairs))
     assert drifted["keyframe_exact"] == 0.0
-    assert 25 < drifted["keyframe_psnr_first"] < 40 and 25 < drifted["keyframe_psnr_last"] < 40  # ~6 levels: 20 log10(255/6) = 32.6 dB
+    assert (
+        25 < drifted["keyframe_psnr_first"] < 40 and 25 < drifted["keyframe_psnr_last"] < 40
+    )  # ~6 levels: 20 log10(255/6) = 32.6 dB
 
 
 def test_keyframe_lpips_is_zero_for_linear_and_positive_for_a_method_that_moves_its_endpoints(pairs, tmp_path):

@@ -59,13 +59,17 @@ def test_equals_wan_image_to_video_pipeline(wan_models, name):
     if name == "wan22-flf2v":  # both experts ran (timesteps 999 >= 900 > 750)
         assert method.stats["calls_by_denoiser"] == {"transformer": 2, "transformer_2": 2}
     other = method.interpolate(first, last, num_frames=FRAMES, seed=8, prompt="a bird flies over the sea")
-    assert np.abs(other.astype(int) - ours.astype(int)).max() > 1  # the seed matters, so the equality above is not vacuous
+    assert (
+        np.abs(other.astype(int) - ours.astype(int)).max() > 1
+    )  # the seed matters, so the equality above is not vacuous
 
 
 def test_latents_are_passed_through(wan_models):
     folder = wan_models["wan-flf2v"]
     first, last = keyframes(1)
-    latents = torch.randn(1, 16, (FRAMES - 1) // 4 + 1, SIZE // 8, SIZE // 8, generator=torch.Generator().manual_seed(3))
+    latents = torch.randn(
+        1, 16, (FRAMES - 1) // 4 + 1, SIZE // 8, SIZE // 8, generator=torch.Generator().manual_seed(3)
+    )
     method = tiny_method("wan-flf2v", folder)
     ours = method.interpolate(first, last, num_frames=FRAMES, seed=0, latents=latents.numpy())
     reference = diffusers_video(folder, first, last, prompt="", guidance_scale=5.5, latents=latents.clone(),
@@ -106,7 +110,9 @@ def test_run_evaluate_report_with_prompt_file(wan_models, tmp_path):
 
     method = tiny_method("wan-flf2v", wan_models["wan-flf2v"])
     pair = prepare_pair(create_dataset("synthetic", num_frames=FRAMES, num_pairs=2).load("synthetic-0-0001"), method)
-    saved = np.stack([np.asarray(Image.open(p)) for p in sorted((pair_dir / "synthetic-0-0001" / "frames").glob("*.png"))])
+    saved = np.stack(
+        [np.asarray(Image.open(p)) for p in sorted((pair_dir / "synthetic-0-0001" / "frames").glob("*.png"))]
+    )
     reference = diffusers_video(wan_models["wan-flf2v"], pair.first, pair.last, prompt="a cat walks, slowly",
                                 guidance_scale=5.5, generator=torch.Generator("cpu").manual_seed(5))  # fmt: skip
     assert np.abs(saved.astype(int) - reference.astype(int)).max() <= 1
@@ -144,24 +150,36 @@ def test_bad_input_is_one_line(wan_models, tmp_path):
     common = ("run", "-d", "synthetic", "--num-pairs", 1, "--out", tmp_path / "runs", "--quiet")
     assert "does not exist" in error_line(*common, "-m", "wan-flf2v", "--model", tmp_path / "missing")
     assert "not in the Hugging Face cache" in error_line(*common, "-m", "wan-flf2v", "--model", "nobody/no-such-wan")
-    assert "multiples of 16" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--height", 40)
-    assert "4k+1 frames" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--video-frames", 24)
+    assert "multiples of 16" in error_line(
+        *common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--height", 40
+    )
+    assert "4k+1 frames" in error_line(
+        *common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--video-frames", 24
+    )
     ti2v = tmp_path / "ti2v"
     shutil.copytree(wan_models["wan22-flf2v"], ti2v)
     index = json.loads((ti2v / "model_index.json").read_text())
-    (ti2v / "model_index.json").write_text(json.dumps({**index, "transformer_2": [None, None], "expand_timesteps": True}))
+    (ti2v / "model_index.json").write_text(
+        json.dumps({**index, "transformer_2": [None, None], "expand_timesteps": True})
+    )
     assert "TI2V-5B" in error_line(*common, "-m", "wan22-flf2v", "--model", ti2v, "--height", 32, "--width", 32)
-    assert "use wan22-flf2v" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan22-flf2v"], "--height", 32, "--width", 32)
+    assert "use wan22-flf2v" in error_line(
+        *common, "-m", "wan-flf2v", "--model", wan_models["wan22-flf2v"], "--height", 32, "--width", 32
+    )
     assert "takes no text prompt" in error_line(*common, "-m", "linear", "--prompts", tmp_path / "p.csv")
     assert "guidance_scale_2" in error_line(*common, "-m", "wan-flf2v", "--guidance-scale-2", 2)
     assert "needs --device cuda" in error_line(*common, "-m", "wan-flf2v", "--device", "cpu", "--cpu-offload", "model")
     (tmp_path / "p.csv").write_text("nope,a bird\n")
-    assert "lacks: nope" in error_line(*common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--prompts", tmp_path / "p.csv")
+    assert "lacks: nope" in error_line(
+        *common, "-m", "wan-flf2v", "--model", wan_models["wan-flf2v"], "--prompts", tmp_path / "p.csv"
+    )
     evil = tmp_path / "evil"
     shutil.copytree(wan_models["wan-flf2v"], evil)
     index = json.loads((evil / "model_index.json").read_text())
     (evil / "model_index.json").write_text(json.dumps({**index, "vae": ["os", "system"]}))
-    assert "only diffusers and transformers" in error_line(*common, "-m", "wan-flf2v", "--model", evil, "--height", 32, "--width", 32)
+    assert "only diffusers and transformers" in error_line(
+        *common, "-m", "wan-flf2v", "--model", evil, "--height", 32, "--width", 32
+    )
 
 
 def test_make_tiny_models_writes_wan_folders(tiny_models):
@@ -176,7 +194,12 @@ def test_bench_flops_only_needs_no_weights():
     """Real configs on the meta device: Wan 2.2 A14B's 2 x 14B experts, 80 calls at the preset's 40 steps with CFG."""
     from kfbench.bench.measure import run_bench
 
-    report = run_bench("wan22-flf2v", {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9}, num_frames=9, flops_only=True)
+    report = run_bench(
+        "wan22-flf2v",
+        {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9},
+        num_frames=9,
+        flops_only=True,
+    )
     flops, memory = report["flops"], report["memory"]
     assert flops["calls_per_video"] == 80 and set(flops["calls_by_denoiser"]) == {"transformer", "transformer_2"}
     experts = [memory["components"][n]["parameters"] for n in ("transformer", "transformer_2")]

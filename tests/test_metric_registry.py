@@ -51,8 +51,14 @@ def store(tmp_path_factory):
     runs = RunStore(out)
     for pair_id in runs.completed_pairs("synthetic", "linear"):
         meta = runs.load_meta("synthetic", "linear", pair_id)
-        runs.save("synthetic", "flickery", pair_id, _flickering(runs.load_frames("synthetic", "linear", pair_id)),
-                  {**meta, "method": "flickery"}, fps=7)
+        runs.save(
+            "synthetic",
+            "flickery",
+            pair_id,
+            _flickering(runs.load_frames("synthetic", "linear", pair_id)),
+            {**meta, "method": "flickery"},
+            fps=7,
+        )
     return out
 
 
@@ -73,7 +79,10 @@ def test_weight_free_metrics_have_intervals_and_rank_flicker_below(without_weigh
     for metric in WEIGHT_FREE:
         for method in ("linear", "flickery"):
             r = row(results, method, metric)
-            assert r["missing_reason"] == "" and r["n"] == 3 and r["ci_low"] <= r["value"] <= r["ci_high"], (metric, method)
+            assert r["missing_reason"] == "" and r["n"] == 3 and r["ci_low"] <= r["value"] <= r["ci_high"], (
+                metric,
+                method,
+            )
     assert row(results, "linear", "keyframe_psnr")["value"] == 100.0  # linear copies its keyframes
     assert json.loads(row(results, "linear", "keyframe_psnr")["settings"])["figures"]["keyframe_exact"] == 1.0
     for metric in ("warp_error", "flicker"):
@@ -81,22 +90,37 @@ def test_weight_free_metrics_have_intervals_and_rank_flicker_below(without_weigh
     figures = json.loads(row(results, "linear", "warp_error")["settings"])["figures"]
     assert set(figures) == {"warp_error", "warp_error_ground_truth"} and figures["warp_error_ground_truth"] > 0
     # the ground truth's side is the same for both methods, computed once and cached per pair
-    truth = [json.loads(row(results, m, "warp_error")["settings"])["figures"]["warp_error_ground_truth"] for m in ("linear", "flickery")]
+    truth = [
+        json.loads(row(results, m, "warp_error")["settings"])["figures"]["warp_error_ground_truth"]
+        for m in ("linear", "flickery")
+    ]
     assert truth[0] == truth[1]
 
 
 def test_learned_metrics_are_missing_with_the_reason_without_weights(without_weights):
-    for metric, flags in (("fvd_videomae", ("--videomae-weights",)), ("jedi", ("--vjepa-weights",)),
-                          ("keyframe_lpips", ("--lpips-weights",))):
+    for metric, flags in (
+        ("fvd_videomae", ("--videomae-weights",)),
+        ("jedi", ("--vjepa-weights",)),
+        ("keyframe_lpips", ("--lpips-weights",)),
+    ):
         r = row(without_weights, "linear", metric)
-        assert np.isnan(r["value"]) and all(f in r["missing_reason"] for f in flags) and "torch hub cache" in r["missing_reason"]
+        assert (
+            np.isnan(r["value"])
+            and all(f in r["missing_reason"] for f in flags)
+            and "torch hub cache" in r["missing_reason"]
+        )
 
 
 def test_learned_clip_metrics_from_tiny_checkpoints_by_flag_and_in_the_hub_cache(store, tmp_path, monkeypatch):
     videomae = save_random_videomae(tmp_path / "vit_g_hybrid_pt_1200e_ssv2_ft.pth")
     encoder, probe = save_random_vjepa(tmp_path)
-    config = EvalConfig(metrics=("fvd_videomae", "jedi"), videomae_weights=str(videomae), vjepa_weights=str(encoder),
-                        vjepa_probe_weights=str(probe), bootstrap=20)
+    config = EvalConfig(
+        metrics=("fvd_videomae", "jedi"),
+        videomae_weights=str(videomae),
+        vjepa_weights=str(encoder),
+        vjepa_probe_weights=str(probe),
+        bootstrap=20,
+    )
     with pytest.warns(UserWarning, match="fvd_videomae: 3 samples < 16 feature dimensions"):
         by_flag, _ = evaluate_store(store, config, methods=["linear"])
     for metric in ("fvd_videomae", "jedi"):
@@ -117,9 +141,13 @@ def test_learned_clip_metrics_from_tiny_checkpoints_by_flag_and_in_the_hub_cache
         path.rename(hub / path.name)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     with pytest.warns(UserWarning, match="fvd_videomae: 3 samples"):
-        from_hub, _ = evaluate_store(store, EvalConfig(metrics=("fvd_videomae", "jedi"), bootstrap=0), methods=["linear"])
+        from_hub, _ = evaluate_store(
+            store, EvalConfig(metrics=("fvd_videomae", "jedi"), bootstrap=0), methods=["linear"]
+        )
     for metric in ("fvd_videomae", "jedi"):
-        assert row(from_hub, "linear", metric)["value"] == pytest.approx(row(by_flag, "linear", metric)["value"], rel=1e-9)
+        assert row(from_hub, "linear", metric)["value"] == pytest.approx(
+            row(by_flag, "linear", metric)["value"], rel=1e-9
+        )
         weights = json.loads(row(from_hub, "linear", metric)["settings"])["weights"]
         assert all(w.startswith(str(hub)) for w in ([weights] if isinstance(weights, str) else weights))
 
@@ -138,10 +166,16 @@ def test_check_tolerances_and_directions_cover_the_newer_metrics():
     from kfbench.report.check import compare, parse_tolerance
 
     assert parse_tolerance("warp_error=0.05", 0.01)["warp_error"] == 0.05
-    now = pd.DataFrame([{"dataset": "s", "method": "m", "metric": "keyframe_psnr", "value": 40.0, "missing_reason": ""},
-                        {"dataset": "s", "method": "m", "metric": "flicker", "value": 1.5, "missing_reason": ""}])
-    baseline = [{"dataset": "s", "method": "m", "metric": "keyframe_psnr", "value": 100.0},
-                {"dataset": "s", "method": "m", "metric": "flicker", "value": 1.0}]
+    now = pd.DataFrame(
+        [
+            {"dataset": "s", "method": "m", "metric": "keyframe_psnr", "value": 40.0, "missing_reason": ""},
+            {"dataset": "s", "method": "m", "metric": "flicker", "value": 1.5, "missing_reason": ""},
+        ]
+    )
+    baseline = [
+        {"dataset": "s", "method": "m", "metric": "keyframe_psnr", "value": 100.0},
+        {"dataset": "s", "method": "m", "metric": "flicker", "value": 1.0},
+    ]
     regressions = compare(baseline, now, parse_tolerance(None, 0.01)).regressions
     assert [r.split(":")[0] for r in regressions] == ["s/m/keyframe_psnr", "s/m/flicker"]
 
@@ -150,7 +184,9 @@ def test_too_few_compared_frames_make_the_clip_metrics_missing_with_the_reason(t
     videomae = save_random_videomae(tmp_path / "vit_g_hybrid_pt_1200e_ssv2_ft.pth")
     data = create_dataset("synthetic", num_pairs=2, num_frames=13, height=32, width=48)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
-    results, _ = evaluate_store(tmp_path / "runs", EvalConfig(metrics=("fvd_videomae",), videomae_weights=str(videomae)))
+    results, _ = evaluate_store(
+        tmp_path / "runs", EvalConfig(metrics=("fvd_videomae",), videomae_weights=str(videomae))
+    )
     reason = row(results, "linear", "fvd_videomae")["missing_reason"]
     assert "16-frame clips" in reason and "compares 11 frames" in reason and "--include-keyframes" in reason
 
@@ -167,4 +203,6 @@ def test_sharded_extraction_caches_the_temporal_figures_for_the_final_evaluate(s
     assert len(cached) == 2 * 3 * 2  # 2 metrics x 3 pairs x (generated + ground truth)
     stamps = [p.stat().st_mtime_ns for p in cached]
     results, _ = evaluate_store(out, config, methods=["linear"])
-    assert [p.stat().st_mtime_ns for p in cached] == stamps and np.isfinite(row(results, "linear", "warp_error")["value"])
+    assert [p.stat().st_mtime_ns for p in cached] == stamps and np.isfinite(
+        row(results, "linear", "warp_error")["value"]
+    )

@@ -103,7 +103,9 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
 
     data = create_dataset("synthetic", num_pairs=2, num_frames=13)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path), data.pair_ids())
-    config = EvalConfig(metrics=("fvd",), i3d_weights=str(i3d_files[1]), fvd_window=9, fvd_covariance="n-1", bootstrap=10)
+    config = EvalConfig(
+        metrics=("fvd",), i3d_weights=str(i3d_files[1]), fvd_window=9, fvd_covariance="n-1", bootstrap=10
+    )
     with pytest.warns(UserWarning, match="FVD: 2 samples < 400 feature dimensions"):
         results, _ = evaluate_store(tmp_path, config)
     row = results.iloc[0]
@@ -111,4 +113,6 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
     assert row["metric"] == "fvd" and row["n"] == 2 and row["extractor"] == "i3d-kinetics400-torchscript-weights/logits"
     assert np.isfinite(row["value"]) and row["value"] > 0 and row["ci_low"] <= row["value"] <= row["ci_high"]
     assert settings["window"].startswith("grid frames 2-10 of 13 (9-frame clips") and settings["covariance"] == "n-1"
-    assert len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 4  # ground truth + generated, 2 pairs each
+    assert (
+        len(list((tmp_path / ".cache" / "features" / "synthetic").rglob("*.npy"))) == 4
+    )  # ground truth + generated, 2 pairs each

@@ -12,8 +12,11 @@ from conftest import REPO
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.fail(f"pip wheel failed:\n{result.stderr}")
     (path,) = out.glob("kfbench-*.whl")
@@ -33,16 +36,30 @@ def test_wheel_holds_code_and_presets_and_no_stray_top_level_packages(wheel):
 
 def test_installed_wheel_runs_the_cli_outside_the_checkout(wheel, tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True
+    )
     env = dict(os.environ, PYTHONPATH=str(target))
-    result = subprocess.run([sys.executable, "-m", "kfbench", "list", "methods"], capture_output=True, text=True,
-                            env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "kfbench", "list", "methods"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "flow" in result.stdout
-    pairs = subprocess.run([sys.executable, "-m", "kfbench", "list", "pairs", "davis"], capture_output=True, text=True,
-                           env=env, cwd=tmp_path)
-    assert pairs.returncode == 0 and len(pairs.stdout.split()) == 117, pairs.stderr  # the official list ships in the wheel
-    where = subprocess.run([sys.executable, "-c", "import kfbench; print(kfbench.__file__)"], capture_output=True,
-                           text=True, env=env, cwd=tmp_path).stdout
+    pairs = subprocess.run(
+        [sys.executable, "-m", "kfbench", "list", "pairs", "davis"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert pairs.returncode == 0 and len(pairs.stdout.split()) == 117, (
+        pairs.stderr
+    )  # the official list ships in the wheel
+    where = subprocess.run(
+        [sys.executable, "-c", "import kfbench; print(kfbench.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout
     assert str(target) in where

@@ -9,7 +9,12 @@ from kfbench.errors import KfbenchError
 def test_windows_are_back_to_back_from_frame_zero():
     rule = PairRule(num_frames=25)
     assert rule.span == 25 and rule.frame_indices(25) == list(range(25, 50))
-    assert rule.starts(24) == [] and rule.starts(25) == [0] and rule.starts(74) == [0, 25] and rule.starts(75) == [0, 25, 50]
+    assert (
+        rule.starts(24) == []
+        and rule.starts(25) == [0]
+        and rule.starts(74) == [0, 25]
+        and rule.starts(75) == [0, 25, 50]
+    )
 
 
 def test_stride_spreads_the_keyframes_and_subsamples_the_ground_truth():
@@ -45,11 +50,14 @@ def test_target_larger_than_all_windows_takes_them_all():
     assert PairRule(num_frames=25, num_pairs=100).select({"a": 80}) == [("a", 0), ("a", 25), ("a", 50)]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_frames": 1}, "num_frames must be at least 2"),
-    ({"frame_stride": 0}, "frame_stride must be at least 1"),
-    ({"num_pairs": 0}, "num_pairs must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_frames": 1}, "num_frames must be at least 2"),
+        ({"frame_stride": 0}, "frame_stride must be at least 1"),
+        ({"num_pairs": 0}, "num_pairs must be at least 1"),
+    ],
+)
 def test_bad_rules_are_clear_errors(kwargs, message):
     with pytest.raises(KfbenchError, match=message):
         PairRule(**kwargs)

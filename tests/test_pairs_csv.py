@@ -37,13 +37,16 @@ def test_a_run_generates_the_requested_number_of_frames(csv_dir, tmp_path):
     assert store.load_meta("pairs", "linear", "walk")["num_frames"] == 9
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a,b\nx,y\n", "lacks column\\(s\\) first, last"),
-    ("first,last\nk0.png,nope.png\n", "1 image\\(s\\) listed in .* do not exist: .*nope.png"),
-    ("id,first,last\nx,k0.png,k9.png\nx,k9.png,k0.png\n", "id 'x' appears twice"),
-    ("first,last,num_frames\nk0.png,k9.png,many\n", "line 2 .* num_frames must be an integer"),
-    ("first,last\n", "lists no pairs"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b\nx,y\n", "lacks column\\(s\\) first, last"),
+        ("first,last\nk0.png,nope.png\n", "1 image\\(s\\) listed in .* do not exist: .*nope.png"),
+        ("id,first,last\nx,k0.png,k9.png\nx,k9.png,k0.png\n", "id 'x' appears twice"),
+        ("first,last,num_frames\nk0.png,k9.png,many\n", "line 2 .* num_frames must be an integer"),
+        ("first,last\n", "lists no pairs"),
+    ],
+)
 def test_bad_csv_is_a_clear_error(csv_dir, text, message):
     (csv_dir / "bad.csv").write_text(text)
     with pytest.raises(KfbenchError, match=message):

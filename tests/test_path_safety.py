@@ -125,20 +125,23 @@ def test_a_download_failing_its_check_is_removed_and_the_error_says_so(pexels, s
     assert tree(root) == {}  # neither the file nor a temporary copy is left
 
 
-@pytest.mark.parametrize("facts, message", [
-    ({"path": "../outside.mp4"}, "goes up with '..'"),
-    ({"path": "sub/../../outside.mp4"}, "goes up with '..'"),
-    ({"path": "ABSOLUTE/outside.mp4"}, "is absolute"),
-    ({"path": "link/outside.mp4"}, "leads outside"),
-    ({"path": "."}, "names the dataset root itself"),
-    ({"path": ""}, "is not a file name"),
-    ({"path": "a\x00b.mp4"}, "is not a file name"),
-    ({"path": ["x"]}, "is not a file name"),
-    ({"download_url": "file:///SECRET"}, "only http:// and https:// downloads are allowed"),
-    ({"download_url": "ftp://127.0.0.1/clip.mp4"}, "only http:// and https:// downloads are allowed"),
-    ({"download_url": "FiLe:///SECRET"}, "only http:// and https:// downloads are allowed"),
-    ({"bytes": "many"}, "bytes 'many' is not valid"),
-])
+@pytest.mark.parametrize(
+    "facts, message",
+    [
+        ({"path": "../outside.mp4"}, "goes up with '..'"),
+        ({"path": "sub/../../outside.mp4"}, "goes up with '..'"),
+        ({"path": "ABSOLUTE/outside.mp4"}, "is absolute"),
+        ({"path": "link/outside.mp4"}, "leads outside"),
+        ({"path": "."}, "names the dataset root itself"),
+        ({"path": ""}, "is not a file name"),
+        ({"path": "a\x00b.mp4"}, "is not a file name"),
+        ({"path": ["x"]}, "is not a file name"),
+        ({"download_url": "file:///SECRET"}, "only http:// and https:// downloads are allowed"),
+        ({"download_url": "ftp://127.0.0.1/clip.mp4"}, "only http:// and https:// downloads are allowed"),
+        ({"download_url": "FiLe:///SECRET"}, "only http:// and https:// downloads are allowed"),
+        ({"bytes": "many"}, "bytes 'many' is not valid"),
+    ],
+)
 def test_hostile_manifest_entries_write_nothing_outside_the_root(pexels, server, tmp_path, facts, message):
     manifest, clip, root = pexels
     outside = tmp_path / "outside"
@@ -146,15 +149,21 @@ def test_hostile_manifest_entries_write_nothing_outside_the_root(pexels, server,
     (outside / "secret.mp4").write_bytes(clip)
     (root / "link").symlink_to(outside)
     server.files["/clip.mp4"] = clip
-    facts = {k: v.replace("ABSOLUTE", str(outside)).replace("SECRET", str(outside / "secret.mp4"))
-             if isinstance(v, str) else v for k, v in facts.items()}
+    facts = {
+        k: v.replace("ABSOLUTE", str(outside)).replace("SECRET", str(outside / "secret.mp4"))
+        if isinstance(v, str)
+        else v
+        for k, v in facts.items()
+    }
     edit(manifest, **{"download_url": server.url + "/clip.mp4", **facts})
     before = tree(tmp_path)
     for offline in ([], ["--offline"]):
         line = one_error_line(*run_main("prepare", "pexels", "--root", root, "--manifest", manifest, *offline)[::2])
         assert message in line
     assert tree(tmp_path) == before and server.requested == []
-    code, _, err = run_main("run", "-m", "linear", "-d", "pexels", "--root", root, "--manifest", manifest, "--out", root / "o")
+    code, _, err = run_main(
+        "run", "-m", "linear", "-d", "pexels", "--root", root, "--manifest", manifest, "--out", root / "o"
+    )
     if "download_url" not in facts:  # a manifest that only reads
         assert message in one_error_line(code, err)
 
@@ -183,12 +192,24 @@ def keyframe_csv(folder: Path, ids: list[str]) -> Path:
 def completed(tmp_path):
     """A run store with two completed pairs and the mtimes of their meta.json."""
     out = tmp_path / "out"
-    code, _, err = run_main("run", "-m", "linear", "-d", "pairs", "--root", keyframe_csv(tmp_path / "ok", ["p1", "p2"]),
-                            "--out", out, "--quiet")
+    code, _, err = run_main(
+        "run",
+        "-m",
+        "linear",
+        "-d",
+        "pairs",
+        "--root",
+        keyframe_csv(tmp_path / "ok", ["p1", "p2"]),
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     store = RunStore(out)
-    return out, {p: (store.pair_dir("pairs", "linear", p) / "meta.json").stat().st_mtime_ns
-                 for p in store.completed_pairs("pairs", "linear")}
+    return out, {
+        p: (store.pair_dir("pairs", "linear", p) / "meta.json").stat().st_mtime_ns
+        for p in store.completed_pairs("pairs", "linear")
+    }
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
@@ -250,9 +271,11 @@ def test_claims_hold_for_live_owners_and_are_taken_over_from_dead_ones(tmp_path)
     again = try_claim(tmp_path, "p")
     assert isinstance(again, Claim)
     claim_file = tmp_path / ".claim-p"
-    for owner, held in ((dict(pid=_dead_pid(), host=HOST, started=None), False),
-                        (dict(pid=os.getpid(), host=HOST, started=1), False),  # pid reused by another process
-                        (dict(pid=_dead_pid(), host="otherhost", started=None), True)):
+    for owner, held in (
+        (dict(pid=_dead_pid(), host=HOST, started=None), False),
+        (dict(pid=os.getpid(), host=HOST, started=1), False),  # pid reused by another process
+        (dict(pid=_dead_pid(), host="otherhost", started=None), True),
+    ):
         claim_file.write_text(json.dumps({**owner, "token": "t"}))
         taken = try_claim(tmp_path, "p")
         assert isinstance(taken, Held) == held, owner

@@ -78,7 +78,9 @@ def test_spatial_attention_uses_sdpa(tiny_models):
     for name, processor in processors.items():
         expected = TemporalSelfAttentionProcessor if name in temporal else AttnProcessor2_0
         assert type(processor) is expected, name
-    assert sum("transformer_blocks.0.attn1" in n and "temporal" not in n for n in processors) == 6  # spatial self-attention
+    assert (
+        sum("transformer_blocks.0.attn1" in n and "temporal" not in n for n in processors) == 6
+    )  # spatial self-attention
 
 
 def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
@@ -93,7 +95,9 @@ def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
     monkeypatch.setattr(torch.nn.Module, "compile", eager_compile)
     outputs = {}
     for compiled in (False, True):
-        method = create_method("ours", **method_options(tiny_models, "ours", num_inference_steps=1, recurrence=0, compile=compiled))
+        method = create_method(
+            "ours", **method_options(tiny_models, "ours", num_inference_steps=1, recurrence=0, compile=compiled)
+        )
         with bench.capture_latents(method) as captured:
             method.interpolate(*keyframes, num_frames=8, seed=0)
         outputs[compiled] = captured["latents"]
@@ -106,8 +110,16 @@ def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
 
 def attention_matmul_flops(batch: int, frames: int, height: int, width: int) -> int:
     """QK^T and AV of SVD-XT's attention layers by hand: 4 N M C per query set (N queries, M keys, C channels)."""
-    levels = [(1, 320, 5), (2, 640, 5), (4, 1280, 5), (8, 1280, 1)]  # (downsampling, channels, transformers): down + up, mid
-    total, vae = 0, bench.vae_scale("stabilityai/stable-video-diffusion-img2vid-xt")  # SVD-XT's VAE: 4 blocks, factor 2**3
+    levels = [
+        (1, 320, 5),
+        (2, 640, 5),
+        (4, 1280, 5),
+        (8, 1280, 1),
+    ]  # (downsampling, channels, transformers): down + up, mid
+    total, vae = (
+        0,
+        bench.vae_scale("stabilityai/stable-video-diffusion-img2vid-xt"),
+    )  # SVD-XT's VAE: 4 blocks, factor 2**3
     for down, channels, count in levels:
         tokens = (height // vae // down) * (width // vae // down)
         spatial = batch * frames * 4 * (tokens * tokens + tokens) * channels  # self + cross (one context token)
@@ -139,8 +151,13 @@ def test_meta_count_matches_a_real_forward(tiny_models):
     unet = UNetSpatioTemporalConditionModel.from_config(config).eval()
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        unet(torch.randn(2, 8, 8, 8, 12), torch.tensor(1.0), encoder_hidden_states=torch.randn(2, 1, 32),
-             added_time_ids=torch.randn(2, 3), return_dict=False)
+        unet(
+            torch.randn(2, 8, 8, 8, 12),
+            torch.tensor(1.0),
+            encoder_hidden_states=torch.randn(2, 1, 32),
+            added_time_ids=torch.randn(2, 3),
+            return_dict=False,
+        )
     assert counter.get_total_flops() == two.without_attention
 
 
@@ -159,9 +176,29 @@ def test_bench_cli_compares_fused_and_sequential(tiny_models, tmp_path, monkeypa
     out = tmp_path / "bench.json"
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     result = run_cli(
-        "bench", "--method", "ours", "--model", tiny_models["svd"], "--checkpoint", tiny_models["ours-delta"],
-        "--height", "64", "--width", "96", "--num-inference-steps", "2", "--recurrence", "1", "--num-frames", "8",
-        "--compare-sequential", "--warmup", "0", "--json", out, "--quiet",
+        "bench",
+        "--method",
+        "ours",
+        "--model",
+        tiny_models["svd"],
+        "--checkpoint",
+        tiny_models["ours-delta"],
+        "--height",
+        "64",
+        "--width",
+        "96",
+        "--num-inference-steps",
+        "2",
+        "--recurrence",
+        "1",
+        "--num-frames",
+        "8",
+        "--compare-sequential",
+        "--warmup",
+        "0",
+        "--json",
+        out,
+        "--quiet",
     )
     assert result.returncode == 0, result.stderr
     assert "fused vs sequential" in result.stdout and "FLOPs per call" in result.stdout
@@ -189,9 +226,7 @@ def test_bench_rejects_what_it_cannot_measure(tiny_models):
 
 
 def test_bench_measures_vibid_sequential_directions(tiny_models):
-    report = bench.run_bench(
-        "vibid", {"model": str(tiny_models["svd"]), **FAST}, num_frames=8, warmup=0
-    )
+    report = bench.run_bench("vibid", {"model": str(tiny_models["svd"]), **FAST}, num_frames=8, warmup=0)
     run = report["runs"]["single"]
     assert run["unet_calls"] == report["flops"]["calls_per_video"] == 2 * FAST["num_inference_steps"]
     assert run["unet_forwards"] == run["unet_calls"] and report["flops"]["cfg_batch"] == 2

@@ -59,7 +59,9 @@ def test_an_extracted_download_is_checked_against_the_official_list(tmp_path):
     """test-dev's archive holds two of its 30 listed sequences, one of them short: prepare names what is wrong."""
     root = tmp_path / "d"
     root.mkdir()
-    davis_zip(root / "DAVIS-2017-test-dev-480p.zip", {"aerobatics": 71, "carousel": 30}, "test-dev")  # carousel: 69 listed
+    davis_zip(
+        root / "DAVIS-2017-test-dev-480p.zip", {"aerobatics": 71, "carousel": 30}, "test-dev"
+    )  # carousel: 69 listed
     result = run_cli("prepare", "davis", "--root", root, "--offline", "--resolution", "480p", "--splits", "test-dev")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     error = result.stderr.strip().splitlines()[-1]
@@ -97,7 +99,13 @@ def test_download_path_verifies_and_extracts(tmp_path, monkeypatch):
 
     monkeypatch.setattr(prep.urllib.request, "urlopen", fake_urlopen)
     root = tmp_path / "d"
-    prepare("davis", root=str(root), manifest=None, offline=False, options={"resolution": "480p", "splits": "test-challenge"})
+    prepare(
+        "davis",
+        root=str(root),
+        manifest=None,
+        offline=False,
+        options={"resolution": "480p", "splits": "test-challenge"},
+    )
     assert requested == [BASE + "DAVIS-2017-test-challenge-480p.zip"]
     assert (root / "DAVIS" / "JPEGImages" / "480p" / "car" / "00024.jpg").is_file()
 
@@ -110,19 +118,25 @@ def test_unreachable_server_falls_back_to_the_offline_listing(tmp_path, monkeypa
     with pytest.raises(MissingFiles) as info:
         prepare("davis", root=str(tmp_path / "d"), manifest=None, offline=False, options={"splits": "train,val"})
     assert "cannot reach https://data.vision.ee.ethz.ch" in str(info.value) and "no route to host" in str(info.value)
-    assert info.value.files == [(BASE + "DAVIS-2017-trainval-Full-Resolution.zip",
-                                 tmp_path / "d" / "DAVIS-2017-trainval-Full-Resolution.zip")]
+    assert info.value.files == [
+        (BASE + "DAVIS-2017-trainval-Full-Resolution.zip", tmp_path / "d" / "DAVIS-2017-trainval-Full-Resolution.zip")
+    ]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("DAVIS-2017-trainval-480p.zip", b"x" * 10, "has 10 bytes, expected 832766765"),
-    ("DAVIS-2017-test-dev-480p.zip", b"not a zip", "is not a valid ZIP archive"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("DAVIS-2017-trainval-480p.zip", b"x" * 10, "has 10 bytes, expected 832766765"),
+        ("DAVIS-2017-test-dev-480p.zip", b"not a zip", "is not a valid ZIP archive"),
+    ],
+)
 def test_bad_archives_are_clear_errors(tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
     split = "train" if "trainval" in name else "test-dev"
     with pytest.raises(KfbenchError, match=message):
-        prepare("davis", root=str(tmp_path), manifest=None, offline=True, options={"resolution": "480p", "splits": split})
+        prepare(
+            "davis", root=str(tmp_path), manifest=None, offline=True, options={"resolution": "480p", "splits": split}
+        )
 
 
 def test_corrupt_archive_member_is_caught_by_its_crc(tmp_path):
@@ -132,7 +146,13 @@ def test_corrupt_archive_member_is_caught_by_its_crc(tmp_path):
     data[offset] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(KfbenchError, match="is corrupt \\(CRC mismatch\\)"):
-        prepare("davis", root=str(tmp_path), manifest=None, offline=True, options={"resolution": "480p", "splits": "test-dev"})
+        prepare(
+            "davis",
+            root=str(tmp_path),
+            manifest=None,
+            offline=True,
+            options={"resolution": "480p", "splits": "test-dev"},
+        )
 
 
 def test_folder_manifest_is_written_then_checked(tmp_path):
@@ -154,7 +174,9 @@ def test_pinned_pexels_offline_lists_missing_videos(tmp_path):
     prepare("pexels", root=str(clips), manifest=str(path), offline=True, options={})
     with pytest.raises(MissingFiles) as info:
         prepare("pexels", root=str(tmp_path / "new"), manifest=str(path), offline=True, options={})
-    assert info.value.listing()[1:] == [f"  https://www.pexels.com/download/video/3571264/ -> {tmp_path / 'new' / '3571264.mp4'}"]
+    assert info.value.listing()[1:] == [
+        f"  https://www.pexels.com/download/video/3571264/ -> {tmp_path / 'new' / '3571264.mp4'}"
+    ]
 
 
 def test_datasets_without_files_to_prepare_say_so(tmp_path):

@@ -15,11 +15,14 @@ class FixedSize(Interpolator):
         return np.stack([first] * num_frames)
 
 
-@pytest.mark.parametrize("source, target, scaled", [
-    ((1080, 1920), (576, 1024), (576, 1024)),   # 1080p to SVD: same aspect, no crop
-    ((480, 854), (576, 1024), (576, 1025)),     # DAVIS 480p to SVD: one column cropped
-    ((1080, 1920), (320, 512), (320, 569)),     # 1080p to DynamiCrafter: sides cropped
-])
+@pytest.mark.parametrize(
+    "source, target, scaled",
+    [
+        ((1080, 1920), (576, 1024), (576, 1024)),  # 1080p to SVD: same aspect, no crop
+        ((480, 854), (576, 1024), (576, 1025)),  # DAVIS 480p to SVD: one column cropped
+        ((1080, 1920), (320, 512), (320, 569)),  # 1080p to DynamiCrafter: sides cropped
+    ],
+)
 def test_cover_then_centre_crop_keeps_the_aspect_ratio(source, target, scaled):
     h, w = source
     image = np.zeros((h, w, 3), np.uint8)

@@ -37,8 +37,18 @@ def test_published_rounded_counts():
 def test_materialize_gives_real_tensors_on_the_device_in_the_dtype():
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    config = CLIPVisionConfig(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=56, patch_size=14, projection_dim=16)
-    model = randomweights.materialize(randomweights.empty(lambda: CLIPVisionModelWithProjection(config)), "cpu", torch.bfloat16)
+    config = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=56,
+        patch_size=14,
+        projection_dim=16,
+    )
+    model = randomweights.materialize(
+        randomweights.empty(lambda: CLIPVisionModelWithProjection(config)), "cpu", torch.bfloat16
+    )
     params = list(model.parameters())
     assert all(p.device.type == "cpu" and p.dtype == torch.bfloat16 and torch.isfinite(p).all() for p in params)
     assert any(p.std() > 0 for p in params if p.dim() >= 2)
@@ -97,38 +107,71 @@ def test_fast_levers_in_float16_stay_close_to_float32(tiny_models):
 
 def test_flops_only_on_random_weights(tmp_path):
     out = tmp_path / "flops.json"
-    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out)
+    code, stdout, stderr = run_main(
+        "bench", "--random-weights", "--flops-only", "--methods", "ours,film", "--json", out
+    )
     assert code == 0, stderr
     report = json.loads(out.read_text())
     assert all(m["equal"] for m in report["models"].values()) and "1,524,623,082 / 1,524,623,082" in stdout
     ours, film = report["rows"]
     assert ours["calls"] == 350
-    assert round(ours["flops_per_video"] / 1e15) == 56 and round(ours["flops_per_video_without_attention_matmuls"] / 1e15) == 45
+    assert (
+        round(ours["flops_per_video"] / 1e15) == 56
+        and round(ours["flops_per_video_without_attention_matmuls"] / 1e15) == 45
+    )
     assert film["flops"] is None and "counted during a run" in film["flops_missing"]
 
 
 def test_tiny_suite_runs_every_family_and_writes_the_table(tmp_path):
-    result = run_cli("bench", "--suite", "tiny", "--methods", "ours,vibid,dynamicrafter,film", "--levers", "--out", tmp_path, "--quiet")
+    result = run_cli(
+        "bench",
+        "--suite",
+        "tiny",
+        "--methods",
+        "ours,vibid,dynamicrafter,film",
+        "--levers",
+        "--out",
+        tmp_path,
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "bench.json").read_text())
     rows = {r["method"]: r for r in report["rows"]}
     assert list(rows) == ["ours", "vibid", "dynamicrafter", "film"]
-    assert rows["ours"]["calls"] == 6 and rows["vibid"]["calls"] == 4 and rows["dynamicrafter"]["calls"] == 4 and rows["film"]["calls"] == 1
+    assert (
+        rows["ours"]["calls"] == 6
+        and rows["vibid"]["calls"] == 4
+        and rows["dynamicrafter"]["calls"] == 4
+        and rows["film"]["calls"] == 1
+    )
     for row in rows.values():
         assert 0 < row["network_s"] < row["wall_s"] and row["flops_per_call"] > 0 and row["peak_memory_bytes"] > 0
         assert row["tflops_per_s"] == pytest.approx(row["flops_per_call"] * row["calls"] / row["network_s"] / 1e12)
         assert row["fraction_of_peak"] is None  # no peak figure for a CPU
-    assert [s["lever"] for s in report["sweep"]] == ["release", "+sdpa rotation", "+no fp32 softmax", "+channels-last", "decode chunk 8"]
+    assert [s["lever"] for s in report["sweep"]] == [
+        "release",
+        "+sdpa rotation",
+        "+no fp32 softmax",
+        "+channels-last",
+        "decode chunk 8",
+    ]
     assert all(s["s_per_call"] > 0 for s in report["sweep"])
     table = (tmp_path / "bench.md").read_text()
-    assert "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | dtype | compile |" in table
+    assert (
+        "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | dtype | compile |"
+        in table
+    )
     assert "| ours | 6 |" in table and "195 s per video on an RTX 3090" in table and "## Levers on `ours`" in table
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.md"]  # no temporary file left behind
 
 
 def test_suite_rejects_bad_input(tmp_path):
     result = run_cli("bench", "--suite", "tiny", "--methods", "nope", "--out", tmp_path)
-    assert result.returncode == 2 and "suite 'tiny' has no method 'nope'" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "suite 'tiny' has no method 'nope'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     result = run_cli("bench", "--suite", "tiny", "--num-inference-steps", "3", "--out", tmp_path)
     assert result.returncode == 2 and "takes --device and --dtype" in result.stderr
 
@@ -141,7 +184,13 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
 
     env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO), "KFBENCH_SUITE": "tiny", "KFBENCH_METHODS": "ours,film",
            "KFBENCH_NO_INSTALL": "1", "KFBENCH_LEVERS": "0"}  # fmt: skip
-    result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_bench.sh"), str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_bench.sh"), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     table = (tmp_path / "out" / "bench.md").read_text()
     assert "| ours | 6 |" in table and "| film | 1 |" in table
@@ -158,9 +207,15 @@ def test_keyframe_counts_against_published_figures():
     assert round(counts["ltx-13b-transformer"] / 1e9) == 13  # ltxv-13b
     assert round(counts["framepack-transformer"] / 1e9) == 13  # HunyuanVideo 13 B backbone
     assert round(counts["wan-umt5-xxl-encoder"] / 1e8) == 57  # UMT5-XXL encoder, 5.7 B
-    assert counts["wan-clip-vit-h-image-encoder"] == counts["svd-xt-image-encoder"]  # the same ViT-H/14 tower, two embedded configs
-    assert counts["framepack-llama3-8b-encoder"] == 8_030_261_248 - 128_256 * 4096 + 64 * 4096  # Meta-Llama-3-8B less lm_head
-    assert round((counts["framepack-clip-l-text-encoder"] + 768 * 768) / 1e4) == 12365  # open_clip ViT-L-14 text 123.65 M
+    assert (
+        counts["wan-clip-vit-h-image-encoder"] == counts["svd-xt-image-encoder"]
+    )  # the same ViT-H/14 tower, two embedded configs
+    assert (
+        counts["framepack-llama3-8b-encoder"] == 8_030_261_248 - 128_256 * 4096 + 64 * 4096
+    )  # Meta-Llama-3-8B less lm_head
+    assert (
+        round((counts["framepack-clip-l-text-encoder"] + 768 * 768) / 1e4) == 12365
+    )  # open_clip ViT-L-14 text 123.65 M
     # FLF2V adds the image branch to the 14 B backbone: the same 40 blocks, so the difference is image cross-attention + embedder
     assert 2.0e9 < counts["wan21-flf2v-transformer"] - counts["wan22-a14b-expert"] < 2.2e9
 
@@ -196,12 +251,16 @@ def test_flops_only_for_a_keyframe_method(tmp_path):
     d, f, tokens = 5120, 13824, 21 * (720 // 16) * (1280 // 16)
     linear = 2 * 40 * (6 * d * d + 2 * d * f) * tokens
     assert row["flops_per_video_without_attention_matmuls"] / 100 == pytest.approx(linear, rel=0.01)
-    assert row["flops_per_video"] > 3 * row["flops_per_video_without_attention_matmuls"]  # 75,600-token self-attention dominates
+    assert (
+        row["flops_per_video"] > 3 * row["flops_per_video_without_attention_matmuls"]
+    )  # 75,600-token self-attention dominates
 
 
 def test_tiny_suite_runs_the_keyframe_methods(tmp_path):
     """Wan 2.1 FLF2V and Wan 2.2 (measured from a 1- and a 2-step video, extrapolated) and FramePack (whole video) on tiny pipelines."""
-    result = run_cli("bench", "--suite", "tiny", "--methods", "wan-flf2v,wan22-flf2v,framepack", "--out", tmp_path, "--quiet")
+    result = run_cli(
+        "bench", "--suite", "tiny", "--methods", "wan-flf2v,wan22-flf2v,framepack", "--out", tmp_path, "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     rows = {r["method"]: r for r in json.loads((tmp_path / "bench.json").read_text())["rows"]}
     assert [rows[m]["calls"] for m in ("wan-flf2v", "wan22-flf2v", "framepack")] == [4, 4, 2]

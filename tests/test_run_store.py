@@ -47,8 +47,22 @@ def test_shard_and_pairs_flags(tmp_path):
 
 def _run_args(out):
     # Large frames make each pair slow enough (~0.5 s) to be killed in the middle of the run.
-    return ["run", "--method", "flow", "--dataset", "synthetic", "--num-pairs", "10", "--dataset.height", "288",
-            "--dataset.width", "512", "--out", str(out), "--quiet"]
+    return [
+        "run",
+        "--method",
+        "flow",
+        "--dataset",
+        "synthetic",
+        "--num-pairs",
+        "10",
+        "--dataset.height",
+        "288",
+        "--dataset.width",
+        "512",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
 
 
 def hidden(out):
@@ -57,8 +71,12 @@ def hidden(out):
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    proc = subprocess.Popen([sys.executable, "-m", "kfbench", *_run_args(killed)], env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kfbench", *_run_args(killed)],
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     store = RunStore(killed)
     deadline = time.time() + 120
     while len(store.completed_pairs("synthetic", "flow")) < 2 and time.time() < deadline:
@@ -80,7 +98,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     reference = RunStore(clean)
     assert store.completed_pairs("synthetic", "flow") == reference.completed_pairs("synthetic", "flow")
     for pair_id in reference.completed_pairs("synthetic", "flow"):
-        assert np.array_equal(store.load_frames("synthetic", "flow", pair_id), reference.load_frames("synthetic", "flow", pair_id))
+        assert np.array_equal(
+            store.load_frames("synthetic", "flow", pair_id), reference.load_frames("synthetic", "flow", pair_id)
+        )
 
 
 def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
@@ -92,7 +112,8 @@ def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
     result = run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not delete it")
+        f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not delete it"
+    )
     assert (partial / "frames" / "mine.txt").read_text() == "someone's file"
     assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")
 
@@ -107,9 +128,31 @@ def test_overwrite_recomputes(tmp_path):
 def test_two_process_torchrun_covers_every_pair_exactly_once(tmp_path):
     """torchrun (gloo on CPU) splits the pairs across ranks: disjoint, complete, deterministic."""
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
-         "-m", "kfbench", "run", "-m", "linear", "-d", "synthetic", "--num-pairs", "5", "--out", str(tmp_path), "--quiet"],
-        capture_output=True, text=True, env=cli_env(), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(free_port()),
+            "-m",
+            "kfbench",
+            "run",
+            "-m",
+            "linear",
+            "-d",
+            "synthetic",
+            "--num-pairs",
+            "5",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "5 pair(s) written, 0 already complete over 2 ranks" in result.stdout

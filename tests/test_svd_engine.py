@@ -45,15 +45,22 @@ def diffusers_reference(folder, first, *, steps: int, seed: int, **size) -> np.n
     pipe = StableVideoDiffusionPipeline.from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     reference = pipe(
-        PIL.Image.fromarray(first), num_frames=8, num_inference_steps=steps, decode_chunk_size=8,
-        generator=torch.Generator().manual_seed(seed), output_type="np", **size,
+        PIL.Image.fromarray(first),
+        num_frames=8,
+        num_inference_steps=steps,
+        decode_chunk_size=8,
+        generator=torch.Generator().manual_seed(seed),
+        output_type="np",
+        **size,
     ).frames[0]
     return np.round(reference * 255).astype(np.int16)
 
 
 def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
     first, last = keyframes
-    ours = create_method("svd", **options(tiny_models, "svd", num_inference_steps=3)).interpolate(first, last, num_frames=8, seed=7)
+    ours = create_method("svd", **options(tiny_models, "svd", num_inference_steps=3)).interpolate(
+        first, last, num_frames=8, seed=7
+    )
     reference = diffusers_reference(tiny_models["svd"], first, steps=3, seed=7, **SIZE)
     assert ours.std() > 5  # not a blank video
     assert np.abs(ours.astype(np.int16) - reference).max() <= 1
@@ -80,7 +87,9 @@ def test_latent_size_follows_the_vae(factor2_svd, keyframes):
     assert pipe.vae_scale_factor == 2 and latent_shape(pipe, 8, 32, 48) == (1, 8, 4, 16, 24)
     assert bench.vae_scale(str(factor2_svd)) == 2  # `kfbench bench --flops-only` reads it from vae/config.json
     first = keyframes[0][:32, :48]
-    ours = create_method("svd", model=str(factor2_svd), num_inference_steps=2, **SMALL).interpolate(first, first, num_frames=8, seed=3)
+    ours = create_method("svd", model=str(factor2_svd), num_inference_steps=2, **SMALL).interpolate(
+        first, first, num_frames=8, seed=3
+    )
     reference = diffusers_reference(factor2_svd, first, steps=2, seed=3, **SMALL)
     assert ours.shape == (8, 32, 48, 3) and ours.std() > 5
     assert np.abs(ours.astype(np.int16) - reference).max() <= 1
@@ -88,7 +97,15 @@ def test_latent_size_follows_the_vae(factor2_svd, keyframes):
 
 @pytest.mark.parametrize("name", ["ours", "trf", "vibid"])
 def test_family_runs_on_a_factor_2_vae(factor2_svd, tiny_models, keyframes, name):
-    extra = {"checkpoint": str(tiny_models["ours-delta"]), "checkpoint_base": str(tiny_models["svd-img2vid"]), "recurrence": 1} if name == "ours" else {}
+    extra = (
+        {
+            "checkpoint": str(tiny_models["ours-delta"]),
+            "checkpoint_base": str(tiny_models["svd-img2vid"]),
+            "recurrence": 1,
+        }
+        if name == "ours"
+        else {}
+    )
     method = create_method(name, model=str(factor2_svd), num_inference_steps=2, **SMALL, **extra)
     video = method.interpolate(keyframes[0][:32, :48], keyframes[1][:32, :48], num_frames=8, seed=0)
     assert video.shape == (8, 32, 48, 3) and video.std() > 1
@@ -171,7 +188,9 @@ def test_release_compat_changes_only_cfg_batched_calls(tiny_models, keyframes):
     outputs = {}
     for compat in (False, True):
         for guidance in (1.0, 3.0):
-            method = create_method("svd", **options(tiny_models, "svd", release_compat=compat, max_guidance_scale=guidance))
+            method = create_method(
+                "svd", **options(tiny_models, "svd", release_compat=compat, max_guidance_scale=guidance)
+            )
             outputs[compat, guidance] = method.interpolate(*keyframes, num_frames=8, seed=2)
     assert np.array_equal(outputs[False, 1.0], outputs[True, 1.0])
     assert not np.array_equal(outputs[False, 3.0], outputs[True, 3.0])
@@ -233,7 +252,9 @@ def test_rotated_maps_reach_exactly_the_claimed_blocks(loaded, keyframes, name, 
         method.interpolate(*keyframes, num_frames=8, seed=0)
     finally:
         model.control.maps = {}
-    expected = {"all": set(model.layers), "up": {n for n in model.layers if n.startswith("up_blocks.")}, "none": set()}[rotated]
+    expected = {"all": set(model.layers), "up": {n for n in model.layers if n.startswith("up_blocks.")}, "none": set()}[
+        rotated
+    ]
     assert spy.stored == expected and spy.read == expected
     assert not spy  # nothing left behind
 
@@ -242,9 +263,14 @@ def test_finetuned_tensors_are_exactly_the_claimed_ones(loaded, tiny_models):
     from diffusers import UNetSpatioTemporalConditionModel
 
     base = UNetSpatioTemporalConditionModel.from_pretrained(tiny_models["svd-img2vid"], subfolder="unet").state_dict()
-    for name, projections in (("ours", {"to_v.weight", "to_out.0.weight"}), ("ours-wo-ra", {"to_q.weight", "to_k.weight", "to_v.weight", "to_out.0.weight"})):
+    for name, projections in (
+        ("ours", {"to_v.weight", "to_out.0.weight"}),
+        ("ours-wo-ra", {"to_q.weight", "to_k.weight", "to_v.weight", "to_out.0.weight"}),
+    ):
         model = loaded[name].loaded()
-        finetuned = UNetSpatioTemporalConditionModel.from_pretrained(tiny_models[f"{name}-checkpoint"], subfolder="unet").state_dict()
+        finetuned = UNetSpatioTemporalConditionModel.from_pretrained(
+            tiny_models[f"{name}-checkpoint"], subfolder="unet"
+        ).state_dict()
         xt = dict(model.pipe.unet.named_parameters())
         assert set(model.backward_weights) == set(model.layers)
         for layer, tensors in model.backward_weights.items():
@@ -312,7 +338,9 @@ def test_convert_checkpoint(tiny_models, tmp_path):
     from kfbench.methods.convert import convert_checkpoint
 
     dst = tmp_path / "ours.safetensors"
-    convert_checkpoint("ours", str(tiny_models["ours-checkpoint"]), dst, {"checkpoint_base": str(tiny_models["svd-img2vid"])})
+    convert_checkpoint(
+        "ours", str(tiny_models["ours-checkpoint"]), dst, {"checkpoint_base": str(tiny_models["svd-img2vid"])}
+    )
     ours, _ = loading.compact_deltas(dst)
     reference, _ = loading.compact_deltas(tiny_models["ours-delta"])
     assert ours.keys() == reference.keys() and len(ours) == 12  # W_v, W_o of 6 layers; zero bias deltas left out
@@ -340,11 +368,16 @@ def test_bad_checkpoints_give_clear_errors(loaded, tiny_models, tmp_path):
 
     shaped = {**good, dropped: torch.zeros(3, 3)}
     extra = {**good, "down_blocks.0.resnets.0.conv1.weight": torch.zeros(1)}
-    for label, tensors, pattern in (("shape", shaped, f"mis-shaped {dropped}"), ("extra", extra, "unexpected down_blocks.0.resnets.0.conv1.weight")):
+    for label, tensors, pattern in (
+        ("shape", shaped, f"mis-shaped {dropped}"),
+        ("extra", extra, "unexpected down_blocks.0.resnets.0.conv1.weight"),
+    ):
         path = tmp_path / f"{label}.safetensors"
         save_file(tensors, str(path), metadata=metadata)
         with pytest.raises(KfbenchError, match=pattern):
-            loading.backward_tensors(model.pipe.unet, model.layers, loading.load_deltas(str(path), "unused", "vo"), "vo")
+            loading.backward_tensors(
+                model.pipe.unet, model.layers, loading.load_deltas(str(path), "unused", "vo"), "vo"
+            )
 
     with pytest.raises(KfbenchError, match="needs 'qkvo'"):
         loading.load_deltas(str(tiny_models["ours-delta"]), "unused", "qkvo")
@@ -356,7 +389,10 @@ def test_bad_checkpoints_give_clear_errors(loaded, tiny_models, tmp_path):
 
 
 def test_paper_defaults_make_350_unet_calls():
-    counts = {name: create_method(name, checkpoint="unused.safetensors").unet_calls_per_video() for name in ("ours", "ours-wo-ra")}
+    counts = {
+        name: create_method(name, checkpoint="unused.safetensors").unet_calls_per_video()
+        for name in ("ours", "ours-wo-ra")
+    }
     counts.update({name: create_method(name).unet_calls_per_video() for name in ("ours-wo-ft", "trf", "svd")})
     assert counts == {"ours": 350, "ours-wo-ra": 350, "ours-wo-ft": 350, "trf": 110, "svd": 50}
 
@@ -385,8 +421,18 @@ def test_renoise_restores_the_noise_level(loaded):
     scheduler = loaded["svd"].loaded().pipe.scheduler
     scheduler.set_timesteps(10)
     z = torch.zeros(1, 8, 4, 32, 32)
-    out = sample(None, z, sigmas=scheduler.sigmas, timesteps=scheduler.timesteps, moves=[schedules.renoise(4, 0.5)],
-                 first=None, last=None, weights=None, directions=None, generator=torch.Generator().manual_seed(0))
+    out = sample(
+        None,
+        z,
+        sigmas=scheduler.sigmas,
+        timesteps=scheduler.timesteps,
+        moves=[schedules.renoise(4, 0.5)],
+        first=None,
+        last=None,
+        weights=None,
+        directions=None,
+        generator=torch.Generator().manual_seed(0),
+    )
     expected = 0.5 * float(scheduler.sigmas[3] ** 2 - scheduler.sigmas[4] ** 2) ** 0.5
     assert abs(out.std().item() / expected - 1) < 0.03
 
@@ -397,12 +443,34 @@ METHODS = ["ours", "ours-wo-ft", "ours-wo-ra", "trf", "svd", "vibid"]
 
 
 def run_flags(tiny_models, name: str, out) -> list[str]:
-    flags = ["run", "--method", name, "--dataset", "synthetic", "--out", str(out), "--quiet", "--model", str(tiny_models["svd"])]
+    flags = [
+        "run",
+        "--method",
+        name,
+        "--dataset",
+        "synthetic",
+        "--out",
+        str(out),
+        "--quiet",
+        "--model",
+        str(tiny_models["svd"]),
+    ]
     if name != "vibid":
         flags += ["--checkpoint-base", str(tiny_models["svd-img2vid"])]
     if name in ("ours", "ours-wo-ra"):
         flags += ["--checkpoint", str(tiny_models[f"{name}-checkpoint" if name == "ours" else f"{name}-delta"])]
-    return flags + ["--height", "64", "--width", "96", "--num-inference-steps", "2", "--num-frames", "8", "--num-pairs", "1"]
+    return flags + [
+        "--height",
+        "64",
+        "--width",
+        "96",
+        "--num-inference-steps",
+        "2",
+        "--num-frames",
+        "8",
+        "--num-pairs",
+        "1",
+    ]
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -49,8 +49,12 @@ def release_style(pipe, finetuned_dir, base_dir, first, last, noise, fusion):
     store: list = []
     for unet, replay in ((forward_unet, False), (backward_unet, True)):
         unet.set_attn_processor(
-            {n: ReleaseStyleProcessor(store, replay) if n.endswith("temporal_transformer_blocks.0.attn1.processor") else p
-             for n, p in unet.attn_processors.items()}
+            {
+                n: ReleaseStyleProcessor(store, replay)
+                if n.endswith("temporal_transformer_blocks.0.attn1.processor")
+                else p
+                for n, p in unet.attn_processors.items()
+            }
         )
 
     def condition(image):
@@ -71,7 +75,10 @@ def release_style(pipe, finetuned_dir, base_dir, first, last, noise, fusion):
     latents = noise * scheduler.init_noise_sigma
     for t in scheduler.timesteps:
         predictions = []
-        for unet, z, emb, lat in ((forward_unet, latents, emb1, lat1), (backward_unet, torch.flip(latents, (1,)), emb2, lat2)):
+        for unet, z, emb, lat in (
+            (forward_unet, latents, emb1, lat1),
+            (backward_unet, torch.flip(latents, (1,)), emb2, lat2),
+        ):
             x = torch.cat([scheduler.scale_model_input(torch.cat([z] * 2), t), lat], dim=2)
             uncond, cond = unet(x, t, encoder_hidden_states=emb, added_time_ids=time_ids, return_dict=False)[0].chunk(2)
             predictions.append(uncond + guidance * (cond - uncond))
@@ -90,13 +97,22 @@ def test_ours_matches_release_style_sampler(tiny_models, fusion):
     last = np.roll(first, 11, axis=1)
     noise = torch.randn(1, N, 4, 8, 12, generator=torch.Generator().manual_seed(2))
     method = create_method(
-        "ours", model=str(tiny_models["svd"]), checkpoint=str(tiny_models["ours-checkpoint"]),
-        checkpoint_base=str(tiny_models["svd-img2vid"]), height=64, width=96, num_inference_steps=STEPS,
-        noise_aug_strength=0.0, recurrence=0, fusion=fusion,
+        "ours",
+        model=str(tiny_models["svd"]),
+        checkpoint=str(tiny_models["ours-checkpoint"]),
+        checkpoint_base=str(tiny_models["svd-img2vid"]),
+        height=64,
+        width=96,
+        num_inference_steps=STEPS,
+        noise_aug_strength=0.0,
+        recurrence=0,
+        fusion=fusion,
     )
     ours = method.interpolate(first, last, num_frames=N, seed=0, latents=noise).astype(np.int16)
     pipe = StableVideoDiffusionPipeline.from_pretrained(tiny_models["svd"])
-    reference = release_style(pipe, tiny_models["ours-checkpoint"], tiny_models["svd-img2vid"], first, last, noise, fusion)
+    reference = release_style(
+        pipe, tiny_models["ours-checkpoint"], tiny_models["svd-img2vid"], first, last, noise, fusion
+    )
     assert np.abs(ours - reference).max() <= 1
 
 

@@ -56,7 +56,15 @@ def videos(tmp_path_factory):
 
 
 def config(tiny_models, videos, out, variant="ours", **extra) -> TrainConfig:
-    kw = {"model": str(tiny_models["svd"]), "max_steps": 2, "device": "cpu", "checkpoint_every": 100, "validate_every": 100, **CLIP, **extra}
+    kw = {
+        "model": str(tiny_models["svd"]),
+        "max_steps": 2,
+        "device": "cpu",
+        "checkpoint_every": 100,
+        "validate_every": 100,
+        **CLIP,
+        **extra,
+    }
     return TrainConfig(variant=variant, videos=str(videos), out=str(out), **kw)
 
 
@@ -75,7 +83,16 @@ def one_batch(pipe, videos, index=0):
 
 def loss_and_grads(pipe, control, layers, projections, batch, rotated):
     projections.zero_grad()
-    loss = train_step.backward_loss(projections, pipe.unet, control, layers, batch, rotated=rotated, backward=torch.Tensor.backward, autocast=contextlib.nullcontext)
+    loss = train_step.backward_loss(
+        projections,
+        pipe.unet,
+        control,
+        layers,
+        batch,
+        rotated=rotated,
+        backward=torch.Tensor.backward,
+        autocast=contextlib.nullcontext,
+    )
     return loss, [w.grad.clone() for w in projections.weights]
 
 
@@ -94,7 +111,9 @@ def test_only_the_variants_projection_weights_receive_gradients(tiny_models, vid
     assert all(p.grad is None for p in pipe.unet.parameters())
     assert not control.maps  # the recorded maps were all used and dropped
     torch.optim.AdamW(projections.parameters(), lr=1e-3).step()
-    assert all(torch.equal(v, before[k]) for k, v in pipe.unet.state_dict().items())  # the frozen forward model is untouched
+    assert all(
+        torch.equal(v, before[k]) for k, v in pipe.unet.state_dict().items()
+    )  # the frozen forward model is untouched
 
 
 def test_rotated_maps_reach_the_backward_pass_also_under_checkpointed_temporal_blocks(tiny_models, videos):
@@ -105,7 +124,9 @@ def test_rotated_maps_reach_the_backward_pass_also_under_checkpointed_temporal_b
     loss, grads = loss_and_grads(pipe, control, layers, projections, batch, rotated=True)
     _, plain = loss_and_grads(pipe, control, layers, projections, batch, rotated=False)
     # the rotated maps change what the backward model computes
-    assert all((a - b).abs().max() > 0.05 * a.abs().max() for a, b in zip(grads, plain)), [((a - b).abs().max() / a.abs().max()).item() for a, b in zip(grads, plain)]
+    assert all((a - b).abs().max() > 0.05 * a.abs().max() for a, b in zip(grads, plain)), [
+        ((a - b).abs().max() / a.abs().max()).item() for a, b in zip(grads, plain)
+    ]
     from diffusers.models.attention import TemporalBasicTransformerBlock
 
     for block in pipe.unet.modules():
@@ -137,12 +158,23 @@ def test_checkpoint_holds_exactly_the_trained_weights(tiny_models, videos, tmp_p
     result = train(config(tiny_models, videos, tmp_path, variant))
     path = tmp_path / "backward.safetensors"
     deltas = load_file(path)
-    layers = attention.temporal_self_attention_layers(loading.load_pipeline(str(tiny_models["svd"]), dtype=torch.float32).unet)
-    assert sorted(deltas) == sorted(loading.expected_weights(layers, VARIANT_TENSORS[variant]))  # weights only, no biases
+    layers = attention.temporal_self_attention_layers(
+        loading.load_pipeline(str(tiny_models["svd"]), dtype=torch.float32).unet
+    )
+    assert sorted(deltas) == sorted(
+        loading.expected_weights(layers, VARIANT_TENSORS[variant])
+    )  # weights only, no biases
     assert all(d.abs().max() > 0 for d in deltas.values())
     with safe_open(str(path), "pt") as fh:
-        assert fh.metadata()["format"] == loading.COMPACT_FORMAT and fh.metadata()["tensors"] == VARIANT_TENSORS[variant]
-    assert torch.equal(load_file(result.checkpoint / "backward.safetensors")["down_blocks.0.attentions.0.temporal_transformer_blocks.0.attn1.to_v.weight"], deltas["down_blocks.0.attentions.0.temporal_transformer_blocks.0.attn1.to_v.weight"])
+        assert (
+            fh.metadata()["format"] == loading.COMPACT_FORMAT and fh.metadata()["tensors"] == VARIANT_TENSORS[variant]
+        )
+    assert torch.equal(
+        load_file(result.checkpoint / "backward.safetensors")[
+            "down_blocks.0.attentions.0.temporal_transformer_blocks.0.attn1.to_v.weight"
+        ],
+        deltas["down_blocks.0.attentions.0.temporal_transformer_blocks.0.attn1.to_v.weight"],
+    )
     assert [c.source.name for c in result.clips.videos] == ["a", "b", "z"] and result.clips.too_short == ["short"]
 
 
@@ -172,7 +204,11 @@ def test_resumed_run_equals_uninterrupted_run(tiny_models, videos, tmp_path):
 
 @pytest.mark.parametrize("variant,method", [("ours", "ours"), ("wo-ra", "ours-wo-ra")])
 def test_checkpoint_loads_into_the_method_and_changes_its_output(tiny_models, videos, tmp_path, variant, method):
-    result = train(config(tiny_models, videos, tmp_path, variant, learning_rate=3e-2, holdout=1, validate_every=2, validation_steps=1))
+    result = train(
+        config(
+            tiny_models, videos, tmp_path, variant, learning_rate=3e-2, holdout=1, validate_every=2, validation_steps=1
+        )
+    )
     assert (tmp_path / "validation" / "step-000002" / "z.mp4").stat().st_size > 0
     first, last = frame(0, 64, 96), frame(6, 64, 96)
     fast = {"model": str(tiny_models["svd"]), "num_inference_steps": 1, "recurrence": 1, **SIZE}
@@ -185,7 +221,9 @@ def test_checkpoint_loads_into_the_method_and_changes_its_output(tiny_models, vi
 def zero_checkpoint(tiny_models, tmp_path, variant):
     """A compact checkpoint of the untrained weights (all deltas zero)."""
     pipe, _, layers = tiny_pipeline(tiny_models)
-    return Projections(pipe.unet, layers, VARIANT_TENSORS[variant]).save_compact(tmp_path / "zero.safetensors", base_model="tiny", step=0)
+    return Projections(pipe.unet, layers, VARIANT_TENSORS[variant]).save_compact(
+        tmp_path / "zero.safetensors", base_model="tiny", step=0
+    )
 
 
 # --- bad input ------------------------------------------------------------------------------------
@@ -213,22 +251,68 @@ def test_cli_rejects_an_unknown_variant(tmp_path):
 
 def test_two_process_run_under_accelerate_equals_one_process_with_both_clips(tiny_models, videos, tmp_path):
     """2 ranks x 1 clip (gloo, gradients averaged by DDP) take the same steps as 1 process x 2 clips."""
-    common = ["--variant", "ours", "--videos", str(videos), "--model", str(tiny_models["svd"]), "--max-steps", "2",
-              "--height", "64", "--width", "96", "--num-frames", "4", "--device", "cpu", "--quiet"]
+    common = [
+        "--variant",
+        "ours",
+        "--videos",
+        str(videos),
+        "--model",
+        str(tiny_models["svd"]),
+        "--max-steps",
+        "2",
+        "--height",
+        "64",
+        "--width",
+        "96",
+        "--num-frames",
+        "4",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     launched = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", str(free_port()),
-         "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "kfbench", "train", *common, "--out", str(tmp_path / "ddp")],
-        capture_output=True, text=True, env=cli_env(), timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--main_process_port",
+            str(free_port()),
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "-m",
+            "kfbench",
+            "train",
+            *common,
+            "--out",
+            str(tmp_path / "ddp"),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=600,
     )
-    assert launched.returncode == 0, "\n".join(line for line in launched.stderr.splitlines() if "rank1" in line or "Error" in line)[-6000:]
+    assert launched.returncode == 0, "\n".join(
+        line for line in launched.stderr.splitlines() if "rank1" in line or "Error" in line
+    )[-6000:]
     assert launched.stdout.count("trained ours to step 2") == 1  # rank 0 reports
     run_cli("train", *common, "--batch-size", "2", "--out", tmp_path / "single", check=True)
     ddp, single = (load_file(tmp_path / run / "backward.safetensors") for run in ("ddp", "single"))
     # AdamW moves each weight by up to lr = 1e-4 a step whatever the gradient's size, so summation-order noise in
     # near-zero gradients shows up as ~1e-6: compare against the 2e-4 the weights can move in two steps.
-    assert all(torch.allclose(ddp[k], single[k], atol=5e-6) for k in ddp), [(ddp[k] - single[k]).abs().max().item() for k in ddp]
+    assert all(torch.allclose(ddp[k], single[k], atol=5e-6) for k in ddp), [
+        (ddp[k] - single[k]).abs().max().item() for k in ddp
+    ]
     assert max(d.abs().max() for d in ddp.values()) > 1e-4
-    losses = [[float(r["loss"]) for r in csv.DictReader(open(tmp_path / run / "train_log.csv"))] for run in ("ddp", "single")]
+    losses = [
+        [float(r["loss"]) for r in csv.DictReader(open(tmp_path / run / "train_log.csv"))] for run in ("ddp", "single")
+    ]
     assert np.allclose(*losses, rtol=1e-5)
 
 
@@ -250,7 +334,9 @@ def test_wo_ra_loss_equals_plain_diffusers_unet_with_the_trained_weights(tiny_mo
     loss, _ = loss_and_grads(pipe, control, layers, projections, batch, rotated=False)
 
     reference = UNetSpatioTemporalConditionModel.from_pretrained(tiny_models["svd"] / "unet")  # default processors
-    reference.load_state_dict({**reference.state_dict(), **{n: w.detach() for n, w in zip(projections.names, projections.weights)}})
+    reference.load_state_dict(
+        {**reference.state_dict(), **{n: w.detach() for n, w in zip(projections.names, projections.weights)}}
+    )
     scheduler = copy.deepcopy(pipe.scheduler)
     sigma = batch.sigma
     x = (batch.latents + sigma * batch.noise).flip(1)
@@ -260,8 +346,10 @@ def test_wo_ra_loss_equals_plain_diffusers_unet_with_the_trained_weights(tiny_mo
     scaled = scheduler.scale_model_input(x, scheduler.timesteps[0])
     with torch.no_grad():
         out = reference(
-            torch.cat([scaled, batch.last.image_latents], dim=2), scheduler.timesteps[0],
-            encoder_hidden_states=batch.last.embeddings, added_time_ids=batch.last.added_time_ids,
+            torch.cat([scaled, batch.last.image_latents], dim=2),
+            scheduler.timesteps[0],
+            encoder_hidden_states=batch.last.embeddings,
+            added_time_ids=batch.last.added_time_ids,
         ).sample
     denoised = scheduler.step(out, scheduler.timesteps[0], x).pred_original_sample
     expected = ((1 + sigma**2) / sigma**2 * (denoised - batch.latents.flip(1)) ** 2).mean()

@@ -53,12 +53,22 @@ def test_without_cfgpp_and_unit_guidance_the_step_is_plain_euler(method, keyfram
     from kfbench.methods.svd.conditioning import encode_keyframes
 
     model = method.loaded()
-    (cond,) = encode_keyframes(model.pipe, [keyframes[0]], num_frames=8, fps=7, motion_bucket_id=127,
-                               noise_aug_strength=0.02, cfg=True, generator=torch.Generator().manual_seed(0))
+    (cond,) = encode_keyframes(
+        model.pipe,
+        [keyframes[0]],
+        num_frames=8,
+        fps=7,
+        motion_bucket_id=127,
+        noise_aug_strength=0.02,
+        cfg=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     sigmas, timesteps, _ = model.sigmas(4)
     z = torch.randn(1, 8, 4, 8, 12, generator=torch.Generator().manual_seed(1)) * sigmas[1]
     denoiser = Denoiser(model.pipe.unet, model.control)
-    step = vibid.vibid_step(denoiser, z, sigmas[1], sigmas[2], timesteps[1], cond, torch.zeros(1, 4, 8, 12), 1.0, dds=False, cfgpp=False)
+    step = vibid.vibid_step(
+        denoiser, z, sigmas[1], sigmas[2], timesteps[1], cond, torch.zeros(1, 4, 8, 12), 1.0, dds=False, cfgpp=False
+    )
     ((_, v_cond),) = denoiser.halves([Request(z, cond)], sigmas[1], timesteps[1])
     torch.testing.assert_close(step, euler(z, v_cond, sigmas[1], sigmas[2]), rtol=1e-5, atol=1e-4)
     assert denoiser.stats["unet_calls"] == 2

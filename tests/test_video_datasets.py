@@ -61,7 +61,9 @@ def test_pexels_manifest_records_id_url_size_fps_start_stride_checksum(pexels_di
     assert source["video_id"] == "1918465" and source["url"] == "https://www.pexels.com/video/1918465/"
     assert (source["width"], source["height"], source["num_frames"]) == (64, 48, 55)
     assert source["fps"] == pytest.approx(29.97, abs=1e-3)
-    assert source["bytes"] == (pexels_dir / "1918465-hd_640_360_30fps.mp4").stat().st_size and len(source["sha256"]) == 64
+    assert (
+        source["bytes"] == (pexels_dir / "1918465-hd_640_360_30fps.mp4").stat().st_size and len(source["sha256"]) == 64
+    )
     pair = manifest["pairs"][1]
     assert (pair["start"], pair["stride"], pair["num_frames"]) == (25, 1, 25)
     assert pair["sha256"] == {"1918465-hd_640_360_30fps.mp4": source["sha256"]}
@@ -96,7 +98,9 @@ def test_truncated_video_is_named_or_skipped(tmp_path):
     root = tmp_path / "clips"
     write_video(root / "good.mp4", 25)
     truncate(write_video(root / "broken.mp4", 40))
-    with pytest.raises(BadSourceError, match=r"broken.mp4: cannot decode video \(truncated or corrupt.*pass --skip-bad"):
+    with pytest.raises(
+        BadSourceError, match=r"broken.mp4: cannot decode video \(truncated or corrupt.*pass --skip-bad"
+    ):
         kfbench.create_dataset("folder", root=str(root))
     data = kfbench.create_dataset("folder", root=str(root), skip_bad=True)
     assert data.pair_ids() == ["good_00000-00024_s1"]

@@ -29,8 +29,16 @@ def _cdfvd(monkeypatch, weights):
     from cdfvd.third_party.VideoMAEv2.videomaev2_finetune import VisionTransformer
 
     def tiny_vit(pretrained=False, **kwargs):
-        return VisionTransformer(patch_size=14, embed_dim=WIDTH, depth=2, num_heads=HEADS, mlp_ratio=4, qkv_bias=True,
-                                 norm_layer=partial(nn.LayerNorm, eps=1e-6), **kwargs)
+        return VisionTransformer(
+            patch_size=14,
+            embed_dim=WIDTH,
+            depth=2,
+            num_heads=HEADS,
+            mlp_ratio=4,
+            qkv_bias=True,
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),
+            **kwargs,
+        )
 
     monkeypatch.setattr(videomae_utils, "vit_giant_patch14_224", tiny_vit)
     monkeypatch.setattr(videomae_utils.requests, "get", lambda *a, **k: pytest.fail("cd-fvd tried to download"))
@@ -48,7 +56,9 @@ def test_fvd_videomae_equals_cd_fvd(monkeypatch, weights):
     metric = FvdVideoMAE(weights, heads=HEADS)
     ours_truth, ours_generated = metric.features(truth), metric.features(generated)
     with torch.no_grad():
-        their_features = reference.model.forward_features(videomae_utils.preprocess_videomae(truth[:4])).double().numpy()
+        their_features = (
+            reference.model.forward_features(videomae_utils.preprocess_videomae(truth[:4])).double().numpy()
+        )
     np.testing.assert_allclose(ours_truth[:4], their_features, rtol=1e-4, atol=1e-5)
     value = metric.score(ours_generated, ours_truth)
     assert expected > 0.05  # the two sets differ: a value that could be wrong

@@ -29,10 +29,20 @@ def _blocks(depth: int, dim: int, hidden: int, *, split_bias: bool) -> dict[str,
     for i in range(depth):
         b = f"blocks.{i}."
         shapes |= {b + "norm1.weight": (dim,), b + "norm1.bias": (dim,)}
-        shapes |= {b + "attn.q_bias": (dim,), b + "attn.v_bias": (dim,)} if split_bias else {b + "attn.qkv.bias": (3 * dim,)}
-        shapes |= {b + "attn.qkv.weight": (3 * dim, dim), b + "attn.proj.weight": (dim, dim), b + "attn.proj.bias": (dim,),
-                   b + "norm2.weight": (dim,), b + "norm2.bias": (dim,), b + "mlp.fc1.weight": (hidden, dim),
-                   b + "mlp.fc1.bias": (hidden,), b + "mlp.fc2.weight": (dim, hidden), b + "mlp.fc2.bias": (dim,)}
+        shapes |= (
+            {b + "attn.q_bias": (dim,), b + "attn.v_bias": (dim,)} if split_bias else {b + "attn.qkv.bias": (3 * dim,)}
+        )
+        shapes |= {
+            b + "attn.qkv.weight": (3 * dim, dim),
+            b + "attn.proj.weight": (dim, dim),
+            b + "attn.proj.bias": (dim,),
+            b + "norm2.weight": (dim,),
+            b + "norm2.bias": (dim,),
+            b + "mlp.fc1.weight": (hidden, dim),
+            b + "mlp.fc1.bias": (hidden,),
+            b + "mlp.fc2.weight": (dim, hidden),
+            b + "mlp.fc2.bias": (dim,),
+        }
     return shapes
 
 
@@ -47,16 +57,33 @@ def save_random_videomae(path: Path, *, dim: int = 16, depth: int = 2, seed: int
 
 def save_random_vjepa(folder: Path, *, dim: int = 16, depth: int = 2, seed: int = 0) -> tuple[Path, Path]:
     """vith16.pth.tar and ssv2-probe.pth.tar layouts (patch 16, tubelet 2, 16 frames at 224) at width ``dim``."""
-    shapes = {"patch_embed.proj.weight": (dim, 3, 2, 16, 16), "patch_embed.proj.bias": (dim,), "pos_embed": (1, 8 * 14 * 14, dim)}
+    shapes = {
+        "patch_embed.proj.weight": (dim, 3, 2, 16, 16),
+        "patch_embed.proj.bias": (dim,),
+        "pos_embed": (1, 8 * 14 * 14, dim),
+    }
     shapes |= _blocks(depth, dim, 4 * dim, split_bias=False) | {"norm.weight": (dim,), "norm.bias": (dim,)}
     encoder = {"module.backbone." + k: v for k, v in _random(shapes, seed).items()}
     c = "pooler.cross_attention_block."
-    probe_shapes = {"pooler.query_tokens": (1, 1, dim), c + "norm1.weight": (dim,), c + "norm1.bias": (dim,),
-                    c + "xattn.q.weight": (dim, dim), c + "xattn.q.bias": (dim,), c + "xattn.kv.weight": (2 * dim, dim),
-                    c + "xattn.kv.bias": (2 * dim,), c + "xattn.proj.weight": (dim, dim), c + "xattn.proj.bias": (dim,),
-                    c + "norm2.weight": (dim,), c + "norm2.bias": (dim,), c + "mlp.fc1.weight": (4 * dim, dim),
-                    c + "mlp.fc1.bias": (4 * dim,), c + "mlp.fc2.weight": (dim, 4 * dim), c + "mlp.fc2.bias": (dim,),
-                    "linear.weight": (174, dim), "linear.bias": (174,)}
+    probe_shapes = {
+        "pooler.query_tokens": (1, 1, dim),
+        c + "norm1.weight": (dim,),
+        c + "norm1.bias": (dim,),
+        c + "xattn.q.weight": (dim, dim),
+        c + "xattn.q.bias": (dim,),
+        c + "xattn.kv.weight": (2 * dim, dim),
+        c + "xattn.kv.bias": (2 * dim,),
+        c + "xattn.proj.weight": (dim, dim),
+        c + "xattn.proj.bias": (dim,),
+        c + "norm2.weight": (dim,),
+        c + "norm2.bias": (dim,),
+        c + "mlp.fc1.weight": (4 * dim, dim),
+        c + "mlp.fc1.bias": (4 * dim,),
+        c + "mlp.fc2.weight": (dim, 4 * dim),
+        c + "mlp.fc2.bias": (dim,),
+        "linear.weight": (174, dim),
+        "linear.bias": (174,),
+    }
     probe = {"module." + k: v for k, v in _random(probe_shapes, seed + 1).items()}
     encoder_path, probe_path = folder / "vith16.pth.tar", folder / "ssv2-probe.pth.tar"
     torch.save({"target_encoder": encoder, "encoder": encoder, "epoch": 300}, encoder_path)
@@ -70,5 +97,7 @@ def random_clips(count: int, *, seed: int, frames: int = 16, size: tuple[int, in
 
     rng = np.random.default_rng(seed)
     base = rng.normal(128, 40, (count, 1, 9, 16, 3)) + np.cumsum(rng.normal(0, 8, (count, frames, 9, 16, 3)), axis=1)
-    up = torch.nn.functional.interpolate(torch.tensor(base).permute(0, 4, 1, 2, 3), size=(frames, *size), mode="trilinear")
+    up = torch.nn.functional.interpolate(
+        torch.tensor(base).permute(0, 4, 1, 2, 3), size=(frames, *size), mode="trilinear"
+    )
     return np.clip(up.permute(0, 2, 3, 4, 1).numpy() + bright, 0, 255).astype(np.uint8)

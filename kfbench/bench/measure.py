@@ -100,7 +100,13 @@ def vae_scale(model: str) -> int:
 
 
 def count_unet_flops(
-    config: dict[str, Any], *, batch: int, num_frames: int, height: int, width: int, vae_scale: int = vae_scale_factor(SVD_XT_VAE_CONFIG)
+    config: dict[str, Any],
+    *,
+    batch: int,
+    num_frames: int,
+    height: int,
+    width: int,
+    vae_scale: int = vae_scale_factor(SVD_XT_VAE_CONFIG),
 ) -> UNetFlops:
     """FlopCounterMode over one UNet forward on the meta device: no weights, no memory, seconds of CPU even for SVD-XT."""
     from diffusers import UNetSpatioTemporalConditionModel
@@ -115,8 +121,13 @@ def count_unet_flops(
     context = torch.empty(batch, 1, c.cross_attention_dim, device="meta")
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        unet(sample, torch.tensor(1.0, device="meta"), encoder_hidden_states=context,
-             added_time_ids=torch.empty(batch, ids, device="meta"), return_dict=False)
+        unet(
+            sample,
+            torch.tensor(1.0, device="meta"),
+            encoder_hidden_states=context,
+            added_time_ids=torch.empty(batch, ids, device="meta"),
+            return_dict=False,
+        )
     by_op = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
     attention = sum(n for op, n in by_op.items() if any(a in op for a in ATTENTION_OPS))
     return UNetFlops(total=int(counter.get_total_flops()), attention=attention, by_op=by_op)
@@ -146,7 +157,11 @@ class UNetTimer:
         self.cuda = device.startswith("cuda")
         self.forwards, self.seconds, self._start = 0, 0.0, 0.0
         modules = (unet,) if isinstance(unet, torch.nn.Module) else unet  # several: e.g. Wan 2.2's two experts
-        self._hooks = [h for m in modules for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))]
+        self._hooks = [
+            h
+            for m in modules
+            for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))
+        ]
 
     def _sync(self) -> None:
         if self.cuda:
@@ -223,15 +238,21 @@ def run_bench(
     method = create_method(method_name, **options)
     if isinstance(method, KeyframePipelineInterpolator):
         if compare_sequential:
-            raise KfbenchError(f"'{method_name}' runs its pipeline's own loop: there is no fused call to compare; drop --compare-sequential")
-        return bench_keyframe(method, num_frames=num_frames, seed=seed, flops_only=flops_only, repeats=repeats, warmup=warmup)
+            raise KfbenchError(
+                f"'{method_name}' runs its pipeline's own loop: there is no fused call to compare; drop --compare-sequential"
+            )
+        return bench_keyframe(
+            method, num_frames=num_frames, seed=seed, flops_only=flops_only, repeats=repeats, warmup=warmup
+        )
     if not isinstance(method, (SVDInterpolator, ViBiDInterpolator)):
         raise KfbenchError(
             f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has none"
         )
     fusable = isinstance(method, SVDInterpolator) and method.bidirectional
     if compare_sequential and not fusable:
-        raise KfbenchError(f"'{method_name}' runs one direction per step: there is no fused call to compare; drop --compare-sequential")
+        raise KfbenchError(
+            f"'{method_name}' runs one direction per step: there is no fused call to compare; drop --compare-sequential"
+        )
     device = resolve_device(method.device)
     dtype = resolve_dtype(method.dtype, device)
     cfg = not isinstance(method, SVDInterpolator) or method.max_guidance_scale > 1  # vibid always batches CFG
@@ -243,7 +264,9 @@ def run_bench(
         "height": method.height,
         "width": method.width,
         "device": device,
-        "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor() or "cpu",
+        "device_name": torch.cuda.get_device_name(device)
+        if device.startswith("cuda")
+        else platform.processor() or "cpu",
         "dtype": str(dtype).removeprefix("torch."),
         "torch_threads": torch.get_num_threads(),
     }
@@ -252,7 +275,9 @@ def run_bench(
     else:
         pipe = method.loaded().pipe
         config, source, scale = dict(pipe.unet.config), method.model, vae_scale_factor(pipe.vae.config)
-    flops = count_unet_flops(config, batch=2 if cfg else 1, num_frames=num_frames, height=method.height, width=method.width, vae_scale=scale)
+    flops = count_unet_flops(
+        config, batch=2 if cfg else 1, num_frames=num_frames, height=method.height, width=method.width, vae_scale=scale
+    )
     report["unet_config"] = source
     report["flops"] = {
         "per_call": flops.total,
@@ -358,10 +383,14 @@ def format_report(report: dict[str, Any]) -> str:
         f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP (without attention matmuls {f['total_without_attention_matmuls'] / 1e15:.4g})",
     ]
     peak = report.get("peak_tflops")
-    lines.append(f"device peak (dense 16-bit): {peak} TFLOP/s" if peak else f"device peak: {report.get('peak_tflops_note')}")
+    lines.append(
+        f"device peak (dense 16-bit): {peak} TFLOP/s" if peak else f"device peak: {report.get('peak_tflops_note')}"
+    )
     if peak:
         lines.append(f"time at peak: {f['total'] / peak / 1e12:.1f} s per video")
-    lines.append(f"time at an H100 SXM's peak ({H100_SXM_TFLOPS} TFLOP/s): {report['floor_s_h100_sxm']:.3g} s per video")
+    lines.append(
+        f"time at an H100 SXM's peak ({H100_SXM_TFLOPS} TFLOP/s): {report['floor_s_h100_sxm']:.3g} s per video"
+    )
     for name, run in report.get("runs", {}).items():
         unet = f", UNet {run['unet_s']:.3f} s in {run['unet_forwards']} forwards" if run["unet_s"] is not None else ""
         rate = run["unet_tflops_per_s"] or run["tflops_per_s"]

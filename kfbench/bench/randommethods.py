@@ -30,7 +30,9 @@ class Subject:
     network: nn.Module | tuple[nn.Module, ...]  # the denoiser/synthesis network(s) whose forwards are timed
     calls_key: str  # the method.stats entry counting its calls
     unet_config: dict[str, Any] | None = None  # SVD family: FLOPs are counted on the meta device from this config
-    calls_per_video: Callable[[int], int] | None = None  # network calls of one video of num_frames, by the pipeline's rules
+    calls_per_video: Callable[[int], int] | None = (
+        None  # network calls of one video of num_frames, by the pipeline's rules
+    )
     call_flops: Callable[[int], int] | None = None  # FLOPs of one call at num_frames, counted on the meta device
 
 
@@ -39,7 +41,9 @@ def random_method(name: str, options: dict[str, Any], size: Size, seed: int = 0)
     preset = lookup(method_presets(), name, "method")
     installer = RANDOM_INSTALLERS.get(preset.factory)
     if installer is None:
-        raise KfbenchError(f"method '{name}' has no random-weight builder; kfbench bench --random-weights covers {', '.join(random_methods())}")
+        raise KfbenchError(
+            f"method '{name}' has no random-weight builder; kfbench bench --random-weights covers {', '.join(random_methods())}"
+        )
     return import_factory(installer)(name, options, size, seed)
 
 
@@ -58,12 +62,16 @@ def svd_pipeline(size: Size, device: str, dtype: torch.dtype, seed: int):
     if size == "tiny":
         parts = tiny_svd_components(seed)
         for key in ("unet", "vae", "image_encoder"):
-            parts[key] = nn.Module.to(parts[key], device, dtype)  # plain cast (diffusers' own warns about float32 modules; it has none)
+            parts[key] = nn.Module.to(
+                parts[key], device, dtype
+            )  # plain cast (diffusers' own warns about float32 modules; it has none)
         return StableVideoDiffusionPipeline(**parts)
     models = {key: build_random(f"svd-xt-{name}", device, dtype, seed=seed) for key, name in
               (("unet", "unet"), ("vae", "vae"), ("image_encoder", "image-encoder"))}  # fmt: skip
     return StableVideoDiffusionPipeline(
-        **models, scheduler=EulerDiscreteScheduler.from_config(SVD_SCHEDULER_CONFIG), feature_extractor=CLIPImageProcessor()
+        **models,
+        scheduler=EulerDiscreteScheduler.from_config(SVD_SCHEDULER_CONFIG),
+        feature_extractor=CLIPImageProcessor(),
     )
 
 

@@ -84,14 +84,18 @@ def fill_random_(tensor: torch.Tensor, name: str, generator: torch.Generator) ->
 def materialize(module: nn.Module, device: str | torch.device, dtype: torch.dtype, *, seed: int = 0) -> nn.Module:
     """Give every meta parameter random values on ``device`` in ``dtype`` (tied ones stay tied); move the buffers there."""
     device = torch.device(device)
-    generator = None if device.type == "meta" else torch.Generator(device).manual_seed(seed)  # meta: shapes and dtypes only
+    generator = (
+        None if device.type == "meta" else torch.Generator(device).manual_seed(seed)
+    )  # meta: shapes and dtypes only
     made: dict[int, nn.Parameter] = {}
     for owner_name, owner in module.named_modules(remove_duplicate=False):
         for leaf, param in list(owner._parameters.items()):
             if param is None:
                 continue
             if id(param) not in made:
-                value = torch.empty(param.shape, device=device, dtype=dtype if param.is_floating_point() else param.dtype)
+                value = torch.empty(
+                    param.shape, device=device, dtype=dtype if param.is_floating_point() else param.dtype
+                )
                 if generator is not None:
                     with torch.no_grad():
                         fill_random_(value, f"{owner_name}.{leaf}", generator)
@@ -175,13 +179,23 @@ def ours_backward_tensors() -> nn.Module:
 # (open_clip ViT-H-14 text_mparams). FILM: film_net Style, 34,436,667 (kfbench.methods.film, the port's state_dict).
 RANDOM_MODELS: dict[str, RandomModel] = {
     "svd-xt-unet": RandomModel(svd_xt_unet, 1_524_623_082, "SVD-XT unet/diffusion_pytorch_model.safetensors (1.52 B)"),
-    "svd-xt-vae": RandomModel(svd_xt_vae, 97_742_847, "SVD-XT vae/config.json; SD VAE encoder 34,163,592 + quant conv 72 + temporal decoder 63,579,183"),
-    "svd-xt-image-encoder": RandomModel(svd_xt_image_encoder, 632_076_800, "open_clip model_profile.csv: ViT-H-14 image 632.08 M"),
+    "svd-xt-vae": RandomModel(
+        svd_xt_vae,
+        97_742_847,
+        "SVD-XT vae/config.json; SD VAE encoder 34,163,592 + quant conv 72 + temporal decoder 63,579,183",
+    ),
+    "svd-xt-image-encoder": RandomModel(
+        svd_xt_image_encoder, 632_076_800, "open_clip model_profile.csv: ViT-H-14 image 632.08 M"
+    ),
     "ours-backward": RandomModel(
-        ours_backward_tensors, 24_780_800, "release name rule: W_v, W_o of the 16 temporal self-attention layers, 2 (5*320^2 + 5*640^2 + 6*1280^2)"
+        ours_backward_tensors,
+        24_780_800,
+        "release name rule: W_v, W_o of the 16 temporal self-attention layers, 2 (5*320^2 + 5*640^2 + 6*1280^2)",
     ),
     "film": RandomModel(film_net, 34_436_667, "film_net Style (the PyTorch port's state_dict)"),
-    "dynamicrafter": RandomModel(dynamicrafter, 2_609_129_005, "DynamiCrafter 512 interp release config (UNet 1,438,854,980)"),
+    "dynamicrafter": RandomModel(
+        dynamicrafter, 2_609_129_005, "DynamiCrafter 512 interp release config (UNet 1,438,854,980)"
+    ),
 }
 
 
@@ -224,5 +238,8 @@ KEYFRAME_MODELS = {
     "framepack-hunyuan-vae": (HUNYUAN, "vae", 246_478_803, f"{SELF_CHECK}; HunyuanVideo VAE (AutoencoderKLHunyuanVideo defaults)"),
 }  # fmt: skip
 RANDOM_MODELS.update(
-    {name: RandomModel(keyframe_component(model, component), count, source) for name, (model, component, count, source) in KEYFRAME_MODELS.items()}
+    {
+        name: RandomModel(keyframe_component(model, component), count, source)
+        for name, (model, component, count, source) in KEYFRAME_MODELS.items()
+    }
 )

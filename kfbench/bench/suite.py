@@ -45,7 +45,11 @@ class Entry:
 
 PAPER = {"height": 576, "width": 1024}
 TINY = {"height": 64, "width": 96, "num_inference_steps": 2}
-TINY_VIDEO = {"height": 32, "width": 32, "num_inference_steps": 2}  # the tiny keyframe pipelines (kfbench.methods.keyframe.tiny)
+TINY_VIDEO = {
+    "height": 32,
+    "width": 32,
+    "num_inference_steps": 2,
+}  # the tiny keyframe pipelines (kfbench.methods.keyframe.tiny)
 SVD_FAMILY = ("ours", "ours-wo-ft", "ours-wo-ra", "trf", "svd", "vibid")
 SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
     # paper settings: 1024x576, 25 frames, 50 steps, recurrence 5 over the first half (ours: 350 CFG-batched calls);
@@ -116,7 +120,11 @@ class CallFlops:
     def __init__(self, network: torch.nn.Module | tuple[torch.nn.Module, ...]) -> None:
         self.total, self.calls, self._mode = 0, 0, None
         modules = (network,) if isinstance(network, torch.nn.Module) else network
-        self._hooks = [h for m in modules for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))]
+        self._hooks = [
+            h
+            for m in modules
+            for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))
+        ]
 
     def _before(self, *_: Any) -> None:
         self._mode = FlopCounterMode(display=False)
@@ -151,7 +159,9 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed_video(subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None) -> dict[str, Any]:
+def timed_video(
+    subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None
+) -> dict[str, Any]:
     """One video: wall time, network time and calls, peak memory."""
     sync(device)
     if device.startswith("cuda"):
@@ -179,12 +189,22 @@ def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: 
     """FLOPs of one network call and how they were counted (SVD family: meta device; others: one counted short video)."""
     if subject.unet_config is not None:
         method = subject.method
-        key = (json.dumps(subject.unet_config, sort_keys=True, default=str), cfg_batch, num_frames, method.height, method.width)
+        key = (
+            json.dumps(subject.unet_config, sort_keys=True, default=str),
+            cfg_batch,
+            num_frames,
+            method.height,
+            method.width,
+        )
         if key not in _UNET_FLOPS:  # the family's methods share shapes: count each once
-            _UNET_FLOPS[key] = count_unet_flops(subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=key[3], width=key[4]).total
+            _UNET_FLOPS[key] = count_unet_flops(
+                subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=key[3], width=key[4]
+            ).total
         return _UNET_FLOPS[key], "FlopCounterMode on the meta device (attention matmuls included)"
     if subject.call_flops is not None:
-        return subject.call_flops(num_frames), "FlopCounterMode on the meta device at the pipeline's shapes (attention matmuls included)"
+        return subject.call_flops(
+            num_frames
+        ), "FlopCounterMode on the meta device at the pipeline's shapes (attention matmuls included)"
     counter = CallFlops(subject.network)
     try:
         with fewer_steps(subject.method, 1):
@@ -221,7 +241,9 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
             run = extrapolated_video(subject, frames, entry.num_frames, settings.device, timer)
         else:
             with fewer_steps(method, 1):
-                method.interpolate(*frames, num_frames=entry.num_frames, seed=0)  # warm-up (and compile) at the same shapes
+                method.interpolate(
+                    *frames, num_frames=entry.num_frames, seed=0
+                )  # warm-up (and compile) at the same shapes
             run = timed_video(subject, frames, entry.num_frames, settings.device, timer)
     finally:
         if timer is not None:
@@ -231,7 +253,9 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
                       levers=settings.levers.label() if is_svd else None, height=height, width=width)  # fmt: skip
 
 
-def short_videos(subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: UNetTimer | None) -> tuple[dict, dict, float, float]:
+def short_videos(
+    subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: UNetTimer | None
+) -> tuple[dict, dict, float, float]:
     """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, the seconds per call and outside the calls."""
     runs = {}
     for n in (1, 1, steps):  # the first 1-step video warms up (and compiles)
@@ -242,10 +266,14 @@ def short_videos(subject: Subject, frames: tuple, num_frames: int, device: str, 
     return short, long, per_call, short["wall_s"] - per_call * short["calls"]
 
 
-def extrapolated_video(subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None) -> dict[str, Any]:
+def extrapolated_video(
+    subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None
+) -> dict[str, Any]:
     """One whole video's figures from a 1-step and a 2-step video: per-call time times the preset's calls, plus the rest."""
     if subject.calls_per_video is None:
-        raise KfbenchError(f"method '{subject.method.name}' does not say its calls per video; it cannot be extrapolated")
+        raise KfbenchError(
+            f"method '{subject.method.name}' does not say its calls per video; it cannot be extrapolated"
+        )
     short, long, per_call, outside = short_videos(subject, frames, num_frames, device, 2, timer)
     calls = subject.calls_per_video(num_frames)
     network_per_call = long["network_s"] / long["calls"] if long["network_s"] is not None else None
@@ -257,7 +285,9 @@ def extrapolated_video(subject: Subject, frames: tuple, num_frames: int, device:
     }  # fmt: skip
 
 
-def finish_row(entry: Entry, settings: Settings, run: dict[str, Any], per_call: int | None, flops_source: str, **extra: Any) -> dict[str, Any]:
+def finish_row(
+    entry: Entry, settings: Settings, run: dict[str, Any], per_call: int | None, flops_source: str, **extra: Any
+) -> dict[str, Any]:
     """A result row with FLOP rates and the fraction of the device's 16-bit peak."""
     row: dict[str, Any] = {"method": entry.method, "num_frames": entry.num_frames, **extra, **run}
     row["dtype"] = str(row["dtype"]).removeprefix("torch.")
@@ -269,7 +299,9 @@ def finish_row(entry: Entry, settings: Settings, run: dict[str, Any], per_call: 
         row["tflops_per_s"] = total / seconds / 1e12
         row["tflops_basis"] = "network time" if run["network_s"] else "wall time"
         dtype = getattr(torch, row["dtype"], None)
-        peak = peak_tflops(device_name(settings.device), dtype) if settings.device.startswith("cuda") and dtype else None
+        peak = (
+            peak_tflops(device_name(settings.device), dtype) if settings.device.startswith("cuda") and dtype else None
+        )
         row["fraction_of_peak"] = row["tflops_per_s"] / peak if peak else None
     return row
 
@@ -318,7 +350,9 @@ def select_entries(suite: str, methods: list[str] | None) -> tuple[Size, tuple[E
         known = {e.method for e in entries}
         unknown = [m for m in methods if m not in known]
         if unknown:
-            raise KfbenchError(f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(e.method for e in entries)}")
+            raise KfbenchError(
+                f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(e.method for e in entries)}"
+            )
         entries = tuple(e for e in entries if e.method in methods)
     return size, entries
 
@@ -391,10 +425,15 @@ def markdown(report: dict[str, Any]) -> str:
         )
     if report["rows"]:
         kinds = sorted({r["peak_memory_kind"] for r in report["rows"] if "peak_memory_kind" in r})
-        lines += ["", f"Peak memory: {', '.join(kinds)}. TFLOP/s: network FLOPs over network time (wall time where the network is compiled)."]
+        lines += [
+            "",
+            f"Peak memory: {', '.join(kinds)}. TFLOP/s: network FLOPs over network time (wall time where the network is compiled).",
+        ]
         if any("extrapolated_from" in r for r in report["rows"]):
-            lines.append("(extrapolated): seconds per call from a 1-step and a 2-step video, times the preset's calls per video, "
-                         "plus the time outside the calls; peak memory of the 2-step video.")
+            lines.append(
+                "(extrapolated): seconds per call from a 1-step and a 2-step video, times the preset's calls per video, "
+                "plus the time outside the calls; peak memory of the 2-step video."
+            )
     if report["sweep"]:
         lines += [
             "",
@@ -426,7 +465,12 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
     models = {}
     for name, spec in RANDOM_MODELS.items():
         count = meta_count(name)
-        models[name] = {"parameters": count, "published": spec.parameters, "source": spec.source, "equal": count == spec.parameters}
+        models[name] = {
+            "parameters": count,
+            "published": spec.parameters,
+            "source": spec.source,
+            "equal": count == spec.parameters,
+        }
     rows = []
     config, _ = unet_config(DEFAULT_MODEL)
     counted: dict[tuple[int, int, int, int], Any] = {}
@@ -436,7 +480,13 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
             if isinstance(factory, type) and issubclass(factory, KeyframePipelineInterpolator):
                 rows.append(keyframe_flops_row(create_method(entry.method, **entry.options), entry.num_frames))
             else:
-                rows.append({"method": entry.method, "flops": None, "flops_missing": "counted during a run (its forward is not run on the meta device)"})
+                rows.append(
+                    {
+                        "method": entry.method,
+                        "flops": None,
+                        "flops_missing": "counted during a run (its forward is not run on the meta device)",
+                    }
+                )
             continue
         extra = {"checkpoint": "unused"} if entry.method in ("ours", "ours-wo-ra") else {}
         method = create_method(entry.method, **{**entry.options, **extra})
@@ -482,7 +532,9 @@ def run_from_cli(
 
     unknown = sorted(set(flags) - {"device", "dtype"})
     if unknown:
-        raise KfbenchError(f"the suite takes --device and --dtype, not --{unknown[0].replace('_', '-')}; methods run at the suite's settings")
+        raise KfbenchError(
+            f"the suite takes --device and --dtype, not --{unknown[0].replace('_', '-')}; methods run at the suite's settings"
+        )
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if suite not in SUITES:
         raise KfbenchError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
@@ -497,7 +549,9 @@ def run_from_cli(
     dtype = flags.get("dtype", "float16" if device.startswith("cuda") else "float32")
     if dtype not in ("float32", "float16", "bfloat16"):
         raise KfbenchError(f"--dtype takes float32, float16 or bfloat16, not '{dtype}'")
-    settings = Settings(device=device, dtype=dtype, compile=compile, levers=dataclasses.replace(fast(device), dtype=dtype))
+    settings = Settings(
+        device=device, dtype=dtype, compile=compile, levers=dataclasses.replace(fast(device), dtype=dtype)
+    )
     command = "kfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = run_suite(suite, out, settings=settings, methods=chosen, levers=levers, budget_s=budget_s, command=command)
     return markdown(report) + f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}"

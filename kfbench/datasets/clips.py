@@ -87,7 +87,9 @@ class ClipDataset(PairDataset):
 
     def missing_sources(self, manifest: Manifest, names: list[str]) -> KfbenchError:
         paths = ", ".join(str(manifest.source_path(self.root, n)) for n in names)
-        return KfbenchError(f"{self.kind}: {len(names)} source(s) of manifest {self.manifest_path} are missing: {paths}")
+        return KfbenchError(
+            f"{self.kind}: {len(names)} source(s) of manifest {self.manifest_path} are missing: {paths}"
+        )
 
     def _from_tree(self) -> None:
         for source in sorted(self.find_sources(), key=lambda s: s.name):
@@ -150,7 +152,9 @@ class ClipDataset(PairDataset):
         source, info = self.sources[entry.source], self.infos[entry.source]
         indices = entry.frame_indices
         if indices[-1] >= info.num_frames:
-            raise BadSourceError(f"{source.path}: pair {pair_id} needs frame {indices[-1]}, the source has {info.num_frames}")
+            raise BadSourceError(
+                f"{source.path}: pair {pair_id} needs frame {indices[-1]}, the source has {info.num_frames}"
+            )
         if entry.sha256 is not None:
             self._verify(source, indices, entry.sha256)
         try:

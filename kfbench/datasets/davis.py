@@ -43,12 +43,16 @@ class Archive:
 # their ZIP CRCs are checked and their sha256 is reported, not compared.
 ARCHIVES: dict[tuple[str, str], Archive] = {
     ("trainval", "480p"): Archive(
-        "DAVIS-2017-trainval-480p.zip", ("train", "val"),
-        832766765, "e3d0b5b77c3d031b000a19e0e25e3e2cac65d183755601bc2cf066df1a2aa492",
+        "DAVIS-2017-trainval-480p.zip",
+        ("train", "val"),
+        832766765,
+        "e3d0b5b77c3d031b000a19e0e25e3e2cac65d183755601bc2cf066df1a2aa492",
     ),
     ("trainval", "Full-Resolution"): Archive(
-        "DAVIS-2017-trainval-Full-Resolution.zip", ("train", "val"),
-        2956935323, "519494b320e7a333b98188e0f44e028f379c3312a1fc1a3e8bddd64b2c9ecfaf",
+        "DAVIS-2017-trainval-Full-Resolution.zip",
+        ("train", "val"),
+        2956935323,
+        "519494b320e7a333b98188e0f44e028f379c3312a1fc1a3e8bddd64b2c9ecfaf",
     ),
     ("test-dev", "480p"): Archive("DAVIS-2017-test-dev-480p.zip", ("test-dev",)),
     ("test-dev", "Full-Resolution"): Archive("DAVIS-2017-test-dev-Full-Resolution.zip", ("test-dev",)),

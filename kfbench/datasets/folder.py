@@ -28,7 +28,9 @@ class FolderDataset(ClipDataset):
         manifest: str | None = None,
         skip_bad: bool = False,
     ) -> None:
-        super().__init__(root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad)
+        super().__init__(
+            root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad
+        )
 
     def find_sources(self) -> list[FrameSource]:
         sources = discover(self.root)

@@ -41,8 +41,14 @@ class Manifest:
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def save(self, path: Path) -> Path:
-        data = {"kfbench_manifest": VERSION, "dataset": self.dataset, "created": self.created,
-                "options": self.options, "sources": self.sources, "pairs": self.pairs}
+        data = {
+            "kfbench_manifest": VERSION,
+            "dataset": self.dataset,
+            "created": self.created,
+            "options": self.options,
+            "sources": self.sources,
+            "pairs": self.pairs,
+        }
         remove_leftovers(path.parent)
         return write_text(path, json.dumps(data, indent=1) + "\n")
 
@@ -51,10 +57,14 @@ class Manifest:
         path = root / self.sources[name]["path"]
         inside = root.resolve()
         if path.resolve() == inside:
-            raise KfbenchError(f"manifest source {name!r}: path {self.sources[name]['path']!r} names the dataset root itself, not a file in it")
+            raise KfbenchError(
+                f"manifest source {name!r}: path {self.sources[name]['path']!r} names the dataset root itself, not a file in it"
+            )
         if not path.resolve().is_relative_to(inside):
-            raise KfbenchError(f"manifest source {name!r}: path {self.sources[name]['path']!r} leads outside {root} "
-                               f"(to {path.resolve()}); kfbench reads and writes only inside the dataset root")
+            raise KfbenchError(
+                f"manifest source {name!r}: path {self.sources[name]['path']!r} leads outside {root} "
+                f"(to {path.resolve()}); kfbench reads and writes only inside the dataset root"
+            )
         return path
 
     @classmethod
@@ -146,9 +156,17 @@ def _is_str(value: Any) -> bool:
 
 
 _SOURCE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "kind": lambda v: v in ("frames", "video"), "num_frames": _count(1), "height": _count(1), "width": _count(1),
-    "bytes": _optional(_count(0)), "sha256": _optional(_is_str), "download_url": _optional(_is_str),
+    "kind": lambda v: v in ("frames", "video"),
+    "num_frames": _count(1),
+    "height": _count(1),
+    "width": _count(1),
+    "bytes": _optional(_count(0)),
+    "sha256": _optional(_is_str),
+    "download_url": _optional(_is_str),
 }
 _PAIR_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "start": _count(0), "stride": _count(1), "num_frames": _count(2), "sha256": _optional(lambda v: isinstance(v, dict)),
+    "start": _count(0),
+    "stride": _count(1),
+    "num_frames": _count(2),
+    "sha256": _optional(lambda v: isinstance(v, dict)),
 }

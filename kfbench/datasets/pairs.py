@@ -35,7 +35,9 @@ class PairsDataset(PairDataset):
         path = resolve_root(root, "pairs")
         self.csv_path = path / "pairs.csv" if path.is_dir() else path
         if not self.csv_path.is_file():
-            raise KfbenchError(f"pairs: no {self.csv_path}; pass --root FILE.csv (columns: id, first, last[, num_frames, fps, prompt])")
+            raise KfbenchError(
+                f"pairs: no {self.csv_path}; pass --root FILE.csv (columns: id, first, last[, num_frames, fps, prompt])"
+            )
         if num_frames < 2:
             raise KfbenchError(f"pairs: num_frames must be at least 2, got {num_frames}")
         self.rows: dict[str, dict[str, object]] = {}
@@ -49,7 +51,9 @@ class PairsDataset(PairDataset):
             raise KfbenchError(f"pairs: {self.csv_path} lists no pairs")
         missing = sorted({str(p) for r in self.rows.values() for p in (r["first"], r["last"]) if not p.is_file()})
         if missing:
-            raise KfbenchError(f"pairs: {len(missing)} image(s) listed in {self.csv_path} do not exist: {', '.join(missing)}")
+            raise KfbenchError(
+                f"pairs: {len(missing)} image(s) listed in {self.csv_path} do not exist: {', '.join(missing)}"
+            )
 
     def _add(self, line: int, row: dict[str, str], default_frames: int) -> None:
         where = f"pairs: line {line} of {self.csv_path}"

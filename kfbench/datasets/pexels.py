@@ -54,7 +54,9 @@ class PexelsDataset(ClipDataset):
         manifest: str | None = None,
         skip_bad: bool = False,
     ) -> None:
-        super().__init__(root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad)
+        super().__init__(
+            root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad
+        )
 
     def find_sources(self) -> list[FrameSource]:
         files = sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)

@@ -133,9 +133,7 @@ def verify_file(path: Path, size: int | None, sha256: str | None) -> str:
     return digest
 
 
-def prepare(
-    name: str, *, root: str | None, manifest: str | None, offline: bool, options: dict[str, Any]
-) -> list[str]:
+def prepare(name: str, *, root: str | None, manifest: str | None, offline: bool, options: dict[str, Any]) -> list[str]:
     """Fetch, verify and write or check the manifest of dataset ``name``; returns report lines."""
     lookup(dataset_presets(), name, "dataset")
     if name not in ("davis", "pexels", "folder"):
@@ -152,7 +150,9 @@ def prepare(
         fetch_pexels(root_path, pinned, fetcher)
     if pinned is not None:
         options = {k: v for k, v in options.items() if k in ("skip_bad", "resolution")}
-    dataset: ClipDataset = create_dataset(name, root=str(root_path), manifest=str(pinned) if pinned else None, **options)
+    dataset: ClipDataset = create_dataset(
+        name, root=str(root_path), manifest=str(pinned) if pinned else None, **options
+    )
     lines = fetcher.log + [dataset.summary()] + [f"  skipped: {line}" for line in dataset.bad]
     if pinned is not None:
         problems = dataset.verify()
@@ -174,8 +174,11 @@ def fetch_davis(root: Path, resolution: str, splits: str, fetcher: Fetcher) -> N
             fetcher.log.append(f"{archive.name}: already extracted under {davis_dir(root)}")
             continue
         path = root / archive.name
-        digest = verify_file(path, archive.bytes, archive.sha256) if path.is_file() else (
-            fetcher.fetch(archive.url, path, archive.bytes, archive.sha256))
+        digest = (
+            verify_file(path, archive.bytes, archive.sha256)
+            if path.is_file()
+            else (fetcher.fetch(archive.url, path, archive.bytes, archive.sha256))
+        )
         if digest is None:
             missing.files.append((archive.url, path))
             continue
@@ -243,7 +246,9 @@ def _move_into(source: Path, target: Path) -> None:
         if child.is_dir() and dest.is_dir():
             _move_into(child, dest)
         elif dest.exists() and (child.is_dir() or dest.is_dir()):
-            raise KfbenchError(f"cannot extract {child.name} to {dest}: a file or folder is in the way; move it away and run prepare again")
+            raise KfbenchError(
+                f"cannot extract {child.name} to {dest}: a file or folder is in the way; move it away and run prepare again"
+            )
         else:
             os.replace(child, dest)
 

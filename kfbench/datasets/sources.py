@@ -95,7 +95,9 @@ class FrameFolder(FrameSource):
             try:
                 frames.append(read_rgb(self.files[i]))
             except (OSError, UnidentifiedImageError) as exc:
-                raise BadSourceError(f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad") from None
+                raise BadSourceError(
+                    f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad"
+                ) from None
         sizes = {f.shape for f in frames}
         if len(sizes) > 1:
             raise BadSourceError(f"{self.path}: frames differ in size ({', '.join(map(str, sorted(sizes)))})")

@@ -12,7 +12,7 @@ Interval = Literal["percentile", "shifted-percentile"]
 INTERVALS: dict[str, str] = {
     "percentile": "percentile interval of the resampled statistics",
     "shifted-percentile": "percentile interval shifted by the bootstrap bias (mean of the resamples minus the estimate); "
-                          "not a bias-corrected (BCa) interval",
+    "not a bias-corrected (BCa) interval",
 }
 
 

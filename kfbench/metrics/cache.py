@@ -49,7 +49,12 @@ class FeatureCache:
         return self.root / dataset / safe / f"{size[0]}x{size[1]}" / f"{pair_id}-{digest}.npy"
 
     def get(
-        self, dataset: str, extractor: str, size: tuple[int, int], pair_id: str, key: dict[str, Any],
+        self,
+        dataset: str,
+        extractor: str,
+        size: tuple[int, int],
+        pair_id: str,
+        key: dict[str, Any],
         compute: Callable[[], np.ndarray],
     ) -> np.ndarray:
         """The cached array, or ``compute()`` saved for next time."""

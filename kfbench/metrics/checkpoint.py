@@ -24,7 +24,9 @@ def load_weights_only(path: Path, what: str) -> Any:
         raise KfbenchError(f"cannot read {what} file '{path}' ({safeload.first_line(exc)}); re-download it") from None
 
 
-def state_dict_in(checkpoint: Any, keys: tuple[str, ...], prefixes: tuple[str, ...], path: Path, what: str) -> dict[str, torch.Tensor]:
+def state_dict_in(
+    checkpoint: Any, keys: tuple[str, ...], prefixes: tuple[str, ...], path: Path, what: str
+) -> dict[str, torch.Tensor]:
     """The state dict under the first of ``keys`` present (or the checkpoint itself), ``prefixes`` removed."""
     if not isinstance(checkpoint, dict):
         raise KfbenchError(f"{what} file '{path}' holds a {type(checkpoint).__name__}, not a state dict")
@@ -39,7 +41,9 @@ def state_dict_in(checkpoint: Any, keys: tuple[str, ...], prefixes: tuple[str, .
     return out
 
 
-def load_exactly(module: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str, *, ignore: tuple[str, ...] = ()) -> None:
+def load_exactly(
+    module: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str, *, ignore: tuple[str, ...] = ()
+) -> None:
     """Load ``state`` into ``module``; every module tensor must be given and every given tensor used (bar ``ignore`` prefixes)."""
     used = {k: v for k, v in state.items() if not k.startswith(ignore)}
     try:

@@ -28,7 +28,9 @@ class EvalConfig:
     videomae_weights: str | None = None
     vjepa_weights: str | None = None
     vjepa_probe_weights: str | None = None
-    allow_torchscript_code: bool = False  # torch.jit.load a TorchScript I3D (runs its code) instead of reading it as data
+    allow_torchscript_code: bool = (
+        False  # torch.jit.load a TorchScript I3D (runs its code) instead of reading it as data
+    )
     bootstrap: int = 200
     confidence: float = 0.95
     kid_subsets: int = 100
@@ -39,9 +41,14 @@ class EvalConfig:
 
     def conventions(self) -> Protocol:
         """The protocol with this config's explicit choices applied."""
-        return resolve_protocol(self.protocol, include_keyframes=self.include_keyframes, fid_covariance=self.fid_covariance,
-                                fvd_covariance=self.fvd_covariance, fvd_window=self.fvd_window,
-                                fvd_window_start=self.fvd_window_start)
+        return resolve_protocol(
+            self.protocol,
+            include_keyframes=self.include_keyframes,
+            fid_covariance=self.fid_covariance,
+            fvd_covariance=self.fvd_covariance,
+            fvd_window=self.fvd_window,
+            fvd_window_start=self.fvd_window_start,
+        )
 
     def weights_flag(self, flag: str) -> str | None:
         """The file given with a weights flag (``--videomae-weights`` -> ``videomae_weights``)."""

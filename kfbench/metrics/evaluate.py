@@ -53,11 +53,20 @@ def build_scorers(config: EvalConfig) -> list[MetricScorer]:
     return scorers
 
 
-def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, datasets: dict[str, Any],
-               without_truth: list[str], shard: tuple[int, int] | None = None) -> Iterator[tuple[LoadedPair, dict[str, Any]]]:
+def load_pairs(
+    store: RunStore,
+    dataset: str,
+    method: str,
+    config: EvalConfig,
+    datasets: dict[str, Any],
+    without_truth: list[str],
+    shard: tuple[int, int] | None = None,
+) -> Iterator[tuple[LoadedPair, dict[str, Any]]]:
     """Every completed pair (or this shard's share) with ground truth, read once, with its meta; ids without it are noted."""
     protocol = config.conventions()
-    for pair_id in track(select_pairs(store.completed_pairs(dataset, method), shard=shard), f"evaluate {method} on {dataset}"):
+    for pair_id in track(
+        select_pairs(store.completed_pairs(dataset, method), shard=shard), f"evaluate {method} on {dataset}"
+    ):
         meta = store.load_meta(dataset, method, pair_id)
         key = json.dumps([meta["dataset"], meta.get("dataset_options", {})], sort_keys=True, default=str)
         if key not in datasets:
@@ -69,15 +78,23 @@ def load_pairs(store: RunStore, dataset: str, method: str, config: EvalConfig, d
         generated = store.load_frames(dataset, method, pair_id)
         times = meta.get("frame_times") or grid_times(len(generated))
         if len(times) != len(generated):
-            raise KfbenchError(f"{dataset}/{method}/{pair_id}: meta.json has {len(times)} frame_times for {len(generated)} frames")
-        grid = on_grid(pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes)
+            raise KfbenchError(
+                f"{dataset}/{method}/{pair_id}: meta.json has {len(times)} frame_times for {len(generated)} frames"
+            )
+        grid = on_grid(
+            pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes
+        )
         yield LoadedPair(grid, generated, list(times), pair.ground_truth, pair.first, pair.last), meta
 
 
 def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str, Any]:
     protocol = config.conventions()
     first = grids[0]
-    which = "all grid frames including the two keyframes" if protocol.include_keyframes else "in-between grid frames (keyframes excluded)"
+    which = (
+        "all grid frames including the two keyframes"
+        if protocol.include_keyframes
+        else "in-between grid frames (keyframes excluded)"
+    )
     mapped = any(p.mapped for p in grids)
     real_set = [[p.pair_id, p.truth_indices] for p in grids] + [list(first.truth.shape[1:3])]
     return {
@@ -94,12 +111,25 @@ def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str,
         "real_set": hashlib.sha1(json.dumps(real_set).encode()).hexdigest()[:16],
         "compared_at": f"{first.truth.shape[2]}x{first.truth.shape[1]} (generated and ground-truth frames resized, centre-cropped)",
         "pairs": len(grids),
-        "bootstrap": {"resamples": config.bootstrap, "confidence": config.confidence, "unit": "pair", "seed": config.seed},
+        "bootstrap": {
+            "resamples": config.bootstrap,
+            "confidence": config.confidence,
+            "unit": "pair",
+            "seed": config.seed,
+        },
     }
 
 
-def _feed(store: RunStore, dataset: str, method: str, config: EvalConfig, scorers: list[MetricScorer], cache: FeatureCache,
-          datasets: dict[str, Any], shard: tuple[int, int] | None = None) -> tuple[list[PairFrames], dict[str, list[Any]], list[str]]:
+def _feed(
+    store: RunStore,
+    dataset: str,
+    method: str,
+    config: EvalConfig,
+    scorers: list[MetricScorer],
+    cache: FeatureCache,
+    datasets: dict[str, Any],
+    shard: tuple[int, int] | None = None,
+) -> tuple[list[PairFrames], dict[str, list[Any]], list[str]]:
     """Each pair loaded once and given to every scorer that reads pairs; returns the grids (frames dropped) and what each kept."""
     grids: list[PairFrames] = []
     kept: dict[str, list[Any]] = {s.name: [] for s in scorers}
@@ -116,16 +146,30 @@ def _feed(store: RunStore, dataset: str, method: str, config: EvalConfig, scorer
     return grids, kept, without_truth
 
 
-def _frame_rows(dataset: str, method: str, grids: list[PairFrames], per_frame: dict[str, list[Any]]) -> list[dict[str, Any]]:
+def _frame_rows(
+    dataset: str, method: str, grids: list[PairFrames], per_frame: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
     """One row per pair and compared frame: which frames were compared, and the per-frame metrics."""
-    return [{"dataset": dataset, "method": method, "pair": p.pair_id, "frame": position,
-             "generated_frame": p.generated_indices[j], "truth_frame": p.truth_indices[j], "truth_frames": p.num_truth,
-             "time": p.times[j], **{m: float(values[k][j]) for m, values in per_frame.items()}}
-            for k, p in enumerate(grids) for j, position in enumerate(p.positions)]
+    return [
+        {
+            "dataset": dataset,
+            "method": method,
+            "pair": p.pair_id,
+            "frame": position,
+            "generated_frame": p.generated_indices[j],
+            "truth_frame": p.truth_indices[j],
+            "truth_frames": p.num_truth,
+            "time": p.times[j],
+            **{m: float(values[k][j]) for m, values in per_frame.items()},
+        }
+        for k, p in enumerate(grids)
+        for j, position in enumerate(p.positions)
+    ]
 
 
-def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None = None,
-                   methods: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate_store(
+    out: Path, config: EvalConfig, *, datasets: list[str] | None = None, methods: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame)."""
     store = RunStore(out)
     chosen = _chosen_runs(store, config, datasets, methods)
@@ -138,13 +182,20 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
         grids, kept, without_truth = _feed(store, dataset, method, config, scorers, cache, instances)
         if not grids:
             ctx = Context(dataset, method, config, {"protocol": config.conventions().name}, None, 0)
-            rows += [ctx.row(m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}") for m in config.metrics]
+            rows += [
+                ctx.row(m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}")
+                for m in config.metrics
+            ]
             continue
         base = {**frames_description(grids, config), "skipped_without_ground_truth": without_truth}
         ctx = Context(dataset, method, config, base, grids[0], len(grids))
         for scorer in scorers:
-            rows += scorer.missing_rows(kept[scorer.name], ctx) if scorer.missing else scorer.rows(kept[scorer.name], ctx)
-        frame_rows += _frame_rows(dataset, method, grids, {s.name: kept[s.name] for s in scorers if s.per_frame and not s.missing})
+            rows += (
+                scorer.missing_rows(kept[scorer.name], ctx) if scorer.missing else scorer.rows(kept[scorer.name], ctx)
+            )
+        frame_rows += _frame_rows(
+            dataset, method, grids, {s.name: kept[s.name] for s in scorers if s.per_frame and not s.missing}
+        )
     results = pd.DataFrame(rows, columns=COLUMNS)
     results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
@@ -153,22 +204,37 @@ def evaluate_store(out: Path, config: EvalConfig, *, datasets: list[str] | None 
     return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
 
 
-def _chosen_runs(store: RunStore, config: EvalConfig, datasets: list[str] | None, methods: list[str] | None) -> list[tuple[str, str]]:
+def _chosen_runs(
+    store: RunStore, config: EvalConfig, datasets: list[str] | None, methods: list[str] | None
+) -> list[tuple[str, str]]:
     unknown = [m for m in config.metrics if m not in METRICS]
     if unknown:
         raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
     chosen = [
-        (d, m) for d in store.datasets() if not datasets or d in datasets
-        for m in store.methods(d) if (not methods or m in methods) and store.completed_pairs(d, m)
+        (d, m)
+        for d in store.datasets()
+        if not datasets or d in datasets
+        for m in store.methods(d)
+        if (not methods or m in methods) and store.completed_pairs(d, m)
     ]
     if not chosen:
         wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
-        raise KfbenchError(f"no completed runs to evaluate in '{store.root}'" + (f" for {wanted}" if wanted else "") + "; run `kfbench run` first")
+        raise KfbenchError(
+            f"no completed runs to evaluate in '{store.root}'"
+            + (f" for {wanted}" if wanted else "")
+            + "; run `kfbench run` first"
+        )
     return chosen
 
 
-def extract_features(out: Path, config: EvalConfig, shard: tuple[int, int], *, datasets: list[str] | None = None,
-                     methods: list[str] | None = None) -> int:
+def extract_features(
+    out: Path,
+    config: EvalConfig,
+    shard: tuple[int, int],
+    *,
+    datasets: list[str] | None = None,
+    methods: list[str] | None = None,
+) -> int:
     """Cache the features of this shard's pairs (generated and ground truth) for every cached metric; returns how many pairs.
 
     Shards share nothing but the cache folder in the run store; an unsharded `evaluate` afterwards
@@ -178,8 +244,10 @@ def extract_features(out: Path, config: EvalConfig, shard: tuple[int, int], *, d
     scorers = [s for s in build_scorers(config) if s.caches]
     cache = FeatureCache(out / ".cache" / "features")
     instances: dict[str, Any] = {}
-    return sum(len(_feed(store, d, m, config, scorers, cache, instances, shard)[0])
-               for d, m in _chosen_runs(store, config, datasets, methods))
+    return sum(
+        len(_feed(store, d, m, config, scorers, cache, instances, shard)[0])
+        for d, m in _chosen_runs(store, config, datasets, methods)
+    )
 
 
 def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
@@ -213,8 +281,10 @@ def _read_table(csv: Path, columns: list[str]) -> pd.DataFrame:
     else:
         problem = _table_problem(table, text, columns)
     if problem:
-        raise KfbenchError(f"{csv} is damaged: {problem}; kfbench never merges it: restore it, or delete it "
-                           f"(and {csv.with_suffix('.parquet').name}) and run `kfbench evaluate` again")
+        raise KfbenchError(
+            f"{csv} is damaged: {problem}; kfbench never merges it: restore it, or delete it "
+            f"(and {csv.with_suffix('.parquet').name}) and run `kfbench evaluate` again"
+        )
     return table
 
 
@@ -229,7 +299,9 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
         return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method or metric"
     if "metric" in columns and not table["metric"].isin(METRICS).all():
         return f"unknown metric(s) {', '.join(sorted(set(table['metric']) - set(METRICS)))}"
-    if "value" in columns and not all(pd.api.types.is_numeric_dtype(table[c]) for c in ("value", "ci_low", "ci_high", "n")):
+    if "value" in columns and not all(
+        pd.api.types.is_numeric_dtype(table[c]) for c in ("value", "ci_low", "ci_high", "n")
+    ):
         return "value, ci_low, ci_high or n is not numeric"
     return None
 
@@ -270,6 +342,6 @@ def evaluate_with_warnings(out: Path, config: EvalConfig, **selection: Any) -> t
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SampleSizeWarning)
         results, _ = evaluate_store(out, config, **selection)
-    return results, list(dict.fromkeys(f"warning: {w.message}" for w in caught if issubclass(w.category, SampleSizeWarning)))
-
-
+    return results, list(
+        dict.fromkeys(f"warning: {w.message}" for w in caught if issubclass(w.category, SampleSizeWarning))
+    )

@@ -43,7 +43,9 @@ SSIM_CONVENTION = {
 
 def psnr_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """PSNR in dB of each uint8 frame pair (data range 255), capped at ``PSNR_CAP_DB`` so it is always finite."""
-    values = peak_signal_noise_ratio(_float(generated), _float(truth), data_range=255.0, reduction="none", dim=(1, 2, 3))
+    values = peak_signal_noise_ratio(
+        _float(generated), _float(truth), data_range=255.0, reduction="none", dim=(1, 2, 3)
+    )
     return np.minimum(values.numpy(), PSNR_CAP_DB)
 
 
@@ -63,13 +65,17 @@ def load_lpips(backbone: Path) -> torch.nn.Module:
     linear, what = LPIPS_LINEAR_LAYERS, "torchmetrics' LPIPS linear layers"
     result = model.load_state_dict(state_dict_of(load_weights_only(linear, what), what, linear), strict=False)
     if result.unexpected_keys:
-        raise KfbenchError(f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics")
+        raise KfbenchError(
+            f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics"
+        )
     alexnet = torchvision.models.alexnet(weights=None)
     features = {k: v for k, v in state.items() if k.startswith("features.")}
     try:
         alexnet.features.load_state_dict({k.removeprefix("features."): v for k, v in features.items()})
     except RuntimeError as exc:
-        raise KfbenchError(f"'{backbone}' is not torchvision's AlexNet state_dict ({str(exc).splitlines()[0]})") from None
+        raise KfbenchError(
+            f"'{backbone}' is not torchvision's AlexNet state_dict ({str(exc).splitlines()[0]})"
+        ) from None
     for slice_ in (model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5):
         for index, layer in slice_.named_children():
             layer.load_state_dict(alexnet.features[int(index)].state_dict())

@@ -60,8 +60,14 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_features(
-    x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance", device: str = "cpu",
-    x_counts: np.ndarray | None = None, y_counts: np.ndarray | None = None,
+    x: np.ndarray,
+    y: np.ndarray,
+    covariance: Covariance = "n-1",
+    *,
+    what: str = "Frechet distance",
+    device: str = "cpu",
+    x_counts: np.ndarray | None = None,
+    y_counts: np.ndarray | None = None,
 ) -> float:
     """Frechet distance between Gaussians fitted to features x [N1, D] and y [N2, D] (float64 on ``device``).
 
@@ -118,10 +124,19 @@ class FrechetResampler:
 
     MAX_CROSS = 2**25
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, covariance: Covariance = "n-1", *, what: str = "Frechet distance",
-                 device: str = "cpu"):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        covariance: Covariance = "n-1",
+        *,
+        what: str = "Frechet distance",
+        device: str = "cpu",
+    ):
         if np.ndim(x) != 2 or np.ndim(y) != 2 or np.shape(x)[1] != np.shape(y)[1]:
-            raise KfbenchError(f"{what}: feature sets must be [N, D] with the same D, got {np.shape(x)} and {np.shape(y)}")
+            raise KfbenchError(
+                f"{what}: feature sets must be [N, D] with the same D, got {np.shape(x)} and {np.shape(y)}"
+            )
         self.x_array, self.y_array, self.covariance, self.what, self.device = x, y, covariance, what, device
         self.ddof = _ddof(covariance)
         self.x = torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device)
@@ -132,8 +147,15 @@ class FrechetResampler:
         (u, cu), (v, cv) = np.unique(ix, return_counts=True), np.unique(iy, return_counts=True)
         dims = self.x.shape[1]
         if self.cross is None or max(len(u), len(v)) > dims:
-            return frechet_distance_features(self.x_array[u], self.y_array[v], self.covariance, what=self.what,
-                                             device=self.device, x_counts=cu, y_counts=cv)
+            return frechet_distance_features(
+                self.x_array[u],
+                self.y_array[v],
+                self.covariance,
+                what=self.what,
+                device=self.device,
+                x_counts=cu,
+                y_counts=cv,
+            )
         check_sample_size(int(min(cu.sum(), cv.sum())), dims, self.what)
         wx, wy = _counts(cu, len(u), self.device), _counts(cv, len(v), self.device)
         fx, fy = self.x[torch.as_tensor(u, device=self.device)], self.y[torch.as_tensor(v, device=self.device)]

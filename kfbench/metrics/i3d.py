@@ -28,7 +28,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.safeload import CODE_FLAG, is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
+from kfbench.utils.safeload import (
+    CODE_FLAG,
+    is_torchscript,
+    load_weights_only,
+    read_torchscript,
+    run_torchscript,
+    state_dict_of,
+)
 
 MIN_FRAMES = 9
 I3D_SIZE = 224
@@ -131,7 +138,6 @@ def set_bn_eps(model: nn.Module, convention: str) -> nn.Module:
     return model
 
 
-
 def load_i3d_state_dict(path: Path) -> InceptionI3d:
     """InceptionI3d with the weights of an ``i3d_pretrained_400.pt``-style state_dict (loaded weights-only)."""
     state = state_dict_of(load_weights_only(path, WHAT), WHAT, path)
@@ -163,7 +169,9 @@ def _i3d_with(state: dict[str, torch.Tensor], path: Path, layout: str) -> Incept
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # wrong shapes
-        raise KfbenchError(f"'{path}' does not match InceptionI3d ({layout}): {str(exc).splitlines()[-1].strip()}") from None
+        raise KfbenchError(
+            f"'{path}' does not match InceptionI3d ({layout}): {str(exc).splitlines()[-1].strip()}"
+        ) from None
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
     if missing or result.unexpected_keys:
         raise KfbenchError(
@@ -180,8 +188,7 @@ class ClipFeatures:
     the archive itself is loaded and called, which runs its code.
     """
 
-    def __init__(self, path: Path, *, device: str = "cpu", allow_torchscript_code: bool = False,
-                 bn_eps: str = "port"):
+    def __init__(self, path: Path, *, device: str = "cpu", allow_torchscript_code: bool = False, bn_eps: str = "port"):
         self.torchscript = is_torchscript(path)
         self.runs_code = self.torchscript and allow_torchscript_code
         if self.runs_code:
@@ -208,6 +215,8 @@ class ClipFeatures:
             x = video.permute(3, 0, 1, 2)[None]
             out = self.model(x, rescale=True, resize=True, return_features=True)
         else:
-            frames = F.interpolate(video.permute(0, 3, 1, 2).float(), size=(I3D_SIZE, I3D_SIZE), mode="bilinear", align_corners=False)
+            frames = F.interpolate(
+                video.permute(0, 3, 1, 2).float(), size=(I3D_SIZE, I3D_SIZE), mode="bilinear", align_corners=False
+            )
             out = self.model((frames / 127.5 - 1.0).permute(1, 0, 2, 3)[None])
         return out.double().cpu().numpy().reshape(1, -1)

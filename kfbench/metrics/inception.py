@@ -30,10 +30,15 @@ def load_inception(path: Path, *, antialias: bool = False) -> NoTrainInceptionV3
     tensors.seek(0)
     try:
         return NoTrainInceptionV3(
-            name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=tensors, antialias=antialias
+            name="inception-v3-compat",
+            features_list=["2048"],
+            feature_extractor_weights_path=tensors,
+            antialias=antialias,
         )
     except (RuntimeError, KeyError, ValueError) as exc:
-        raise KfbenchError(f"'{path}' is not torch-fidelity's InceptionV3 state_dict ({str(exc).splitlines()[0]})") from None
+        raise KfbenchError(
+            f"'{path}' is not torch-fidelity's InceptionV3 state_dict ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 class ImageFeatures:

@@ -43,7 +43,9 @@ class VJepaEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x)
         if x.shape[1] != self.pos_embed.shape[1]:
-            raise KfbenchError(f"V-JEPA position embeddings cover {self.pos_embed.shape[1]} tokens, the clip gives {x.shape[1]}")
+            raise KfbenchError(
+                f"V-JEPA position embeddings cover {self.pos_embed.shape[1]} tokens, the clip gives {x.shape[1]}"
+            )
         x = x + self.pos_embed
         for block in self.blocks:
             x = block(x)

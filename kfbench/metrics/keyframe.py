@@ -54,8 +54,11 @@ class KeyframeDistance(ABC):
 
     def score(self, rows: np.ndarray) -> dict[str, float]:
         rows = np.asarray(rows, np.float64).reshape(-1, 4)
-        figures = {self.name: float(rows[:, :2].mean()), f"{self.name}_first": float(rows[:, 0].mean()),
-                   f"{self.name}_last": float(rows[:, 1].mean())}
+        figures = {
+            self.name: float(rows[:, :2].mean()),
+            f"{self.name}_first": float(rows[:, 0].mean()),
+            f"{self.name}_last": float(rows[:, 1].mean()),
+        }
         if self.reports_exact:
             figures["keyframe_exact"] = float(rows[:, 2:].mean())
         return figures

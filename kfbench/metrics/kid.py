@@ -24,17 +24,24 @@ class KernelDistance:
         self.k_yy = poly_kernel(fy, fy, degree, None, coef)
         self.k_xy = poly_kernel(fx, fy, degree, None, coef)
 
-    def __call__(self, ix: np.ndarray, iy: np.ndarray, *, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> float:
+    def __call__(
+        self, ix: np.ndarray, iy: np.ndarray, *, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+    ) -> float:
         """KID of the samples at indices ``ix`` of x and ``iy`` of y (repeats allowed)."""
         m = min(subset_size, len(ix), len(iy))
         if m < 2:
-            raise KfbenchError(f"KID needs at least 2 samples in each set, got {min(len(ix), len(iy))}; evaluate more pairs")
+            raise KfbenchError(
+                f"KID needs at least 2 samples in each set, got {min(len(ix), len(iy))}; evaluate more pairs"
+            )
         ix, iy = torch.as_tensor(ix), torch.as_tensor(iy)
         if m == len(ix) == len(iy):
             return float(self._mmd(ix, iy))
         generator = torch.Generator().manual_seed(seed)
         values = [
-            self._mmd(ix[torch.randperm(len(ix), generator=generator)[:m]], iy[torch.randperm(len(iy), generator=generator)[:m]])
+            self._mmd(
+                ix[torch.randperm(len(ix), generator=generator)[:m]],
+                iy[torch.randperm(len(iy), generator=generator)[:m]],
+            )
             for _ in range(subsets)
         ]
         return float(torch.stack(values).mean())
@@ -44,6 +51,10 @@ class KernelDistance:
         return maximum_mean_discrepancy(self.k_xx[ix][:, ix], self.k_xy[ix][:, iy], self.k_yy[iy][:, iy])
 
 
-def kernel_distance(x: np.ndarray, y: np.ndarray, *, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> float:
+def kernel_distance(
+    x: np.ndarray, y: np.ndarray, *, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> float:
     """KID between feature sets x [N1, D] and y [N2, D]."""
-    return KernelDistance(x, y)(np.arange(len(x)), np.arange(len(y)), subsets=subsets, subset_size=subset_size, seed=seed)
+    return KernelDistance(x, y)(
+        np.arange(len(x)), np.arange(len(y)), subsets=subsets, subset_size=subset_size, seed=seed
+    )

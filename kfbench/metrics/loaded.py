@@ -35,8 +35,11 @@ class LoadedPair:
         """All the method's frames and the ground-truth frames nearest their times, both at the compared size."""
         height, width = self.grid.truth.shape[1:3]
         indices = nearest(grid_times(len(self.truth)), self.times)
-        return (resize_center_crop(self.frames, height, width), resize_center_crop(self.truth[indices], height, width),
-                indices)
+        return (
+            resize_center_crop(self.frames, height, width),
+            resize_center_crop(self.truth[indices], height, width),
+            indices,
+        )
 
 
 @dataclass
@@ -50,17 +53,31 @@ class Features:
     size: tuple[int, int]
     _memo: dict[Path, np.ndarray] = field(default_factory=dict)
 
-    def real(self, tag: str, weights: tuple[Path, ...], pair_id: str, indices: list[int],
-             compute: Callable[[], np.ndarray]) -> np.ndarray:
-        key = {"dataset": self.dataset_key, "pair": pair_id, "truth_indices": indices, "size": self.size,
-               "extractor": tag, "weights": _digests(weights)}
+    def real(
+        self, tag: str, weights: tuple[Path, ...], pair_id: str, indices: list[int], compute: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        key = {
+            "dataset": self.dataset_key,
+            "pair": pair_id,
+            "truth_indices": indices,
+            "size": self.size,
+            "extractor": tag,
+            "weights": _digests(weights),
+        }
         return self._get(tag, pair_id, key, compute)
 
-    def generated(self, tag: str, weights: tuple[Path, ...], pair_id: str, frames: np.ndarray,
-                  compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def generated(
+        self, tag: str, weights: tuple[Path, ...], pair_id: str, frames: np.ndarray, compute: Callable[[], np.ndarray]
+    ) -> np.ndarray:
         """Keyed by the frames' content, so a re-run pair (--overwrite) is extracted again."""
-        key = {"method": self.method, "pair": pair_id, "frames_sha1": hashlib.sha1(frames.tobytes()).hexdigest(),
-               "shape": frames.shape, "extractor": tag, "weights": _digests(weights)}
+        key = {
+            "method": self.method,
+            "pair": pair_id,
+            "frames_sha1": hashlib.sha1(frames.tobytes()).hexdigest(),
+            "shape": frames.shape,
+            "extractor": tag,
+            "weights": _digests(weights),
+        }
         return self._get(tag, f"{self.method}--{pair_id}", key, compute)
 
     def _get(self, tag: str, name: str, key: dict[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:

@@ -31,20 +31,41 @@ class Protocol:
 
 PROTOCOLS = {
     "kfbench": Protocol(
-        "kfbench", "the pair's ground-truth frames as the grid, in-between frames only, at the ground truth's size; "
+        "kfbench",
+        "the pair's ground-truth frames as the grid, in-between frames only, at the ground truth's size; "
         "FID covariance n-1 (torchmetrics, pytorch-fid); FVD on every compared frame, covariance n (cd-fvd, StyleGAN-V)",
-        None, None, False, None, "centre", "n-1", "n",
+        None,
+        None,
+        False,
+        None,
+        "centre",
+        "n-1",
+        "n",
     ),
     "paper": Protocol(
-        "paper", "closest reading of Wang et al. 2024 (Sec. 5.1): 25-frame videos (both keyframes included) at 1024x576; "
+        "paper",
+        "closest reading of Wang et al. 2024 (Sec. 5.1): 25-frame videos (both keyframes included) at 1024x576; "
         "FID covariance n-1; FVD on the 25-frame videos with cd-fvd's conventions (the paper cites Ge et al. 2024), covariance n",
-        25, (1024, 576), True, None, "centre", "n-1", "n",
+        25,
+        (1024, 576),
+        True,
+        None,
+        "centre",
+        "n-1",
+        "n",
     ),
     "stylegan-v": Protocol(
-        "stylegan-v", "StyleGAN-V's FVD: 16 consecutive frames from the first frame of each video (its generated clips "
+        "stylegan-v",
+        "StyleGAN-V's FVD: 16 consecutive frames from the first frame of each video (its generated clips "
         "start at frame 0; its real clips start at a random offset, here the same aligned 16 ground-truth frames); "
         "keyframes included; FID and FVD covariance n (StyleGAN-V's FeatureStats)",
-        None, None, True, 16, "first", "n", "n",
+        None,
+        None,
+        True,
+        16,
+        "first",
+        "n",
+        "n",
     ),
 }
 

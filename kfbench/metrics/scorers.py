@@ -69,26 +69,33 @@ class MetricScorer(ABC):
 
 # -- per-frame fidelity: PSNR, SSIM, LPIPS ------------------------------------------------------------
 
+
 class PerFrame(MetricScorer):
     """A value per compared frame against the ground truth; the mean over frames, interval over pairs."""
 
     per_frame = True
 
     @abstractmethod
-    def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        ...
+    def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray: ...
 
     @abstractmethod
-    def details(self) -> dict[str, Any]:
-        ...
+    def details(self) -> dict[str, Any]: ...
 
     def pair(self, p: LoadedPair, features: Features) -> np.ndarray:
         return self.measure(p.grid.generated, p.grid.truth)
 
     def rows(self, kept: list[np.ndarray], ctx: Context) -> list[dict[str, Any]]:
         n = sum(len(v) for v in kept)
-        return [ctx.percentile_row(self.name, lambda idx: float(np.concatenate([kept[i] for i in idx]).mean()), len(kept), n,
-                                   self.extractor_tag, {**self.details(), "n_counts": "frames"})]
+        return [
+            ctx.percentile_row(
+                self.name,
+                lambda idx: float(np.concatenate([kept[i] for i in idx]).mean()),
+                len(kept),
+                n,
+                self.extractor_tag,
+                {**self.details(), "n_counts": "frames"},
+            )
+        ]
 
 
 class Psnr(PerFrame):
@@ -122,7 +129,9 @@ class Lpips(PerFrame):
     def model(self) -> Any:
         from kfbench.metrics.fidelity import LpipsPerFrame
 
-        return self.models.get(("lpips", self.weights), lambda: LpipsPerFrame(self.weights[0], device=self.config.device))
+        return self.models.get(
+            ("lpips", self.weights), lambda: LpipsPerFrame(self.weights[0], device=self.config.device)
+        )
 
     def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
         return self.model(generated, truth)
@@ -132,6 +141,7 @@ class Lpips(PerFrame):
 
 
 # -- distribution distances: FID, KID on frames; FVD on I3D clips -------------------------------------
+
 
 def frechet(config: EvalConfig, what: str, covariance: str) -> Scorer:
     """Frechet distance of the rows ix of x and iy of y (repeated rows given as distinct rows and counts)."""
@@ -155,25 +165,42 @@ class InceptionDistance(MetricScorer):
 
             resize = self.config.inception_resize
             model = load_inception(self.weights[0], antialias=resize == "antialias")
-            return ImageFeatures(model, f"inception-v3-2015-12-05/pool3/{resize}-resize", 2048, device=self.config.device)
+            return ImageFeatures(
+                model, f"inception-v3-2015-12-05/pool3/{resize}-resize", 2048, device=self.config.device
+            )
 
         return self.models.get(("inception", self.weights, self.config.inception_resize), load)
 
     def pair(self, p: LoadedPair, features: Features) -> tuple[np.ndarray, np.ndarray]:
         g = p.grid
-        return (features.generated(self.image.tag, self.weights, g.pair_id, g.generated, lambda: self.image(g.generated)),
-                features.real(self.image.tag, self.weights, g.pair_id, g.truth_indices, lambda: self.image(g.truth)))
+        return (
+            features.generated(self.image.tag, self.weights, g.pair_id, g.generated, lambda: self.image(g.generated)),
+            features.real(self.image.tag, self.weights, g.pair_id, g.truth_indices, lambda: self.image(g.truth)),
+        )
 
     def settings(self, ctx: Context) -> dict[str, Any]:
-        return {**ctx.base, **self.weights_settings(), "resize_to_299": self.config.inception_resize, "n_counts": "frames"}
+        return {
+            **ctx.base,
+            **self.weights_settings(),
+            "resize_to_299": self.config.inception_resize,
+            "n_counts": "frames",
+        }
 
 
 class Fid(InceptionDistance):
     def rows(self, kept: list[tuple[np.ndarray, np.ndarray]], ctx: Context) -> list[dict[str, Any]]:
         covariance = self.config.conventions().fid_covariance
-        return [ctx.distance_row("fid", [k[0] for k in kept], [k[1] for k in kept], self.image.tag,
-                                 {**self.settings(ctx), "covariance": covariance}, frechet(self.config, "FID", covariance),
-                                 frechet=True)]
+        return [
+            ctx.distance_row(
+                "fid",
+                [k[0] for k in kept],
+                [k[1] for k in kept],
+                self.image.tag,
+                {**self.settings(ctx), "covariance": covariance},
+                frechet(self.config, "FID", covariance),
+                frechet=True,
+            )
+        ]
 
 
 class Kid(InceptionDistance):
@@ -183,15 +210,25 @@ class Kid(InceptionDistance):
         def prepare(x: np.ndarray, y: np.ndarray) -> Any:
             kernels = KernelDistance(x, y, device=config.device)
             return lambda ix, iy, resample: kernels(
-                ix, iy, subsets=min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS) if resample else config.kid_subsets,
-                subset_size=config.kid_subset_size, seed=config.seed,
+                ix,
+                iy,
+                subsets=min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS) if resample else config.kid_subsets,
+                subset_size=config.kid_subset_size,
+                seed=config.seed,
             )
 
-        settings = {**self.settings(ctx), "subsets": config.kid_subsets, "subset_size": config.kid_subset_size,
-                    "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
-                    "kernel": "cubic polynomial, gamma 1/D, coef 1"}
-        return [ctx.distance_row("kid", [k[0] for k in kept], [k[1] for k in kept], self.image.tag, settings, prepare,
-                                 frechet=False)]
+        settings = {
+            **self.settings(ctx),
+            "subsets": config.kid_subsets,
+            "subset_size": config.kid_subset_size,
+            "bootstrap_subsets": min(config.kid_subsets, KID_BOOTSTRAP_SUBSETS),
+            "kernel": "cubic polynomial, gamma 1/D, coef 1",
+        }
+        return [
+            ctx.distance_row(
+                "kid", [k[0] for k in kept], [k[1] for k in kept], self.image.tag, settings, prepare, frechet=False
+            )
+        ]
 
 
 class ClipDistance(MetricScorer):
@@ -226,8 +263,10 @@ class ClipDistance(MetricScorer):
             return None
         g, tag = p.grid, self.extractor.tag
         fake, truth = g.generated[window], g.truth[window]
-        return (features.generated(tag, self.weights, g.pair_id, fake, lambda: self.extractor(fake)),
-                features.real(tag, self.weights, g.pair_id, g.truth_indices[window], lambda: self.extractor(truth)))
+        return (
+            features.generated(tag, self.weights, g.pair_id, fake, lambda: self.extractor(fake)),
+            features.real(tag, self.weights, g.pair_id, g.truth_indices[window], lambda: self.extractor(truth)),
+        )
 
 
 class I3dFvd(ClipDistance):
@@ -247,21 +286,35 @@ class I3dFvd(ClipDistance):
         def load() -> Any:
             from kfbench.metrics.i3d import ClipFeatures
 
-            return ClipFeatures(self.weights[0], device=self.config.device,
-                                allow_torchscript_code=self.config.allow_torchscript_code, bn_eps=self.config.i3d_bn_eps)
+            return ClipFeatures(
+                self.weights[0],
+                device=self.config.device,
+                allow_torchscript_code=self.config.allow_torchscript_code,
+                bn_eps=self.config.i3d_bn_eps,
+            )
 
         return self.models.get(("i3d", self.weights, self.config.allow_torchscript_code, self.config.i3d_bn_eps), load)
 
     def settings(self, ctx: Context, window: slice) -> dict[str, Any]:
         protocol, first = self.config.conventions(), ctx.first
         length = window.stop - window.start
-        eps = "the TorchScript file's own" if not self.missing and getattr(self.extractor, "runs_code", False) else self.config.i3d_bn_eps
-        return {**ctx.base, "covariance": protocol.fvd_covariance, "n_counts": "clips", "clip_frames": length,
-                "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
-                          f"({length}-frame clips, {protocol.fvd_window_start} window; ground-truth frames "
-                          f"{first.truth_indices[window][0]}-{first.truth_indices[window][-1]} of {first.num_truth}); "
-                          f"comparable only to FVD over the same clips",
-                "input": "224x224, [-1, 1]", "i3d_bn_eps": eps}
+        eps = (
+            "the TorchScript file's own"
+            if not self.missing and getattr(self.extractor, "runs_code", False)
+            else self.config.i3d_bn_eps
+        )
+        return {
+            **ctx.base,
+            "covariance": protocol.fvd_covariance,
+            "n_counts": "clips",
+            "clip_frames": length,
+            "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
+            f"({length}-frame clips, {protocol.fvd_window_start} window; ground-truth frames "
+            f"{first.truth_indices[window][0]}-{first.truth_indices[window][-1]} of {first.num_truth}); "
+            f"comparable only to FVD over the same clips",
+            "input": "224x224, [-1, 1]",
+            "i3d_bn_eps": eps,
+        }
 
     def missing_rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
         return self.rows(kept, ctx)
@@ -272,23 +325,32 @@ class I3dFvd(ClipDistance):
             return [ctx.row("fvd", n=ctx.pairs, missing_reason=window)]
         settings, length = self.settings(ctx, window), window.stop - window.start
         if length < self.min_frames:
-            reason = (f"FVD needs clips of at least {self.min_frames} frames (I3D pools time by 8, then a 2-frame window); "
-                      f"this window has {length}; use --include-keyframes or a larger --fvd-window")
+            reason = (
+                f"FVD needs clips of at least {self.min_frames} frames (I3D pools time by 8, then a 2-frame window); "
+                f"this window has {length}; use --include-keyframes or a larger --fvd-window"
+            )
             return [ctx.row("fvd", n=ctx.pairs, settings=settings, missing_reason=reason)]
         if self.missing:
             return [ctx.row("fvd", n=ctx.pairs, settings=settings, missing_reason=self.missing)]
         covariance = self.config.conventions().fvd_covariance
-        return [ctx.distance_row("fvd", [k[0] for k in kept], [k[1] for k in kept], self.extractor.tag,
-                                 {**settings, **self.weights_settings()}, frechet(self.config, "FVD", covariance),
-                                 frechet=True)]
+        return [
+            ctx.distance_row(
+                "fvd",
+                [k[0] for k in kept],
+                [k[1] for k in kept],
+                self.extractor.tag,
+                {**settings, **self.weights_settings()},
+                frechet(self.config, "FVD", covariance),
+                frechet=True,
+            )
+        ]
 
 
 class OwnObject(MetricScorer):
     """A scorer around the metric's own object (``videomae``, ``jedi``, ``keyframe``, ``temporal``), built once per weights."""
 
     @abstractmethod
-    def build(self) -> Any:
-        ...
+    def build(self) -> Any: ...
 
     @cached_property
     def metric(self) -> Any:
@@ -311,27 +373,40 @@ class LearnedClipScorer(ClipDistance, OwnObject):
     def rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
         count = len(ctx.first.positions)
         if count < self.min_frames:
-            reason = (f"{self.name} is defined on {self.min_frames}-frame clips; this protocol compares {count} frames per pair; "
-                      "use --include-keyframes or a protocol with more frames")
+            reason = (
+                f"{self.name} is defined on {self.min_frames}-frame clips; this protocol compares {count} frames per pair; "
+                "use --include-keyframes or a protocol with more frames"
+            )
             return [ctx.row(self.name, n=ctx.pairs, missing_reason=reason)]
         window = self.window(count)
         first = ctx.first
-        settings = {**ctx.base, **self.weights_settings(), "n_counts": "clips", "clip_frames": self.min_frames,
-                    "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
-                              f"({self.config.conventions().fvd_window_start} window)",
-                    "input": "each frame resized whole to 224x224, bilinear"}
+        settings = {
+            **ctx.base,
+            **self.weights_settings(),
+            "n_counts": "clips",
+            "clip_frames": self.min_frames,
+            "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
+            f"({self.config.conventions().fvd_window_start} window)",
+            "input": "each frame resized whole to 224x224, bilinear",
+        }
         metric = self.metric
-        return [ctx.distance_row(self.name, [k[0] for k in kept], [k[1] for k in kept], metric.extractor,
-                                 {**settings, **self.reference()},
-                                 lambda x, y: lambda ix, iy, resample: metric.score(x[ix], y[iy]),
-                                 frechet=self.frechet)]
+        return [
+            ctx.distance_row(
+                self.name,
+                [k[0] for k in kept],
+                [k[1] for k in kept],
+                metric.extractor,
+                {**settings, **self.reference()},
+                lambda x, y: lambda ix, iy, resample: metric.score(x[ix], y[iy]),
+                frechet=self.frechet,
+            )
+        ]
 
     def missing_rows(self, kept: list[Any], ctx: Context) -> list[dict[str, Any]]:
         return [ctx.row(self.name, n=ctx.pairs, missing_reason=self.missing)]
 
     @abstractmethod
-    def reference(self) -> dict[str, Any]:
-        ...
+    def reference(self) -> dict[str, Any]: ...
 
 
 class FvdVideoMAEScorer(LearnedClipScorer):
@@ -368,21 +443,33 @@ class _OneClip:
 
 # -- per-pair figures: keyframe fidelity, temporal consistency ----------------------------------------
 
+
 class PairFigures(OwnObject):
     """A row of figures per pair (``keyframe``, ``temporal``); the headline and its companions, interval over pairs."""
 
     @abstractmethod
-    def frames_read(self) -> str:
-        ...
+    def frames_read(self) -> str: ...
 
     def rows(self, kept: list[np.ndarray], ctx: Context) -> list[dict[str, Any]]:
         table = np.stack(kept)
         figures = self.metric.score(table)
         headline = next(iter(figures))
-        settings = {"n_counts": "pairs", "frames_read": self.frames_read(), "figures": figures,
-                    **(self.weights_settings() if self.weights else {})}
-        return [ctx.percentile_row(self.name, lambda idx: self.metric.score(table[idx])[headline], len(kept), len(kept),
-                                   self.metric.extractor, settings)]
+        settings = {
+            "n_counts": "pairs",
+            "frames_read": self.frames_read(),
+            "figures": figures,
+            **(self.weights_settings() if self.weights else {}),
+        }
+        return [
+            ctx.percentile_row(
+                self.name,
+                lambda idx: self.metric.score(table[idx])[headline],
+                len(kept),
+                len(kept),
+                self.metric.extractor,
+                settings,
+            )
+        ]
 
 
 class KeyframeScorer(PairFigures):
@@ -415,13 +502,17 @@ class TemporalScorer(PairFigures):
     def pair(self, p: LoadedPair, features: Features) -> np.ndarray:
         generated, truth, indices = p.clip_at_times()
         metric, pair_id = self.metric, p.grid.pair_id
-        fake = features.generated(metric.extractor, (), pair_id, generated, lambda: np.array([metric.figure(generated)]))
+        fake = features.generated(
+            metric.extractor, (), pair_id, generated, lambda: np.array([metric.figure(generated)])
+        )
         real = features.real(metric.extractor, (), pair_id, indices, lambda: np.array([metric.figure(truth)]))
         return np.concatenate([fake, real])
 
     def frames_read(self) -> str:
-        return ("every frame the method output (keyframes included) and the ground-truth frames nearest their times, "
-                "both at the compared size")
+        return (
+            "every frame the method output (keyframes included) and the ground-truth frames nearest their times, "
+            "both at the compared size"
+        )
 
 
 class WarpErrorScorer(TemporalScorer):

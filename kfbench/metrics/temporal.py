@@ -110,5 +110,8 @@ class Flicker(GeneratedBesideTruth):
     def score(self, rows: np.ndarray) -> dict[str, float]:
         rows = np.asarray(rows, np.float64).reshape(-1, 2)
         generated, truth = float(rows[:, 0].mean()), float(rows[:, 1].mean())
-        return {self.name: generated / truth if truth > 0 else float("nan"), "flicker_generated": generated,
-                "flicker_ground_truth": truth}
+        return {
+            self.name: generated / truth if truth > 0 else float("nan"),
+            "flicker_generated": generated,
+            "flicker_ground_truth": truth,
+        }

@@ -33,44 +33,94 @@ class Context:
     pairs: int
 
     def row(self, metric: str, **values: Any) -> dict[str, Any]:
-        row = {"dataset": self.dataset, "method": self.method, "metric": metric, "value": np.nan, "ci_low": np.nan,
-               "ci_high": np.nan, "n": 0, "extractor": "", "settings": self.base, "missing_reason": ""}
+        row = {
+            "dataset": self.dataset,
+            "method": self.method,
+            "metric": metric,
+            "value": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": 0,
+            "extractor": "",
+            "settings": self.base,
+            "missing_reason": "",
+        }
         row.update(values)
         row["settings"] = json.dumps(row["settings"], default=str)
         return row
 
-    def interval(self, statistic: Callable[[np.ndarray], float], n: int, point: float, interval: Interval) -> tuple[float, float]:
+    def interval(
+        self, statistic: Callable[[np.ndarray], float], n: int, point: float, interval: Interval
+    ) -> tuple[float, float]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return bootstrap_interval(statistic, n, point, resamples=self.config.bootstrap, confidence=self.config.confidence,
-                                      seed=self.config.seed, interval=interval)
+            return bootstrap_interval(
+                statistic,
+                n,
+                point,
+                resamples=self.config.bootstrap,
+                confidence=self.config.confidence,
+                seed=self.config.seed,
+                interval=interval,
+            )
 
-    def percentile_row(self, metric: str, statistic: Callable[[np.ndarray], float], pairs: int, n: int, extractor: str,
-                       settings: dict[str, Any]) -> dict[str, Any]:
+    def percentile_row(
+        self,
+        metric: str,
+        statistic: Callable[[np.ndarray], float],
+        pairs: int,
+        n: int,
+        extractor: str,
+        settings: dict[str, Any],
+    ) -> dict[str, Any]:
         """A statistic of per-pair values (``statistic(pair indices)``), with a percentile interval over pairs."""
         point = statistic(np.arange(pairs))
         low, high = self.interval(statistic, pairs, point, "percentile")
-        return self.row(metric, value=point, ci_low=low, ci_high=high, n=n, extractor=extractor,
-                        settings={**self.base, **settings, "interval": INTERVALS["percentile"]})
+        return self.row(
+            metric,
+            value=point,
+            ci_low=low,
+            ci_high=high,
+            n=n,
+            extractor=extractor,
+            settings={**self.base, **settings, "interval": INTERVALS["percentile"]},
+        )
 
-    def distance_row(self, metric: str, fake: list[np.ndarray], truth: list[np.ndarray], tag: str, settings: dict[str, Any],
-                     scorer: Scorer, *, frechet: bool) -> dict[str, Any]:
+    def distance_row(
+        self,
+        metric: str,
+        fake: list[np.ndarray],
+        truth: list[np.ndarray],
+        tag: str,
+        settings: dict[str, Any],
+        scorer: Scorer,
+        *,
+        frechet: bool,
+    ) -> dict[str, Any]:
         """A distribution distance over all pairs' features, with an interval from resampled pairs."""
         x, y = np.concatenate(fake), np.concatenate(truth)
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise KfbenchError(f"{metric} on {self.dataset}/{self.method}: the {tag} features are not finite (NaN or inf); "
-                               f"the weights file {settings.get('weights')} is broken: replace it")
+            raise KfbenchError(
+                f"{metric} on {self.dataset}/{self.method}: the {tag} features are not finite (NaN or inf); "
+                f"the weights file {settings.get('weights')} is broken: replace it"
+            )
         rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
         score = scorer(x, y)
         try:
             point = score(np.arange(len(x)), np.arange(len(y)), False)
         except KfbenchError as exc:
             return self.row(metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
-        settings = {**settings, **({"biased_at_this_n": len(x) < x.shape[1]} if frechet else {}), "feature_dims": x.shape[1],
-                    "interval": INTERVALS["shifted-percentile"]}
+        settings = {
+            **settings,
+            **({"biased_at_this_n": len(x) < x.shape[1]} if frechet else {}),
+            "feature_dims": x.shape[1],
+            "interval": INTERVALS["shifted-percentile"],
+        }
         low, high = self.interval(
             lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
-            len(fake), point, "shifted-percentile",
+            len(fake),
+            point,
+            "shifted-percentile",
         )
         if frechet:
             low = max(low, 0.0)

@@ -17,7 +17,9 @@ import numpy as np
 from kfbench.errors import KfbenchError
 from kfbench.utils.imageops import resize_center_crop
 
-MAPPING_RULE = "each grid time takes the generated frame nearest it in time (meta.json frame_times; ties to the earlier frame)"
+MAPPING_RULE = (
+    "each grid time takes the generated frame nearest it in time (meta.json frame_times; ties to the earlier frame)"
+)
 
 
 def grid_times(count: int) -> list[float]:
@@ -41,8 +43,10 @@ def clip_window(count: int, size: int | None, start: str) -> slice:
     if size is None or size == count:
         return slice(0, count)
     if size > count:
-        raise KfbenchError(f"the FVD window of {size} frames is longer than the {count} frames compared per clip; "
-                           "pass a smaller --fvd-window or --include-keyframes")
+        raise KfbenchError(
+            f"the FVD window of {size} frames is longer than the {count} frames compared per clip; "
+            "pass a smaller --fvd-window or --include-keyframes"
+        )
     begin = 0 if start == "first" else (count - size) // 2
     return slice(begin, begin + size)
 
@@ -64,8 +68,15 @@ class PairFrames:
     mapped: bool
 
 
-def on_grid(pair_id: str, generated: np.ndarray, times: Sequence[float], truth: np.ndarray, frames: int | None,
-            size: tuple[int, int] | None, include_keyframes: bool) -> PairFrames:
+def on_grid(
+    pair_id: str,
+    generated: np.ndarray,
+    times: Sequence[float],
+    truth: np.ndarray,
+    frames: int | None,
+    size: tuple[int, int] | None,
+    include_keyframes: bool,
+) -> PairFrames:
     """Map a method's frames (at ``times``) and the ground truth onto the grid, at ``size`` (W, H; None: the truth's)."""
     count = frames or len(truth)
     grid = grid_times(count)
@@ -79,5 +90,12 @@ def on_grid(pair_id: str, generated: np.ndarray, times: Sequence[float], truth: 
         pair_id,
         resize_center_crop(generated[generated_indices], height, width),
         resize_center_crop(truth[truth_indices], height, width),
-        positions, generated_indices, truth_indices, wanted, len(generated), len(truth), count, mapped,
+        positions,
+        generated_indices,
+        truth_indices,
+        wanted,
+        len(generated),
+        len(truth),
+        count,
+        mapped,
     )

@@ -76,7 +76,9 @@ class FvdVideoMAE(ClipDistributionMetric):
         model = load_videomae(weights, heads)
         super().__init__(model, device=device, batch_size=batch_size)
         dim = model.fc_norm.normalized_shape[0]
-        self.extractor = f"videomae-v2-vit-{dim}d-{len(model.blocks)}blocks/fc_norm-mean-tokens/{CLIP_LENGTH}x{ENCODER_SIZE}"
+        self.extractor = (
+            f"videomae-v2-vit-{dim}d-{len(model.blocks)}blocks/fc_norm-mean-tokens/{CLIP_LENGTH}x{ENCODER_SIZE}"
+        )
 
     def preprocess(self, batch: torch.Tensor) -> torch.Tensor:
         return resize_frames(batch)

@@ -65,10 +65,14 @@ def blocks_from_state(state: dict[str, torch.Tensor], heads: int, *, eps: float)
         return nn.ModuleList()
     dim = state["blocks.0.norm1.weight"].shape[0]
     if dim % heads:
-        raise KfbenchError(f"a {dim}-wide transformer cannot have {heads} attention heads; its width must be a multiple of them")
+        raise KfbenchError(
+            f"a {dim}-wide transformer cannot have {heads} attention heads; its width must be a multiple of them"
+        )
     hidden = state["blocks.0.mlp.fc1.weight"].shape[0]
     qkv_bias, split_bias = "blocks.0.attn.qkv.bias" in state, "blocks.0.attn.q_bias" in state
-    return nn.ModuleList(Block(dim, heads, hidden, eps=eps, qkv_bias=qkv_bias, split_bias=split_bias) for _ in range(depth))
+    return nn.ModuleList(
+        Block(dim, heads, hidden, eps=eps, qkv_bias=qkv_bias, split_bias=split_bias) for _ in range(depth)
+    )
 
 
 class PatchEmbed3D(nn.Module):
@@ -77,7 +81,9 @@ class PatchEmbed3D(nn.Module):
     def __init__(self, weight: torch.Tensor):
         super().__init__()
         if weight.ndim != 5:
-            raise KfbenchError(f"a video ViT's patch_embed.proj.weight is [D, 3, tubelet, patch, patch], got {list(weight.shape)}")
+            raise KfbenchError(
+                f"a video ViT's patch_embed.proj.weight is [D, 3, tubelet, patch, patch], got {list(weight.shape)}"
+            )
         dim, channels, tubelet, patch, _ = weight.shape
         self.tubelet, self.patch = tubelet, patch
         self.proj = nn.Conv3d(channels, dim, (tubelet, patch, patch), stride=(tubelet, patch, patch))

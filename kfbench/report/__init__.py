@@ -63,7 +63,12 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
             if pair_id in strip_pairs:
                 strip = qualitative_strip(view, to / "figures" / f"{dataset}-{pair_id}-strip")
                 if strip:
-                    figures.append((f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in time)", strip[0]))
+                    figures.append(
+                        (
+                            f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in time)",
+                            strip[0],
+                        )
+                    )
                     files += strip
             video_cells[f"{dataset} / {pair_id}"] = _videos(store, to, dataset, pair_id, view)
     total = sum(c.path.stat().st_size for cells in video_cells.values() for c in cells)
@@ -112,8 +117,15 @@ def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
         if not computed:
             continue
         first = next((s for s in computed if "frames" in s), computed[0])
-        fvd = next((json.loads(s) for m, s in zip(rows["metric"], rows["settings"]) if m == "fvd" and s and "window" in s), None)
-        covs = {m: json.loads(s).get("covariance") for m, s in zip(rows["metric"], rows["settings"]) if m in ("fid", "fvd") and s}
+        fvd = next(
+            (json.loads(s) for m, s in zip(rows["metric"], rows["settings"]) if m == "fvd" and s and "window" in s),
+            None,
+        )
+        covs = {
+            m: json.loads(s).get("covariance")
+            for m, s in zip(rows["metric"], rows["settings"])
+            if m in ("fid", "fvd") and s
+        }
         lines.append(
             f"{dataset}: protocol {first.get('protocol')}; {first.get('frames')}; {first.get('frame_matching')}; "
             f"compared at {first.get('compared_at')}; "
@@ -121,5 +133,7 @@ def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
             + "".join(f" {m.upper()} covariance convention: {c}." for m, c in covs.items() if c)
             + (f" FVD window: {fvd['window']}." if fvd else "")
         )
-    lines.append("Videos are " + ("embedded in this page." if embedded else "linked from the videos/ folder beside this page."))
+    lines.append(
+        "Videos are " + ("embedded in this page." if embedded else "linked from the videos/ folder beside this page.")
+    )
     return lines

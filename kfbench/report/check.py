@@ -49,7 +49,9 @@ def parse_tolerance(text: str | None, default: float) -> dict[str, float]:
                 raise KfbenchError(f"--tolerance: unknown metric '{metric}'; valid: {', '.join(tolerances)}")
             tolerances[metric.strip()] = float(value)
     except ValueError:
-        raise KfbenchError(f"--tolerance takes a fraction (0.02) or metric=fraction pairs (psnr=0.01,ssim=0.02), got '{text}'") from None
+        raise KfbenchError(
+            f"--tolerance takes a fraction (0.02) or metric=fraction pairs (psnr=0.01,ssim=0.02), got '{text}'"
+        ) from None
     if not all(math.isfinite(t) and t >= 0 for t in tolerances.values()):
         raise KfbenchError(f"--tolerance needs fractions >= 0, got '{text}'")
     return tolerances
@@ -75,7 +77,9 @@ def compare(baseline: list[dict[str, Any]], results: pd.DataFrame, tolerances: d
         name = "/".join(key)
         row = current.get(key)
         if row is None or row.missing_reason or math.isnan(row.value):
-            outcome.regressions.append(f"{name}: missing now ({row.missing_reason if row is not None else 'not evaluated'})")
+            outcome.regressions.append(
+                f"{name}: missing now ({row.missing_reason if row is not None else 'not evaluated'})"
+            )
             continue
         old, new, tol = float(entry["value"]), float(row.value), tolerances[entry["metric"]]
         worse = (old - new) if HIGHER_IS_BETTER[entry["metric"]] else (new - old)
@@ -107,8 +111,10 @@ def read_baseline(path: Path, update: bool) -> dict[str, Any]:
         if not isinstance(entry, dict) or any(not isinstance(entry.get(k), t) for k, t in keys.items()):
             raise KfbenchError(f"baseline {path}: 'values' entry {i} needs {', '.join(keys)} (value a number); {fix}")
         if entry["metric"] not in HIGHER_IS_BETTER:
-            raise KfbenchError(f"baseline {path}: 'values' entry {i} has unknown metric '{entry['metric']}'; "
-                               f"valid: {', '.join(HIGHER_IS_BETTER)}")
+            raise KfbenchError(
+                f"baseline {path}: 'values' entry {i} has unknown metric '{entry['metric']}'; "
+                f"valid: {', '.join(HIGHER_IS_BETTER)}"
+            )
     return baseline
 
 
@@ -119,7 +125,9 @@ def run_check(baseline_path: Path, tolerance: str | None = None, update: bool = 
     elif update:
         baseline = {"subset": DEFAULT_SUBSET, "tolerance": DEFAULT_TOLERANCE, "values": []}
     else:
-        raise KfbenchError(f"baseline '{baseline_path}' does not exist; create it with `kfbench check --baseline {baseline_path} --update`")
+        raise KfbenchError(
+            f"baseline '{baseline_path}' does not exist; create it with `kfbench check --baseline {baseline_path} --update`"
+        )
     tolerances = parse_tolerance(tolerance, float(baseline.get("tolerance", DEFAULT_TOLERANCE)))
     subset = {**DEFAULT_SUBSET, **baseline.get("subset", {})}
     results = evaluate_subset(subset)

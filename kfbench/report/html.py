@@ -54,21 +54,33 @@ def data_uri(path: Path, mime: str) -> str:
 
 def table_html(table: Table) -> str:
     paper = [h.endswith("(paper)") for h in table.header]
-    head = "".join(f'<th class="paper">{html.escape(h)}</th>' if p else f"<th>{html.escape(h)}</th>" for h, p in zip(table.header, paper))
+    head = "".join(
+        f'<th class="paper">{html.escape(h)}</th>' if p else f"<th>{html.escape(h)}</th>"
+        for h, p in zip(table.header, paper)
+    )
     body = "".join(
-        "<tr>" + "".join(f'<td class="paper">{html.escape(c)}</td>' if p else f"<td>{html.escape(c)}</td>" for c, p in zip(row, paper)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f'<td class="paper">{html.escape(c)}</td>' if p else f"<td>{html.escape(c)}</td>"
+            for c, p in zip(row, paper)
+        )
+        + "</tr>"
         for row in table.rows
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
-    return (f"<table><caption>{html.escape(table.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            + (f'<ul class="notes">{notes}</ul>' if notes else ""))
+    return (
+        f"<table><caption>{html.escape(table.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        + (f'<ul class="notes">{notes}</ul>' if notes else "")
+    )
 
 
 def video_html(cell: VideoCell, root: Path, embed: bool) -> str:
     src = data_uri(cell.path, "video/mp4") if embed else cell.path.relative_to(root).as_posix()
-    return (f'<figure><video controls loop muted playsinline preload="auto">'
-            f'<source src="{html.escape(src)}" type="video/mp4"></video>'
-            f"<figcaption>{html.escape(cell.label)}</figcaption></figure>")
+    return (
+        f'<figure><video controls loop muted playsinline preload="auto">'
+        f'<source src="{html.escape(src)}" type="video/mp4"></video>'
+        f"<figcaption>{html.escape(cell.label)}</figcaption></figure>"
+    )
 
 
 def render_page(
@@ -81,15 +93,19 @@ def render_page(
     embed_videos: bool,
 ) -> str:
     """The page's HTML; figures are inlined, videos inlined or linked relative to ``root``."""
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+    ]
     parts += [f"<p>{html.escape(line)}</p>" for line in intro]
     parts.append("<h2>Tables</h2>")
     parts += [table_html(t) for t in tables]
     parts.append("<h2>Figures</h2>")
     for caption, png in figures:
-        parts.append(f'<figure><img alt="{html.escape(caption)}" src="{data_uri(png, "image/png")}">'
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        parts.append(
+            f'<figure><img alt="{html.escape(caption)}" src="{data_uri(png, "image/png")}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
     parts.append("<h2>Videos</h2>")
     for heading, cells in videos.items():
         parts.append(f"<h3>{html.escape(heading)}</h3><div class='videos'>")

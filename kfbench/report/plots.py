@@ -34,14 +34,21 @@ def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] |
     if not metrics:
         return None
     methods = sorted(rows["method"].unique())
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 0.6, 3.0), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(2.6 * len(metrics) + 0.6, 3.0), squeeze=False, layout="constrained"
+    )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric in zip(axes[0], metrics):
         part = rows[rows["metric"] == metric].set_index("method").reindex(methods)
         values = part["value"].to_numpy(float)
         errors = np.vstack([values - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - values])
-        ax.bar(range(len(methods)), values, yerr=np.nan_to_num(np.clip(errors, 0, None)), capsize=3,
-               color=[colors[i % len(colors)] for i in range(len(methods))])
+        ax.bar(
+            range(len(methods)),
+            values,
+            yerr=np.nan_to_num(np.clip(errors, 0, None)),
+            capsize=3,
+            color=[colors[i % len(colors)] for i in range(len(methods))],
+        )
         ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
         n = part["n"].dropna().astype(int).unique()
         ax.set_title(f"{LABELS[metric]} {DIRECTION[metric]}  (n={', '.join(map(str, n))})", fontsize=9)
@@ -78,7 +85,13 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
     if not rows:
         return None
     num_truth = len(view.truth) if view.truth is not None else 25
-    fig, axes = plt.subplots(len(rows), len(STRIP_TIMES), figsize=(2.0 * len(STRIP_TIMES), 1.3 * len(rows) + 0.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(rows),
+        len(STRIP_TIMES),
+        figsize=(2.0 * len(STRIP_TIMES), 1.3 * len(rows) + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
     for r, (label, frames, times) in enumerate(rows):
         for c, t in enumerate(STRIP_TIMES):
             ax = axes[r][c]

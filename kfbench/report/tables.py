@@ -54,15 +54,25 @@ def cell(row: pd.Series) -> str:
     if row["missing_reason"] or pd.isna(row["value"]):
         return "— (missing)"
     metric = row["metric"]
-    interval = "" if pd.isna(row["ci_low"]) else f" [{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]"
+    interval = (
+        ""
+        if pd.isna(row["ci_low"])
+        else f" [{format_value(metric, row['ci_low'])}, {format_value(metric, row['ci_high'])}]"
+    )
     figures = json.loads(row["settings"] or "{}").get("figures", {})
-    beside = [f"{part.replace('_', ' ')} {format_value(metric, figures[f'{metric}_{part}'])}" for part in ("generated", "ground_truth")
-              if f"{metric}_{part}" in figures]
-    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}" + (f" ({', '.join(beside)})" if beside else "")
+    beside = [
+        f"{part.replace('_', ' ')} {format_value(metric, figures[f'{metric}_{part}'])}"
+        for part in ("generated", "ground_truth")
+        if f"{metric}_{part}" in figures
+    ]
+    return f"{format_value(metric, row['value'])}{interval} n={int(row['n'])}" + (
+        f" ({', '.join(beside)})" if beside else ""
+    )
 
 
-def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95,
-           columns: list[str] = TABLE1_METRICS) -> Table:
+def table1(
+    results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95, columns: list[str] = TABLE1_METRICS
+) -> Table:
     """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
     datasets = sorted(results["dataset"].unique())
     metrics = [m for m in columns if m in set(results["metric"])]
@@ -90,8 +100,13 @@ def table1(results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95,
                     value = published[f"{dataset}_{metric}"].get(method) if method in published.index else None
                     line.append(format_value(metric, value) if value is not None else "")
         rows.append(line)
-    sizes = sorted({f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}" for r in results.itertuples()
-                    if r.n and not r.missing_reason and r.metric in metrics})
+    sizes = sorted(
+        {
+            f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}"
+            for r in results.itertuples()
+            if r.n and not r.missing_reason and r.metric in metrics
+        }
+    )
     caption = (
         f"Table 1 layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample size "
         "(frames for FID, KID, PSNR, SSIM, LPIPS; clips for FVD). Columns marked (paper) are the published "
@@ -119,7 +134,11 @@ def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
 
 
 def _settings(results: pd.DataFrame) -> list[tuple[str, str, str, dict]]:
-    return [(r.dataset, r.method, r.metric, json.loads(r.settings)) for r in results.itertuples() if r.settings and r.settings != "{}"]
+    return [
+        (r.dataset, r.method, r.metric, json.loads(r.settings))
+        for r in results.itertuples()
+        if r.settings and r.settings != "{}"
+    ]
 
 
 def mapped_notes(results: pd.DataFrame) -> dict[str, list[str]]:
@@ -127,8 +146,10 @@ def mapped_notes(results: pd.DataFrame) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {}
     for dataset, method, _, s in _settings(results):
         if s.get("mapped_to_grid"):
-            note = (f"† {method} on {dataset}: native {s['generated_frames_per_pair']} frames per pair, mapped onto the "
-                    f"{s['grid_frames']}-frame grid: {s['frame_matching']}")
+            note = (
+                f"† {method} on {dataset}: native {s['generated_frames_per_pair']} frames per pair, mapped onto the "
+                f"{s['grid_frames']}-frame grid: {s['frame_matching']}"
+            )
             notes.setdefault(method, [])
             if note not in notes[method]:
                 notes[method].append(note)
@@ -143,7 +164,9 @@ def conventions_text(results: pd.DataFrame) -> str:
         if "protocol" in s:
             seen.setdefault("protocol", f"protocol {s['protocol']}")
         if "grid_frames" in s:
-            seen.setdefault("grid", f"{s['grid_frames']}-frame grid, {s['frames']}, compared at {s['compared_at'].split(' ')[0]}")
+            seen.setdefault(
+                "grid", f"{s['grid_frames']}-frame grid, {s['frames']}, compared at {s['compared_at'].split(' ')[0]}"
+            )
         if metric == "fid" and "covariance" in s:
             seen.setdefault("fid", f"FID covariance {s['covariance']}")
         if metric == "fvd" and "window" in s:
@@ -153,8 +176,13 @@ def conventions_text(results: pd.DataFrame) -> str:
 
 def published_table(paper: pd.DataFrame) -> Table:
     """The paper's Table 1 as published."""
-    header = ["method"] + [f"{c.rsplit('_', 1)[0]} {LABELS[c.rsplit('_', 1)[1]]}↓ (paper)" for c in paper.columns if c != "method"]
-    rows = [[r["method"]] + [format_value(c.rsplit("_", 1)[1], r[c]) for c in paper.columns if c != "method"] for _, r in paper.iterrows()]
+    header = ["method"] + [
+        f"{c.rsplit('_', 1)[0]} {LABELS[c.rsplit('_', 1)[1]]}↓ (paper)" for c in paper.columns if c != "method"
+    ]
+    rows = [
+        [r["method"]] + [format_value(c.rsplit("_", 1)[1], r[c]) for c in paper.columns if c != "method"]
+        for _, r in paper.iterrows()
+    ]
     caption = "Published numbers (Wang et al. 2024, Table 1), copied verbatim: not computed by kfbench. n: 45 Pexels and 117 DAVIS pairs."
     return Table(header, rows, caption, [])
 
@@ -173,14 +201,28 @@ def to_csv(table: Table, path: Path) -> None:
 
 
 def _tex(text: str) -> str:
-    for old, new in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                     ("↓", r"$\downarrow$"), ("↑", r"$\uparrow$"), ("—", "--")):
+    for old, new in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("_", r"\_"),
+        ("#", r"\#"),
+        ("↓", r"$\downarrow$"),
+        ("↑", r"$\uparrow$"),
+        ("—", "--"),
+    ):
         text = text.replace(old, new)
     return text
 
 
 def to_latex(table: Table) -> str:
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "c" * (len(table.header) - 1) + "}", r"\toprule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        r"\begin{tabular}{l" + "c" * (len(table.header) - 1) + "}",
+        r"\toprule",
+    ]
     lines.append(" & ".join(_tex(h) for h in table.header) + r" \\")
     lines.append(r"\midrule")
     lines += [" & ".join(_tex(c) for c in row) + r" \\" for row in table.rows]

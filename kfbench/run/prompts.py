@@ -22,7 +22,9 @@ def read_prompts(path: str | Path, pair_ids: list[str]) -> dict[str, str]:
             if not row or (line == 1 and row[0].strip().lower() in HEADER_IDS):
                 continue
             if len(row) != 2:
-                raise KfbenchError(f"--prompts {path}, line {line}: expected 2 columns (pair id, prompt), got {len(row)}; quote prompts that contain commas")
+                raise KfbenchError(
+                    f"--prompts {path}, line {line}: expected 2 columns (pair id, prompt), got {len(row)}; quote prompts that contain commas"
+                )
             pair_id, prompt = row[0].strip(), row[1].strip()
             if pair_id in prompts:
                 raise KfbenchError(f"--prompts {path}, line {line}: pair '{pair_id}' appears twice")

@@ -127,8 +127,15 @@ def run_benchmark(
     return summary
 
 
-def _run_pair(method: Interpolator, dataset: PairDataset, store: RunStore, pair_id: str, seed: int,
-              prompts: dict[str, str] | None, summary: RunSummary) -> None:
+def _run_pair(
+    method: Interpolator,
+    dataset: PairDataset,
+    store: RunStore,
+    pair_id: str,
+    seed: int,
+    prompts: dict[str, str] | None,
+    summary: RunSummary,
+) -> None:
     """Generate one pair and save it with its meta (a bad source is listed in ``summary.bad`` with skip_bad)."""
     try:
         pair = prepare_pair(dataset.load(pair_id), method)
@@ -191,4 +198,3 @@ def _peak_memory() -> dict[str, Any]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         peak["cuda_max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
     return peak
-

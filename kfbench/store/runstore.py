@@ -64,7 +64,9 @@ class RunStore:
         """Atomically write one pair's frames, preview and meta.json (replacing an older result)."""
         final = self.pair_dir(dataset, method, pair_id)
         if final.exists() and not (final / META).is_file():
-            raise KfbenchError(f"{final} exists but is not a kfbench pair folder (no {META}); move it away, kfbench will not delete it")
+            raise KfbenchError(
+                f"{final} exists but is not a kfbench pair folder (no {META}); move it away, kfbench will not delete it"
+            )
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(final)
         tmp.mkdir()
@@ -89,11 +91,19 @@ class RunStore:
         return read_png_frames(self.pair_dir(dataset, method, pair_id) / FRAMES)
 
     def datasets(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")) if self.root.is_dir() else []
+        return (
+            sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            if self.root.is_dir()
+            else []
+        )
 
     def methods(self, dataset: str) -> list[str]:
         folder = self.root / dataset
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+        return (
+            sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            if folder.is_dir()
+            else []
+        )
 
     def completed_pairs(self, dataset: str, method: str) -> list[str]:
         folder = self.root / dataset / method

@@ -43,15 +43,35 @@ class TrainConfig:
 
     # Changing these between a run and its resumption would not continue the same run.
     RESUME_KEYS = (
-        "variant", "model", "height", "width", "num_frames", "stride",
-        "batch_size", "gradient_accumulation", "learning_rate", "holdout", "seed",
+        "variant",
+        "model",
+        "height",
+        "width",
+        "num_frames",
+        "stride",
+        "batch_size",
+        "gradient_accumulation",
+        "learning_rate",
+        "holdout",
+        "seed",
     )
 
     def check(self) -> None:
         if self.height % 8 or self.width % 8 or not (8 <= self.height <= 16384 and 8 <= self.width <= 16384):
-            raise KfbenchError(f"--height and --width must be multiples of 8 within 8..16384, got {self.height}x{self.width}")
-        minimum = {"max_steps": 1, "batch_size": 1, "gradient_accumulation": 1, "checkpoint_every": 1, "validate_every": 1,
-                   "validation_steps": 1, "num_frames": 2, "stride": 1, "holdout": 0}
+            raise KfbenchError(
+                f"--height and --width must be multiples of 8 within 8..16384, got {self.height}x{self.width}"
+            )
+        minimum = {
+            "max_steps": 1,
+            "batch_size": 1,
+            "gradient_accumulation": 1,
+            "checkpoint_every": 1,
+            "validate_every": 1,
+            "validation_steps": 1,
+            "num_frames": 2,
+            "stride": 1,
+            "holdout": 0,
+        }
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise KfbenchError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(self, name)}")
@@ -70,7 +90,9 @@ class TrainConfig:
             if saved.get(k) != _jsonable(getattr(self, k))
         ]
         if changed:
-            raise KfbenchError(f"--resume continues the run in {path.parent} but these options changed: {'; '.join(changed)}")
+            raise KfbenchError(
+                f"--resume continues the run in {path.parent} but these options changed: {'; '.join(changed)}"
+            )
 
 
 def _jsonable(value):

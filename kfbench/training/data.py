@@ -62,7 +62,9 @@ def clip_span(num_frames: int, stride: int) -> int:
 def load_clips(folder: Path, *, num_frames: int, stride: int) -> ClipSet:
     """Discover the videos under ``folder``; those shorter than a clip's span are skipped and counted."""
     if num_frames < 2 or stride < 1:
-        raise KfbenchError(f"a clip needs at least 2 frames and a stride of at least 1, got {num_frames} frames, stride {stride}")
+        raise KfbenchError(
+            f"a clip needs at least 2 frames and a stride of at least 1, got {num_frames} frames, stride {stride}"
+        )
     if not folder.is_dir():
         raise KfbenchError(f"--videos '{folder}' is not a folder; pass a folder of mp4 files or frame folders")
     span = clip_span(num_frames, stride)
@@ -87,12 +89,16 @@ def load_clips(folder: Path, *, num_frames: int, stride: int) -> ClipSet:
 def split_holdout(clips: ClipSet, count: int) -> tuple[ClipSet, list[Video]]:
     """Keep the last ``count`` videos (in name order) out of training, for validation."""
     if count < 0 or count >= len(clips.videos):
-        raise KfbenchError(f"--holdout must be between 0 and {len(clips.videos) - 1} (one video must remain for training), got {count}")
+        raise KfbenchError(
+            f"--holdout must be between 0 and {len(clips.videos) - 1} (one video must remain for training), got {count}"
+        )
     kept = clips.videos[: len(clips.videos) - count]
     return ClipSet(kept, clips.num_frames, clips.stride, clips.too_short, clips.unreadable), clips.videos[len(kept) :]
 
 
-def validation_pairs(videos: list[Video], num_frames: int, stride: int, height: int, width: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def validation_pairs(
+    videos: list[Video], num_frames: int, stride: int, height: int, width: int
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, first, last) keyframes of each held-out video's first clip span."""
     span = clip_span(num_frames, stride)
     pairs = []

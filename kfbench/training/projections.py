@@ -31,7 +31,9 @@ class Projections(nn.Module):
         params = dict(unet.named_parameters())
         missing = [n for n in self.names if n not in params]
         if missing:
-            raise KfbenchError(f"the base model's temporal self-attention layers lack {', '.join(missing[:4])}; is it an SVD img2vid model?")
+            raise KfbenchError(
+                f"the base model's temporal self-attention layers lack {', '.join(missing[:4])}; is it an SVD img2vid model?"
+            )
         self.weights = nn.ParameterList(nn.Parameter(params[n].detach().float().clone()) for n in self.names)
         self.initial = {n: params[n].detach().float().cpu().clone() for n in self.names}
         # The frozen UNet is held outside the module tree: DDP syncs these tensors only.
@@ -57,7 +59,13 @@ class Projections(nn.Module):
         """Write the compact delta checkpoint that `ours` / `ours-wo-ra` load with --checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        metadata = {"format": COMPACT_FORMAT, "tensors": self.tensors, "source": "kfbench train", "checkpoint_base": base_model, "step": str(step)}
+        metadata = {
+            "format": COMPACT_FORMAT,
+            "tensors": self.tensors,
+            "source": "kfbench train",
+            "checkpoint_base": base_model,
+            "step": str(step),
+        }
         save_file(self.deltas(), str(tmp), metadata=metadata)
         tmp.replace(path)
         return path

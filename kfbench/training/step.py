@@ -41,7 +41,9 @@ def sample_generator(seed: int, index: int) -> torch.Generator:
 
 
 def _cat(conditions: list[Conditioning]) -> Conditioning:
-    return Conditioning(*(torch.cat([getattr(c, f) for c in conditions]) for f in ("embeddings", "image_latents", "added_time_ids")))
+    return Conditioning(
+        *(torch.cat([getattr(c, f) for c in conditions]) for f in ("embeddings", "image_latents", "added_time_ids"))
+    )
 
 
 @torch.no_grad()
@@ -71,7 +73,9 @@ def prepare_batch(pipe, clips: list[np.ndarray], generators: list[torch.Generato
     return Batch(torch.cat(latents), torch.cat(noise), torch.stack(sigma), _cat(first), _cat(last))
 
 
-def unet_inputs(noisy: torch.Tensor, sigma: torch.Tensor, cond: Conditioning, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def unet_inputs(
+    noisy: torch.Tensor, sigma: torch.Tensor, cond: Conditioning, dtype: torch.dtype
+) -> dict[str, torch.Tensor]:
     """SVD UNet arguments: c_in x beside the keyframe latents, c_noise timestep, CLIP embedding, time ids."""
     pre = precondition(sigma)
     return {
@@ -82,7 +86,9 @@ def unet_inputs(noisy: torch.Tensor, sigma: torch.Tensor, cond: Conditioning, dt
     }
 
 
-def backward_loss(model, unet, control: AttentionControl, layers: list[str], batch: Batch, *, rotated: bool, backward, autocast) -> torch.Tensor:
+def backward_loss(
+    model, unet, control: AttentionControl, layers: list[str], batch: Batch, *, rotated: bool, backward, autocast
+) -> torch.Tensor:
     """Forward the frozen and backward models, backpropagate the loss into the trainable tensors; returns the loss.
 
     ``model`` is the (possibly DDP-wrapped) :class:`Projections`, ``backward`` the accelerator's

@@ -81,7 +81,9 @@ def install_processors(unet, model: str) -> tuple[AttentionControl, list[str]]:
     control = AttentionControl()
     layers = attention.install(unet, control)
     if not layers:
-        raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD img2vid model with --model")
+        raise KfbenchError(
+            f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD img2vid model with --model"
+        )
     return control, layers
 
 
@@ -115,11 +117,15 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     if resume:
         config.check_resumable(out / "config.json")
     elif latest_checkpoint(out) is not None:
-        raise KfbenchError(f"'{out}' already holds checkpoints; pass --resume to continue that run or choose another --out")
+        raise KfbenchError(
+            f"'{out}' already holds checkpoints; pass --resume to continue that run or choose another --out"
+        )
 
     accelerator = make_accelerator(config)
     pipe, control, layers, projections = load_models(config, accelerator)
-    optimizer = torch.optim.AdamW(projections.parameters(), lr=config.learning_rate, betas=BETAS, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(
+        projections.parameters(), lr=config.learning_rate, betas=BETAS, weight_decay=WEIGHT_DECAY
+    )
     model, optimizer = accelerator.prepare(projections, optimizer)
 
     step = 0
@@ -147,7 +153,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     for step in progress.track(range(step + 1, config.max_steps + 1), "training", total=config.max_steps - step):
         losses = []
         for micro in range(config.gradient_accumulation):
-            first = (step - 1) * per_step + (micro * accelerator.num_processes + accelerator.process_index) * config.batch_size
+            first = (step - 1) * per_step + (
+                micro * accelerator.num_processes + accelerator.process_index
+            ) * config.batch_size
             indices = range(first, first + config.batch_size)
             batch = prepare_batch(
                 pipe,
@@ -156,11 +164,21 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
             )
             with accelerator.accumulate(model):
                 loss = backward_loss(
-                    model, pipe.unet, control, layers, batch,
-                    rotated=config.variant == "ours", backward=accelerator.backward, autocast=accelerator.autocast,
+                    model,
+                    pipe.unet,
+                    control,
+                    layers,
+                    batch,
+                    rotated=config.variant == "ours",
+                    backward=accelerator.backward,
+                    autocast=accelerator.autocast,
                 )
                 losses.append(loss)
-                grad_norm = accelerator.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM) if accelerator.sync_gradients else None
+                grad_norm = (
+                    accelerator.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+                    if accelerator.sync_gradients
+                    else None
+                )
                 optimizer.step()
                 optimizer.zero_grad()
         loss_value = accelerator.reduce(torch.stack(losses).mean(), reduction="mean").item()

@@ -38,9 +38,15 @@ def write_samples(
         num_inference_steps=config.validation_steps,
     )
     dtype = pipe.unet.dtype
-    weights = {layer: {k: v.detach().to(dtype) for k, v in tensors.items()} for layer, tensors in projections.by_layer().items()}
+    weights = {
+        layer: {k: v.detach().to(dtype) for k, v in tensors.items()}
+        for layer, tensors in projections.by_layer().items()
+    }
     method.use_model(SVDModel.around(pipe, control, layers, weights))
     with torch.no_grad():
         for name, first, last in pairs:
-            write_mp4(method.interpolate(first, last, num_frames=config.num_frames, seed=VALIDATION_SEED), folder / f"{name}.mp4")
+            write_mp4(
+                method.interpolate(first, last, num_frames=config.num_frames, seed=VALIDATION_SEED),
+                folder / f"{name}.mp4",
+            )
     return folder

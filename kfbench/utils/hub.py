@@ -21,7 +21,9 @@ def resolve_model_dir(name_or_path: str, *, flag: str = "--model", allow_pattern
     if path.exists():
         return path
     if not is_hub_id(name_or_path):
-        raise KfbenchError(f"model path '{name_or_path}' does not exist; pass an existing folder or a hub id with {flag}")
+        raise KfbenchError(
+            f"model path '{name_or_path}' does not exist; pass an existing folder or a hub id with {flag}"
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -34,8 +36,10 @@ def resolve_model_dir(name_or_path: str, *, flag: str = "--model", allow_pattern
             f"run `hf download {name_or_path}` where you are online, or pass a local folder with {flag}"
         ) from None
     except Exception as exc:  # hub errors: gated repos, missing repos, network failures
-        raise KfbenchError(f"could not fetch '{name_or_path}' from the Hugging Face hub ({type(exc).__name__}: {exc}); "
-                           f"pass a local folder with {flag}") from None
+        raise KfbenchError(
+            f"could not fetch '{name_or_path}' from the Hugging Face hub ({type(exc).__name__}: {exc}); "
+            f"pass a local folder with {flag}"
+        ) from None
 
 
 def require_file(path: str | os.PathLike, *, what: str, flag: str, source: str) -> Path:

@@ -52,14 +52,18 @@ def pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
     if mode == "I":
         values = np.asarray(image)
         if values.size and (values.min() < 0 or values.max() > 65535):
-            raise BadSourceError(f"{name}: 32-bit integer image with values {values.min()}..{values.max()}, outside "
-                                 "the 16-bit range 0..65535; save it as 8- or 16-bit")
+            raise BadSourceError(
+                f"{name}: 32-bit integer image with values {values.min()}..{values.max()}, outside "
+                "the 16-bit range 0..65535; save it as 8- or 16-bit"
+            )
         return _scaled(values.astype(np.float64)[..., None], 65535.0)
     if mode == "F":
         values = np.asarray(image).astype(np.float64)
         if not np.isfinite(values).all() or (values.size and (values.min() < 0 or values.max() > 1)):
-            raise BadSourceError(f"{name}: floating-point image with values outside [0, 1] (or NaN/inf); "
-                                 "save it as 8- or 16-bit, or scale it to [0, 1]")
+            raise BadSourceError(
+                f"{name}: floating-point image with values outside [0, 1] (or NaN/inf); "
+                "save it as 8- or 16-bit, or scale it to [0, 1]"
+            )
         return _scaled(values[..., None], 1.0)
     if mode in ("LA", "La", "PA", "RGBa") or (mode == "P" and "transparency" in image.info):
         image = image.convert("LA" if mode in ("LA", "La") else "RGBA")
@@ -69,7 +73,9 @@ def pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
     try:
         return np.asarray(image.convert("RGB")).copy()
     except ValueError:
-        raise BadSourceError(f"{name}: image mode '{mode}' cannot be converted to RGB; save it as an 8-bit RGB image") from None
+        raise BadSourceError(
+            f"{name}: image mode '{mode}' cannot be converted to RGB; save it as an 8-bit RGB image"
+        ) from None
 
 
 def _sixteen_bit_colour(path: Path) -> np.ndarray:

@@ -34,9 +34,16 @@ CODE_FLAG = "--allow-torchscript-code"
 
 # TorchScript's pickler names storages torch.<ScalarType>Storage.
 _STORAGE_DTYPES = {
-    "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
-    "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
-    "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8, "BoolStorage": torch.bool,
+    "FloatStorage": torch.float32,
+    "DoubleStorage": torch.float64,
+    "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16,
+    "LongStorage": torch.int64,
+    "IntStorage": torch.int32,
+    "ShortStorage": torch.int16,
+    "CharStorage": torch.int8,
+    "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
 }
 
 
@@ -57,10 +64,14 @@ def load_weights_only(path: Path, what: str, *, mmap: bool = False) -> Any:
     ``mmap`` memory-maps zip-format files (legacy files cannot be mapped and are read whole).
     """
     if is_torchscript(path):
-        raise KfbenchError(f"{what} '{path}' is a TorchScript archive, not a saved state_dict; pass the state_dict file")
+        raise KfbenchError(
+            f"{what} '{path}' is a TorchScript archive, not a saved state_dict; pass the state_dict file"
+        )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # e.g. "Detected pickle protocol 4": the load fails or succeeds anyway
+            warnings.simplefilter(
+                "ignore", UserWarning
+            )  # e.g. "Detected pickle protocol 4": the load fails or succeeds anyway
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as exc:
         code = re.search(r"(?:unsupported|Unsupported global:) GLOBAL (\S+)", str(exc))
@@ -71,14 +82,18 @@ def load_weights_only(path: Path, what: str, *, mmap: bool = False) -> Any:
             ) from None
         raise KfbenchError(f"{what} '{path}' is not a torch weights file ({first_line(exc)}); re-download it") from None
     except Exception as exc:  # truncated files, random bytes, unreadable files: all one line
-        raise KfbenchError(f"cannot read {what} '{path}' ({type(exc).__name__}: {first_line(exc)}); re-download it") from None
+        raise KfbenchError(
+            f"cannot read {what} '{path}' ({type(exc).__name__}: {first_line(exc)}); re-download it"
+        ) from None
 
 
 def state_dict_of(loaded: Any, what: str, path: Path) -> dict[str, torch.Tensor]:
     """The name -> tensor mapping of a loaded file (a state_dict, or one under a ``state_dict`` key)."""
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in loaded.items()):
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in loaded.items()
+    ):
         raise KfbenchError(f"{what} '{path}' holds no state_dict of tensors (got {type(loaded).__name__})")
     return loaded
 
@@ -94,7 +109,9 @@ def read_torchscript(path: Path, what: str) -> dict[str, torch.Tensor]:
             f"{CODE_FLAG}"
         ) from None
     except Exception as exc:  # a truncated archive, a zip that is not TorchScript, a malformed pickle
-        raise KfbenchError(f"cannot read {what} '{path}' as a TorchScript archive ({type(exc).__name__}: {first_line(exc)})") from None
+        raise KfbenchError(
+            f"cannot read {what} '{path}' as a TorchScript archive ({type(exc).__name__}: {first_line(exc)})"
+        ) from None
     tensors: dict[str, torch.Tensor] = {}
     _collect(root, "", tensors, what, path)
     return tensors
@@ -107,7 +124,9 @@ def run_torchscript(path: Path, what: str, *, device: str = "cpu") -> torch.jit.
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
             return torch.jit.load(str(path), map_location=device)
     except Exception as exc:
-        raise KfbenchError(f"cannot load {what} '{path}' with torch.jit.load ({type(exc).__name__}: {first_line(exc)})") from None
+        raise KfbenchError(
+            f"cannot load {what} '{path}' with torch.jit.load ({type(exc).__name__}: {first_line(exc)})"
+        ) from None
 
 
 _TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
@@ -235,14 +254,18 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
     """
 
     def refuse(why: str) -> KfbenchError:
-        return KfbenchError(f"model folder '{folder}' ({flag}) {why}; kfbench loads only plain diffusers folders with safetensors weights")
+        return KfbenchError(
+            f"model folder '{folder}' ({flag}) {why}; kfbench loads only plain diffusers folders with safetensors weights"
+        )
 
     try:
         index = json.loads((folder / "model_index.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise refuse(f"has an unreadable model_index.json ({type(exc).__name__}: {exc})") from None
     if not isinstance(index, dict) or not isinstance(index.get("_class_name"), str):
-        raise refuse("names a custom pipeline class in model_index.json (its _class_name is not a diffusers class name)")
+        raise refuse(
+            "names a custom pipeline class in model_index.json (its _class_name is not a diffusers class name)"
+        )
     code = sorted(str(p.relative_to(folder)) for pattern in ("*.py", "*/*.py") for p in folder.glob(pattern))
     if code:
         raise refuse(f"ships code ({', '.join(code[:3])})")

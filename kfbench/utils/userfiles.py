@@ -16,9 +16,13 @@ def output_folder(path: Path, option: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise KfbenchError(f"{option} {path}: a file is in the way (a folder is needed there); pass another folder") from None
+        raise KfbenchError(
+            f"{option} {path}: a file is in the way (a folder is needed there); pass another folder"
+        ) from None
     except OSError as exc:
-        raise KfbenchError(f"{option} {path}: cannot create the folder ({exc.strerror}); pass a writable folder") from None
+        raise KfbenchError(
+            f"{option} {path}: cannot create the folder ({exc.strerror}); pass a writable folder"
+        ) from None
     return path
 
 
@@ -51,7 +55,9 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
     try:
         data = json.loads(read_text(path, what))
     except json.JSONDecodeError as exc:
-        raise KfbenchError(f"{what} {path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise KfbenchError(
+            f"{what} {path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
     if not isinstance(data, dict):
         raise KfbenchError(f"{what} {path} must hold a JSON object {{...}}, not a {type(data).__name__}")
     return data

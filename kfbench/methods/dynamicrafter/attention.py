@@ -63,7 +63,9 @@ class CrossAttention(nn.Module):
         out = torch.einsum("bhij,bhjd->bhid", sim, v)
         return out + torch.einsum("bhij,ijd->bhid", sim, self.relative_position_v(n_q, v.shape[2]))
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         q = self._split(self.to_q(x))
         image = None
         if context is None:
@@ -74,7 +76,9 @@ class CrossAttention(nn.Module):
             context = context[:, :TEXT_TOKENS]
         out = self._attend(q, self._split(self.to_k(context)), self._split(self.to_v(context)), mask)
         if image is not None:
-            out = out + F.scaled_dot_product_attention(q, self._split(self.to_k_ip(image)), self._split(self.to_v_ip(image)))
+            out = out + F.scaled_dot_product_attention(
+                q, self._split(self.to_k_ip(image)), self._split(self.to_v_ip(image))
+            )
         return self.to_out(rearrange(out, "b h n d -> b n (h d)"))
 
 
@@ -136,7 +140,9 @@ class BasicTransformerBlock(nn.Module):
         self.attn2 = CrossAttention(dim, context_dim, heads, dim_head, dropout, image_cross_attention, **extra)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         x = self.attn1(self.norm1(x), mask=mask) + x
         x = self.attn2(self.norm2(x), context=context, mask=mask) + x
         return self.ff(self.norm3(x)) + x
@@ -162,7 +168,8 @@ class SpatialTransformer(nn.Module):
         self.use_linear = use_linear
         self.proj_in = nn.Linear(channels, inner) if use_linear else nn.Conv2d(channels, inner, 1)
         self.transformer_blocks = nn.ModuleList(
-            BasicTransformerBlock(inner, heads, dim_head, dropout, context_dim, image_cross_attention) for _ in range(depth)
+            BasicTransformerBlock(inner, heads, dim_head, dropout, context_dim, image_cross_attention)
+            for _ in range(depth)
         )
         self.proj_out = nn.Linear(inner, channels) if use_linear else nn.Conv2d(inner, channels, 1)
 
@@ -215,7 +222,13 @@ class TemporalTransformer(nn.Module):
         self.temporal_length = temporal_length
         self.transformer_blocks = nn.ModuleList(
             BasicTransformerBlock(
-                inner, heads, dim_head, dropout, None, relative_position=relative_position, temporal_length=temporal_length
+                inner,
+                heads,
+                dim_head,
+                dropout,
+                None,
+                relative_position=relative_position,
+                temporal_length=temporal_length,
             )
             for _ in range(depth)
         )

@@ -61,7 +61,9 @@ def check_config(config: Any, source: Path) -> None:
     """A model config builds only kfbench's own modules: no hub or timm models named inside ``clip_config``."""
     clip = config.get("clip_config") if isinstance(config, dict) else None
     if not isinstance(config, dict) or not isinstance(clip, dict):
-        raise KfbenchError(f"{source} is not a DynamiCrafter model config (a JSON object with clip_config); fix or remove it")
+        raise KfbenchError(
+            f"{source} is not a DynamiCrafter model config (a JSON object with clip_config); fix or remove it"
+        )
     towers = [clip.get("vision_cfg"), clip.get("text_cfg")]
     named = sorted(k for tower in towers if isinstance(tower, dict) for k in OUTSIDE_MODELS if tower.get(k))
     if named:
@@ -80,7 +82,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         try:
             state = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
-            raise KfbenchError(f"cannot read {WHAT} '{path}' as safetensors ({type(exc).__name__}: {exc}); re-download it") from None
+            raise KfbenchError(
+                f"cannot read {WHAT} '{path}' as safetensors ({type(exc).__name__}: {exc}); re-download it"
+            ) from None
     else:
         state = state_dict_of(load_weights_only(path, WHAT, mmap=True), WHAT, path)
     return {_rename(key): value for key, value in state.items()}
@@ -133,9 +137,7 @@ def convert_checkpoint(src: str, dst: Path, *, dtype: Literal["float32", "float1
     load_strict(build_model(config, empty=True), dict(state), str(path))
     target = DTYPES[dtype]
     # Top-level entries (no dot) are the schedule buffers: kept float32 as released.
-    tensors = {
-        k: (v.to(target) if "." in k and v.is_floating_point() else v).contiguous() for k, v in state.items()
-    }
+    tensors = {k: (v.to(target) if "." in k and v.is_floating_point() else v).contiguous() for k, v in state.items()}
     dst = Path(dst)
     if dst.suffix != ".safetensors":
         dst = dst / "model.safetensors"

@@ -76,7 +76,9 @@ class OpenCLIPImageEncoder(nn.Module):
         visual = self.model.visual
         x = visual.conv1(self.preprocess(image))
         x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
-        cls = visual.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device)
+        cls = visual.class_embedding.to(x.dtype) + torch.zeros(
+            x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device
+        )
         x = torch.cat([cls, x], dim=1) + visual.positional_embedding.to(x.dtype)
         x = visual.ln_pre(visual.patch_dropout(x))
         return _run_blocks(visual.transformer, x, None, len(visual.transformer.resblocks))

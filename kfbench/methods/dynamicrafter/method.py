@@ -92,7 +92,9 @@ class DynamiCrafterInterpolator(Interpolator):
             model.float()  # e.g. a float16 safetensors conversion run without autocast
         multiple = model.size_multiple
         if self.height % multiple or self.width % multiple:
-            raise KfbenchError(f"height and width must be multiples of {multiple} for this model, got {self.height}x{self.width}")
+            raise KfbenchError(
+                f"height and width must be multiples of {multiple} for this model, got {self.height}x{self.width}"
+            )
         for part in (model.model, model.first_stage_model, model.image_proj_model):
             part.to(self.device)
         for name in ("betas", "alphas_cumprod", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod"):
@@ -104,7 +106,9 @@ class DynamiCrafterInterpolator(Interpolator):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.dtype])
 
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         model = self.model()
         seed = seed if self.seed is None else self.seed
         keyframes = torch.stack([_to_model_range(f, self.height, self.width) for f in (first, last)]).to(self.device)
@@ -123,7 +127,9 @@ class DynamiCrafterInterpolator(Interpolator):
 
                 return run
 
-            schedule = ddim_schedule(model.alphas_cumprod, getattr(model, "scale_arr", None), self.num_inference_steps, self.eta)
+            schedule = ddim_schedule(
+                model.alphas_cumprod, getattr(model, "scale_arr", None), self.num_inference_steps, self.eta
+            )
             generator = torch.Generator(self.device).manual_seed(seed)
             noise = torch.randn(c_concat.shape, generator=generator, device=self.device, dtype=torch.float32)
             if latents is not None:  # caller-supplied initial noise x_T; later draws still come from the seed
@@ -139,7 +145,9 @@ class DynamiCrafterInterpolator(Interpolator):
                 guidance_rescale=self.guidance_rescale,
                 generator=generator,
             )
-            video = torch.cat([model.first_stage_model.decode(z[:, :, i] / model.scale_factor) for i in range(z.shape[2])])
+            video = torch.cat(
+                [model.first_stage_model.decode(z[:, :, i] / model.scale_factor) for i in range(z.shape[2])]
+            )
         self.stats = {
             "unet_calls": calls, "seed": seed, "native_frames": NATIVE_FRAMES,
             "device": str(self.device), "dtype": self.dtype,
@@ -158,7 +166,9 @@ class DynamiCrafterInterpolator(Interpolator):
         image = model.image_proj_model(image)
         return torch.cat([text[:1], image[:1]], dim=1), torch.cat([text[1:], image[1:]], dim=1)
 
-    def _concat_latents(self, model: DynamiCrafter, keyframes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def _concat_latents(
+        self, model: DynamiCrafter, keyframes: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
         """[1, 4, 16, h, w]: keyframe latents (posterior samples x scale factor) at frames 0 and 15, zeros between.
 
         The release encodes all 16 input frames (8 copies of each keyframe) one by one, drawing one

@@ -128,7 +128,9 @@ class DynamiCrafter(nn.Module):
             config["parameterization"],
         )
         if config["use_dynamic_rescale"]:
-            buffers["scale_arr"] = dynamic_scale_array(config["timesteps"], config["base_scale"], config["turning_step"])
+            buffers["scale_arr"] = dynamic_scale_array(
+                config["timesteps"], config["base_scale"], config["turning_step"]
+            )
         for name, value in buffers.items():
             self.register_buffer(name, value)
 

@@ -62,7 +62,10 @@ class Resampler(nn.Module):
                 [
                     PerceiverAttention(dim, dim_head, heads),
                     nn.Sequential(
-                        nn.LayerNorm(dim), nn.Linear(dim, inner, bias=False), nn.GELU(), nn.Linear(inner, dim, bias=False)
+                        nn.LayerNorm(dim),
+                        nn.Linear(dim, inner, bias=False),
+                        nn.GELU(),
+                        nn.Linear(inner, dim, bias=False),
                     ),
                 ]
             )

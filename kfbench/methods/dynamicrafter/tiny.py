@@ -33,7 +33,9 @@ def tiny_config() -> dict[str, Any]:
         "vision_cfg": {"image_size": 56, "layers": 2, "width": 64, "head_width": 32, "patch_size": 14},
         "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
     }
-    config["image_proj_stage_config"].update(dim=32, depth=1, dim_head=16, heads=2, embedding_dim=64, output_dim=32, ff_mult=2)
+    config["image_proj_stage_config"].update(
+        dim=32, depth=1, dim_head=16, heads=2, embedding_dim=64, output_dim=32, ff_mult=2
+    )
     return config
 
 

@@ -62,13 +62,20 @@ class TemporalConvBlock(nn.Module):
 class ResBlock(nn.Module):
     """Residual block on [(b t), c, h, w]; the temporal conv runs on the sum after the skip."""
 
-    def __init__(self, channels: int, emb_channels: int, dropout: float, out_channels: int | None, temporal_conv: bool) -> None:
+    def __init__(
+        self, channels: int, emb_channels: int, dropout: float, out_channels: int | None, temporal_conv: bool
+    ) -> None:
         super().__init__()
         out_channels = out_channels or channels
-        self.in_layers = nn.Sequential(GroupNorm32(32, channels), nn.SiLU(), nn.Conv2d(channels, out_channels, 3, padding=1))
+        self.in_layers = nn.Sequential(
+            GroupNorm32(32, channels), nn.SiLU(), nn.Conv2d(channels, out_channels, 3, padding=1)
+        )
         self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_channels, out_channels))
         self.out_layers = nn.Sequential(
-            GroupNorm32(32, out_channels), nn.SiLU(), nn.Dropout(dropout), nn.Conv2d(out_channels, out_channels, 3, padding=1)
+            GroupNorm32(32, out_channels),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1),
         )
         self.skip_connection = nn.Identity() if out_channels == channels else nn.Conv2d(channels, out_channels, 1)
         self.use_temporal_conv = temporal_conv
@@ -156,7 +163,9 @@ class UNet3D(nn.Module):
         emb_dim = model_channels * 4
         self.time_embed = nn.Sequential(nn.Linear(model_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         if fs_condition:
-            self.fps_embedding = nn.Sequential(nn.Linear(model_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+            self.fps_embedding = nn.Sequential(
+                nn.Linear(model_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
+            )
 
         def res(ch: int, out: int | None = None) -> ResBlock:
             return ResBlock(ch, emb_dim, dropout, out, temporal_conv)
@@ -171,18 +180,34 @@ class UNet3D(nn.Module):
             if temporal_attention:
                 layers.append(
                     TemporalTransformer(
-                        ch, heads, num_head_channels, transformer_depth, 0.0, use_linear, causal,
-                        use_relative_position, temporal_length,
+                        ch,
+                        heads,
+                        num_head_channels,
+                        transformer_depth,
+                        0.0,
+                        use_linear,
+                        causal,
+                        use_relative_position,
+                        temporal_length,
                     )
                 )
             return layers
 
-        self.input_blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(in_channels, model_channels, 3, padding=1))])
+        self.input_blocks = nn.ModuleList(
+            [TimestepEmbedSequential(nn.Conv2d(in_channels, model_channels, 3, padding=1))]
+        )
         if addition_attention:
             self.init_attn = TimestepEmbedSequential(
                 TemporalTransformer(
-                    model_channels, 8, num_head_channels, transformer_depth, 0.0, False, False,
-                    use_relative_position, temporal_length,
+                    model_channels,
+                    8,
+                    num_head_channels,
+                    transformer_depth,
+                    0.0,
+                    False,
+                    False,
+                    use_relative_position,
+                    temporal_length,
                 )
             )
         chans, ch, ds = [model_channels], model_channels, 1

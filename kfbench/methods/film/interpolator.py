@@ -64,10 +64,14 @@ class FilmInterpolator(Interpolator):
         if dtype == "auto":
             dtype = "float16" if self.device.type == "cuda" else "float32"
         self.dtype = getattr(torch, dtype)
-        loaded = network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code)
+        loaded = (
+            network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code)
+        )
         self.network: FilmNet = loaded.to(self.device, self.dtype)
 
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         rounds = plan(self.schedule, num_frames)
         frames: dict[int, torch.Tensor] = {0: to_unit(first, self.device), num_frames - 1: to_unit(last, self.device)}
         calls = passes = 0

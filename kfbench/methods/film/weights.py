@@ -82,7 +82,9 @@ def convert_film(src: str, dst: Path, *, allow_torchscript_code: bool = False) -
     state = read_state_dict(src, allow_torchscript_code=allow_torchscript_code)
     check_state_dict(state, expected_layout().state_dict(), src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.float().contiguous() for k, v in state.items()}, str(dst), metadata={"format": "pt", "model": "film_net"})
+    save_file(
+        {k: v.float().contiguous() for k, v in state.items()}, str(dst), metadata={"format": "pt", "model": "film_net"}
+    )
     return dst
 
 

@@ -31,8 +31,14 @@ def real_pipeline(model: str) -> dict[str, Any]:
     return REAL_PIPELINES[model]
 
 
-def build_component(library: str, class_name: str, config: dict[str, Any], *, device: str | torch.device = "meta",
-                    dtype: torch.dtype | None = None) -> torch.nn.Module:
+def build_component(
+    library: str,
+    class_name: str,
+    config: dict[str, Any],
+    *,
+    device: str | torch.device = "meta",
+    dtype: torch.dtype | None = None,
+) -> torch.nn.Module:
     """A network of ``config`` with random (on the meta device: no) weights on ``device``, cast to ``dtype`` if given."""
     cls = getattr(importlib.import_module(library), class_name)
     with torch.device(device):
@@ -43,8 +49,9 @@ def build_component(library: str, class_name: str, config: dict[str, Any], *, de
     return (module if dtype is None else module.to(dtype=dtype)).eval()
 
 
-def build_real_transformer(model: str, *, device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16,
-                           name: str = "transformer") -> torch.nn.Module:
+def build_real_transformer(
+    model: str, *, device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16, name: str = "transformer"
+) -> torch.nn.Module:
     """The real-config transformer (or ``transformer_2``) of ``model`` on ``device``: random weights, or none on meta."""
     library, class_name, config, _ = real_pipeline(model)[name]
     return build_component(library, class_name, config, device=device, dtype=dtype)
@@ -60,7 +67,9 @@ def transformer_config(method: KeyframePipelineInterpolator) -> tuple[dict[str, 
     return read_json(path, method.model), str(path)
 
 
-def count_transformer_flops(method: KeyframePipelineInterpolator, config: dict[str, Any], frames: int) -> dict[str, Any]:
+def count_transformer_flops(
+    method: KeyframePipelineInterpolator, config: dict[str, Any], frames: int
+) -> dict[str, Any]:
     """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -75,7 +84,11 @@ def count_transformer_flops(method: KeyframePipelineInterpolator, config: dict[s
             transformer(**inputs, return_dict=False)
     by_op = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
     attention = sum(n for op, n in by_op.items() if any(a in op for a in ATTENTION_OPS))
-    return {"per_call": int(counter.get_total_flops()), "per_call_attention_matmuls": attention, "per_call_by_op": by_op}
+    return {
+        "per_call": int(counter.get_total_flops()),
+        "per_call_attention_matmuls": attention,
+        "per_call_by_op": by_op,
+    }
 
 
 def scheduler_from_config(config: dict[str, Any]) -> Any:
@@ -117,8 +130,9 @@ def parameters_and_memory(model: str, dtype: str) -> dict[str, Any]:
     }
 
 
-def bench_keyframe(method: KeyframePipelineInterpolator, *, num_frames: int, seed: int, flops_only: bool,
-                   repeats: int, warmup: int) -> dict[str, Any]:
+def bench_keyframe(
+    method: KeyframePipelineInterpolator, *, num_frames: int, seed: int, flops_only: bool, repeats: int, warmup: int
+) -> dict[str, Any]:
     """The bench report of one keyframe method (flops_only: no weights are loaded)."""
     from kfbench.bench.measure import H100_SXM_TFLOPS, keyframes, peak_memory
 
@@ -190,19 +204,27 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
     if "missing" in f:
         lines.append(f"FLOPs: missing ({f['missing']})")
     else:
-        lines.append(f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})")
-        lines.append(f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s")
+        lines.append(
+            f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})"
+        )
+        lines.append(
+            f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s"
+        )
     if "memory" in report:
         m = report["memory"]
         gib = {k: v / 2**30 for k, v in m["gpu_weights_bytes"].items()}
-        lines.append(f"parameters: {m['parameters_total'] / 1e9:.2f} B ("
-                     + ", ".join(f"{k} {c['parameters'] / 1e9:.3g} B {c['dtype']}" for k, c in m["components"].items()) + ")")
+        lines.append(
+            f"parameters: {m['parameters_total'] / 1e9:.2f} B ("
+            + ", ".join(f"{k} {c['parameters'] / 1e9:.3g} B {c['dtype']}" for k, c in m["components"].items())
+            + ")"
+        )
         lines.append(f"GPU memory for weights: {gib['none']:.1f} GiB without offloading, {gib['model']:.1f} GiB with "
                      f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM {m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
     if "run" in report:
         r = report["run"]
         rate = f", {r['tflops_per_s']:.4g} TFLOP/s" if r["tflops_per_s"] is not None else ""
-        lines.append(f"run: {r['transformer_calls']} calls, wall {r['wall_s']:.3f} s{rate}, "
-                     f"peak memory {r['peak_memory_bytes'] / 2**30:.2f} GiB ({r['peak_memory_kind']})")
+        lines.append(
+            f"run: {r['transformer_calls']} calls, wall {r['wall_s']:.3f} s{rate}, "
+            f"peak memory {r['peak_memory_bytes'] / 2**30:.2f} GiB ({r['peak_memory_kind']})"
+        )
     return "\n".join(lines)
-

@@ -68,7 +68,13 @@ T5_XXL_ENCODER = {
 
 
 def flow_scheduler_config(flow_shift: float) -> dict[str, Any]:
-    return {"_class_name": "UniPCMultistepScheduler", "prediction_type": "flow_prediction", "use_flow_sigmas": True, "num_train_timesteps": 1000, "flow_shift": flow_shift}
+    return {
+        "_class_name": "UniPCMultistepScheduler",
+        "prediction_type": "flow_prediction",
+        "use_flow_sigmas": True,
+        "num_train_timesteps": 1000,
+        "flow_shift": flow_shift,
+    }
 
 
 # component -> (library, class, config, dtype at the presets' defaults)

@@ -77,7 +77,9 @@ class FramePack(KeyframePipelineInterpolator):
     def loaded_size_multiple(self, pipe: Any) -> int:
         return pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size
 
-    def call_arguments(self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any) -> dict[str, Any]:
+    def call_arguments(
+        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any
+    ) -> dict[str, Any]:
         if latents is not None:
             raise KfbenchError("HunyuanVideoFramepackPipeline takes no initial latents; drop latents for framepack")
         return super().call_arguments(first, last, num_frames, seed, None)
@@ -91,4 +93,3 @@ class FramePack(KeyframePipelineInterpolator):
         returned, _ = self.frame_positions(frames)
         sections = (returned - 1) // (LATENT_WINDOW_SIZE * self.vae_temporal)
         return {"transformer": sections * self.num_inference_steps}
-

@@ -144,7 +144,10 @@ class LTXVideo(KeyframePipelineInterpolator):
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
         arguments = {
-            "conditions": [LTXVideoCondition(image=first, frame_index=0), LTXVideoCondition(image=last, frame_index=num_frames - 1)],
+            "conditions": [
+                LTXVideoCondition(image=first, frame_index=0),
+                LTXVideoCondition(image=last, frame_index=num_frames - 1),
+            ],
             "frame_rate": self.fps,
             "decode_timestep": self.decode_timestep,
             "decode_noise_scale": self.decode_noise_scale,

@@ -83,7 +83,9 @@ class KeyframePipelineInterpolator(Interpolator):
         self.video_frames = video_frames
         self.device = resolve_device(device)
         if cpu_offload != "none" and not self.device.startswith("cuda"):
-            raise KfbenchError(f"cpu_offload={cpu_offload} moves weights between the CPU and a GPU; it needs --device cuda")
+            raise KfbenchError(
+                f"cpu_offload={cpu_offload} moves weights between the CPU and a GPU; it needs --device cuda"
+            )
         self.dtype = ("bfloat16" if self.device.startswith("cuda") else "float32") if dtype == "auto" else dtype
         self.cpu_offload, self.vae_tiling = cpu_offload, vae_tiling
         self._pipe: Any = None
@@ -190,7 +192,9 @@ class KeyframePipelineInterpolator(Interpolator):
         """Transformer calls of one video per denoiser, by the pipeline's rules."""
         raise NotImplementedError
 
-    def call_arguments(self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any) -> dict[str, Any]:
+    def call_arguments(
+        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any
+    ) -> dict[str, Any]:
         """Every argument of the pipeline call for one pair."""
         a, b = (Image.fromarray(resize_center_crop(f, self.height, self.width)) for f in (first, last))
         arguments = {
@@ -211,7 +215,9 @@ class KeyframePipelineInterpolator(Interpolator):
             arguments["latents"] = latents if torch.is_tensor(latents) else torch.as_tensor(np.asarray(latents))
         return arguments
 
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         frames = self.frames_for(num_frames)
         pipe = self.pipeline()
         arguments = self.call_arguments(first, last, frames, seed, latents)

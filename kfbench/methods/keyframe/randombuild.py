@@ -62,7 +62,11 @@ def full_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
         name: materialize(empty(keyframe_component(method.model, name)), method.device, component_dtype(method, name), seed=seed + i)
         for i, (name, spec) in enumerate(real.items()) if isinstance(spec, tuple)
     }  # fmt: skip
-    parts = {**networks, **processors(method.pipeline_class, networks), "scheduler": scheduler_from_config(real["scheduler"])}
+    parts = {
+        **networks,
+        **processors(method.pipeline_class, networks),
+        "scheduler": scheduler_from_config(real["scheduler"]),
+    }
     if real["boundary_ratio"] is not None:
         parts["boundary_ratio"] = real["boundary_ratio"]
     return parts

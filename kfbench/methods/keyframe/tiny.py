@@ -45,7 +45,9 @@ def tiny_text_encoder(vocab_size: int, family: str = "umt5"):
 def tiny_vae():
     from diffusers import AutoencoderKLWan
 
-    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]).eval()
+    return AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    ).eval()
 
 
 def tiny_transformer(image_dim: int | None):
@@ -97,7 +99,10 @@ def tiny_wan_components(*, two_experts: bool, seed: int = 0) -> dict[str, Any]:
     else:
         encoder, processor = tiny_image_encoder()
         components.update(
-            transformer=tiny_transformer(4), scheduler=flow_scheduler(16.0), image_encoder=encoder, image_processor=processor
+            transformer=tiny_transformer(4),
+            scheduler=flow_scheduler(16.0),
+            image_encoder=encoder,
+            image_processor=processor,
         )
     return components
 
@@ -158,7 +163,9 @@ def make_tiny_ltx_upsampler(folder: str | Path, seed: int = 0) -> Path:
     from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
     torch.manual_seed(seed)
-    upsampler = LTXLatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1, dims=3, spatial_upsample=True)
+    upsampler = LTXLatentUpsamplerModel(
+        in_channels=8, mid_channels=32, num_blocks_per_stage=1, dims=3, spatial_upsample=True
+    )
     folder = Path(folder)
     LTXLatentUpsamplePipeline(vae=tiny_ltx_vae(), latent_upsampler=upsampler.eval()).save_pretrained(folder)
     return folder
@@ -166,8 +173,20 @@ def make_tiny_ltx_upsampler(folder: str | Path, seed: int = 0) -> Path:
 
 def tiny_framepack_components(seed: int = 0) -> dict[str, Any]:
     """Components of a tiny HunyuanVideoFramepackPipeline (shapes of diffusers' FramePack tests)."""
-    from diffusers import AutoencoderKLHunyuanVideo, FlowMatchEulerDiscreteScheduler, HunyuanVideoFramepackTransformer3DModel
-    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaModel, SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
+    from diffusers import (
+        AutoencoderKLHunyuanVideo,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideoFramepackTransformer3DModel,
+    )
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        LlamaConfig,
+        LlamaModel,
+        SiglipImageProcessor,
+        SiglipVisionConfig,
+        SiglipVisionModel,
+    )
 
     torch.manual_seed(seed)
     tokenizer, tokenizer_2 = tiny_tokenizer(), tiny_tokenizer()
@@ -190,12 +209,23 @@ def tiny_framepack_components(seed: int = 0) -> dict[str, Any]:
         "vae": vae.eval(),
         "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
         "text_encoder": LlamaModel(LlamaConfig(hidden_size=16, vocab_size=len(tokenizer), **text)).eval(),
-        "text_encoder_2": CLIPTextModel(CLIPTextConfig(hidden_size=8, vocab_size=len(tokenizer_2), projection_dim=32,
-                                                       max_position_embeddings=77, **text)).eval(),  # fmt: skip
+        "text_encoder_2": CLIPTextModel(
+            CLIPTextConfig(
+                hidden_size=8, vocab_size=len(tokenizer_2), projection_dim=32, max_position_embeddings=77, **text
+            )
+        ).eval(),  # fmt: skip
         "tokenizer": tokenizer,
         "tokenizer_2": tokenizer_2,
-        "image_encoder": SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                                                              num_hidden_layers=2, image_size=30, patch_size=6)).eval(),  # fmt: skip
+        "image_encoder": SiglipVisionModel(
+            SiglipVisionConfig(
+                hidden_size=32,
+                intermediate_size=37,
+                num_attention_heads=4,
+                num_hidden_layers=2,
+                image_size=30,
+                patch_size=6,
+            )
+        ).eval(),  # fmt: skip
         "feature_extractor": SiglipImageProcessor(size={"height": 30, "width": 30}),
     }
 

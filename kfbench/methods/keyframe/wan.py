@@ -44,7 +44,9 @@ class WanFLF2V(KeyframePipelineInterpolator):
                 "ignores last_image, so it would run first-frame-only; use wan22-flf2v with Wan-AI/Wan2.2-I2V-A14B-Diffusers"
             )
         super().check_folder(folder, index)
-        has_two = bool(index.get("transformer_2") and index["transformer_2"][0]) and index.get("boundary_ratio") is not None
+        has_two = (
+            bool(index.get("transformer_2") and index["transformer_2"][0]) and index.get("boundary_ratio") is not None
+        )
         if has_two != self.two_experts:
             other = "wan22-flf2v (two experts)" if has_two else "wan-flf2v (one transformer)"
             raise KfbenchError(f"'{self.model}' has {'two experts' if has_two else 'one transformer'}; use {other}")
@@ -79,7 +81,9 @@ class WanFLF2V(KeyframePipelineInterpolator):
         if config.get("image_dim"):  # 257 tokens per keyframe in the real model (pos_embed_seq_len = 2 x 257)
             image = torch.empty(2, config["pos_embed_seq_len"] // 2, config["image_dim"])
         return {
-            "hidden_states": torch.empty(1, config["in_channels"], (frames - 1) // self.temporal_factor + 1, *latent_size),
+            "hidden_states": torch.empty(
+                1, config["in_channels"], (frames - 1) // self.temporal_factor + 1, *latent_size
+            ),
             "timestep": torch.empty(1),
             "encoder_hidden_states": torch.empty(1, WAN_TEXT_TOKENS, config["text_dim"]),
             "encoder_hidden_states_image": image,

@@ -88,7 +88,12 @@ class TemporalSelfAttentionProcessor:
             raise RuntimeError(f"{self.layer}: temporal self-attention got a context or a mask")
         passes = self.control.passes
         chunks = hidden_states.chunk(len(passes)) if len(passes) > 1 else (hidden_states,)
-        if self.control.sdpa_rotation and len(passes) == 2 and self.layer in passes[0].record and self.layer in passes[1].rotated:
+        if (
+            self.control.sdpa_rotation
+            and len(passes) == 2
+            and self.layer in passes[0].record
+            and self.layer in passes[1].rotated
+        ):
             return self._attend_rotated_pair(attn, chunks, passes)
         outputs = []
         for part, spec in zip(chunks, passes):
@@ -106,7 +111,9 @@ class TemporalSelfAttentionProcessor:
             key = _heads(attn, _linear(attn, "to_k", x, weights))
             if self.layer in spec.record:
                 scores = query @ key.transpose(-1, -2)
-                probs = torch.softmax((scores.float() if self.control.fp32_softmax else scores) * attn.scale, dim=-1).to(value.dtype)
+                probs = torch.softmax(
+                    (scores.float() if self.control.fp32_softmax else scores) * attn.scale, dim=-1
+                ).to(value.dtype)
                 self.control.maps[self.layer] = probs
                 out = probs @ value
             else:
@@ -122,7 +129,10 @@ class TemporalSelfAttentionProcessor:
         values = [_heads(attn, _linear(attn, "to_v", x, w)) for x, w in ((forward, weights_f), (backward, weights_b))]
         frames = (2,)  # [rows, heads, frames, head_dim]
         out = F.scaled_dot_product_attention(
-            torch.cat([query, torch.flip(query, frames)]), torch.cat([key, torch.flip(key, frames)]), torch.cat(values), scale=attn.scale
+            torch.cat([query, torch.flip(query, frames)]),
+            torch.cat([key, torch.flip(key, frames)]),
+            torch.cat(values),
+            scale=attn.scale,
         )
         out_f, out_b = out.chunk(2)
         return torch.cat([_project_out(attn, out_f, weights_f), _project_out(attn, out_b, weights_b)])

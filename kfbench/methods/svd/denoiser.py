@@ -39,7 +39,10 @@ class Denoiser:
 
     def batched(self, requests: list[Request], sigma: torch.Tensor, timestep: torch.Tensor) -> list[torch.Tensor]:
         """Guided v-prediction of several requests in one UNet call (their attention passes in batch order)."""
-        return [guide(uncond, cond, r.guidance) for r, (uncond, cond) in zip(requests, self.halves(requests, sigma, timestep))]
+        return [
+            guide(uncond, cond, r.guidance)
+            for r, (uncond, cond) in zip(requests, self.halves(requests, sigma, timestep))
+        ]
 
     def halves(
         self, requests: list[Request], sigma: torch.Tensor, timestep: torch.Tensor
@@ -55,7 +58,9 @@ class Denoiser:
             embeddings.append(cond.embeddings)
             time_ids.append(cond.added_time_ids)
         group = 2 if requests[0].conditioning.cfg else 1
-        with self.control.running(*(r.attention for r in requests), compat_group=group if self.release_compat else None):
+        with self.control.running(
+            *(r.attention for r in requests), compat_group=group if self.release_compat else None
+        ):
             out = self.unet(
                 torch.cat(inputs),
                 timestep,
@@ -64,4 +69,6 @@ class Denoiser:
                 return_dict=False,
             )[0]
         self.stats["unet_calls"] += len(requests)
-        return [tuple(v.chunk(2)) if r.conditioning.cfg else (None, v) for r, v in zip(requests, out.chunk(len(requests)))]
+        return [
+            tuple(v.chunk(2)) if r.conditioning.cfg else (None, v) for r, v in zip(requests, out.chunk(len(requests)))
+        ]

@@ -93,7 +93,9 @@ class SVDInterpolator(Interpolator):
                 "`kfbench convert-checkpoint` / `kfbench train`"
             )
         if self.backward != "finetuned" and self.checkpoint:
-            warnings.warn(f"this method uses no fine-tuned weights; --checkpoint {self.checkpoint} is ignored", stacklevel=3)
+            warnings.warn(
+                f"this method uses no fine-tuned weights; --checkpoint {self.checkpoint} is ignored", stacklevel=3
+            )
         if self.backward == "none" and self.rotated_attention != "none":
             raise KfbenchError("rotated attention needs a backward direction (backward='base' or 'finetuned')")
         if self.recurrence < 0 or not 0 <= self.recurrence_ratio <= 1:
@@ -101,7 +103,9 @@ class SVDInterpolator(Interpolator):
         if not 0 < self.repeat_step_ratio <= 1 or self.jump_length < 1 or self.jump_n_sample < 1:
             raise KfbenchError("repeat_step_ratio must be within (0, 1], jump_length and jump_n_sample at least 1")
         if self.recurrence > 0 and self.recurrence_ratio > 0 and self.repeat_step_ratio < 1:
-            raise KfbenchError("choose one re-injection scheme: per-step recurrence (--recurrence) or TRF jumps (--repeat-step-ratio < 1)")
+            raise KfbenchError(
+                "choose one re-injection scheme: per-step recurrence (--recurrence) or TRF jumps (--repeat-step-ratio < 1)"
+            )
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -117,7 +121,9 @@ class SVDInterpolator(Interpolator):
         if self.recurrence > 0 and self.recurrence_ratio > 0:
             return schedules.recurrence_schedule(steps, self.recurrence, self.recurrence_ratio)
         if self.repeat_step_ratio < 1:
-            return schedules.jump_schedule(steps, self.jump_length, self.jump_n_sample, self.repeat_step_ratio, self.noise_scale_ratio)
+            return schedules.jump_schedule(
+                steps, self.jump_length, self.jump_n_sample, self.repeat_step_ratio, self.noise_scale_ratio
+            )
         return schedules.plain_schedule(steps)
 
     def unet_calls_per_video(self) -> int:
@@ -155,7 +161,9 @@ class SVDInterpolator(Interpolator):
         )
 
     @torch.no_grad()
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         m = self.loaded()
         pipe = m.pipe
         first, last = (resize_center_crop(k, self.height, self.width) for k in (first, last))
@@ -184,7 +192,12 @@ class SVDInterpolator(Interpolator):
             moves=moves,
             first=conditions[0],
             last=conditions[1] if self.bidirectional else None,
-            weights=fusion_weights(self.fusion if self.bidirectional else "weighted", num_frames, self.min_guidance_scale, self.max_guidance_scale),
+            weights=fusion_weights(
+                self.fusion if self.bidirectional else "weighted",
+                num_frames,
+                self.min_guidance_scale,
+                self.max_guidance_scale,
+            ),
             directions=self.directions(m),
             generator=generator,
         )

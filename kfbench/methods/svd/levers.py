@@ -87,7 +87,9 @@ def sweep(device: str) -> list[tuple[str, Levers]]:
 def apply(model: SVDModel, levers: Levers) -> None:
     """Switch the levers that live in the loaded model."""
     if levers.cuda_graphs and not levers.compile:
-        raise KfbenchError("the cuda_graphs lever needs compile (CUDA graphs come from torch.compile mode reduce-overhead)")
+        raise KfbenchError(
+            "the cuda_graphs lever needs compile (CUDA graphs come from torch.compile mode reduce-overhead)"
+        )
     model.control.sdpa_rotation = levers.sdpa_rotation
     model.control.fp32_softmax = levers.fp32_softmax
     if levers.channels_last:

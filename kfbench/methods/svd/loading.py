@@ -51,15 +51,23 @@ def load_pipeline(model: str, *, dtype: torch.dtype):
 
     # a hub snapshot also holds the original sgm checkpoints and both precisions: fetch only what diffusers loads
     weights = ["*/*.fp16.safetensors"] if dtype == torch.float16 else [f"*/{UNET_WEIGHTS}", "*/model.safetensors"]
-    folder = resolve_model_dir(model, flag="--model", allow_patterns=["model_index.json", "*/*.json", *weights] if is_hub_id(model) else None)
+    folder = resolve_model_dir(
+        model, flag="--model", allow_patterns=["model_index.json", "*/*.json", *weights] if is_hub_id(model) else None
+    )
     if not (folder / "model_index.json").is_file():
-        raise KfbenchError(f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with --model")
+        raise KfbenchError(
+            f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with --model"
+        )
     check_diffusers_folder(folder, "--model")
     variant = "fp16" if dtype == torch.float16 and any(folder.glob("unet/*.fp16.safetensors")) else None
     try:
-        return StableVideoDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype, variant=variant, use_safetensors=True)
+        return StableVideoDiffusionPipeline.from_pretrained(
+            folder, torch_dtype=dtype, variant=variant, use_safetensors=True
+        )
     except Exception as exc:  # diffusers/transformers: malformed configs, missing or mismatched files
-        raise KfbenchError(f"cannot load the diffusers pipeline '{folder}' (--model): {type(exc).__name__}: {first_line(exc)}") from None
+        raise KfbenchError(
+            f"cannot load the diffusers pipeline '{folder}' (--model): {type(exc).__name__}: {first_line(exc)}"
+        ) from None
 
 
 def unet_weight_files(src: str, *, flag: str) -> dict[str, Path]:
@@ -73,22 +81,30 @@ def unet_weight_files(src: str, *, flag: str) -> dict[str, Path]:
                 weight_map = json.loads(index.read_text())["weight_map"]
                 files = {str(name): str(file) for name, file in weight_map.items()}
             except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                raise KfbenchError(f"'{index}' is not a safetensors index (JSON with a weight_map): {type(exc).__name__}: {exc}") from None
+                raise KfbenchError(
+                    f"'{index}' is not a safetensors index (JSON with a weight_map): {type(exc).__name__}: {exc}"
+                ) from None
             outside = sorted({f for f in files.values() if Path(f).name != f or f in (".", "..")})
             if outside:
-                raise KfbenchError(f"'{index}' points outside its folder ({', '.join(outside[:3])}); shards must be plain file names beside it")
+                raise KfbenchError(
+                    f"'{index}' points outside its folder ({', '.join(outside[:3])}); shards must be plain file names beside it"
+                )
             return {name: candidate / file for name, file in files.items()}
         if single.is_file():
             with _open(single) as fh:
                 return {name: single for name in fh.keys()}
-    raise KfbenchError(f"no UNet weights in '{folder}' (looked for unet/{UNET_WEIGHTS} and {UNET_WEIGHTS}); pass a diffusers UNet folder with {flag}")
+    raise KfbenchError(
+        f"no UNet weights in '{folder}' (looked for unet/{UNET_WEIGHTS} and {UNET_WEIGHTS}); pass a diffusers UNet folder with {flag}"
+    )
 
 
 def _open(path: Path):
     try:
         return safe_open(str(path), framework="pt")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise KfbenchError(f"checkpoint file '{path}' is not a readable safetensors file ({exc}); re-download or re-convert it") from None
+        raise KfbenchError(
+            f"checkpoint file '{path}' is not a readable safetensors file ({exc}); re-download or re-convert it"
+        ) from None
 
 
 def read_tensors(files: dict[str, Path], names: list[str]) -> dict[str, torch.Tensor]:
@@ -116,7 +132,9 @@ def released_deltas(checkpoint: str, checkpoint_base: str, tensors: FineTuned) -
     names = sorted(n for n in finetuned if is_finetuned_name(n, tensors))
     missing = [n for n in names if n not in base]
     if missing:
-        raise KfbenchError(f"checkpoint base '{checkpoint_base}' lacks {_listing(missing)}; is it the model the checkpoint was fine-tuned from?")
+        raise KfbenchError(
+            f"checkpoint base '{checkpoint_base}' lacks {_listing(missing)}; is it the model the checkpoint was fine-tuned from?"
+        )
     ft, ref = read_tensors(finetuned, names), read_tensors(base, names)
     mismatched = [f"{n} {tuple(ft[n].shape)} vs {tuple(ref[n].shape)}" for n in names if ft[n].shape != ref[n].shape]
     if mismatched:
@@ -143,22 +161,30 @@ def load_deltas(checkpoint: str, checkpoint_base: str, tensors: FineTuned) -> di
     path = Path(checkpoint).expanduser()
     if path.suffix == ".safetensors":
         if not path.is_file():
-            raise KfbenchError(f"checkpoint '{path}' does not exist; pass a delta file or a released UNet folder with --checkpoint")
+            raise KfbenchError(
+                f"checkpoint '{path}' does not exist; pass a delta file or a released UNet folder with --checkpoint"
+            )
         deltas, metadata = compact_deltas(path)
         stored = metadata.get("tensors")
         if stored and stored != tensors:
-            raise KfbenchError(f"checkpoint '{path}' holds fine-tuned '{stored}' tensors but this method needs '{tensors}'")
+            raise KfbenchError(
+                f"checkpoint '{path}' holds fine-tuned '{stored}' tensors but this method needs '{tensors}'"
+            )
         return deltas
     return released_deltas(checkpoint, checkpoint_base, tensors)
 
 
-def backward_tensors(unet, layers: list[str], deltas: dict[str, torch.Tensor], tensors: FineTuned) -> dict[str, dict[str, torch.Tensor]]:
+def backward_tensors(
+    unet, layers: list[str], deltas: dict[str, torch.Tensor], tensors: FineTuned
+) -> dict[str, dict[str, torch.Tensor]]:
     """Per layer, the backward model's tensors (base + delta), checked against the base UNet.
 
     Returns {layer: {"to_v.weight": tensor, ...}}, in the UNet's dtype and device.
     """
     params = dict(unet.named_parameters())
-    allowed = {n for n in params if is_finetuned_name(n, tensors) and any(n.startswith(layer + ".") for layer in layers)}
+    allowed = {
+        n for n in params if is_finetuned_name(n, tensors) and any(n.startswith(layer + ".") for layer in layers)
+    }
     missing = [n for n in expected_weights(layers, tensors) if n not in deltas]
     extra = sorted(set(deltas) - allowed)
     problems = []
@@ -166,24 +192,39 @@ def backward_tensors(unet, layers: list[str], deltas: dict[str, torch.Tensor], t
         problems.append(f"missing {_listing(missing)}")
     if extra:
         problems.append(f"unexpected {_listing(extra)}")
-    mismatched = [f"{n} {tuple(deltas[n].shape)} (model {tuple(params[n].shape)})" for n in deltas if n in params and deltas[n].shape != params[n].shape]
+    mismatched = [
+        f"{n} {tuple(deltas[n].shape)} (model {tuple(params[n].shape)})"
+        for n in deltas
+        if n in params and deltas[n].shape != params[n].shape
+    ]
     if mismatched:
         problems.append(f"mis-shaped {_listing(mismatched)}")
     if problems:
-        raise KfbenchError(f"checkpoint does not fit the base model's {len(layers)} temporal self-attention layers: " + "; ".join(problems))
+        raise KfbenchError(
+            f"checkpoint does not fit the base model's {len(layers)} temporal self-attention layers: "
+            + "; ".join(problems)
+        )
     out: dict[str, dict[str, torch.Tensor]] = {}
     for name, delta in deltas.items():
         layer = next(layer for layer in layers if name.startswith(layer + "."))
         base = params[name]
-        out.setdefault(layer, {})[name[len(layer) + 1 :]] = (base.detach().float() + delta.to(base.device)).to(base.dtype)
+        out.setdefault(layer, {})[name[len(layer) + 1 :]] = (base.detach().float() + delta.to(base.device)).to(
+            base.dtype
+        )
     return out
 
 
-def convert_released(src: str, dst: Path, *, checkpoint_base: str = DEFAULT_CHECKPOINT_BASE, tensors: FineTuned = "vo") -> Path:
+def convert_released(
+    src: str, dst: Path, *, checkpoint_base: str = DEFAULT_CHECKPOINT_BASE, tensors: FineTuned = "vo"
+) -> Path:
     """Released fine-tuned UNet folder -> compact safetensors of its deltas against ``checkpoint_base``."""
     kept = {n: d.contiguous() for n, d in released_deltas(src, checkpoint_base, tensors).items()}
     dst.parent.mkdir(parents=True, exist_ok=True)
-    save_file(kept, str(dst), metadata={"format": COMPACT_FORMAT, "tensors": tensors, "source": src, "checkpoint_base": checkpoint_base})
+    save_file(
+        kept,
+        str(dst),
+        metadata={"format": COMPACT_FORMAT, "tensors": tensors, "source": src, "checkpoint_base": checkpoint_base},
+    )
     return dst
 
 

@@ -59,7 +59,9 @@ class SVDModel:
         self.control = AttentionControl()
         self.layers = attention.install(self.pipe.unet, self.control, release_compat=release_compat)
         if not self.layers:
-            raise KfbenchError(f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?")
+            raise KfbenchError(
+                f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?"
+            )
         if compile:
             self.pipe.unet.compile()  # torch.compile of the UNet's forward, in place (processors included)
         self.backward_weights: dict[str, dict[str, torch.Tensor]] | None = None
@@ -115,5 +117,7 @@ def initial_latents(latents: Any, shape: tuple[int, ...], generator: torch.Gener
         return torch.randn(shape, generator=generator, dtype=torch.float32)
     latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()
     if tuple(latents.shape) != shape:
-        raise KfbenchError(f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}")
+        raise KfbenchError(
+            f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}"
+        )
     return latents

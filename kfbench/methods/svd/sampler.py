@@ -1,15 +1,15 @@
 """Dual-directional sampling (paper Algorithm 2), with plain SVD and TRF as configurations of it.
 
-    compute conditioning c_0, c_{N-1}                       (conditioning.encode_keyframes)
-    z_T ~ N(0, I) * init_noise_sigma                        (interpolator)
-    for each move of the schedule (recurrence / jumps):
-        renoise move: z += noise back to the higher level
-        denoise move from sigma to sigma':
-            v0, {A_i}   = f_theta(z; t, c_0), recording maps     (forward Request)
-            v1          = f_theta'(flip(z); t, c_{N-1}, {A'_i})  (backward Request)
-            v           = fuse(v0, flip(v1))                     (steps.fuse)
-            z           = update(z, v)                           (steps.euler)
-    return D(z_0)                                           (interpolator)
+compute conditioning c_0, c_{N-1}                       (conditioning.encode_keyframes)
+z_T ~ N(0, I) * init_noise_sigma                        (interpolator)
+for each move of the schedule (recurrence / jumps):
+    renoise move: z += noise back to the higher level
+    denoise move from sigma to sigma':
+        v0, {A_i}   = f_theta(z; t, c_0), recording maps     (forward Request)
+        v1          = f_theta'(flip(z); t, c_{N-1}, {A'_i})  (backward Request)
+        v           = fuse(v0, flip(v1))                     (steps.fuse)
+        z           = update(z, v)                           (steps.euler)
+return D(z_0)                                           (interpolator)
 """
 
 from __future__ import annotations

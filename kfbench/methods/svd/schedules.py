@@ -45,14 +45,18 @@ def recurrence_schedule(steps: int, recurrence: int, ratio: float) -> list[Move]
     return moves
 
 
-def jump_schedule(steps: int, jump_length: int, jump_n_sample: int, repeat_step_ratio: float, noise_scale: float) -> list[Move]:
+def jump_schedule(
+    steps: int, jump_length: int, jump_n_sample: int, repeat_step_ratio: float, noise_scale: float
+) -> list[Move]:
     """TRF's RePaint-style schedule: jump back ``jump_length`` levels, ``jump_n_sample - 1`` times per jump point.
 
     Jump points are the levels ``steps - t`` for t in range(int(steps * repeat_step_ratio),
     steps - jump_length, jump_length); repeat_step_ratio = 1 means no jumps. With 50 steps and TRF's
     defaults (5, 2, 0.8): steps 0..9, back up to level 5, then steps 5..49 (55 steps).
     """
-    remaining = {steps - t: jump_n_sample - 1 for t in range(int(steps * repeat_step_ratio), steps - jump_length, jump_length)}
+    remaining = {
+        steps - t: jump_n_sample - 1 for t in range(int(steps * repeat_step_ratio), steps - jump_length, jump_length)
+    }
     moves: list[Move] = []
     level = 0
     while level < steps:

@@ -85,7 +85,9 @@ def replace_last_frame(x0: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def cfgpp_update(x: torch.Tensor, x0: torch.Tensor, x0_uncond: torch.Tensor, sigma, sigma_next, cfgpp: bool = True) -> torch.Tensor:
+def cfgpp_update(
+    x: torch.Tensor, x0: torch.Tensor, x0_uncond: torch.Tensor, sigma, sigma_next, cfgpp: bool = True
+) -> torch.Tensor:
     """CFG++ Euler step x' = x0 + (sigma'/sigma)(x - x0_uncond); with ``cfgpp`` off the plain Euler step on x0."""
     anchor = x0_uncond if cfgpp else x0
     return x0 + (sigma_next / sigma) * (x.float() - anchor)

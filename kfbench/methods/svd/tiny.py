@@ -34,5 +34,7 @@ def make_tiny_svd_family(folder: Path) -> dict[str, Path]:
     for name, tensors in (("ours", "vo"), ("ours-wo-ra", "qkvo")):
         released = make_tiny_unet_folder(folder / f"{name}-checkpoint", seed=1, perturb=tensors)
         paths[f"{name}-checkpoint"] = released
-        paths[f"{name}-delta"] = convert_released(str(released), folder / f"{name}-delta.safetensors", checkpoint_base=str(base), tensors=tensors)
+        paths[f"{name}-delta"] = convert_released(
+            str(released), folder / f"{name}-delta.safetensors", checkpoint_base=str(base), tensors=tensors
+        )
     return paths

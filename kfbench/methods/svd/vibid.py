@@ -107,7 +107,9 @@ class ViBiDInterpolator(Interpolator):
         self._model = model
 
     @torch.no_grad()
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         m = self.loaded()
         pipe = m.pipe
         first, last = (resize_center_crop(k, self.height, self.width) for k in (first, last))
@@ -134,6 +136,10 @@ class ViBiDInterpolator(Interpolator):
             z = vibid_step(denoiser, z, sigma, sigma_next, t, start, last_latent, self.guidance_scale, **options)
             noise = torch.randn(z.shape, generator=generator, dtype=torch.float32).to(z.device, z.dtype)
             z = z + noise * (sigma**2 - sigma_next**2) ** 0.5
-            z = flip_time(vibid_step(denoiser, flip_time(z), sigma, sigma_next, t, end, first_latent, self.guidance_scale_flip, **options))
+            z = flip_time(
+                vibid_step(
+                    denoiser, flip_time(z), sigma, sigma_next, t, end, first_latent, self.guidance_scale_flip, **options
+                )
+            )
         self.stats = {"unet_calls": denoiser.stats["unet_calls"], "denoise_steps": self.num_inference_steps}
         return m.decode(z, num_frames, self.decode_chunk_size)
