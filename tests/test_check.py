@@ -7,8 +7,8 @@ import pytest
 from conftest import REPO
 from inprocess import run_main
 
-from kfbench.report.check import compare, parse_tolerance
 from kfbench.errors import KfbenchError
+from kfbench.report.check import compare, parse_tolerance
 
 
 def results(psnr, fid=float("nan"), reason=""):

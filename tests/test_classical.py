@@ -57,7 +57,8 @@ def psnr_overall_and_near(method_name: str, pairs, near: int = 3) -> tuple[float
 
 
 def test_flow_is_no_worse_than_the_crossfade_on_real_footage(tmp_path):
-    """Real camera footage, keyframes 24 frames apart: flow at least the cross-fade near keyframes, within 0.3 dB overall."""
+    """Real camera footage, keyframes 24 frames apart: flow at least the cross-fade near keyframes, within 0.3 dB
+    overall."""
     pairs = footage(tmp_path)
     assert len(pairs) == 14
     flow, linear = psnr_overall_and_near("flow", pairs), psnr_overall_and_near("linear", pairs)

@@ -56,7 +56,8 @@ def without_date(path: Path) -> str:
 
 
 def davis_archive(path: Path, sequences: int = 30, length: int = 25, last_length: int = 300) -> Path:
-    """A test-challenge archive (no official list to check it against), split list first (the order of the official archives), many stored JPEGs, a long last sequence."""
+    """A test-challenge archive (no official list to check it against), split list first (the order of the official
+    archives), many stored JPEGs, a long last sequence."""
     buffer = io.BytesIO()
     Image.fromarray(frame(0, 240, 320)).save(buffer, format="JPEG", quality=95)
     names = [f"seq{i:02d}" for i in range(sequences)]

@@ -90,14 +90,16 @@ def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated)
 
 
 class PooledColours(torch.nn.Module):
-    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): which frames are compared is what is tested here."""
+    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): which frames are compared is what is tested
+    here."""
 
     def forward(self, x):
         return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1)
 
 
 def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path, monkeypatch):
-    """FID of both rows against the same ground-truth frames; the 16 frames are mapped onto the 25-frame grid by time."""
+    """FID of both rows against the same ground-truth frames; the 16 frames are mapped onto the 25-frame grid by
+    time."""
     import kfbench.metrics.inception
     from kfbench.report.tables import paper_table, table1
 

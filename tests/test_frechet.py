@@ -165,7 +165,8 @@ def test_resampling_inflates_frechet_distance_and_the_bias_shift_recentres_the_i
 @pytest.mark.parametrize("rows, d", [(30, 8), (12, 40)])
 @pytest.mark.parametrize("covariance", ["n-1", "n"])
 def test_row_counts_equal_repeating_the_rows(rows, d, covariance):
-    """A bootstrap resample given as distinct rows and counts is the FD of the repeated rows (both QR and Gram paths)."""
+    """A bootstrap resample given as distinct rows and counts is the FD of the repeated rows (both QR and Gram
+    paths)."""
     rng = np.random.default_rng(rows + d)
     x, y = rng.normal(size=(rows, d)), rng.normal(0.2, size=(rows, d)) @ rng.normal(size=(d, d))
     ix, iy = rng.integers(0, rows, rows), rng.integers(0, rows, rows)

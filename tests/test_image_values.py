@@ -12,8 +12,8 @@ from PIL import Image
 
 import kfbench
 from kfbench.errors import BadSourceError
-from kfbench.utils.imageops import as_rgb_uint8, read_rgb
 from kfbench.store.runstore import RunStore
+from kfbench.utils.imageops import as_rgb_uint8, read_rgb
 
 # Every 16-bit level once, as a 256 x 256 ramp: a clip to 255 would flatten 99.6 % of it.
 RAMP16 = np.arange(65536, dtype=np.uint16).reshape(256, 256)

@@ -31,7 +31,8 @@ def weights(tmp_path_factory):
 
 @pytest.fixture
 def videojedi_model(monkeypatch, weights):
-    """videojedi's own VJEPA (encoder + SSv2 pooler), its ViT-H constructor shrunk to the checkpoint's width; no network."""
+    """videojedi's own VJEPA (encoder + SSv2 pooler), its ViT-H constructor shrunk to the checkpoint's width; no
+    network."""
     videojedi = pytest.importorskip("videojedi", reason=NOT_INSTALLED)
     import torch.distributed as dist
     from videojedi import V_JEPA

@@ -21,9 +21,18 @@ def framepack_video(folder, first, last, **arguments) -> np.ndarray:
 
     pipe = HunyuanVideoFramepackPipeline.from_pretrained(folder, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
-    frames = pipe(image=Image.fromarray(first), last_image=Image.fromarray(last), height=SIZE, width=SIZE,
-                  num_inference_steps=2, guidance_scale=9.0, latent_window_size=9, sampling_type="inverted_anti_drifting",
-                  output_type="pil", **arguments).frames[0]  # fmt: skip
+    frames = pipe(
+        image=Image.fromarray(first),
+        last_image=Image.fromarray(last),
+        height=SIZE,
+        width=SIZE,
+        num_inference_steps=2,
+        guidance_scale=9.0,
+        latent_window_size=9,
+        sampling_type="inverted_anti_drifting",
+        output_type="pil",
+        **arguments,
+    ).frames[0]
     return np.stack([np.asarray(frame) for frame in frames])
 
 
@@ -50,7 +59,8 @@ def test_equals_framepack_pipeline(tiny_models):
 
 
 def test_base_folder_is_assembled_with_framepack_transformer_and_siglip(tiny_models, tmp_path):
-    """The HunyuanVideo base layout plus separate transformer and image-encoder folders, as diffusers' example loads them."""
+    """The HunyuanVideo base layout plus separate transformer and image-encoder folders, as diffusers' example loads
+    them."""
     folder = tiny_models["framepack"]
     base = tmp_path / "hunyuan"
     shutil.copytree(folder, base)
@@ -74,9 +84,29 @@ def test_base_folder_is_assembled_with_framepack_transformer_and_siglip(tiny_mod
 def test_run_evaluate_report_and_errors(tiny_models, tmp_path):
     out = tmp_path / "runs"
     code, _, stderr = run_main(
-        "run", "-m", "framepack", "-d", "synthetic", "--model", tiny_models["framepack"], "--out", out, "--height", SIZE,
-        "--width", SIZE, "--video-frames", 9, "--num-frames", 9, "--num-pairs", 1, "--num-inference-steps", 2, "--quiet",
-    )  # fmt: skip
+        "run",
+        "-m",
+        "framepack",
+        "-d",
+        "synthetic",
+        "--model",
+        tiny_models["framepack"],
+        "--out",
+        out,
+        "--height",
+        SIZE,
+        "--width",
+        SIZE,
+        "--video-frames",
+        9,
+        "--num-frames",
+        9,
+        "--num-pairs",
+        1,
+        "--num-inference-steps",
+        2,
+        "--quiet",
+    )
     assert code == 0, stderr
     meta = json.loads((out / "synthetic" / "framepack" / "synthetic-0-0000" / "meta.json").read_text())
     assert len(meta["frame_times"]) == 37 and meta["frame_times"][-1] == 36 / 40

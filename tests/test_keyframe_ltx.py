@@ -1,4 +1,5 @@
-"""LTX-Video (dev and distilled) through the keyframe adapter, against LTXConditionPipeline itself (tiny offline folder)."""
+"""LTX-Video (dev and distilled) through the keyframe adapter, against LTXConditionPipeline itself (tiny offline
+folder)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def ltx_pipeline(folder):
 
 
 def ltx_call(pipe, first, last, **arguments):
-    """One LTXConditionPipeline call with the keyframes as conditions at frames 0 and T-1 and the documented decode settings."""
+    """One LTXConditionPipeline call with the keyframes as conditions at frames 0 and T-1 and the documented decode
+    settings."""
     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
     conditions = [LTXVideoCondition(image=Image.fromarray(first), frame_index=0),
@@ -75,8 +77,17 @@ def ltx_video_upsampled(folder, upsampler, first, last, *, seed, stage_1, stage_
     pipe_upsample.set_progress_bar_config(disable=True)
     height = int(UPSAMPLED * 2 / 3) // 32 * 32  # the documented rounding, to the multiple of 32 the pipeline checks
     common = {"prompt": "the camera pans right", "negative_prompt": ""}
-    latents = ltx_call(pipe, first, last, **common, height=height, width=height, generator=torch.Generator("cpu").manual_seed(seed),
-                       output_type="latent", **stage_1)  # fmt: skip
+    latents = ltx_call(
+        pipe,
+        first,
+        last,
+        **common,
+        height=height,
+        width=height,
+        generator=torch.Generator("cpu").manual_seed(seed),
+        output_type="latent",
+        **stage_1,
+    )
     upscaled = pipe_upsample(latents=latents, output_type="latent", **upsample).frames
     frames = ltx_call(pipe, first, last, **common, height=2 * height, width=2 * height, latents=upscaled,
                       generator=torch.Generator("cpu").manual_seed(seed), output_type="pil", **stage_3)[0]  # fmt: skip
@@ -86,14 +97,29 @@ def ltx_video_upsampled(folder, upsampler, first, last, *, seed, stage_1, stage_
 @pytest.mark.parametrize(
     ("name", "steps", "stage_1", "stage_3", "upsample", "refine_calls"),
     [
-        ("ltx-video", 3, {"num_inference_steps": 3, "guidance_scale": 5.0},
-         {"num_inference_steps": 10, "denoise_strength": 0.4, "guidance_scale": 5.0}, {}, 4),
-        ("ltx-video-distilled", 8,
-         {"timesteps": [1000, 993, 987, 981, 975, 909, 725, 0.03], "guidance_scale": 1.0, "guidance_rescale": 0.7},
-         {"timesteps": [1000, 909, 725, 421, 0], "denoise_strength": 0.999, "guidance_scale": 1.0, "guidance_rescale": 0.7},
-         {"adain_factor": 1.0, "tone_map_compression_ratio": 0.6}, 4),
+        (
+            "ltx-video",
+            3,
+            {"num_inference_steps": 3, "guidance_scale": 5.0},
+            {"num_inference_steps": 10, "denoise_strength": 0.4, "guidance_scale": 5.0},
+            {},
+            4,
+        ),
+        (
+            "ltx-video-distilled",
+            8,
+            {"timesteps": [1000, 993, 987, 981, 975, 909, 725, 0.03], "guidance_scale": 1.0, "guidance_rescale": 0.7},
+            {
+                "timesteps": [1000, 909, 725, 421, 0],
+                "denoise_strength": 0.999,
+                "guidance_scale": 1.0,
+                "guidance_rescale": 0.7,
+            },
+            {"adain_factor": 1.0, "tone_map_compression_ratio": 0.6},
+            4,
+        ),
     ],
-)  # fmt: skip
+)
 def test_upsampler_equals_documented_three_stages(tiny_models, name, steps, stage_1, stage_3, upsample, refine_calls):
     folder, upsampler = tiny_models["ltx-video"], tiny_models["ltx-upsampler"]
     rng = np.random.default_rng(2)
@@ -139,10 +165,31 @@ def test_run_evaluate_report(tiny_models, tmp_path):
 def test_run_with_upsampler(tiny_models, tmp_path):
     out = tmp_path / "runs"
     code, _, stderr = run_main(
-        "run", "-m", "ltx-video", "-d", "synthetic", "--model", tiny_models["ltx-video"], "--upsampler", tiny_models["ltx-upsampler"],
-        "--out", out, "--height", UPSAMPLED, "--width", UPSAMPLED, "--video-frames", "match", "--num-frames", FRAMES,
-        "--num-pairs", 1, "--num-inference-steps", 2, "--quiet",
-    )  # fmt: skip
+        "run",
+        "-m",
+        "ltx-video",
+        "-d",
+        "synthetic",
+        "--model",
+        tiny_models["ltx-video"],
+        "--upsampler",
+        tiny_models["ltx-upsampler"],
+        "--out",
+        out,
+        "--height",
+        UPSAMPLED,
+        "--width",
+        UPSAMPLED,
+        "--video-frames",
+        "match",
+        "--num-frames",
+        FRAMES,
+        "--num-pairs",
+        1,
+        "--num-inference-steps",
+        2,
+        "--quiet",
+    )
     assert code == 0, stderr
     meta = json.loads((out / "synthetic" / "ltx-video" / "synthetic-0-0000" / "meta.json").read_text())
     assert meta["stats"]["transformer_calls"] == 2 + 4  # stage 1, then 4 of the 10 refinement steps (strength 0.4)
@@ -154,14 +201,28 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
     common = ("run", "-d", "synthetic", "--num-pairs", 1, "--out", tmp_path / "runs", "--quiet")
     assert "multiples of 32" in error_line(*common, "-m", "ltx-video", "--height", 500)
     assert "8k+1 frames" in error_line(*common, "-m", "ltx-video", "--video-frames", 80)
-    assert "8k+1 frames" in error_line(*common, "-m", "ltx-video", "--model", tiny_models["ltx-video"], "--height", SIZE,
-                                       "--width", SIZE, "--video-frames", "match", "--num-frames", 13)  # a 13-frame benchmark  # fmt: skip
+    assert "8k+1 frames" in error_line(
+        *common,
+        "-m",
+        "ltx-video",
+        "--model",
+        tiny_models["ltx-video"],
+        "--height",
+        SIZE,
+        "--width",
+        SIZE,
+        "--video-frames",
+        "match",
+        "--num-frames",
+        13,
+    )  # a 13-frame benchmark
     assert "num_inference_steps must be 8" in error_line(
         *common, "-m", "ltx-video-distilled", "--num-inference-steps", 4
     )
     assert "guidance_scale_2" in error_line(*common, "-m", "ltx-video", "--guidance-scale-2", 2)
     assert "first stage runs at 2/3 of 32x32, under 32 px" in error_line(
-        *common, "-m", "ltx-video", "--height", SIZE, "--width", SIZE, "--upsampler", tiny_models["ltx-upsampler"])  # fmt: skip
+        *common, "-m", "ltx-video", "--height", SIZE, "--width", SIZE, "--upsampler", tiny_models["ltx-upsampler"]
+    )
     tiny = ("--model", tiny_models["ltx-video"], "--height", UPSAMPLED, "--width", UPSAMPLED, "--video-frames", 9,
             "--num-inference-steps", 2)  # fmt: skip
     assert "not an LTXLatentUpsamplePipeline or LTXLatentUpsamplerModel" in error_line(
@@ -181,8 +242,12 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
 def test_bench_flops_only_real_config():
     from kfbench.bench.measure import run_bench
 
-    report = run_bench("ltx-video", {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9},
-                       num_frames=9, flops_only=True)  # fmt: skip
+    report = run_bench(
+        "ltx-video",
+        {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9},
+        num_frames=9,
+        flops_only=True,
+    )
     components = report["memory"]["components"]
     assert 12.5e9 < components["transformer"]["parameters"] < 13.5e9  # the "13B"
     assert 4.6e9 < components["text_encoder"]["parameters"] < 4.9e9  # T5-XXL's encoder

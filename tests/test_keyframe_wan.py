@@ -91,10 +91,35 @@ def test_run_evaluate_report_with_prompt_file(wan_models, tmp_path):
     out, prompts = tmp_path / "runs", tmp_path / "prompts.csv"
     prompts.write_text('id,prompt\nsynthetic-0-0001,"a cat walks, slowly"\n')
     code, stdout, stderr = run_main(
-        "run", "-m", "wan-flf2v", "-d", "synthetic", "--model", wan_models["wan-flf2v"], "--out", out,
-        "--height", SIZE, "--width", SIZE, "--video-frames", "match", "--num-frames", FRAMES, "--num-pairs", 2,
-        "--num-inference-steps", STEPS, "--prompt", "the camera pans left", "--prompts", prompts, "--seed", 5, "--quiet",
-    )  # fmt: skip
+        "run",
+        "-m",
+        "wan-flf2v",
+        "-d",
+        "synthetic",
+        "--model",
+        wan_models["wan-flf2v"],
+        "--out",
+        out,
+        "--height",
+        SIZE,
+        "--width",
+        SIZE,
+        "--video-frames",
+        "match",
+        "--num-frames",
+        FRAMES,
+        "--num-pairs",
+        2,
+        "--num-inference-steps",
+        STEPS,
+        "--prompt",
+        "the camera pans left",
+        "--prompts",
+        prompts,
+        "--seed",
+        5,
+        "--quiet",
+    )
     assert code == 0, stderr
     pair_dir = out / "synthetic" / "wan-flf2v"
     metas = {p.name: json.loads((p / "meta.json").read_text()) for p in sorted(pair_dir.iterdir())}

@@ -20,11 +20,11 @@ from datatrees import write_video
 from inprocess import run_main
 from PIL import Image
 
-from kfbench.utils.atomicio import remove_leftovers, temp_path
-from kfbench.store.claims import Claim, Held, try_claim
 from kfbench.errors import KfbenchError
+from kfbench.store.claims import Claim, Held, try_claim
 from kfbench.store.owners import HOST
 from kfbench.store.runstore import RunStore
+from kfbench.utils.atomicio import remove_leftovers, temp_path
 
 BAD_IDS = [".", "..", "x/y", "/abs", ".hidden", "a\\b", "a\tb", "a\x00b", "x" * 201]
 

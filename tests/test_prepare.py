@@ -44,8 +44,10 @@ def test_offline_davis_lists_each_archive_and_where_it_goes(tmp_path):
     lines = result.stderr.rstrip().splitlines()
     assert lines[0] == "davis: download each file to the path shown:"
     assert lines[1:3] == [  # the default splits: train, val, test-dev (the ones with an official list)
-        f"  {BASE}DAVIS-2017-trainval-Full-Resolution.zip -> {tmp_path / 'd' / 'DAVIS-2017-trainval-Full-Resolution.zip'}",
-        f"  {BASE}DAVIS-2017-test-dev-Full-Resolution.zip -> {tmp_path / 'd' / 'DAVIS-2017-test-dev-Full-Resolution.zip'}",
+        f"  {BASE}DAVIS-2017-trainval-Full-Resolution.zip -> "
+        f"{tmp_path / 'd' / 'DAVIS-2017-trainval-Full-Resolution.zip'}",
+        f"  {BASE}DAVIS-2017-test-dev-Full-Resolution.zip -> "
+        f"{tmp_path / 'd' / 'DAVIS-2017-test-dev-Full-Resolution.zip'}",
     ]
     images = tmp_path / "d" / "DAVIS" / "JPEGImages" / "Full-Resolution"
     assert lines[3] == f"(or unzip them yourself into {tmp_path / 'd'}, giving {images}/<sequence>/00000.jpg)"

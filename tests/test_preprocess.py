@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair
 from kfbench.run.runner import prepare_pair
+from kfbench.utils.imageops import resize_center_crop
 
 
 class FixedSize(Interpolator):

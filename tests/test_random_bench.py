@@ -1,4 +1,5 @@
-"""Random full-size models (parameter counts), the GPU levers against the float32 reference, the tiny suite end to end (CPU)."""
+"""Random full-size models (parameter counts), the GPU levers against the float32 reference, the tiny suite end to end
+(CPU)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from conftest import REPO, run_cli
 from inprocess import run_main
 
 from kfbench.bench import measure as bench
-
 from kfbench.bench import randomweights
 from kfbench.methods.svd.levers import Levers, apply
 from kfbench.registry import create_method
@@ -62,8 +62,15 @@ def test_materialize_gives_real_tensors_on_the_device_in_the_dtype():
 
 
 def ours_video(tiny_models, levers: Levers, **extra):
-    options = {"model": str(tiny_models["svd"]), "checkpoint": str(tiny_models["ours-delta"]), "checkpoint_base": str(tiny_models["svd-img2vid"]),
-               "height": 64, "width": 96, "recurrence": 1, **extra}  # fmt: skip
+    options = {
+        "model": str(tiny_models["svd"]),
+        "checkpoint": str(tiny_models["ours-delta"]),
+        "checkpoint_base": str(tiny_models["svd-img2vid"]),
+        "height": 64,
+        "width": 96,
+        "recurrence": 1,
+        **extra,
+    }
     method = create_method("ours", **options, **levers.method_options({"dtype", "decode_chunk_size"}))
     apply(method.loaded(), levers)
     with bench.capture_latents(method) as captured:
@@ -95,10 +102,15 @@ def test_rotated_pair_kernel_equals_recorded_maps():
 
 @pytest.mark.slow
 def test_fast_levers_in_float16_stay_close_to_float32(tiny_models):
-    """The suite's levers in fp16: mean frame difference under 1 uint8 level, FILM's fp16-vs-fp32 tolerance (test_film)."""
+    """The suite's levers in fp16: mean frame difference under 1 uint8 level, FILM's fp16-vs-fp32 tolerance
+    (test_film)."""
     reference, _ = ours_video(tiny_models, Levers(dtype="float32"), num_inference_steps=1, recurrence=0)
-    frames, _ = ours_video(tiny_models, Levers(dtype="float16", sdpa_rotation=True, fp32_softmax=False, channels_last=True),
-                           num_inference_steps=1, recurrence=0)  # fmt: skip
+    frames, _ = ours_video(
+        tiny_models,
+        Levers(dtype="float16", sdpa_rotation=True, fp32_softmax=False, channels_last=True),
+        num_inference_steps=1,
+        recurrence=0,
+    )
     assert np.abs(frames.astype(np.int16) - reference).mean() < 1.0
 
 
@@ -158,8 +170,8 @@ def test_tiny_suite_runs_every_family_and_writes_the_table(tmp_path):
     assert all(s["s_per_call"] > 0 for s in report["sweep"])
     table = (tmp_path / "bench.md").read_text()
     assert (
-        "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | dtype | compile |"
-        in table
+        "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | "
+        "dtype | compile |" in table
     )
     assert "| ours | 6 |" in table and "195 s per video on an RTX 3090" in table and "## Levers on `ours`" in table
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.md"]  # no temporary file left behind
@@ -182,8 +194,15 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO), "KFBENCH_SUITE": "tiny", "KFBENCH_METHODS": "ours,film",
-           "KFBENCH_NO_INSTALL": "1", "KFBENCH_LEVERS": "0"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(REPO),
+        "KFBENCH_SUITE": "tiny",
+        "KFBENCH_METHODS": "ours,film",
+        "KFBENCH_NO_INSTALL": "1",
+        "KFBENCH_LEVERS": "0",
+    }
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "gpu_bench.sh"), str(tmp_path / "out")],
         capture_output=True,
@@ -201,7 +220,8 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
 
 
 def test_keyframe_counts_against_published_figures():
-    """Exact counts are the embedded configs'; these check them against what is published (rounded names, larger models)."""
+    """Exact counts are the embedded configs'; these check them against what is published (rounded names, larger
+    models)."""
     counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
     assert round(counts["wan22-a14b-expert"] / 1e9) == 14  # Wan 2.2 "A14B": 14 B per expert
     assert round(counts["ltx-13b-transformer"] / 1e9) == 13  # ltxv-13b
@@ -216,7 +236,8 @@ def test_keyframe_counts_against_published_figures():
     assert (
         round((counts["framepack-clip-l-text-encoder"] + 768 * 768) / 1e4) == 12365
     )  # open_clip ViT-L-14 text 123.65 M
-    # FLF2V adds the image branch to the 14 B backbone: the same 40 blocks, so the difference is image cross-attention + embedder
+    # FLF2V adds the image branch to the 14 B backbone: the same 40 blocks,
+    # so the difference is image cross-attention + embedder
     assert 2.0e9 < counts["wan21-flf2v-transformer"] - counts["wan22-a14b-expert"] < 2.2e9
 
 
@@ -227,7 +248,8 @@ def test_tied_embeddings_stay_tied_on_the_meta_device():
 
 
 def test_full_size_wan22_pipeline_builds_on_the_meta_device():
-    """The whole random pipeline at real size (shapes and dtypes only): both experts, the float32 VAE, the real calls per video."""
+    """The whole random pipeline at real size (shapes and dtypes only): both experts, the float32 VAE, the real calls
+    per video."""
     from kfbench.methods.keyframe.randombuild import random_keyframe_method
 
     subject = random_keyframe_method("wan22-flf2v", {"device": "meta", "dtype": "bfloat16"}, "full", 0)
@@ -247,7 +269,8 @@ def test_flops_only_for_a_keyframe_method(tmp_path):
     assert report["models"]["wan21-flf2v-transformer"]["equal"] and "16,395,536,704 / 16,395,536,704" in stdout
     (row,) = report["rows"]
     assert row["method"] == "wan-flf2v" and row["calls"] == 100  # 50 steps, separate cond and uncond calls
-    # the weight matmuls: 2 FLOPs x the per-token weights (self-attention 4 d^2, cross-attention q/o 2 d^2, FFN 2 d f) x tokens
+    # the weight matmuls: 2 FLOPs x the per-token weights
+    # (self-attention 4 d^2, cross-attention q/o 2 d^2, FFN 2 d f) x tokens
     d, f, tokens = 5120, 13824, 21 * (720 // 16) * (1280 // 16)
     linear = 2 * 40 * (6 * d * d + 2 * d * f) * tokens
     assert row["flops_per_video_without_attention_matmuls"] / 100 == pytest.approx(linear, rel=0.01)
@@ -257,7 +280,8 @@ def test_flops_only_for_a_keyframe_method(tmp_path):
 
 
 def test_tiny_suite_runs_the_keyframe_methods(tmp_path):
-    """Wan 2.1 FLF2V and Wan 2.2 (measured from a 1- and a 2-step video, extrapolated) and FramePack (whole video) on tiny pipelines."""
+    """Wan 2.1 FLF2V and Wan 2.2 (measured from a 1- and a 2-step video, extrapolated) and FramePack (whole video) on
+    tiny pipelines."""
     result = run_cli(
         "bench", "--suite", "tiny", "--methods", "wan-flf2v,wan22-flf2v,framepack", "--out", tmp_path, "--quiet"
     )

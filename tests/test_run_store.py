@@ -112,7 +112,8 @@ def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
     result = run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not delete it"
+        f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not "
+        "delete it"
     )
     assert (partial / "frames" / "mine.txt").read_text() == "someone's file"
     assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")

@@ -68,7 +68,8 @@ def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
 
 @pytest.fixture(scope="module")
 def factor2_svd(tmp_path_factory):
-    """A tiny SVD folder whose VAE downsamples by 2, as diffusers' own SVD test components (block_out_channels [32, 64])."""
+    """A tiny SVD folder whose VAE downsamples by 2, as diffusers' own SVD test components (block_out_channels [32,
+    64])."""
     from kfbench.methods.tiny import make_tiny_svd
 
     return make_tiny_svd(tmp_path_factory.mktemp("svd-vae2") / "svd", vae_block_out_channels=(32, 64))
@@ -197,7 +198,8 @@ def test_release_compat_changes_only_cfg_batched_calls(tiny_models, keyframes):
 
 
 def test_svd_xt_config_has_16_rotated_layers_and_32_finetuned_tensors():
-    """On the real SVD-XT UNet config (meta device, no weights): 16 temporal self-attention layers, 9 in the up blocks."""
+    """On the real SVD-XT UNet config (meta device, no weights): 16 temporal self-attention layers, 9 in the up
+    blocks."""
     from diffusers import UNetSpatioTemporalConditionModel
 
     with torch.device("meta"):
@@ -475,7 +477,8 @@ def run_flags(tiny_models, name: str, out) -> list[str]:
 
 @pytest.mark.parametrize("name", METHODS)
 def test_kfbench_run_end_to_end(tiny_models, tmp_path, monkeypatch, name):
-    """`ours` as a separate process (the issue's command); the others through the same Typer app in-process (imports dominate)."""
+    """`ours` as a separate process (the issue's command); the others through the same Typer app in-process (imports
+    dominate)."""
     if name == "ours":
         monkeypatch.setenv("OMP_NUM_THREADS", "1")
         result = run_cli(*run_flags(tiny_models, name, tmp_path))

@@ -1,4 +1,5 @@
-"""`kfbench train` on tiny models (CPU): which tensors train, the loss, exact resume, checkpoints the methods load, bad input."""
+"""`kfbench train` on tiny models (CPU): which tensors train, the loss, exact resume, checkpoints the methods load, bad
+input."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from kfbench.utils import progress
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl
@@ -28,6 +28,7 @@ from kfbench.training.config import TrainConfig
 from kfbench.training.data import load_clips
 from kfbench.training.projections import VARIANT_TENSORS, Projections
 from kfbench.training.trainer import install_processors, train
+from kfbench.utils import progress
 
 SIZE = {"height": 64, "width": 96}
 CLIP = {**SIZE, "num_frames": 4, "stride": 2}
@@ -45,7 +46,8 @@ def quiet_single_thread():
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
-    """Two frame folders, one mp4 (held out last in name order when --holdout 1) and one clip too short for a 7-frame span."""
+    """Two frame folders, one mp4 (held out last in name order when --holdout 1) and one clip too short for a 7-frame
+    span."""
     root = tmp_path_factory.mktemp("train-videos")
     for name, length, shift in (("a", 9, 0), ("b", 12, 5), ("short", 5, 0)):
         (root / name).mkdir()
@@ -117,7 +119,8 @@ def test_only_the_variants_projection_weights_receive_gradients(tiny_models, vid
 
 
 def test_rotated_maps_reach_the_backward_pass_also_under_checkpointed_temporal_blocks(tiny_models, videos):
-    """The maps decide the backward model's output; re-running checkpointed temporal blocks during backward reads them again."""
+    """The maps decide the backward model's output; re-running checkpointed temporal blocks during backward reads them
+    again."""
     pipe, control, layers = tiny_pipeline(tiny_models)
     projections = Projections(pipe.unet, layers, "vo")
     batch = one_batch(pipe, videos)
@@ -320,7 +323,8 @@ def test_two_process_run_under_accelerate_equals_one_process_with_both_clips(tin
 
 
 def test_wo_ra_loss_equals_plain_diffusers_unet_with_the_trained_weights(tiny_models, videos):
-    """Reference: a stock diffusers UNet whose W_q..W_o are the trainable tensors, EDM terms from the Euler scheduler."""
+    """Reference: a stock diffusers UNet whose W_q..W_o are the trainable tensors, EDM terms from the Euler
+    scheduler."""
     import copy
 
     from diffusers import UNetSpatioTemporalConditionModel

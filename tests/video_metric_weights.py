@@ -47,7 +47,8 @@ def _blocks(depth: int, dim: int, hidden: int, *, split_bias: bool) -> dict[str,
 
 
 def save_random_videomae(path: Path, *, dim: int = 16, depth: int = 2, seed: int = 0) -> Path:
-    """vit_g_hybrid_pt_1200e_ssv2_ft.pth's layout ({'module': state_dict}, patch 14, tubelet 2, SSv2 head) at width ``dim``."""
+    """vit_g_hybrid_pt_1200e_ssv2_ft.pth's layout ({'module': state_dict}, patch 14, tubelet 2, SSv2 head) at width
+    ``dim``."""
     shapes = {"patch_embed.proj.weight": (dim, 3, 2, 14, 14), "patch_embed.proj.bias": (dim,)}
     shapes |= _blocks(depth, dim, 4 * dim, split_bias=True)
     shapes |= {"fc_norm.weight": (dim,), "fc_norm.bias": (dim,), "head.weight": (174, dim), "head.bias": (174,)}

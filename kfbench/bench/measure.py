@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from kfbench.utils.atomicio import write_text
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.model import vae_scale_factor
 from kfbench.registry import coerce_option, create_dataset, create_method, option_names
+from kfbench.utils.atomicio import write_text
 from kfbench.utils.userfiles import read_json_object
 
 # Dense (no sparsity) fp16/bf16 tensor-core peak TFLOP/s, from NVIDIA's product datasheets, which
@@ -75,8 +75,8 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
     The default hub id uses diffusers' default UNetSpatioTemporalConditionModel config, which is
     SVD-XT's published ``unet/config.json``; other models read ``unet/config.json``.
     """
-    from kfbench.utils.hub import resolve_model_dir
     from kfbench.methods.svd.loading import DEFAULT_MODEL
+    from kfbench.utils.hub import resolve_model_dir
 
     if model == DEFAULT_MODEL:
         return {}, "SVD-XT (diffusers' default UNetSpatioTemporalConditionModel config)"
@@ -88,8 +88,8 @@ def unet_config(model: str) -> tuple[dict[str, Any], str]:
 
 def vae_scale(model: str) -> int:
     """The VAE scale factor of ``model`` from ``vae/config.json`` (no weights read); SVD-XT's for the default hub id."""
-    from kfbench.utils.hub import resolve_model_dir
     from kfbench.methods.svd.loading import DEFAULT_MODEL
+    from kfbench.utils.hub import resolve_model_dir
 
     if model == DEFAULT_MODEL:
         return vae_scale_factor(SVD_XT_VAE_CONFIG)
@@ -108,7 +108,8 @@ def count_unet_flops(
     width: int,
     vae_scale: int = vae_scale_factor(SVD_XT_VAE_CONFIG),
 ) -> UNetFlops:
-    """FlopCounterMode over one UNet forward on the meta device: no weights, no memory, seconds of CPU even for SVD-XT."""
+    """FlopCounterMode over one UNet forward on the meta device: no weights, no memory, seconds of CPU even for
+    SVD-XT."""
     from diffusers import UNetSpatioTemporalConditionModel
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -226,12 +227,12 @@ def run_bench(
     warmup: int = 1,
 ) -> dict[str, Any]:
     """Benchmark one video of ``method_name``; returns the report as a JSON-able dict."""
-    from kfbench.utils.devices import resolve_device
     from kfbench.methods.keyframe import KeyframePipelineInterpolator
     from kfbench.methods.keyframe.bench import bench_keyframe
     from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.model import resolve_dtype
     from kfbench.methods.svd.vibid import ViBiDInterpolator
+    from kfbench.utils.devices import resolve_device
 
     if num_frames < 2 or repeats < 1 or warmup < 0:
         raise KfbenchError("bench: need --num-frames >= 2, --repeats >= 1 and --warmup >= 0")
@@ -239,14 +240,16 @@ def run_bench(
     if isinstance(method, KeyframePipelineInterpolator):
         if compare_sequential:
             raise KfbenchError(
-                f"'{method_name}' runs its pipeline's own loop: there is no fused call to compare; drop --compare-sequential"
+                f"'{method_name}' runs its pipeline's own loop: there is no fused call to compare; drop "
+                "--compare-sequential"
             )
         return bench_keyframe(
             method, num_frames=num_frames, seed=seed, flops_only=flops_only, repeats=repeats, warmup=warmup
         )
     if not isinstance(method, (SVDInterpolator, ViBiDInterpolator)):
         raise KfbenchError(
-            f"kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has none"
+            "kfbench bench measures the SVD family's UNet (ours, ours-wo-ft, ours-wo-ra, trf, svd, vibid) and the "
+            f"keyframe pipelines' transformers (wan-flf2v, wan22-flf2v); '{method_name}' has none"
         )
     fusable = isinstance(method, SVDInterpolator) and method.bidirectional
     if compare_sequential and not fusable:
@@ -378,9 +381,11 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['method']}: {report['num_frames']} frames at {report['width']}x{report['height']}, "
         f"{report['device']} ({report['device_name']}), {report['dtype']}, UNet config {report['unet_config']}",
         f"UNet calls per video (CFG-batched): {f['calls_per_video']}",
-        f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g}, "
+        f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls "
+        f"{f['per_call_attention_matmuls'] / 1e12:.4g}, "
         f"without them {f['per_call_without_attention_matmuls'] / 1e12:.4g})",
-        f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP (without attention matmuls {f['total_without_attention_matmuls'] / 1e15:.4g})",
+        f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP (without attention matmuls "
+        f"{f['total_without_attention_matmuls'] / 1e15:.4g})",
     ]
     peak = report.get("peak_tflops")
     lines.append(
@@ -396,14 +401,16 @@ def format_report(report: dict[str, Any]) -> str:
         rate = run["unet_tflops_per_s"] or run["tflops_per_s"]
         frac = f" ({run['fraction_of_peak']:.1%} of peak)" if "fraction_of_peak" in run else ""
         lines.append(
-            f"{name}: {run['unet_calls']} calls, wall {run['wall_s']:.3f} s (CPU {run['cpu_s']:.3f} s){unet}, {rate:.4g} TFLOP/s{frac}, "
+            f"{name}: {run['unet_calls']} calls, wall {run['wall_s']:.3f} s (CPU {run['cpu_s']:.3f} s){unet}, "
+            f"{rate:.4g} TFLOP/s{frac}, "
             f"peak memory {run['peak_memory_bytes'] / 2**30:.2f} GiB ({run['peak_memory_kind']})"
         )
     if "comparison" in report:
         c = report["comparison"]
         unet = f" (UNet time {c['unet_speedup']:.2f}x)" if c["unet_speedup"] else ""
         lines.append(
-            f"fused vs sequential: {c['speedup']:.2f}x faster{unet}, CPU time {c['cpu_time_speedup']:.2f}x; max abs difference: latents "
+            f"fused vs sequential: {c['speedup']:.2f}x faster{unet}, CPU time {c['cpu_time_speedup']:.2f}x; max abs "
+            "difference: latents "
             f"{c['max_abs_diff_latents']:.3g}, frames {c['max_abs_diff_frames']} (uint8 levels)"
         )
     return "\n".join(lines)

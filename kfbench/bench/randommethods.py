@@ -14,8 +14,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from kfbench.errors import KfbenchError
 from kfbench.bench.randomweights import BackwardTensors, build_random, empty, materialize
+from kfbench.errors import KfbenchError
 from kfbench.registry import create_method, import_factory, lookup, method_presets, resolve_options
 
 Size = Literal["full", "tiny"]
@@ -42,7 +42,8 @@ def random_method(name: str, options: dict[str, Any], size: Size, seed: int = 0)
     installer = RANDOM_INSTALLERS.get(preset.factory)
     if installer is None:
         raise KfbenchError(
-            f"method '{name}' has no random-weight builder; kfbench bench --random-weights covers {', '.join(random_methods())}"
+            f"method '{name}' has no random-weight builder; kfbench bench --random-weights covers "
+            f"{', '.join(random_methods())}"
         )
     return import_factory(installer)(name, options, size, seed)
 
@@ -76,11 +77,12 @@ def svd_pipeline(size: Size, device: str, dtype: torch.dtype, seed: int):
 
 
 def random_svd_method(name: str, options: dict[str, Any], size: Size, seed: int) -> Subject:
-    """An SVD-family method (ours and its ablations, trf, svd, vibid) on a random pipeline; ours gets random backward tensors."""
-    from kfbench.utils.devices import resolve_device
+    """An SVD-family method (ours and its ablations, trf, svd, vibid) on a random pipeline; ours gets random backward
+    tensors."""
     from kfbench.methods.svd.interpolator import SVDInterpolator
     from kfbench.methods.svd.loading import backward_tensors
     from kfbench.methods.svd.model import SVDModel, resolve_dtype
+    from kfbench.utils.devices import resolve_device
 
     if lookup(method_presets(), name, "method").options.get("backward") == "finetuned":
         options = {"checkpoint": RANDOM_CHECKPOINT, **options}
@@ -112,7 +114,8 @@ def random_film_method(name: str, options: dict[str, Any], size: Size, seed: int
 
 
 def random_dynamicrafter_method(name: str, options: dict[str, Any], size: Size, seed: int) -> Subject:
-    """DynamiCrafter on a random release-config (or tiny-config) model; float32 weights under autocast, as the release runs."""
+    """DynamiCrafter on a random release-config (or tiny-config) model; float32 weights under autocast, as the release
+    runs."""
     from kfbench.methods.dynamicrafter.model import DynamiCrafter, release_config
     from kfbench.methods.dynamicrafter.tiny import tiny_config
 
@@ -129,7 +132,11 @@ RANDOM_INSTALLERS: dict[str, str] = {
     "kfbench.methods.svd:SVDInterpolator": "kfbench.bench.randommethods:random_svd_method",
     "kfbench.methods.svd.vibid:ViBiDInterpolator": "kfbench.bench.randommethods:random_svd_method",
     "kfbench.methods.film.interpolator:FilmInterpolator": "kfbench.bench.randommethods:random_film_method",
-    "kfbench.methods.dynamicrafter:DynamiCrafterInterpolator": "kfbench.bench.randommethods:random_dynamicrafter_method",
-    **{f"kfbench.methods.keyframe:{cls}": "kfbench.methods.keyframe.randombuild:random_keyframe_method"
-       for cls in ("WanFLF2V", "Wan22FLF2V", "LTXVideo", "LTXVideoDistilled", "FramePack")},
-}  # fmt: skip
+    "kfbench.methods.dynamicrafter:DynamiCrafterInterpolator": (
+        "kfbench.bench.randommethods:random_dynamicrafter_method"
+    ),
+    **{
+        f"kfbench.methods.keyframe:{cls}": "kfbench.methods.keyframe.randombuild:random_keyframe_method"
+        for cls in ("WanFLF2V", "Wan22FLF2V", "LTXVideo", "LTXVideoDistilled", "FramePack")
+    },
+}

@@ -35,7 +35,8 @@ SVD_XT_VAE_CONFIG: dict[str, Any] = {
     "scaling_factor": 0.18215,
 }
 
-# stabilityai/stable-video-diffusion-img2vid-xt, image_encoder/config.json (OpenCLIP ViT-H/14 vision tower + projection).
+# stabilityai/stable-video-diffusion-img2vid-xt, image_encoder/config.json
+# (OpenCLIP ViT-H/14 vision tower + projection).
 SVD_XT_IMAGE_ENCODER_CONFIG: dict[str, Any] = {
     "hidden_act": "gelu",
     "hidden_size": 1280,
@@ -66,7 +67,8 @@ def empty(build: Callable[[], nn.Module]) -> nn.Module:
     with init_empty_weights(include_buffers=False):
         module = build().eval()
     if hasattr(module, "tie_weights") and hasattr(module, "get_input_embeddings"):
-        module.tie_weights()  # transformers ties at construction, which init_empty_weights undoes (T5's shared embedding)
+        # transformers ties at construction, which init_empty_weights undoes (T5's shared embedding)
+        module.tie_weights()
     return module
 
 
@@ -82,7 +84,8 @@ def fill_random_(tensor: torch.Tensor, name: str, generator: torch.Generator) ->
 
 
 def materialize(module: nn.Module, device: str | torch.device, dtype: torch.dtype, *, seed: int = 0) -> nn.Module:
-    """Give every meta parameter random values on ``device`` in ``dtype`` (tied ones stay tied); move the buffers there."""
+    """Give every meta parameter random values on ``device`` in ``dtype`` (tied ones stay tied); move the buffers
+    there."""
     device = torch.device(device)
     generator = (
         None if device.type == "meta" else torch.Generator(device).manual_seed(seed)
@@ -174,7 +177,8 @@ def ours_backward_tensors() -> nn.Module:
 
 # Parameter counts of the released models. SVD-XT UNet: the released unet/diffusion_pytorch_model.safetensors.
 # CLIP ViT-H/14 vision tower with projection: open_clip docs/model_profile.csv, ViT-H-14 image_mparams 632.08 (M).
-# SVD VAE: the SD VAE encoder (34,163,592, as in DynamiCrafter's first stage) + SVD's temporal decoder (no published total found).
+# SVD VAE: the SD VAE encoder (34,163,592, as in DynamiCrafter's first stage) + SVD's temporal decoder
+# (no published total found).
 # DynamiCrafter 512 (interp): the release config's networks; UNet 1,438,854,980 (~1.4 B), text tower 354.03 M
 # (open_clip ViT-H-14 text_mparams). FILM: film_net Style, 34,436,667 (kfbench.methods.film, the port's state_dict).
 RANDOM_MODELS: dict[str, RandomModel] = {
@@ -200,7 +204,8 @@ RANDOM_MODELS: dict[str, RandomModel] = {
 
 
 def keyframe_component(model: str, component: str) -> Callable[[], nn.Module]:
-    """The builder of one network of a keyframe pipeline from its embedded real config (kfbench.methods.keyframe.configs)."""
+    """The builder of one network of a keyframe pipeline from its embedded real config
+    (kfbench.methods.keyframe.configs)."""
 
     def build() -> nn.Module:
         from kfbench.methods.keyframe.bench import build_component, real_pipeline
@@ -219,23 +224,33 @@ SELF_CHECK = "computed from the embedded config (a self-check, no exact publishe
 # Keyframe models: (model, component, parameters, source). Exact counts that are only our embedded config's are marked
 # as self-checks; where a figure was published (rounded, or for a larger model) the test checks it against that.
 KEYFRAME_MODELS = {
-    "wan21-flf2v-transformer": (WAN21, "transformer", 16_395_536_704, f"{SELF_CHECK}; named '14B' on the hub (the T2V backbone, "
+    "wan21-flf2v-transformer": (WAN21, "transformer", 16_395_536_704, f"{SELF_CHECK}; named '14B' on the hub (the "
+                                                                      "T2V backbone, "
                                 "14.29 B here, plus the image cross-attention and CLIP-token embedder)"),
-    "wan22-a14b-expert": (WAN22, "transformer", 14_288_901_184, f"{SELF_CHECK}; each of the two experts, 'A14B' = 14 B active"),
-    "wan-umt5-xxl-encoder": (WAN21, "text_encoder", 5_680_910_336, f"{SELF_CHECK}; google/umt5-xxl's encoder, about 5.7 B"),
-    "wan-clip-vit-h-image-encoder": (WAN21, "image_encoder", 632_076_800, "open_clip model_profile.csv: ViT-H-14 image 632.08 M"),
+    "wan22-a14b-expert": (WAN22, "transformer", 14_288_901_184, f"{SELF_CHECK}; each of the two experts, 'A14B' = 14 "
+                                                                "B active"),
+    "wan-umt5-xxl-encoder": (WAN21, "text_encoder", 5_680_910_336, f"{SELF_CHECK}; google/umt5-xxl's encoder, about "
+                                                                   "5.7 B"),
+    "wan-clip-vit-h-image-encoder": (WAN21, "image_encoder", 632_076_800, "open_clip model_profile.csv: ViT-H-14 "
+                                                                          "image 632.08 M"),
     "wan21-vae": (WAN21, "vae", 126_892_531, f"{SELF_CHECK}; Wan 2.1 VAE"),
-    "ltx-13b-transformer": (LTX, "transformer", 13_042_569_344, f"{SELF_CHECK}; named '13B' (ltxv-13b-0.9.7-dev, 0.9.8-13B-distilled)"),
+    "ltx-13b-transformer": (LTX, "transformer", 13_042_569_344, f"{SELF_CHECK}; named '13B' (ltxv-13b-0.9.7-dev, "
+                                                                "0.9.8-13B-distilled)"),
     "ltx-t5-xxl-encoder": (LTX, "text_encoder", 4_762_310_656, f"{SELF_CHECK}; T5 v1.1 XXL's encoder, about 4.7 B"),
     "ltx-097-vae": (LTX, "vae", 1_246_913_522, f"{SELF_CHECK}; LTX-Video 0.9.7 VAE"),
-    "framepack-transformer": (HUNYUAN, "transformer", 12_874_314_816, f"{SELF_CHECK}; HunyuanVideo '13B' + FramePack's image projection "
+    "framepack-transformer": (HUNYUAN, "transformer", 12_874_314_816, f"{SELF_CHECK}; HunyuanVideo '13B' + "
+                                                                      "FramePack's image projection "
                               "and clean-latent embedder"),
-    "framepack-llama3-8b-encoder": (HUNYUAN, "text_encoder", 7_505_186_816, "Meta-Llama-3-8B's 8,030,261,248 less its lm_head "
+    "framepack-llama3-8b-encoder": (HUNYUAN, "text_encoder", 7_505_186_816, "Meta-Llama-3-8B's 8,030,261,248 less "
+                                                                            "its lm_head "
                                     "(128,256 x 4096), plus llava-llama-3-8b's 64 extra token embeddings"),
-    "framepack-clip-l-text-encoder": (HUNYUAN, "text_encoder_2", 123_060_480, "open_clip model_profile.csv: ViT-L-14 text 123.65 M, "
+    "framepack-clip-l-text-encoder": (HUNYUAN, "text_encoder_2", 123_060_480, "open_clip model_profile.csv: ViT-L-14 "
+                                                                              "text 123.65 M, "
                                       "less its 768 x 768 text projection"),
-    "framepack-siglip-image-encoder": (HUNYUAN, "image_encoder", 428_225_600, f"{SELF_CHECK}; SigLIP so400m/14 at 384 px"),
-    "framepack-hunyuan-vae": (HUNYUAN, "vae", 246_478_803, f"{SELF_CHECK}; HunyuanVideo VAE (AutoencoderKLHunyuanVideo defaults)"),
+    "framepack-siglip-image-encoder": (HUNYUAN, "image_encoder", 428_225_600, f"{SELF_CHECK}; SigLIP so400m/14 at "
+                                                                              "384 px"),
+    "framepack-hunyuan-vae": (HUNYUAN, "vae", 246_478_803, f"{SELF_CHECK}; HunyuanVideo VAE "
+                                                           "(AutoencoderKLHunyuanVideo defaults)"),
 }  # fmt: skip
 RANDOM_MODELS.update(
     {

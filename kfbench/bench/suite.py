@@ -25,12 +25,12 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from kfbench.utils.atomicio import write_text
 from kfbench.bench.measure import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
+from kfbench.bench.randommethods import Size, Subject, random_method
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.levers import Levers, apply, fast, sweep
-from kfbench.bench.randommethods import Size, Subject, random_method
 from kfbench.registry import option_names
+from kfbench.utils.atomicio import write_text
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,9 @@ SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
         *(Entry(name, PAPER) for name in ("svd", "trf", "ours-wo-ft", "ours-wo-ra")),
         # keyframe methods at their presets' documented settings (random full-size weights, bfloat16 on a GPU):
         # LTX-Video 161 frames at 768x512 (30 CFG-batched steps; distilled: 8 timesteps), FramePack 91 frames asked at
-        # 512x512 (3 sections x 30 steps); Wan 2.1 FLF2V (50 steps) and Wan 2.2 A14B (40 steps), 81 frames at 1280x720 with
-        # separate cond/uncond calls: 100 and 80 calls of a 14 B transformer, measured from a 1- and a 2-step video.
+        # 512x512 (3 sections x 30 steps); Wan 2.1 FLF2V (50 steps) and Wan 2.2 A14B (40 steps), 81 frames at 1280x720
+        # with separate cond/uncond calls: 100 and 80 calls of a 14 B transformer, measured from a 1- and a 2-step
+        # video.
         Entry("ltx-video-distilled", {}, 161),
         Entry("ltx-video", {}, 161),
         Entry("framepack", {}, 91),
@@ -82,7 +83,8 @@ FILM_FRAME = {"paper": (576, 1024), "tiny": (64, 96)}  # FILM has no frame size 
 PAPER_OURS_CALLS = 350
 
 ANCHORS = (
-    "Paper release (`ours`, diffusers fp16): about 10 min per video on an A100 80GB, its users report; out of memory on 40 GB cards.",
+    "Paper release (`ours`, diffusers fp16): about 10 min per video on an A100 80GB, its users report; out of memory "
+    "on 40 GB cards.",
     "ViBiDSampler: 195 s per video on an RTX 3090 (its paper).",
     "FLOP floor of `ours` at paper settings (1024x576, 25 frames, 350 CFG-batched SVD-XT calls): 45 PFLOP without the "
     "attention matmuls, 56 PFLOP with them: 57-71 s on an H100 at 790 TFLOP/s.",
@@ -186,7 +188,8 @@ _UNET_FLOPS: dict[tuple[str, int, int, int, int], int] = {}
 
 
 def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: int) -> tuple[int | None, str]:
-    """FLOPs of one network call and how they were counted (SVD family: meta device; others: one counted short video)."""
+    """FLOPs of one network call and how they were counted (SVD family: meta device; others: one counted short
+    video)."""
     if subject.unet_config is not None:
         method = subject.method
         key = (
@@ -256,7 +259,8 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
 def short_videos(
     subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: UNetTimer | None
 ) -> tuple[dict, dict, float, float]:
-    """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, the seconds per call and outside the calls."""
+    """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, the seconds per call and outside the
+    calls."""
     runs = {}
     for n in (1, 1, steps):  # the first 1-step video warms up (and compiles)
         with fewer_steps(subject.method, n):
@@ -269,7 +273,8 @@ def short_videos(
 def extrapolated_video(
     subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None
 ) -> dict[str, Any]:
-    """One whole video's figures from a 1-step and a 2-step video: per-call time times the preset's calls, plus the rest."""
+    """One whole video's figures from a 1-step and a 2-step video: per-call time times the preset's calls, plus the
+    rest."""
     if subject.calls_per_video is None:
         raise KfbenchError(
             f"method '{subject.method.name}' does not say its calls per video; it cannot be extrapolated"
@@ -370,10 +375,19 @@ def run_suite(
     """Run the suite's entries (``methods`` selects), write bench.json and bench.md into ``out`` after each."""
     size, entries = select_entries(suite, methods)
     report: dict[str, Any] = {
-        "suite": suite, "size": size, "command": command, "device": settings.device, "device_name": device_name(settings.device),
-        "torch": torch.__version__, "weights": "random (real architectures, embedded configs)" if size == "full" else "random tiny models",
-        "levers": settings.levers.label(), "compile": settings.compile, "anchors": list(ANCHORS), "rows": [], "sweep": [],
-    }  # fmt: skip
+        "suite": suite,
+        "size": size,
+        "command": command,
+        "device": settings.device,
+        "device_name": device_name(settings.device),
+        "torch": torch.__version__,
+        "weights": "random (real architectures, embedded configs)" if size == "full" else "random tiny models",
+        "levers": settings.levers.label(),
+        "compile": settings.compile,
+        "anchors": list(ANCHORS),
+        "rows": [],
+        "sweep": [],
+    }
     start = time.perf_counter()
 
     def over_budget() -> bool:
@@ -411,7 +425,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"SVD-family levers: {report['levers']}; compile: {'on' if report['compile'] else 'off'}.",
         f"Command: `{report['command']}`" if report["command"] else "",
         "",
-        "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | dtype | compile |",
+        "| method | model calls | s/video | UNet/transformer s | TFLOP/s | fraction of peak | peak memory (GiB) | "
+        "dtype | compile |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
@@ -419,7 +434,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {row['method']} | skipped: {row['skipped']} | | | | | | | |")
             continue
         lines.append(
-            f"| {row['method']}{' (extrapolated)' if 'extrapolated_from' in row else ''} | {row['calls']} | {row['wall_s']:.2f} | {_num(row['network_s'], '.2f')} | "
+            f"| {row['method']}{' (extrapolated)' if 'extrapolated_from' in row else ''} | {row['calls']} | "
+            f"{row['wall_s']:.2f} | {_num(row['network_s'], '.2f')} | "
             f"{_num(row.get('tflops_per_s'), '.3g')} | {_num(row.get('fraction_of_peak'), '.1%')} | "
             f"{row['peak_memory_bytes'] / 2**30:.2f} | {row['dtype']} | {'on' if row['compiled'] else 'off'} |"
         )
@@ -427,24 +443,28 @@ def markdown(report: dict[str, Any]) -> str:
         kinds = sorted({r["peak_memory_kind"] for r in report["rows"] if "peak_memory_kind" in r})
         lines += [
             "",
-            f"Peak memory: {', '.join(kinds)}. TFLOP/s: network FLOPs over network time (wall time where the network is compiled).",
+            f"Peak memory: {', '.join(kinds)}. TFLOP/s: network FLOPs over network time (wall time where the network "
+            "is compiled).",
         ]
         if any("extrapolated_from" in r for r in report["rows"]):
             lines.append(
-                "(extrapolated): seconds per call from a 1-step and a 2-step video, times the preset's calls per video, "
+                "(extrapolated): seconds per call from a 1-step and a 2-step video, times the preset's calls per "
+                "video, "
                 "plus the time outside the calls; peak memory of the 2-step video."
             )
     if report["sweep"]:
         lines += [
             "",
-            f"## Levers on `ours` (cumulative; per-call time from a 1-step and a 3-step video, extrapolated to {PAPER_OURS_CALLS} calls)",
+            "## Levers on `ours` (cumulative; per-call time from a 1-step and a 3-step video, extrapolated to "
+            f"{PAPER_OURS_CALLS} calls)",
             "",
             "| lever | s/call | s outside the UNet | s/video (extrapolated) | peak memory (GiB) | dtype | compile |",
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['lever']} | skipped: {r['skipped']} | | | | | |" if "skipped" in r else
-            f"| {r['lever']} | {r['s_per_call']:.4f} | {r['s_outside_unet']:.2f} | {r['s_per_video_extrapolated']:.1f} | "
+            f"| {r['lever']} | {r['s_per_call']:.4f} | {r['s_outside_unet']:.2f} | "
+            f"{r['s_per_video_extrapolated']:.1f} | "
             f"{r['peak_memory_bytes'] / 2**30:.2f} | {r['dtype']} | {'on' if r['compile'] else 'off'} |"
             for r in report["sweep"]
         ]  # fmt: skip
@@ -453,12 +473,13 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
-    """No weights, no run: the random models' parameter counts against the real ones, and the SVD family's FLOPs per video."""
+    """No weights, no run: the random models' parameter counts against the real ones, and the SVD family's FLOPs per
+    video."""
     from kfbench.bench.measure import unet_config
+    from kfbench.bench.randomweights import RANDOM_MODELS, meta_count
     from kfbench.methods.keyframe import KeyframePipelineInterpolator
     from kfbench.methods.keyframe.randombuild import keyframe_flops_row
     from kfbench.methods.svd.loading import DEFAULT_MODEL
-    from kfbench.bench.randomweights import RANDOM_MODELS, meta_count
     from kfbench.registry import create_method, import_factory, lookup, method_presets
 
     size, entries = select_entries(suite, methods)
@@ -496,10 +517,15 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
         if shape not in counted:  # the family shares its shapes: count each once
             counted[shape] = count_unet_flops(config, batch=batch, num_frames=shape[1], height=shape[2], width=shape[3])
         flops = counted[shape]
-        rows.append({
-            "method": entry.method, "calls": calls, "flops_per_call": flops.total, "flops_per_video": flops.total * calls,
-            "flops_per_video_without_attention_matmuls": flops.without_attention * calls,
-        })  # fmt: skip
+        rows.append(
+            {
+                "method": entry.method,
+                "calls": calls,
+                "flops_per_call": flops.total,
+                "flops_per_video": flops.total * calls,
+                "flops_per_video_without_attention_matmuls": flops.without_attention * calls,
+            }
+        )
     return {"suite": suite, "models": models, "rows": rows}
 
 
@@ -514,7 +540,8 @@ def format_flops_only(report: dict[str, Any]) -> str:
             lines.append(f"  {row['method']}: {row['flops_missing']}")
         else:
             lines.append(
-                f"  {row['method']}: {row['calls']} {row.get('network', 'UNet')} calls, {row['flops_per_video'] / 1e15:.4g} PFLOP "
+                f"  {row['method']}: {row['calls']} {row.get('network', 'UNet')} calls, "
+                f"{row['flops_per_video'] / 1e15:.4g} PFLOP "
                 f"({row['flops_per_video_without_attention_matmuls'] / 1e15:.4g} without attention matmuls)"
             )
     return "\n".join(lines)
@@ -533,7 +560,8 @@ def run_from_cli(
     unknown = sorted(set(flags) - {"device", "dtype"})
     if unknown:
         raise KfbenchError(
-            f"the suite takes --device and --dtype, not --{unknown[0].replace('_', '-')}; methods run at the suite's settings"
+            f"the suite takes --device and --dtype, not --{unknown[0].replace('_', '-')}; methods run at the suite's "
+            "settings"
         )
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if suite not in SUITES:

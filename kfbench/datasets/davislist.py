@@ -34,14 +34,16 @@ def listed_frame_counts(splits: tuple[str, ...]) -> dict[str, int]:
     unlisted = [s for s in splits if s not in LISTED_SPLITS]
     if unlisted:
         raise KfbenchError(
-            f"davis: split(s) {', '.join(unlisted)} have no official sequence list (only {', '.join(LISTED_SPLITS)} do); "
+            f"davis: split(s) {', '.join(unlisted)} have no official sequence list (only {', '.join(LISTED_SPLITS)} "
+            "do); "
             f"choose --splits among {','.join(LISTED_SPLITS)}"
         )
     return {name: frames for name, split, frames in _rows() if split in splits}
 
 
 def check_download(images: Path, splits: tuple[str, ...]) -> None:
-    """Raise one error naming every listed sequence of ``splits`` missing from ``images`` or with another frame count."""
+    """Raise one error naming every listed sequence of ``splits`` missing from ``images`` or with another frame
+    count."""
     expected = listed_frame_counts(splits)
     missing, wrong = [], []
     for name, frames in sorted(expected.items()):
@@ -67,7 +69,8 @@ def _names(items: list[str], shown: int = 12) -> str:
 
 
 def listed_pairs(splits: tuple[str, ...], rule: PairRule) -> list[str]:
-    """The pair ids the pair rule selects from the listed sequences of ``splits``, as a run on a complete download has."""
+    """The pair ids the pair rule selects from the listed sequences of ``splits``, as a run on a complete download
+    has."""
     return [pair_id(name, start, rule) for name, start in rule.select(listed_frame_counts(splits))]
 
 
@@ -90,7 +93,8 @@ def pair_listing(options: dict[str, Any]) -> tuple[list[str], str]:
     digest = hashlib.sha256("".join(f"{i}\n" for i in ids).encode()).hexdigest()
     sequences = len({i.rsplit("_", 2)[0] for i in ids})
     summary = (
-        f"davis: {len(ids)} pairs from {sequences} of {len(listed_frame_counts(splits))} sequences of {','.join(splits)} "
+        f"davis: {len(ids)} pairs from {sequences} of {len(listed_frame_counts(splits))} sequences of "
+        f"{','.join(splits)} "
         f"(official list; {rule.num_frames} frames, stride {rule.frame_stride}, num_pairs {rule.num_pairs}); "
         f"sha256 of the list {digest}"
     )

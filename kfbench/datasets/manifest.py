@@ -23,9 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kfbench.utils.atomicio import remove_leftovers, write_text
 from kfbench.errors import KfbenchError
 from kfbench.store.pairids import check_pair_id
+from kfbench.utils.atomicio import remove_leftovers, write_text
 
 VERSION = 1
 _PAIR_KEYS = ("id", "source", "start", "stride", "num_frames", "sha256")
@@ -58,7 +58,8 @@ class Manifest:
         inside = root.resolve()
         if path.resolve() == inside:
             raise KfbenchError(
-                f"manifest source {name!r}: path {self.sources[name]['path']!r} names the dataset root itself, not a file in it"
+                f"manifest source {name!r}: path {self.sources[name]['path']!r} names the dataset root itself, not a "
+                "file in it"
             )
         if not path.resolve().is_relative_to(inside):
             raise KfbenchError(

@@ -2,7 +2,8 @@
 
 Columns: ``first`` and ``last`` (image paths, relative to the CSV's folder), and optionally ``id``
 (default '<first stem>__<last stem>'), ``num_frames`` (frames to generate, keyframes included;
-default: the dataset option), ``fps`` and ``prompt`` (the text prompt of methods that take one). Metrics that need a ground-truth clip are skipped for
+default: the dataset option), ``fps`` and ``prompt`` (the text prompt of methods that take one). Metrics that need a
+ground-truth clip are skipped for
 these pairs, with the reason recorded in each pair's meta.
 """
 
@@ -19,10 +20,10 @@ from PIL import UnidentifiedImageError
 from kfbench.datasets.clips import resolve_root
 from kfbench.datasets.sources import source_name
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.utils.imageops import read_rgb
 from kfbench.interfaces import Pair, PairDataset
-from kfbench.store.pairids import check_pair_id
 from kfbench.registry import SIZE_LIMITS
+from kfbench.store.pairids import check_pair_id
+from kfbench.utils.imageops import read_rgb
 from kfbench.utils.userfiles import read_text
 
 NO_GROUND_TRUTH = "keyframe pairs from a CSV have no ground-truth clip"

@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfbench.utils.atomicio import remove_leftovers, replacing, staging_folder, write_text
 from kfbench.datasets.clips import ClipDataset, default_manifest_path, default_root
 from kfbench.datasets.davis import Archive, archives_for, davis_dir, parse_splits
 from kfbench.datasets.manifest import Manifest
 from kfbench.datasets.pexels import download_url
 from kfbench.datasets.sources import sha256_file
 from kfbench.errors import KfbenchError
-from kfbench.utils.progress import track
 from kfbench.registry import create_dataset, dataset_presets, lookup
+from kfbench.utils.atomicio import remove_leftovers, replacing, staging_folder, write_text
+from kfbench.utils.progress import track
 
 CHUNK = 1 << 20
 
@@ -70,7 +70,8 @@ class Fetcher:
     failure: str = ""
 
     def fetch(self, url: str | None, dest: Path, size: int | None = None, sha256: str | None = None) -> str | None:
-        """Download ``url`` to ``dest`` and check it; its sha256, or None (the reason in ``failure``) when not fetched."""
+        """Download ``url`` to ``dest`` and check it; its sha256, or None (the reason in ``failure``) when not
+        fetched."""
         if url is not None:
             _require_http(url, dest)
         if self.offline or url is None:
@@ -247,7 +248,8 @@ def _move_into(source: Path, target: Path) -> None:
             _move_into(child, dest)
         elif dest.exists() and (child.is_dir() or dest.is_dir()):
             raise KfbenchError(
-                f"cannot extract {child.name} to {dest}: a file or folder is in the way; move it away and run prepare again"
+                f"cannot extract {child.name} to {dest}: a file or folder is in the way; move it away and run "
+                "prepare again"
             )
         else:
             os.replace(child, dest)

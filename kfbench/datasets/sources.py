@@ -68,7 +68,7 @@ class FrameSource(ABC):
     def checksums(self, indices: list[int]) -> dict[str, str]:
         """sha256 of the files that hold the frames at ``indices`` (file name -> hex digest)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a default no-op: sources without decoder state keep it)
         """Release decoder state (a dataset keeps at most one source open)."""
 
 

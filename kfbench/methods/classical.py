@@ -7,8 +7,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from kfbench.utils.imageops import backward_warp
 from kfbench.interfaces import Interpolator
+from kfbench.utils.imageops import backward_warp
 
 
 class LinearInterpolator(Interpolator):
@@ -23,7 +23,8 @@ class LinearInterpolator(Interpolator):
 
 
 class FlowInterpolator(Interpolator):
-    """Dense optical flow both ways (OpenCV), both keyframes warped to time t, falling back to the cross-fade where unconfirmed.
+    """Dense optical flow both ways (OpenCV), both keyframes warped to time t, falling back to the cross-fade where
+    unconfirmed.
 
     Intermediate flows follow Super SloMo's linear-motion approximation:
     F_t0 = -(1-t) t F_01 + t^2 F_10 and F_t1 = (1-t)^2 F_01 - t (1-t) F_10. Each keyframe's

@@ -92,7 +92,8 @@ def tiny_svd_components(seed: int = 0, vae_block_out_channels: tuple[int, ...] =
 
 
 def make_tiny_svd(folder: str | Path, seed: int = 0, **components) -> Path:
-    """Save a tiny SVD img2vid pipeline folder (diffusers layout) and return its path; ``components``: see tiny_svd_components."""
+    """Save a tiny SVD img2vid pipeline folder (diffusers layout) and return its path; ``components``: see
+    tiny_svd_components."""
     from diffusers import StableVideoDiffusionPipeline
 
     folder = Path(folder)

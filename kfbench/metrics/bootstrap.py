@@ -7,11 +7,11 @@ from typing import Literal
 
 import numpy as np
 
-
 Interval = Literal["percentile", "shifted-percentile"]
 INTERVALS: dict[str, str] = {
     "percentile": "percentile interval of the resampled statistics",
-    "shifted-percentile": "percentile interval shifted by the bootstrap bias (mean of the resamples minus the estimate); "
+    "shifted-percentile": "percentile interval shifted by the bootstrap bias (mean of the resamples minus the "
+    "estimate); "
     "not a bias-corrected (BCa) interval",
 }
 

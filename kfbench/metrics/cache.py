@@ -17,7 +17,6 @@ import numpy as np
 
 from kfbench.utils.atomicio import remove_leftovers, replacing
 
-
 _DIGESTS: dict[tuple[str, int, int, int], str] = {}
 
 

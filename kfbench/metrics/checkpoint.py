@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from kfbench.utils import safeload
 from kfbench.errors import KfbenchError
+from kfbench.utils import safeload
 
 
 def load_weights_only(path: Path, what: str) -> Any:
@@ -44,7 +44,8 @@ def state_dict_in(
 def load_exactly(
     module: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str, *, ignore: tuple[str, ...] = ()
 ) -> None:
-    """Load ``state`` into ``module``; every module tensor must be given and every given tensor used (bar ``ignore`` prefixes)."""
+    """Load ``state`` into ``module``; every module tensor must be given and every given tensor used (bar ``ignore``
+    prefixes)."""
     used = {k: v for k, v in state.items() if not k.startswith(ignore)}
     try:
         result = module.load_state_dict(used, strict=False)

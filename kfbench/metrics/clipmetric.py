@@ -23,7 +23,8 @@ ENCODER_SIZE = 224
 
 
 def resize_frames(batch: torch.Tensor, size: int = ENCODER_SIZE) -> torch.Tensor:
-    """uint8 [B, T, H, W, 3] -> float [B, 3, T, size, size] in [0, 1]: every frame bilinearly resized, whole (no crop)."""
+    """uint8 [B, T, H, W, 3] -> float [B, 3, T, size, size] in [0, 1]: every frame bilinearly resized, whole (no
+    crop)."""
     b, t, h, w, _ = batch.shape
     frames = batch.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float() / 255
     frames = F.interpolate(frames, size=(size, size), mode="bilinear", align_corners=False)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kfbench.utils.atomicio import remove_leftovers, replacing
 from kfbench.errors import KfbenchError
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.config import EvalConfig
@@ -27,10 +26,11 @@ from kfbench.metrics.loaded import Features, LoadedPair
 from kfbench.metrics.registry import HIGHER_IS_BETTER, METRICS, import_scorer, metric_entry
 from kfbench.metrics.tidy import COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
-from kfbench.utils.progress import track
 from kfbench.registry import create_dataset
 from kfbench.run.runner import select_pairs
 from kfbench.store.runstore import RunStore
+from kfbench.utils.atomicio import remove_leftovers, replacing
+from kfbench.utils.progress import track
 
 if TYPE_CHECKING:
     from kfbench.metrics.scorers import MetricScorer
@@ -41,7 +41,8 @@ PER_FRAME = "per_frame"
 
 
 def build_scorers(config: EvalConfig) -> list[MetricScorer]:
-    """The requested metrics, each with its weights resolved (a given file must exist) or the reason they are missing."""
+    """The requested metrics, each with its weights resolved (a given file must exist) or the reason they are
+    missing."""
     from kfbench.metrics.scorers import Models
 
     models, scorers = Models(), []
@@ -62,7 +63,8 @@ def load_pairs(
     without_truth: list[str],
     shard: tuple[int, int] | None = None,
 ) -> Iterator[tuple[LoadedPair, dict[str, Any]]]:
-    """Every completed pair (or this shard's share) with ground truth, read once, with its meta; ids without it are noted."""
+    """Every completed pair (or this shard's share) with ground truth, read once, with its meta; ids without it are
+    noted."""
     protocol = config.conventions()
     for pair_id in track(
         select_pairs(store.completed_pairs(dataset, method), shard=shard), f"evaluate {method} on {dataset}"
@@ -109,7 +111,8 @@ def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str,
         "generated_indices": first.generated_indices,
         "ground_truth_indices": first.truth_indices,
         "real_set": hashlib.sha1(json.dumps(real_set).encode()).hexdigest()[:16],
-        "compared_at": f"{first.truth.shape[2]}x{first.truth.shape[1]} (generated and ground-truth frames resized, centre-cropped)",
+        "compared_at": f"{first.truth.shape[2]}x{first.truth.shape[1]} (generated and ground-truth frames resized, "
+        "centre-cropped)",
         "pairs": len(grids),
         "bootstrap": {
             "resamples": config.bootstrap,
@@ -130,7 +133,8 @@ def _feed(
     datasets: dict[str, Any],
     shard: tuple[int, int] | None = None,
 ) -> tuple[list[PairFrames], dict[str, list[Any]], list[str]]:
-    """Each pair loaded once and given to every scorer that reads pairs; returns the grids (frames dropped) and what each kept."""
+    """Each pair loaded once and given to every scorer that reads pairs; returns the grids (frames dropped) and what
+    each kept."""
     grids: list[PairFrames] = []
     kept: dict[str, list[Any]] = {s.name: [] for s in scorers}
     without_truth: list[str] = []
@@ -235,7 +239,8 @@ def extract_features(
     datasets: list[str] | None = None,
     methods: list[str] | None = None,
 ) -> int:
-    """Cache the features of this shard's pairs (generated and ground truth) for every cached metric; returns how many pairs.
+    """Cache the features of this shard's pairs (generated and ground truth) for every cached metric; returns how many
+    pairs.
 
     Shards share nothing but the cache folder in the run store; an unsharded `evaluate` afterwards
     finds every feature cached and only scores.

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from torchmetrics.functional.image import lpips as torchmetrics_lpips
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
-from torchmetrics.functional.image import lpips as torchmetrics_lpips
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 from kfbench.errors import KfbenchError
@@ -30,7 +30,8 @@ PSNR_CAP_DB = 100.0
 PSNR_CONVENTION = {
     "data_range": 255,
     "cap_db": PSNR_CAP_DB,
-    "pooling": f"mean over frames of min(PSNR, {PSNR_CAP_DB:g} dB) per frame; an exact copy (MSE 0, e.g. a keyframe) scores {PSNR_CAP_DB:g}",
+    "pooling": f"mean over frames of min(PSNR, {PSNR_CAP_DB:g} dB) per frame; an exact copy (MSE 0, e.g. a keyframe) "
+    f"scores {PSNR_CAP_DB:g}",
 }
 SSIM_CONVENTION = {
     "data_range": 255,

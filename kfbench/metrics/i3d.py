@@ -20,6 +20,7 @@ BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ I3D_SIZE = 224
 BN_EPS = {"port": 1e-5, "tensorflow": 1e-3}
 
 
-def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
+def _same_pad(x: torch.Tensor, kernel: Sequence[int], stride: Sequence[int]) -> torch.Tensor:
     """Zero padding so that a strided window covers the input like TF's 'SAME'."""
     pads: list[int] = []
     for dim in (2, 1, 0):  # F.pad takes the last dimension first: W, H, T
@@ -55,7 +56,9 @@ def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Te
 class Unit3D(nn.Module):
     """Conv3d ('SAME') + optional BatchNorm3d + optional ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel: list[int], stride: list[int] = [1, 1, 1], *, logits: bool = False):
+    def __init__(
+        self, cin: int, cout: int, kernel: list[int], stride: Sequence[int] = (1, 1, 1), *, logits: bool = False
+    ):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)

@@ -45,7 +45,8 @@ class KeyframeDistance(ABC):
         keyframes = np.stack([np.asarray(first), np.asarray(last)])
         if generated.ndim != 4 or len(generated) < 2 or generated.shape[1:] != keyframes.shape[1:]:
             raise KfbenchError(
-                f"{self.name} compares a clip's end frames with its keyframes at the same size: clip {generated.shape}, "
+                f"{self.name} compares a clip's end frames with its keyframes at the same size: clip "
+                f"{generated.shape}, "
                 f"keyframes {keyframes.shape[1:]}; resize the keyframes to the generated size first"
             )
         ends = generated[[0, -1]]

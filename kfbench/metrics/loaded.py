@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.metrics.cache import FeatureCache, weights_digest
 from kfbench.metrics.timegrid import PairFrames, grid_times, nearest
+from kfbench.utils.imageops import resize_center_crop
 
 
 @dataclass

@@ -33,7 +33,8 @@ PROTOCOLS = {
     "kfbench": Protocol(
         "kfbench",
         "the pair's ground-truth frames as the grid, in-between frames only, at the ground truth's size; "
-        "FID covariance n-1 (torchmetrics, pytorch-fid); FVD on every compared frame, covariance n (cd-fvd, StyleGAN-V)",
+        "FID covariance n-1 (torchmetrics, pytorch-fid); FVD on every compared frame, covariance n (cd-fvd, "
+        "StyleGAN-V)",
         None,
         None,
         False,
@@ -45,7 +46,8 @@ PROTOCOLS = {
     "paper": Protocol(
         "paper",
         "closest reading of Wang et al. 2024 (Sec. 5.1): 25-frame videos (both keyframes included) at 1024x576; "
-        "FID covariance n-1; FVD on the 25-frame videos with cd-fvd's conventions (the paper cites Ge et al. 2024), covariance n",
+        "FID covariance n-1; FVD on the 25-frame videos with cd-fvd's conventions (the paper cites Ge et al. 2024), "
+        "covariance n",
         25,
         (1024, 576),
         True,

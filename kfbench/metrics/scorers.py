@@ -347,7 +347,8 @@ class I3dFvd(ClipDistance):
 
 
 class OwnObject(MetricScorer):
-    """A scorer around the metric's own object (``videomae``, ``jedi``, ``keyframe``, ``temporal``), built once per weights."""
+    """A scorer around the metric's own object (``videomae``, ``jedi``, ``keyframe``, ``temporal``), built once per
+    weights."""
 
     @abstractmethod
     def build(self) -> Any: ...
@@ -358,7 +359,8 @@ class OwnObject(MetricScorer):
 
 
 class LearnedClipScorer(ClipDistance, OwnObject):
-    """``fvd_videomae`` and ``jedi``: a ``ClipDistributionMetric`` on the 16 compared frames of each pair (window as FVD's)."""
+    """``fvd_videomae`` and ``jedi``: a ``ClipDistributionMetric`` on the 16 compared frames of each pair (window as
+    FVD's)."""
 
     min_frames = ClipDistributionMetric.clip_length
     frechet = False  # a Frechet distance: clipped at 0, biased below as many clips as feature dimensions
@@ -374,7 +376,8 @@ class LearnedClipScorer(ClipDistance, OwnObject):
         count = len(ctx.first.positions)
         if count < self.min_frames:
             reason = (
-                f"{self.name} is defined on {self.min_frames}-frame clips; this protocol compares {count} frames per pair; "
+                f"{self.name} is defined on {self.min_frames}-frame clips; this protocol compares {count} frames per "
+                "pair; "
                 "use --include-keyframes or a protocol with more frames"
             )
             return [ctx.row(self.name, n=ctx.pairs, missing_reason=reason)]

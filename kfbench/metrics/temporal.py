@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import backward_warp
 from kfbench.metrics.weights import WeightsFile
+from kfbench.utils.imageops import backward_warp
 
 OCCLUSION_ALPHA, OCCLUSION_BETA = 0.01, 0.5
 FLICKER_SIGMA_FRACTION = 1 / 32

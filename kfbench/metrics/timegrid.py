@@ -77,7 +77,8 @@ def on_grid(
     size: tuple[int, int] | None,
     include_keyframes: bool,
 ) -> PairFrames:
-    """Map a method's frames (at ``times``) and the ground truth onto the grid, at ``size`` (W, H; None: the truth's)."""
+    """Map a method's frames (at ``times``) and the ground truth onto the grid, at ``size`` (W, H; None: the
+    truth's)."""
     count = frames or len(truth)
     grid = grid_times(count)
     positions = grid_positions(count, include_keyframes)

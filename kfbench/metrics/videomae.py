@@ -36,7 +36,8 @@ def sinusoid_table(positions: int, dim: int) -> torch.Tensor:
 
 
 class VideoMAEv2Encoder(nn.Module):
-    """VideoMAE-v2 ViT (mean-pooled, ``fc_norm``) sized from its checkpoint; [B, 3, 16, 224, 224] in [0, 1] -> [B, D]."""
+    """VideoMAE-v2 ViT (mean-pooled, ``fc_norm``) sized from its checkpoint; [B, 3, 16, 224, 224] in [0, 1] -> [B,
+    D]."""
 
     def __init__(self, state: dict[str, torch.Tensor], heads: int = 16):
         super().__init__()

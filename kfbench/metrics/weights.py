@@ -69,7 +69,8 @@ VIDEOMAE = WeightsFile(
     "VideoMAE-v2 ViT-g weights",
     "--videomae-weights",
     ("vit_g_hybrid_pt_1200e_ssv2_ft.pth",),
-    "the VideoMAE-v2 release's ViT-g fine-tuned on SSv2, the checkpoint cd-fvd uses (vit_g_hybrid_pt_1200e_ssv2_ft.pth, "
+    "the VideoMAE-v2 release's ViT-g fine-tuned on SSv2, the checkpoint cd-fvd uses "
+    "(vit_g_hybrid_pt_1200e_ssv2_ft.pth, "
     "https://pjlab-gvm-data.oss-cn-shanghai.aliyuncs.com/internvideo/videomaev2/)",
 )
 VJEPA_ENCODER = WeightsFile(
@@ -82,5 +83,6 @@ VJEPA_PROBE = WeightsFile(
     "V-JEPA SSv2 attentive-probe weights",
     "--vjepa-probe-weights",
     ("ssv2-probe.pth.tar",),
-    "Meta's V-JEPA release (ssv2-probe.pth.tar, https://dl.fbaipublicfiles.com/jepa/vith16/), the pooler videojedi uses",
+    "Meta's V-JEPA release (ssv2-probe.pth.tar, https://dl.fbaipublicfiles.com/jepa/vith16/), the pooler videojedi "
+    "uses",
 )

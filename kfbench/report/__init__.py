@@ -10,15 +10,15 @@ from typing import Literal
 
 import pandas as pd
 
-from kfbench.utils.atomicio import remove_leftovers, replacing, write_text
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
-from kfbench.utils.progress import track
 from kfbench.report.html import VideoCell, render_page
 from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
 from kfbench.report.sources import PairView, pair_view
 from kfbench.report.tables import write_tables
 from kfbench.store.runstore import PREVIEW, RunStore
+from kfbench.utils.atomicio import remove_leftovers, replacing, write_text
+from kfbench.utils.progress import track
 from kfbench.utils.videoio import write_mp4
 
 EMBED_LIMIT_BYTES = 64 * 1024 * 1024
@@ -65,7 +65,8 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
                 if strip:
                     figures.append(
                         (
-                            f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in time)",
+                            f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in "
+                            "time)",
                             strip[0],
                         )
                     )
@@ -105,7 +106,10 @@ def _confidence(results: pd.DataFrame) -> float:
 def _interval_text(boot: dict | None) -> str:
     if not boot or not boot.get("resamples"):
         return "no intervals"
-    return f"{boot['confidence']:.0%} intervals from {boot['resamples']} bootstrap resamples of the {boot['unit']}s (seed {boot['seed']})"
+    return (
+        f"{boot['confidence']:.0%} intervals from {boot['resamples']} bootstrap resamples of the {boot['unit']}s "
+        f"(seed {boot['seed']})"
+    )
 
 
 def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:

@@ -126,7 +126,8 @@ def run_check(baseline_path: Path, tolerance: str | None = None, update: bool = 
         baseline = {"subset": DEFAULT_SUBSET, "tolerance": DEFAULT_TOLERANCE, "values": []}
     else:
         raise KfbenchError(
-            f"baseline '{baseline_path}' does not exist; create it with `kfbench check --baseline {baseline_path} --update`"
+            f"baseline '{baseline_path}' does not exist; create it with `kfbench check --baseline {baseline_path} "
+            "--update`"
         )
     tolerances = parse_tolerance(tolerance, float(baseline.get("tolerance", DEFAULT_TOLERANCE)))
     subset = {**DEFAULT_SUBSET, **baseline.get("subset", {})}

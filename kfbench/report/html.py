@@ -23,7 +23,11 @@ document.querySelectorAll('video').forEach(function (video) {
     video.after(note);
   };
   var sources = video.querySelectorAll('source');
-  if (sources.length) { sources[sources.length - 1].addEventListener('error', fail); } else { video.addEventListener('error', fail); }
+  if (sources.length) {
+    sources[sources.length - 1].addEventListener('error', fail);
+  } else {
+    video.addEventListener('error', fail);
+  }
 });
 """
 

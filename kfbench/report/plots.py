@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from kfbench.utils.atomicio import replacing
 from kfbench.report.sources import PairView, nearest_frame
 from kfbench.report.tables import DIRECTION, LABELS
+from kfbench.utils.atomicio import replacing
 
 STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.registry import create_dataset
 from kfbench.store.runstore import RunStore
+from kfbench.utils.imageops import resize_center_crop
 
 
 @dataclass

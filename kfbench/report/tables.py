@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfbench.utils.atomicio import replacing, write_text
 from kfbench.metrics.registry import ENTRIES
 from kfbench.presets import resource_dir
+from kfbench.utils.atomicio import replacing, write_text
 
 LABELS = {e.name: e.label for e in ENTRIES}
 DIRECTION = {e.name: "↑" if e.higher_is_better else "↓" for e in ENTRIES}
@@ -50,7 +50,8 @@ def format_value(metric: str, value: float) -> str:
 
 
 def cell(row: pd.Series) -> str:
-    """'12.34 [11.02, 13.70] n=92' (with the generated and ground-truth figures beside a relative one), or '— (missing)'."""
+    """'12.34 [11.02, 13.70] n=92' (with the generated and ground-truth figures beside a relative one), or '—
+    (missing)'."""
     if row["missing_reason"] or pd.isna(row["value"]):
         return "— (missing)"
     metric = row["metric"]
@@ -123,11 +124,14 @@ def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
     """The newer metrics (content-debiased FVD, JEDi, keyframe fidelity, temporal consistency) in Table 1's layout."""
     table = table1(results, pd.DataFrame(columns=["method"]), confidence, NEWER_METRICS)
     table.caption = (
-        f"Newer metrics in Table 1's layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample "
+        f"Newer metrics in Table 1's layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = "
+        "sample "
         "size (clips for FVD-VideoMAE and JEDi, pairs for the others). FVD-VideoMAE is FVD on VideoMAE-v2 features "
-        "(cd-fvd) and JEDi on V-JEPA features (videojedi), both on 16-frame clips: neither compares with I3D FVD. Keyframe "
+        "(cd-fvd) and JEDi on V-JEPA features (videojedi), both on 16-frame clips: neither compares with I3D FVD. "
+        "Keyframe "
         "PSNR/LPIPS: the generated first and last frames against the input keyframes (PSNR capped at 100 dB, an exact "
-        "copy). Warp error (beside it the ground truth's) and flicker (generated over ground truth; 1: as steady as the "
+        "copy). Warp error (beside it the ground truth's) and flicker (generated over ground truth; 1: as steady as "
+        "the "
         "real video) read every generated frame."
     )
     return table
@@ -157,7 +161,8 @@ def mapped_notes(results: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def conventions_text(results: pd.DataFrame) -> str:
-    """Per dataset: protocol, grid, FID covariance, FVD clip length, window and covariance, from the recorded settings."""
+    """Per dataset: protocol, grid, FID covariance, FVD clip length, window and covariance, from the recorded
+    settings."""
     parts: dict[str, dict[str, str]] = {}
     for dataset, _, metric, s in _settings(results):
         seen = parts.setdefault(dataset, {})
@@ -183,7 +188,10 @@ def published_table(paper: pd.DataFrame) -> Table:
         [r["method"]] + [format_value(c.rsplit("_", 1)[1], r[c]) for c in paper.columns if c != "method"]
         for _, r in paper.iterrows()
     ]
-    caption = "Published numbers (Wang et al. 2024, Table 1), copied verbatim: not computed by kfbench. n: 45 Pexels and 117 DAVIS pairs."
+    caption = (
+        "Published numbers (Wang et al. 2024, Table 1), copied verbatim: not computed by kfbench. "
+        "n: 45 Pexels and 117 DAVIS pairs."
+    )
     return Table(header, rows, caption, [])
 
 

@@ -12,7 +12,8 @@ HEADER_IDS = ("id", "pair", "pair_id")
 
 
 def read_prompts(path: str | Path, pair_ids: list[str]) -> dict[str, str]:
-    """pair id -> prompt from a two-column CSV (an optional header row 'id,prompt'); every id must be a pair of the dataset."""
+    """pair id -> prompt from a two-column CSV (an optional header row 'id,prompt'); every id must be a pair of the
+    dataset."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise KfbenchError(f"--prompts: no file {path}; pass a CSV with two columns: pair id, prompt")
@@ -23,7 +24,8 @@ def read_prompts(path: str | Path, pair_ids: list[str]) -> dict[str, str]:
                 continue
             if len(row) != 2:
                 raise KfbenchError(
-                    f"--prompts {path}, line {line}: expected 2 columns (pair id, prompt), got {len(row)}; quote prompts that contain commas"
+                    f"--prompts {path}, line {line}: expected 2 columns (pair id, prompt), got {len(row)}; quote "
+                    "prompts that contain commas"
                 )
             pair_id, prompt = row[0].strip(), row[1].strip()
             if pair_id in prompts:

@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from kfbench.store.claims import Held, try_claim
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator, Pair, PairDataset
-from kfbench.utils.progress import set_status, track
 from kfbench.run.prompts import pair_prompt
+from kfbench.store.claims import Held, try_claim
 from kfbench.store.runstore import RunStore
+from kfbench.utils.imageops import resize_center_crop
+from kfbench.utils.progress import set_status, track
 
 _VERSIONED_PACKAGES = ("kfbench", "torch", "diffusers", "transformers", "numpy", "opencv-python-headless")
 

@@ -14,8 +14,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kfbench.utils.atomicio import temp_path
 from kfbench.store.owners import HOST, is_alive, start_time
+from kfbench.utils.atomicio import temp_path
 
 PREFIX = ".claim-"
 UNWRITTEN_GRACE_S = 60.0

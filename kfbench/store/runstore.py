@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from kfbench.utils.atomicio import remove_leftovers, temp_path
 from kfbench.errors import KfbenchError
 from kfbench.store.pairids import check_pair_id
+from kfbench.utils.atomicio import remove_leftovers, temp_path
 from kfbench.utils.videoio import read_png_frames, write_mp4, write_png_frames
 
 META = "meta.json"

@@ -14,7 +14,8 @@ def tensorboard_available() -> bool:
 
 
 class CsvLog:
-    """Appends rows to ``path``; on resume, rows past the resumed step (written after the last checkpoint) are dropped."""
+    """Appends rows to ``path``; on resume, rows past the resumed step (written after the last checkpoint) are
+    dropped."""
 
     def __init__(self, path: Path, *, resume_step: int | None) -> None:
         self.path = path

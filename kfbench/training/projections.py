@@ -32,7 +32,8 @@ class Projections(nn.Module):
         missing = [n for n in self.names if n not in params]
         if missing:
             raise KfbenchError(
-                f"the base model's temporal self-attention layers lack {', '.join(missing[:4])}; is it an SVD img2vid model?"
+                f"the base model's temporal self-attention layers lack {', '.join(missing[:4])}; is it an SVD "
+                "img2vid model?"
             )
         self.weights = nn.ParameterList(nn.Parameter(params[n].detach().float().clone()) for n in self.names)
         self.initial = {n: params[n].detach().float().cpu().clone() for n in self.names}

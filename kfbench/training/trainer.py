@@ -21,18 +21,18 @@ from typing import Any
 
 import torch
 
-from kfbench.utils import progress
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention
 from kfbench.methods.svd.attention import AttentionControl
 from kfbench.methods.svd.loading import load_pipeline
-from kfbench.utils.safeload import first_line
 from kfbench.training.config import BETAS, MAX_GRAD_NORM, WEIGHT_DECAY, TrainConfig
 from kfbench.training.data import ClipSet, load_clips, split_holdout, validation_pairs
 from kfbench.training.logs import CsvLog, tensorboard_available
 from kfbench.training.projections import VARIANT_TENSORS, Projections
 from kfbench.training.step import backward_loss, prepare_batch, sample_generator
 from kfbench.training.validation import write_samples
+from kfbench.utils import progress
+from kfbench.utils.safeload import first_line
 
 CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
 DELTAS = "backward.safetensors"
@@ -53,7 +53,8 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 
 def make_accelerator(config: TrainConfig):
-    """Accelerator for --device and --mixed-precision (auto: fp16 on CUDA as the release, none on CPU; it overrides accelerate's flag)."""
+    """Accelerator for --device and --mixed-precision (auto: fp16 on CUDA as the release, none on CPU; it overrides
+    accelerate's flag)."""
     from accelerate import Accelerator
 
     device = config.device or "auto"
@@ -82,13 +83,15 @@ def install_processors(unet, model: str) -> tuple[AttentionControl, list[str]]:
     layers = attention.install(unet, control)
     if not layers:
         raise KfbenchError(
-            f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD img2vid model with --model"
+            f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); pass an SVD "
+            "img2vid model with --model"
         )
     return control, layers
 
 
 def load_models(config: TrainConfig, accelerator) -> tuple[Any, AttentionControl, list[str], Projections]:
-    """The frozen pipeline on the accelerator's device (UNet and image encoder in the mixed-precision dtype) and the trainable tensors."""
+    """The frozen pipeline on the accelerator's device (UNet and image encoder in the mixed-precision dtype) and the
+    trainable tensors."""
     pipe = load_pipeline(config.model, dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
     control, layers = install_processors(pipe.unet, config.model)
@@ -106,7 +109,8 @@ def load_models(config: TrainConfig, accelerator) -> tuple[Any, AttentionControl
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
-    """Fine-tune the backward model (Algorithm 1) and write checkpoints, logs and validation samples to ``config.out``."""
+    """Fine-tune the backward model (Algorithm 1) and write checkpoints, logs and validation samples to
+    ``config.out``."""
     config.check()
     out = Path(config.out)
     clips = load_clips(Path(config.videos).expanduser(), num_frames=config.num_frames, stride=config.stride)
@@ -135,7 +139,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
         except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError) as exc:
             raise KfbenchError(
                 f"cannot resume from '{start_from / 'state'}' ({type(exc).__name__}: {first_line(exc)}); "
-                "it is not a readable weights-only accelerate state; remove that checkpoint folder or start without --resume"
+                "it is not a readable weights-only accelerate state; remove that checkpoint folder or start without "
+                "--resume"
             ) from None
         step = int(CHECKPOINT.search(start_from.name).group(1))
     main = accelerator.is_main_process
@@ -150,7 +155,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     per_step = config.batch_size * accelerator.num_processes * config.gradient_accumulation
     loss_value, checkpoint = None, None
     progress.enabled = progress.enabled and accelerator.is_local_main_process
-    for step in progress.track(range(step + 1, config.max_steps + 1), "training", total=config.max_steps - step):
+    start = step
+    for step in progress.track(range(start + 1, config.max_steps + 1), "training", total=config.max_steps - start):
         losses = []
         for micro in range(config.gradient_accumulation):
             first = (step - 1) * per_step + (

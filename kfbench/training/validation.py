@@ -1,4 +1,5 @@
-"""Validation samples: the method the run trains for (`ours` or `ours-wo-ra`) on held-out keyframe pairs, with the in-progress weights."""
+"""Validation samples: the method the run trains for (`ours` or `ours-wo-ra`) on held-out keyframe pairs, with the
+in-progress weights."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def write_samples(
     step: int,
     pairs: list[tuple[str, np.ndarray, np.ndarray]],
 ) -> Path:
-    """validation/step-N/: the weights used (compact deltas) and one mp4 per held-out pair, sampled on the training pipeline itself."""
+    """validation/step-N/: the weights used (compact deltas) and one mp4 per held-out pair, sampled on the training
+    pipeline itself."""
     folder = Path(config.out) / "validation" / f"step-{step:06d}"
     deltas = projections.save_compact(folder / "backward.safetensors", base_model=config.model, step=step)
     method = create_method(

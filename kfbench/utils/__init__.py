@@ -1,1 +1,2 @@
-"""Small utilities every layer shares: atomic writes, safe loading, images, video, progress, user files, hub, devices."""
+"""Small utilities every layer shares: atomic writes, safe loading, images, video, progress, user files, hub,
+devices."""

@@ -52,7 +52,8 @@ def write_text(path: Path, text: str) -> Path:
 
 @contextmanager
 def staging_folder(beside: Path) -> Iterator[Path]:
-    """An empty temporary folder beside ``beside`` (same file system, so renames out of it are atomic), removed after."""
+    """An empty temporary folder beside ``beside`` (same file system, so renames out of it are atomic), removed
+    after."""
     tmp = temp_path(beside)
     tmp.mkdir(parents=True)
     try:

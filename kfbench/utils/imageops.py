@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -11,11 +10,12 @@ from PIL import Image
 
 from kfbench.errors import BadSourceError, KfbenchError
 
-ImageLike = Union[Image.Image, np.ndarray]
+ImageLike = Image.Image | np.ndarray
 
 
 def as_rgb_uint8(image: ImageLike) -> np.ndarray:
-    """A PIL image (any mode, by the rules of :func:`pil_to_rgb`) or HxWx3 uint8 array as a contiguous HxWx3 uint8 array."""
+    """A PIL image (any mode, by the rules of :func:`pil_to_rgb`) or HxWx3 uint8 array as a contiguous HxWx3 uint8
+    array."""
     if isinstance(image, Image.Image):
         return pil_to_rgb(image, "the image")
     array = np.asarray(image)

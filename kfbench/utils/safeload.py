@@ -255,7 +255,8 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
 
     def refuse(why: str) -> KfbenchError:
         return KfbenchError(
-            f"model folder '{folder}' ({flag}) {why}; kfbench loads only plain diffusers folders with safetensors weights"
+            f"model folder '{folder}' ({flag}) {why}; kfbench loads only plain diffusers folders with safetensors "
+            "weights"
         )
 
     try:

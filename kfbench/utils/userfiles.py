@@ -44,7 +44,8 @@ def read_text(path: Path, what: str) -> str:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise KfbenchError(
-            f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+            f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as "
+            "UTF-8"
         ) from None
     except OSError as exc:
         raise KfbenchError(f"{what} {path} cannot be read ({exc.strerror})") from None

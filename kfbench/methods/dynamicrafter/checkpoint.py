@@ -15,13 +15,13 @@ from typing import Any, Literal
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.hub import resolve_model_dir
-from kfbench.utils.safeload import load_weights_only, state_dict_of
 from kfbench.methods.dynamicrafter.model import (
     DynamiCrafter,
     build_model,
     release_config,
 )
+from kfbench.utils.hub import resolve_model_dir
+from kfbench.utils.safeload import load_weights_only, state_dict_of
 
 CONFIG_NAME = "dynamicrafter_config.json"
 WEIGHT_NAMES = ("model.safetensors", "model.ckpt")

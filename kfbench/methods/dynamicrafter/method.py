@@ -14,13 +14,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.dynamicrafter.model import DynamiCrafter
 from kfbench.methods.dynamicrafter.sampler import sample
 from kfbench.methods.dynamicrafter.schedule import ddim_schedule
+from kfbench.utils.devices import resolve_device
+from kfbench.utils.imageops import resize_center_crop
 
 NATIVE_FRAMES = 16
 DEFAULT_CHECKPOINT = "Doubiiu/DynamiCrafter_512_Interp"

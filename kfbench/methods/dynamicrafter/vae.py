@@ -8,6 +8,7 @@ renaming is done by state_dict hooks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -25,8 +26,11 @@ def ldm_key(key: str, num_levels: int) -> str:
         key = key.replace(f".mid_block.attentions.0.{new}.", f".mid.attn_1.{old}.")
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.resnets\.", r"encoder.down.\1.block.", key)
     key = re.sub(r"^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.", r"encoder.down.\1.downsample.", key)
+
     # diffusers counts decoder levels from the lowest resolution, ldm from the highest.
-    up = lambda part: lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}.{part}."
+    def up(part: str) -> Callable[[re.Match], str]:
+        return lambda m: f"decoder.up.{num_levels - 1 - int(m[1])}.{part}."
+
     key = re.sub(r"^decoder\.up_blocks\.(\d+)\.resnets\.", up("block"), key)
     key = re.sub(r"^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.", up("upsample"), key)
     for new, old in _RESNET_PARTS.items():

@@ -7,12 +7,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.interfaces import Interpolator
 from kfbench.methods.film.network import FilmNet
 from kfbench.methods.film.schedules import SCHEDULES, Schedule, Step, plan
 from kfbench.methods.film.weights import load_film
+from kfbench.utils.devices import resolve_device
 from kfbench.utils.progress import track
 
 Box = tuple[int, int, int, int]

@@ -66,7 +66,8 @@ class Conv(nn.Sequential):
 
 
 class SubTreeExtractor(nn.Module):
-    """A conventional feature pyramid: two 3x3 convolutions per level (k, 2k, 4k, ... filters), then 2x2 average pooling."""
+    """A conventional feature pyramid: two 3x3 convolutions per level (k, 2k, 4k, ... filters), then 2x2 average
+    pooling."""
 
     def __init__(self, filters: int, depth: int) -> None:
         super().__init__()
@@ -156,7 +157,8 @@ class PyramidFlowEstimator(nn.Module):
 
 
 class Fusion(nn.Module):
-    """U-Net decoder over the aligned pyramid: per level, upsample (nearest + linear 2x2 conv), concatenate, two 3x3 convs.
+    """U-Net decoder over the aligned pyramid: per level, upsample (nearest + linear 2x2 conv), concatenate, two 3x3
+    convs.
 
     ``convs`` is ordered coarse to fine: ``convs[0]`` works at level fusion_pyramid_levels - 2.
     """

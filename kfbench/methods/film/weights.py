@@ -15,8 +15,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.hub import require_file
 from kfbench.methods.film.network import FilmNet
+from kfbench.utils.hub import require_file
 from kfbench.utils.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
 
 _LISTED = 8

@@ -1,4 +1,5 @@
-"""Diffusers pipelines that generate the frames between a first and a last keyframe (Wan FLF2V, Wan 2.2, LTX-Video, FramePack)."""
+"""Diffusers pipelines that generate the frames between a first and a last keyframe (Wan FLF2V, Wan 2.2, LTX-Video,
+FramePack)."""
 
 from kfbench.methods.keyframe.framepack import FramePack
 from kfbench.methods.keyframe.ltx import LTXVideo, LTXVideoDistilled

@@ -39,7 +39,8 @@ def build_component(
     device: str | torch.device = "meta",
     dtype: torch.dtype | None = None,
 ) -> torch.nn.Module:
-    """A network of ``config`` with random (on the meta device: no) weights on ``device``, cast to ``dtype`` if given."""
+    """A network of ``config`` with random (on the meta device: no) weights on ``device``, cast to ``dtype`` if
+    given."""
     cls = getattr(importlib.import_module(library), class_name)
     with torch.device(device):
         if library == "diffusers":
@@ -52,13 +53,15 @@ def build_component(
 def build_real_transformer(
     model: str, *, device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16, name: str = "transformer"
 ) -> torch.nn.Module:
-    """The real-config transformer (or ``transformer_2``) of ``model`` on ``device``: random weights, or none on meta."""
+    """The real-config transformer (or ``transformer_2``) of ``model`` on ``device``: random weights, or none on
+    meta."""
     library, class_name, config, _ = real_pipeline(model)[name]
     return build_component(library, class_name, config, device=device, dtype=dtype)
 
 
 def transformer_config(method: KeyframePipelineInterpolator) -> tuple[dict[str, Any], str]:
-    """The transformer config of the method's model (embedded for the presets' hub ids, else its folder's) and its source."""
+    """The transformer config of the method's model (embedded for the presets' hub ids, else its folder's) and its
+    source."""
     if method.model in REAL_PIPELINES:
         return REAL_PIPELINES[method.model]["transformer"][2], f"{method.model} (embedded real config)"
     from kfbench.methods.keyframe.loading import model_folder, read_json
@@ -155,10 +158,19 @@ def bench_keyframe(
         flops.update(count_transformer_flops(method, config, frames))
         flops["total"] = flops["per_call"] * sum(calls.values())
     report: dict[str, Any] = {
-        "family": "keyframe", "method": method.name, "options": method.options, "num_frames": num_frames,
-        "video_frames": frames, "frames_returned": len(method.output_times(num_frames)), "height": method.height, "width": method.width, "device": method.device,
-        "dtype": method.dtype, "transformer_config": source, "flops": flops,
-    }  # fmt: skip
+        "family": "keyframe",
+        "method": method.name,
+        "options": method.options,
+        "num_frames": num_frames,
+        "video_frames": frames,
+        "frames_returned": len(method.output_times(num_frames)),
+        "height": method.height,
+        "width": method.width,
+        "device": method.device,
+        "dtype": method.dtype,
+        "transformer_config": source,
+        "flops": flops,
+    }
     if "total" in flops:
         report["floor_s_h100_sxm"] = flops["total"] / H100_SXM_TFLOPS / 1e12
     if method.model in REAL_PIPELINES:
@@ -179,9 +191,16 @@ def bench_keyframe(
             torch.cuda.synchronize()
         wall = time.perf_counter() - start
         memory, kind = peak_memory(method.device)
-        run = {"wall_s": wall, "transformer_calls": method.stats["transformer_calls"],
-               "calls_by_denoiser": method.stats["calls_by_denoiser"], "peak_memory_bytes": memory, "peak_memory_kind": kind,
-               "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12 if "per_call" in flops else None}  # fmt: skip
+        run = {
+            "wall_s": wall,
+            "transformer_calls": method.stats["transformer_calls"],
+            "calls_by_denoiser": method.stats["calls_by_denoiser"],
+            "peak_memory_bytes": memory,
+            "peak_memory_kind": kind,
+            "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12
+            if "per_call" in flops
+            else None,
+        }
         best = run if best is None or wall < best["wall_s"] else best
     report["run"] = best
     return report
@@ -198,14 +217,17 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
     f = report["flops"]
     lines = [
         f"{report['method']}: {report['video_frames']} frames asked ({report['frames_returned']} returned) at "
-        f"{report['width']}x{report['height']} (benchmark asks {report['num_frames']}), {report['device']}, {report['dtype']}, transformer config {report['transformer_config']}",
-        f"transformer calls per video: {f['calls_per_video']} ({', '.join(f'{k} {v}' for k, v in f['calls_by_denoiser'].items())})",
+        f"{report['width']}x{report['height']} (benchmark asks {report['num_frames']}), {report['device']}, "
+        f"{report['dtype']}, transformer config {report['transformer_config']}",
+        f"transformer calls per video: {f['calls_per_video']} "
+        f"({', '.join(f'{k} {v}' for k, v in f['calls_by_denoiser'].items())})",
     ]
     if "missing" in f:
         lines.append(f"FLOPs: missing ({f['missing']})")
     else:
         lines.append(
-            f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls {f['per_call_attention_matmuls'] / 1e12:.4g})"
+            f"FLOPs per call: {f['per_call'] / 1e12:.4g} TFLOP (attention matmuls "
+            f"{f['per_call_attention_matmuls'] / 1e12:.4g})"
         )
         lines.append(
             f"FLOPs per video: {f['total'] / 1e15:.4g} PFLOP; at an H100 SXM's peak: {report['floor_s_h100_sxm']:.3g} s"
@@ -219,7 +241,8 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
             + ")"
         )
         lines.append(f"GPU memory for weights: {gib['none']:.1f} GiB without offloading, {gib['model']:.1f} GiB with "
-                     f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM {m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
+                     f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM "
+                     f"{m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
     if "run" in report:
         r = report["run"]
         rate = f", {r['tflops_per_s']:.4g} TFLOP/s" if r["tflops_per_s"] is not None else ""

@@ -46,7 +46,8 @@ class FramePack(KeyframePipelineInterpolator):
             raise KfbenchError("guidance_scale_2 is for two-expert models (wan22-flf2v); FramePack has one transformer")
 
     def extra_components(self, index: dict[str, Any]) -> dict[str, Any]:
-        """On the HunyuanVideo base folder: the FramePack transformer and the SigLIP image encoder, as diffusers' example loads them."""
+        """On the HunyuanVideo base folder: the FramePack transformer and the SigLIP image encoder, as diffusers'
+        example loads them."""
         if index.get("_class_name") == self.pipeline_class:
             return {}
         from diffusers import HunyuanVideoFramepackTransformer3DModel
@@ -56,10 +57,13 @@ class FramePack(KeyframePipelineInterpolator):
         try:
             return {
                 "transformer": HunyuanVideoFramepackTransformer3DModel.from_pretrained(
-                    model_folder(self.transformer_source), dtype=dtype, use_safetensors=True),
-                "image_encoder": SiglipVisionModel.from_pretrained(redux / "image_encoder", dtype=dtype, use_safetensors=True),
+                    model_folder(self.transformer_source), dtype=dtype, use_safetensors=True
+                ),
+                "image_encoder": SiglipVisionModel.from_pretrained(
+                    redux / "image_encoder", dtype=dtype, use_safetensors=True
+                ),
                 "feature_extractor": SiglipImageProcessor.from_pretrained(redux / "feature_extractor"),
-            }  # fmt: skip
+            }
         except (OSError, ValueError) as exc:
             raise KfbenchError(f"could not load FramePack's transformer or image encoder: {exc}") from None
 

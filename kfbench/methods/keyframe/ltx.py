@@ -1,4 +1,5 @@
-"""LTX-Video through ``LTXConditionPipeline`` with two image conditions: keyframe 1 at frame 0, keyframe 2 at the last frame.
+"""LTX-Video through ``LTXConditionPipeline`` with two image conditions: keyframe 1 at frame 0, keyframe 2 at the last
+frame.
 
 ``ltx-video`` is LTX-Video 0.9.7 dev (13 B) with the documentation's settings for its first
 pass (CFG 5.0, 30 steps, decode timestep 0.05 and noise 0.025, no image-condition noise);
@@ -25,10 +26,9 @@ import torch
 from PIL import Image
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.hub import resolve_model_dir
 from kfbench.methods.keyframe.loading import DTYPES, FETCHED_FILES, read_json
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
-
+from kfbench.utils.hub import resolve_model_dir
 
 LTX_TEXT_TOKENS = 256  # LTXConditionPipeline's max_sequence_length
 LTX_PIPELINE_MULTIPLE = 32  # LTXConditionPipeline.check_inputs refuses other heights and widths
@@ -73,7 +73,8 @@ class LTXVideo(KeyframePipelineInterpolator):
             raise KfbenchError("upsampler_steps must be >= 1 and upsampler_adain_factor >= 0")
         if not 0 <= self.upsampler_tone_map_compression_ratio <= 1:
             raise KfbenchError(
-                f"upsampler_tone_map_compression_ratio must be in [0, 1], got {self.upsampler_tone_map_compression_ratio}"
+                "upsampler_tone_map_compression_ratio must be in [0, 1], got "
+                f"{self.upsampler_tone_map_compression_ratio}"
             )
         if self.upsampler is not None:
             self.stage_size()
@@ -85,7 +86,8 @@ class LTXVideo(KeyframePipelineInterpolator):
             upsampler_source(self.upsampler)
 
     def stage_size(self) -> tuple[int, int]:
-        """Stage 1's size with the upsampler: 2/3 of height x width, rounded down to a size LTXConditionPipeline takes."""
+        """Stage 1's size with the upsampler: 2/3 of height x width, rounded down to a size LTXConditionPipeline
+        takes."""
         m = math.lcm(LTX_PIPELINE_MULTIPLE, self.size_multiple)
         height, width = int(self.height * 2 / 3) // m * m, int(self.width * 2 / 3) // m * m
         if min(height, width) < m:
@@ -121,7 +123,8 @@ class LTXVideo(KeyframePipelineInterpolator):
             model = load_latent_upsampler(self.upsampler, DTYPES[self.dtype]).to(self.device)
             if model.config.in_channels != pipe.vae.config.latent_channels:
                 raise KfbenchError(
-                    f"--upsampler '{self.upsampler}' takes {model.config.in_channels} latent channels, the model's VAE makes "
+                    f"--upsampler '{self.upsampler}' takes {model.config.in_channels} latent channels, the model's "
+                    "VAE makes "
                     f"{pipe.vae.config.latent_channels}; pass the upsampler of this LTX-Video version"
                 )
             self._upsample_pipe = LTXLatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=model)
@@ -131,7 +134,8 @@ class LTXVideo(KeyframePipelineInterpolator):
     def check_single_pass(self) -> None:
         if self.upsampler is not None:
             raise KfbenchError(
-                "kfbench bench counts one LTXConditionPipeline pass; it does not count the upsampler's stages: drop --upsampler"
+                "kfbench bench counts one LTXConditionPipeline pass; it does not count the upsampler's stages: drop "
+                "--upsampler"
             )
 
     def loaded_size_multiple(self, pipe: Any) -> int:
@@ -159,7 +163,8 @@ class LTXVideo(KeyframePipelineInterpolator):
         return arguments
 
     def meta_transformer_inputs(self, config: dict[str, Any], frames: int) -> dict[str, Any]:
-        """CFG batched (batch 2 when guidance > 1); tokens: the latent video plus keyframe 2's latent frame (an extra condition)."""
+        """CFG batched (batch 2 when guidance > 1); tokens: the latent video plus keyframe 2's latent frame (an extra
+        condition)."""
         self.check_single_pass()
         batch = 2 if self.guidance_scale > 1 else 1
         latent_frames = (frames - 1) // self.temporal_factor + 1
@@ -190,12 +195,14 @@ def check_steps(timesteps: tuple[float, ...] | None, steps: int, option: str) ->
     """Refuse a step count other than the number of a pass's documented timesteps."""
     if timesteps is not None and steps != len(timesteps):
         raise KfbenchError(
-            f"this checkpoint samples with its {len(timesteps)} documented timesteps; {option} must be {len(timesteps)}, got {steps}"
+            f"this checkpoint samples with its {len(timesteps)} documented timesteps; {option} must be "
+            f"{len(timesteps)}, got {steps}"
         )
 
 
 def upsampler_source(upsampler: str) -> tuple[Path, str | None]:
-    """Folder and subfolder of an ``LTXLatentUpsamplerModel``: an ``LTXLatentUpsamplePipeline``'s latent_upsampler, or a model folder.
+    """Folder and subfolder of an ``LTXLatentUpsamplerModel``: an ``LTXLatentUpsamplePipeline``'s latent_upsampler, or a
+    model folder.
 
     Only the class names are read from the folder's JSON: the model class loaded is diffusers' own,
     whatever the JSON names as its library (the hub folder says "ltx", diffusers' pipelines.ltx module).

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.keyframe.loading import DTYPES, Offload, load_pipeline, model_folder, read_model_index
+from kfbench.utils.devices import resolve_device
+from kfbench.utils.imageops import resize_center_crop
 
 VideoFrames = int | Literal["match"]
 
@@ -117,7 +117,8 @@ class KeyframePipelineInterpolator(Interpolator):
             )
 
     def frames_for(self, num_frames: int) -> int:
-        """Frames generated for a benchmark asking for ``num_frames``: the model's own count, or with 'match' that one."""
+        """Frames generated for a benchmark asking for ``num_frames``: the model's own count, or with 'match' that
+        one."""
         if self.video_frames == "match":
             self.check_frames(num_frames, "the benchmark (--video-frames match)")
             return num_frames
@@ -157,7 +158,8 @@ class KeyframePipelineInterpolator(Interpolator):
         return self._pipe
 
     def use_pipeline(self, pipe: Any) -> None:
-        """Run on ``pipe`` (loaded, or built in memory with random weights), after checking the size and frame rules of its networks."""
+        """Run on ``pipe`` (loaded, or built in memory with random weights), after checking the size and frame rules of
+        its networks."""
         self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
         self.check_size(self.size_multiple)
         if self.video_frames != "match":

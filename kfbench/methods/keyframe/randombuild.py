@@ -1,4 +1,5 @@
-"""The keyframe methods on random-weight pipelines: every network of the real size (or tiny), built in memory on the device.
+"""The keyframe methods on random-weight pipelines: every network of the real size (or tiny), built in memory on the
+device.
 
 ``full``: each network of the preset's model from its embedded real config
 (:mod:`kfbench.methods.keyframe.configs`, the entries of :data:`kfbench.bench.randomweights.KEYFRAME_MODELS`),
@@ -18,11 +19,11 @@ from typing import Any
 
 import torch
 
+from kfbench.bench.randommethods import Size, Subject
+from kfbench.bench.randomweights import empty, keyframe_component, materialize
 from kfbench.methods.keyframe.bench import count_transformer_flops, real_pipeline, scheduler_from_config
 from kfbench.methods.keyframe.loading import DTYPES
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
-from kfbench.bench.randommethods import Size, Subject
-from kfbench.bench.randomweights import empty, keyframe_component, materialize
 from kfbench.registry import create_method
 
 # method class -> (function of kfbench.methods.keyframe.tiny building its tiny components, its arguments besides seed)
@@ -59,9 +60,12 @@ def full_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
     """Every network of the method's model at its real size with random weights on the method's device."""
     real = real_pipeline(method.model)
     networks = {
-        name: materialize(empty(keyframe_component(method.model, name)), method.device, component_dtype(method, name), seed=seed + i)
-        for i, (name, spec) in enumerate(real.items()) if isinstance(spec, tuple)
-    }  # fmt: skip
+        name: materialize(
+            empty(keyframe_component(method.model, name)), method.device, component_dtype(method, name), seed=seed + i
+        )
+        for i, (name, spec) in enumerate(real.items())
+        if isinstance(spec, tuple)
+    }
     parts = {
         **networks,
         **processors(method.pipeline_class, networks),
@@ -83,7 +87,8 @@ def tiny_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
 
 
 def random_keyframe_method(name: str, options: dict[str, Any], size: Size, seed: int) -> Subject:
-    """A keyframe method (Wan FLF2V, Wan 2.2, LTX-Video, FramePack) on a random pipeline; the transformer(s) are timed."""
+    """A keyframe method (Wan FLF2V, Wan 2.2, LTX-Video, FramePack) on a random pipeline; the transformer(s) are
+    timed."""
     import diffusers
 
     method = create_method(name, **options)
@@ -101,8 +106,13 @@ def random_keyframe_method(name: str, options: dict[str, Any], size: Size, seed:
     def call_flops(num_frames: int) -> int:
         return count_transformer_flops(method, config, method.frames_for(num_frames))["per_call"]
 
-    return Subject(method, experts if len(experts) > 1 else experts[0], "transformer_calls", calls_per_video=calls_per_video,
-                   call_flops=None if method.flops_unavailable else call_flops)  # fmt: skip
+    return Subject(
+        method,
+        experts if len(experts) > 1 else experts[0],
+        "transformer_calls",
+        calls_per_video=calls_per_video,
+        call_flops=None if method.flops_unavailable else call_flops,
+    )
 
 
 def keyframe_flops_row(method: Any, num_frames: int) -> dict[str, Any]:
@@ -115,6 +125,10 @@ def keyframe_flops_row(method: Any, num_frames: int) -> dict[str, Any]:
                 "flops_missing": flops["missing"]}  # fmt: skip
     calls = flops["calls_per_video"]
     return {
-        "method": method.name, "network": "transformer", "calls": calls, "flops_per_call": flops["per_call"], "flops_per_video": flops["total"],
+        "method": method.name,
+        "network": "transformer",
+        "calls": calls,
+        "flops_per_call": flops["per_call"],
+        "flops_per_video": flops["total"],
         "flops_per_video_without_attention_matmuls": flops["total"] - flops["per_call_attention_matmuls"] * calls,
-    }  # fmt: skip
+    }

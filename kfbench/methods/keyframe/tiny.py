@@ -1,4 +1,5 @@
-"""Tiny random Wan FLF2V, Wan 2.2, LTX-Video (and its upsampler) and FramePack folders in the real diffusers layout, built offline.
+"""Tiny random Wan FLF2V, Wan 2.2, LTX-Video (and its upsampler) and FramePack folders in the real diffusers layout,
+built offline.
 
 Shapes follow diffusers' own pipeline tests. The text encoders are UMT5 / T5 encoders from small
 configs and the tokenizer a word-level ``tokenizers`` model wrapped in ``PreTrainedTokenizerFast``,
@@ -121,12 +122,24 @@ def tiny_ltx_vae():
     from diffusers import AutoencoderKLLTXVideo
 
     return AutoencoderKLLTXVideo(
-        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
-        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
-        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
-        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
-    ).eval()  # fmt: skip
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False,) * 5,
+        upsample_residual=(False,) * 4,
+        upsample_factor=(1,) * 4,
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    ).eval()
 
 
 def tiny_ltx_components(seed: int = 0) -> dict[str, Any]:
@@ -158,7 +171,8 @@ def make_tiny_ltx(folder: str | Path, seed: int = 0) -> Path:
 
 
 def make_tiny_ltx_upsampler(folder: str | Path, seed: int = 0) -> Path:
-    """Save a tiny LTXLatentUpsamplePipeline folder (Lightricks/ltxv-spatial-upscaler-0.9.7's layout) and return its path."""
+    """Save a tiny LTXLatentUpsamplePipeline folder (Lightricks/ltxv-spatial-upscaler-0.9.7's layout) and return its
+    path."""
     from diffusers import LTXLatentUpsamplePipeline
     from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
@@ -197,11 +211,20 @@ def tiny_framepack_components(seed: int = 0) -> dict[str, Any]:
         image_proj_dim=32, has_clean_x_embedder=True,
     )  # fmt: skip
     vae = AutoencoderKLHunyuanVideo(
-        in_channels=3, out_channels=3, latent_channels=4, down_block_types=("HunyuanVideoDownBlock3D",) * 4,
-        up_block_types=("HunyuanVideoUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), layers_per_block=1, act_fn="silu",
-        norm_num_groups=4, scaling_factor=0.476986, spatial_compression_ratio=8, temporal_compression_ratio=4,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+        up_block_types=("HunyuanVideoUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        act_fn="silu",
+        norm_num_groups=4,
+        scaling_factor=0.476986,
+        spatial_compression_ratio=8,
+        temporal_compression_ratio=4,
         mid_block_add_attention=True,
-    )  # fmt: skip
+    )
     text = {"bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "intermediate_size": 37, "num_attention_heads": 4,
             "num_hidden_layers": 2, "hidden_act": "gelu"}  # fmt: skip
     return {
@@ -240,7 +263,8 @@ def make_tiny_framepack(folder: str | Path, seed: int = 0) -> Path:
 
 
 def make_tiny_keyframe_models(folder: Path) -> dict[str, Path]:
-    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v, ltx-video (both LTX presets), ltx-upsampler and framepack."""
+    """The tiny folders the keyframe methods load: wan-flf2v, wan22-flf2v, ltx-video (both LTX presets), ltx-upsampler
+    and framepack."""
     folder = Path(folder)
     return {
         "wan-flf2v": make_tiny_wan(folder / "wan-flf2v", two_experts=False),

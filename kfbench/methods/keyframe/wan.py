@@ -19,12 +19,12 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.keyframe.loading import read_json, with_flow_shift
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
 
-
 WAN_TEXT_TOKENS = 512  # the pipeline's max_sequence_length: prompts are padded to it
 
 
 class WanFLF2V(KeyframePipelineInterpolator):
-    """Wan 2.1 FLF2V through WanImageToVideoPipeline; image encoder and VAE in float32 as diffusers' example loads them."""
+    """Wan 2.1 FLF2V through WanImageToVideoPipeline; image encoder and VAE in float32 as diffusers' example loads
+    them."""
 
     pipeline_class = "WanImageToVideoPipeline"
     transformer_class = "WanTransformer3DModel"
@@ -41,7 +41,8 @@ class WanFLF2V(KeyframePipelineInterpolator):
         if index.get("expand_timesteps"):
             raise KfbenchError(
                 f"'{self.model}' is a Wan 2.2 TI2V-5B-style checkpoint (expand_timesteps=true): its pipeline path "
-                "ignores last_image, so it would run first-frame-only; use wan22-flf2v with Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+                "ignores last_image, so it would run first-frame-only; use wan22-flf2v with "
+                "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
             )
         super().check_folder(folder, index)
         has_two = (
@@ -74,7 +75,8 @@ class WanFLF2V(KeyframePipelineInterpolator):
         return {"image": first, "last_image": last}
 
     def meta_transformer_inputs(self, config: dict[str, Any], frames: int) -> dict[str, Any]:
-        """Batch 1 (cond and uncond are separate calls), the 512 padded text tokens, for FLF2V both keyframes' CLIP tokens."""
+        """Batch 1 (cond and uncond are separate calls), the 512 padded text tokens, for FLF2V both keyframes' CLIP
+        tokens."""
         vae_factor = self.size_multiple // config["patch_size"][1]
         latent_size = (self.height // vae_factor, self.width // vae_factor)
         image = None
@@ -90,7 +92,8 @@ class WanFLF2V(KeyframePipelineInterpolator):
         }
 
     def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None, frames: int) -> dict[str, int]:
-        """Expert 1 while t >= boundary_ratio x T; the unconditional pass runs whenever guidance_scale > 1 (both experts).
+        """Expert 1 while t >= boundary_ratio x T; the unconditional pass runs whenever guidance_scale > 1 (both
+        experts).
 
         (WanImageToVideoPipeline.do_classifier_free_guidance reads ``guidance_scale`` alone.)
         """
@@ -109,7 +112,8 @@ class WanFLF2V(KeyframePipelineInterpolator):
 
 
 class Wan22FLF2V(WanFLF2V):
-    """Wan 2.2 I2V A14B with the last frame as ``last_image``: high-noise and low-noise experts at ``boundary_ratio``."""
+    """Wan 2.2 I2V A14B with the last frame as ``last_image``: high-noise and low-noise experts at
+    ``boundary_ratio``."""
 
     float32_components = ("vae",)
     two_experts = True

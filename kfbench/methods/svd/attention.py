@@ -35,7 +35,8 @@ class Pass:
     """How one UNet call (or one half of a fused call) runs its temporal self-attention.
 
     ``weights`` maps a layer name to replacement projection tensors (e.g. ``"to_v.weight"``);
-    ``record`` names the layers whose map is stored for a later pass; ``rotated`` names the layers that use the rotated map
+    ``record`` names the layers whose map is stored for a later pass; ``rotated`` names the layers that use the
+    rotated map
     recorded by the previous recording pass instead of their own.
     """
 

@@ -13,7 +13,8 @@ from kfbench.methods.svd.steps import guide
 
 @dataclass
 class Request:
-    """One direction of a step: its latents (in its own frame order), conditioning, per-frame guidance and attention pass."""
+    """One direction of a step: its latents (in its own frame order), conditioning, per-frame guidance and attention
+    pass."""
 
     latents: torch.Tensor
     conditioning: Conditioning

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.svd import loading, schedules
 from kfbench.methods.svd.attention import Pass
@@ -18,6 +17,7 @@ from kfbench.methods.svd.denoiser import Denoiser
 from kfbench.methods.svd.model import Rotation, SVDModel, initial_latents, latent_shape
 from kfbench.methods.svd.sampler import Directions, sample
 from kfbench.methods.svd.steps import Fusion, fusion_weights
+from kfbench.utils.imageops import resize_center_crop
 
 Backward = Literal["none", "base", "finetuned"]
 
@@ -104,7 +104,8 @@ class SVDInterpolator(Interpolator):
             raise KfbenchError("repeat_step_ratio must be within (0, 1], jump_length and jump_n_sample at least 1")
         if self.recurrence > 0 and self.recurrence_ratio > 0 and self.repeat_step_ratio < 1:
             raise KfbenchError(
-                "choose one re-injection scheme: per-step recurrence (--recurrence) or TRF jumps (--repeat-step-ratio < 1)"
+                "choose one re-injection scheme: per-step recurrence (--recurrence) or TRF jumps "
+                "(--repeat-step-ratio < 1)"
             )
 
     @property

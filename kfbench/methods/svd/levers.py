@@ -51,7 +51,8 @@ def fast(device: str) -> Levers:
     return FAST if device.startswith("cuda") else dataclasses.replace(FAST, offload_idle=False)
 
 
-# `kfbench bench --levers`: each cumulative step turns one more lever on; each variant changes one thing of the last step.
+# `kfbench bench --levers`: each cumulative step turns one more lever on;
+# each variant changes one thing of the last step.
 CUMULATIVE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("release", {}),
     ("+sdpa rotation", {"sdpa_rotation": True}),

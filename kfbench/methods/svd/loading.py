@@ -22,8 +22,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.hub import is_hub_id, resolve_model_dir
 from kfbench.methods.svd.attention import TEMPORAL_SELF_ATTENTION
+from kfbench.utils.hub import is_hub_id, resolve_model_dir
 from kfbench.utils.safeload import check_diffusers_folder, first_line
 
 DEFAULT_MODEL = "stabilityai/stable-video-diffusion-img2vid-xt"
@@ -56,7 +56,8 @@ def load_pipeline(model: str, *, dtype: torch.dtype):
     )
     if not (folder / "model_index.json").is_file():
         raise KfbenchError(
-            f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with --model"
+            f"'{model}' is not a diffusers pipeline folder (no model_index.json); pass an SVD img2vid model with "
+            "--model"
         )
     check_diffusers_folder(folder, "--model")
     variant = "fp16" if dtype == torch.float16 and any(folder.glob("unet/*.fp16.safetensors")) else None
@@ -87,14 +88,16 @@ def unet_weight_files(src: str, *, flag: str) -> dict[str, Path]:
             outside = sorted({f for f in files.values() if Path(f).name != f or f in (".", "..")})
             if outside:
                 raise KfbenchError(
-                    f"'{index}' points outside its folder ({', '.join(outside[:3])}); shards must be plain file names beside it"
+                    f"'{index}' points outside its folder ({', '.join(outside[:3])}); shards must be plain file "
+                    "names beside it"
                 )
             return {name: candidate / file for name, file in files.items()}
         if single.is_file():
             with _open(single) as fh:
                 return {name: single for name in fh.keys()}
     raise KfbenchError(
-        f"no UNet weights in '{folder}' (looked for unet/{UNET_WEIGHTS} and {UNET_WEIGHTS}); pass a diffusers UNet folder with {flag}"
+        f"no UNet weights in '{folder}' (looked for unet/{UNET_WEIGHTS} and {UNET_WEIGHTS}); pass a diffusers UNet "
+        f"folder with {flag}"
     )
 
 
@@ -133,7 +136,8 @@ def released_deltas(checkpoint: str, checkpoint_base: str, tensors: FineTuned) -
     missing = [n for n in names if n not in base]
     if missing:
         raise KfbenchError(
-            f"checkpoint base '{checkpoint_base}' lacks {_listing(missing)}; is it the model the checkpoint was fine-tuned from?"
+            f"checkpoint base '{checkpoint_base}' lacks {_listing(missing)}; is it the model the checkpoint was "
+            "fine-tuned from?"
         )
     ft, ref = read_tensors(finetuned, names), read_tensors(base, names)
     mismatched = [f"{n} {tuple(ft[n].shape)} vs {tuple(ref[n].shape)}" for n in names if ft[n].shape != ref[n].shape]

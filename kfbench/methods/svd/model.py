@@ -7,10 +7,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from kfbench.utils.devices import resolve_device
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl
+from kfbench.utils.devices import resolve_device
 
 Rotation = Literal["all", "up", "none"]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -60,7 +60,8 @@ class SVDModel:
         self.layers = attention.install(self.pipe.unet, self.control, release_compat=release_compat)
         if not self.layers:
             raise KfbenchError(
-                f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an SVD model?"
+                f"'{model}' has no temporal self-attention layers ({attention.TEMPORAL_SELF_ATTENTION}); is it an "
+                "SVD model?"
             )
         if compile:
             self.pipe.unet.compile()  # torch.compile of the UNet's forward, in place (processors included)
@@ -118,6 +119,7 @@ def initial_latents(latents: Any, shape: tuple[int, ...], generator: torch.Gener
     latents = torch.as_tensor(np.asarray(latents) if not isinstance(latents, torch.Tensor) else latents).float()
     if tuple(latents.shape) != shape:
         raise KfbenchError(
-            f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got {list(latents.shape)}"
+            f"latents must have shape {list(shape)} (before scaling by the scheduler's init sigma), got "
+            f"{list(latents.shape)}"
         )
     return latents

@@ -29,7 +29,8 @@ from kfbench.utils.progress import track
 
 @dataclass(frozen=True)
 class Directions:
-    """What each direction runs: the forward pass from keyframe 1, the backward pass from keyframe 2 (None: forward only)."""
+    """What each direction runs: the forward pass from keyframe 1, the backward pass from keyframe 2 (None: forward
+    only)."""
 
     forward: Pass
     backward: Pass | None

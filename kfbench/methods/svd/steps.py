@@ -58,7 +58,8 @@ def v_to_x0(v: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tens
 
 
 def euler(x: torch.Tensor, v: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
-    """One Euler step of the probability-flow ODE from sigma to sigma_next (diffusers' EulerDiscreteScheduler, s_churn 0)."""
+    """One Euler step of the probability-flow ODE from sigma to sigma_next (diffusers' EulerDiscreteScheduler, s_churn
+    0)."""
     x32 = x.float()
     derivative = (x32 - v_to_x0(v, x32, sigma)) / sigma
     return (x32 + derivative * (sigma_next - sigma)).to(x.dtype)

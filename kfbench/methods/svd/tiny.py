@@ -10,7 +10,8 @@ from kfbench.methods.svd.loading import FineTuned, convert_released, is_finetune
 
 
 def make_tiny_unet_folder(folder: Path, *, seed: int, perturb: FineTuned | None = None) -> Path:
-    """A diffusers UNet folder (``folder/unet``) like SVD img2vid (14-frame config), optionally with fine-tuned projection weights."""
+    """A diffusers UNet folder (``folder/unet``) like SVD img2vid (14-frame config), optionally with fine-tuned
+    projection weights."""
     from diffusers import UNetSpatioTemporalConditionModel
 
     from kfbench.methods.tiny import TINY_UNET_CONFIG

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import resize_center_crop
 from kfbench.interfaces import Interpolator
 from kfbench.methods.svd import loading
 from kfbench.methods.svd.conditioning import (
@@ -31,6 +30,7 @@ from kfbench.methods.svd.steps import (
     replace_last_frame,
     v_to_x0,
 )
+from kfbench.utils.imageops import resize_center_crop
 from kfbench.utils.progress import track
 
 
