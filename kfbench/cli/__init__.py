@@ -12,6 +12,7 @@ import typer
 
 # isort: off  (the order of these imports is the order of the commands in `kfbench --help`)
 from kfbench.cli import listing, run, prepare, evaluate, report, check, demo, convert, bench, train, tiny  # noqa: F401
+
 # isort: on
 from kfbench.cli.app import app
 from kfbench.errors import KfbenchError, one_line
@@ -37,6 +38,9 @@ def main() -> None:
     except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
         if exc.filename is None:
             raise
-        typer.echo(f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
-                   "and can be written", err=True)
+        typer.echo(
+            f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
+            "and can be written",
+            err=True,
+        )
         sys.exit(2)

@@ -17,17 +17,30 @@ from kfbench.utils.userfiles import output_file
 @app.command(context_settings=EXTRA_ARGS)
 def bench(
     ctx: typer.Context,
-    method: str | None = typer.Option(None, "--method", "-m", help="An SVD-family method (kfbench list methods); with --suite/--random-weights: as --methods."),
-    suite: str | None = typer.Option(None, "--suite", help="paper or tiny: every method on random weights, one video each."),
-    random_weights: bool = typer.Option(False, "--random-weights", help="Random full-size models (the paper suite unless --suite)."),
+    method: str | None = typer.Option(
+        None,
+        "--method",
+        "-m",
+        help="An SVD-family method (kfbench list methods); with --suite/--random-weights: as --methods.",
+    ),
+    suite: str | None = typer.Option(
+        None, "--suite", help="paper or tiny: every method on random weights, one video each."
+    ),
+    random_weights: bool = typer.Option(
+        False, "--random-weights", help="Random full-size models (the paper suite unless --suite)."
+    ),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated methods of the suite."),
     levers: bool = typer.Option(False, "--levers", help="Suite: also sweep the SVD family's GPU levers on ours."),
     compile_unet: bool = typer.Option(False, "--compile-unet", help="Suite: torch.compile the SVD family's UNet."),
-    budget_s: float | None = typer.Option(None, "--budget-s", help="Suite: skip the methods not started within this many seconds."),
+    budget_s: float | None = typer.Option(
+        None, "--budget-s", help="Suite: skip the methods not started within this many seconds."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Suite: folder for bench.json and bench.md."),
     num_frames: int = typer.Option(25, "--num-frames", help="Frames of the video."),
     seed: int = typer.Option(0, "--seed"),
-    compare_sequential: bool = typer.Option(False, "--compare-sequential", help="Also run the two-call path; report speedup and output difference."),
+    compare_sequential: bool = typer.Option(
+        False, "--compare-sequential", help="Also run the two-call path; report speedup and output difference."
+    ),
     flops_only: bool = typer.Option(False, "--flops-only", help="Only count FLOPs (no weights are loaded)."),
     repeats: int = typer.Option(1, "--repeats", help="Timed videos per path (the fastest is reported)."),
     warmup: int = typer.Option(1, "--warmup", help="Untimed videos first."),
@@ -70,8 +83,14 @@ def bench(
     if json_path:
         output_file(json_path, "--json")
     report = run_bench(
-        method, method_options(method, parse_extra_flags(ctx.args)), num_frames=num_frames, seed=seed,
-        compare_sequential=compare_sequential, flops_only=flops_only, repeats=repeats, warmup=warmup,
+        method,
+        method_options(method, parse_extra_flags(ctx.args)),
+        num_frames=num_frames,
+        seed=seed,
+        compare_sequential=compare_sequential,
+        flops_only=flops_only,
+        repeats=repeats,
+        warmup=warmup,
     )
     typer.echo(format_report(report))
     if json_path:

@@ -15,7 +15,9 @@ from kfbench.utils.userfiles import output_file
 @app.command()
 def check(
     baseline: Path = typer.Option(..., "--baseline", help="Baseline JSON (e.g. tests/data/check_baseline.json)."),
-    tolerance: str | None = typer.Option(None, "--tolerance", help="Allowed relative worsening: 0.02 or psnr=0.01,ssim=0.02."),
+    tolerance: str | None = typer.Option(
+        None, "--tolerance", help="Allowed relative worsening: 0.02 or psnr=0.01,ssim=0.02."
+    ),
     update: bool = typer.Option(False, "--update", help="Write the baseline from this machine's values."),
 ) -> None:
     """Evaluate a small subset (synthetic, classical methods) and fail naming each metric that regressed.

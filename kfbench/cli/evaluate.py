@@ -18,34 +18,61 @@ def evaluate(
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
     methods: str | None = typer.Option(None, "--methods", "-m", help="Only these methods (comma-separated)."),
-    metrics: str | None = typer.Option(None, "--metrics", help="Metrics to compute, comma-separated (default: all; kfbench list metrics)."),
-    protocol: str = typer.Option("kfbench", "--protocol", help="Frames, window and conventions: kfbench, paper or stylegan-v."),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="Metrics to compute, comma-separated (default: all; kfbench list metrics)."
+    ),
+    protocol: str = typer.Option(
+        "kfbench", "--protocol", help="Frames, window and conventions: kfbench, paper or stylegan-v."
+    ),
     include_keyframes: bool | None = typer.Option(
         None, "--include-keyframes/--exclude-keyframes", help="Compare the two keyframes too (default: the protocol's)."
     ),
-    inception_weights: str | None = typer.Option(None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."),
-    inception_resize: str = typer.Option("tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."),
-    i3d_weights: str | None = typer.Option(None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."),
+    inception_weights: str | None = typer.Option(
+        None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."
+    ),
+    inception_resize: str = typer.Option(
+        "tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."
+    ),
+    i3d_weights: str | None = typer.Option(
+        None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."
+    ),
     lpips_weights: str | None = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
-    videomae_weights: str | None = typer.Option(None, "--videomae-weights", help="fvd_videomae: vit_g_hybrid_pt_1200e_ssv2_ft.pth."),
+    videomae_weights: str | None = typer.Option(
+        None, "--videomae-weights", help="fvd_videomae: vit_g_hybrid_pt_1200e_ssv2_ft.pth."
+    ),
     vjepa_weights: str | None = typer.Option(None, "--vjepa-weights", help="jedi: V-JEPA encoder vith16.pth.tar."),
-    vjepa_probe_weights: str | None = typer.Option(None, "--vjepa-probe-weights", help="jedi: V-JEPA probe ssv2-probe.pth.tar."),
+    vjepa_probe_weights: str | None = typer.Option(
+        None, "--vjepa-probe-weights", help="jedi: V-JEPA probe ssv2-probe.pth.tar."
+    ),
     allow_torchscript_code: bool = typer.Option(
-        False, "--allow-torchscript-code",
+        False,
+        "--allow-torchscript-code",
         help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its tensors as data).",
     ),
-    fid_covariance: str | None = typer.Option(None, "--fid-covariance", help="FID covariance: n-1 (torchmetrics) or n."),
-    fvd_covariance: str | None = typer.Option(None, "--fvd-covariance", help="FVD covariance: n (cd-fvd, StyleGAN-V) or n-1."),
-    fvd_window: int | None = typer.Option(None, "--fvd-window", min=1, help="Frames per FVD clip (default: the protocol's)."),
-    fvd_window_start: str | None = typer.Option(None, "--fvd-window-start", help="FVD clips: centre or first compared frames."),
-    i3d_bn_eps: str = typer.Option("port", "--i3d-bn-eps", help="I3D BatchNorm epsilon: port (1e-5, cd-fvd) or tensorflow (1e-3)."),
+    fid_covariance: str | None = typer.Option(
+        None, "--fid-covariance", help="FID covariance: n-1 (torchmetrics) or n."
+    ),
+    fvd_covariance: str | None = typer.Option(
+        None, "--fvd-covariance", help="FVD covariance: n (cd-fvd, StyleGAN-V) or n-1."
+    ),
+    fvd_window: int | None = typer.Option(
+        None, "--fvd-window", min=1, help="Frames per FVD clip (default: the protocol's)."
+    ),
+    fvd_window_start: str | None = typer.Option(
+        None, "--fvd-window-start", help="FVD clips: centre or first compared frames."
+    ),
+    i3d_bn_eps: str = typer.Option(
+        "port", "--i3d-bn-eps", help="I3D BatchNorm epsilon: port (1e-5, cd-fvd) or tensorflow (1e-3)."
+    ),
     bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples for intervals (0: none)."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Interval coverage."),
     kid_subset_size: int = typer.Option(1000, "--kid-subset-size", min=2, help="KID subset size (capped at n)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and KID subsets."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     shard: str | None = typer.Option(
-        None, "--shard", help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without --shard scores."
+        None,
+        "--shard",
+        help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without --shard scores.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -71,25 +98,43 @@ def evaluate(
     if metrics is not None and not metrics.replace(",", "").strip():
         raise KfbenchError(f"--metrics '{metrics}' names no metric; pass e.g. --metrics psnr,ssim")
     config = EvalConfig(
-        protocol=protocol, include_keyframes=include_keyframes, fid_covariance=fid_covariance, fvd_covariance=fvd_covariance,
-        fvd_window=fvd_window, fvd_window_start=fvd_window_start, i3d_bn_eps=i3d_bn_eps,
-        inception_weights=inception_weights, inception_resize=inception_resize, i3d_weights=i3d_weights,
-        lpips_weights=lpips_weights, videomae_weights=videomae_weights, vjepa_weights=vjepa_weights,
-        vjepa_probe_weights=vjepa_probe_weights, allow_torchscript_code=allow_torchscript_code,
-        bootstrap=bootstrap, confidence=confidence, kid_subset_size=kid_subset_size,
-        seed=seed, device=resolve_device(device),
+        protocol=protocol,
+        include_keyframes=include_keyframes,
+        fid_covariance=fid_covariance,
+        fvd_covariance=fvd_covariance,
+        fvd_window=fvd_window,
+        fvd_window_start=fvd_window_start,
+        i3d_bn_eps=i3d_bn_eps,
+        inception_weights=inception_weights,
+        inception_resize=inception_resize,
+        i3d_weights=i3d_weights,
+        lpips_weights=lpips_weights,
+        videomae_weights=videomae_weights,
+        vjepa_weights=vjepa_weights,
+        vjepa_probe_weights=vjepa_probe_weights,
+        allow_torchscript_code=allow_torchscript_code,
+        bootstrap=bootstrap,
+        confidence=confidence,
+        kid_subset_size=kid_subset_size,
+        seed=seed,
+        device=resolve_device(device),
         **({"metrics": tuple(m.strip() for m in metrics.split(",") if m.strip())} if metrics else {}),
     )
     config.conventions()  # an unknown protocol or convention: one line, exit 2
-    selection = {"datasets": dataset.split(",") if dataset else None, "methods": methods.split(",") if methods else None}
+    selection = {
+        "datasets": dataset.split(",") if dataset else None,
+        "methods": methods.split(",") if methods else None,
+    }
     launch = launch_info()
     chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
     if chosen_shard is not None:
         with process_group(launch):
             (pairs,) = total_over_ranks(extract_features(out, config, chosen_shard, **selection))
         if launch is None or launch.rank == 0:
-            typer.echo(f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'} (and every other cached "
-                       "metric's); run `kfbench evaluate` without --shard to score")
+            typer.echo(
+                f"cached FID/KID/FVD features of {pairs} pair(s) in {out / '.cache'} (and every other cached "
+                "metric's); run `kfbench evaluate` without --shard to score"
+            )
         return
     results, warnings = evaluate_with_warnings(out, config, **selection)
     for line in warnings:

@@ -14,7 +14,9 @@ from kfbench.registry import coerce_option, dataset_presets, method_presets
 def list_command(
     ctx: typer.Context,
     what: str = typer.Argument(..., help="methods, datasets, metrics or pairs"),
-    dataset: str | None = typer.Argument(None, help="With pairs: davis (the one dataset whose pairs are known without its data)."),
+    dataset: str | None = typer.Argument(
+        None, help="With pairs: davis (the one dataset whose pairs are known without its data)."
+    ),
 ) -> None:
     """List registered methods, datasets or metrics (with their weights files) with a one-line description, or the pairs of davis.
 
@@ -28,7 +30,9 @@ def list_command(
         list_pairs(dataset, parse_extra_flags(ctx.args))
         return
     if what not in ("methods", "datasets", "metrics") or dataset or ctx.args:
-        raise KfbenchError(f"kfbench list takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'")
+        raise KfbenchError(
+            f"kfbench list takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'"
+        )
     if what == "metrics":
         from kfbench.metrics.registry import listing
 
@@ -44,7 +48,9 @@ def list_pairs(dataset: str | None, flags: dict[str, str]) -> None:
     from kfbench.datasets.davislist import pair_listing
 
     if dataset != "davis":
-        raise KfbenchError(f"kfbench list pairs needs a dataset whose pairs are known without its data: davis, not '{dataset or ''}'")
+        raise KfbenchError(
+            f"kfbench list pairs needs a dataset whose pairs are known without its data: davis, not '{dataset or ''}'"
+        )
     ids, summary = pair_listing({k: coerce_option("dataset", "davis", k, v) for k, v in flags.items()})
     typer.echo("\n".join(ids))
     typer.echo(summary, err=True)

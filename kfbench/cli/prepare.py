@@ -16,11 +16,15 @@ from kfbench.utils.userfiles import output_file
 def prepare(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="davis, pexels or folder."),
-    root: str | None = typer.Option(None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."),
+    root: str | None = typer.Option(
+        None, "--root", help="Data folder (default: $KFBENCH_DATA/NAME or ~/.cache/kfbench/NAME)."
+    ),
     manifest: str | None = typer.Option(
         None, "--manifest", help="Existing manifest: fetch and check against it. New path: write the manifest there."
     ),
-    offline: bool = typer.Option(False, "--offline", help="Download nothing (also KFBENCH_OFFLINE=1); list what is missing."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Download nothing (also KFBENCH_OFFLINE=1); list what is missing."
+    ),
 ) -> None:
     """Download and verify a dataset's files, then write its manifest (or check the data against one).
 

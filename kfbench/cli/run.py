@@ -48,7 +48,9 @@ def run(
     shard: str | None = typer.Option(None, "--shard", help="I/N: this job's share of the pairs (i mod N)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Recompute pairs that are already complete."),
-    prompts: Path | None = typer.Option(None, "--prompts", help="CSV of pair id, prompt: per-pair prompts for text-conditioned methods."),
+    prompts: Path | None = typer.Option(
+        None, "--prompts", help="CSV of pair id, prompt: per-pair prompts for text-conditioned methods."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a method on a dataset's keyframe pairs and save frames, an mp4 preview and meta.json.

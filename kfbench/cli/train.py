@@ -17,10 +17,14 @@ DEFAULT_TRAIN_MODEL = "stabilityai/stable-video-diffusion-img2vid"
 
 @app.command()
 def train(
-    variant: str = typer.Option(..., "--variant", help="ours (W_v, W_o with rotated maps) or wo-ra (W_q, W_k, W_v, W_o, no maps)."),
+    variant: str = typer.Option(
+        ..., "--variant", help="ours (W_v, W_o with rotated maps) or wo-ra (W_q, W_k, W_v, W_o, no maps)."
+    ),
     videos: Path = typer.Option(..., "--videos", help="Folder of mp4 files or frame folders."),
     out: Path = typer.Option(..., "--out", help="Checkpoint folder (CKPT_DIR)."),
-    model: str = typer.Option(DEFAULT_TRAIN_MODEL, "--model", help="SVD img2vid diffusers pipeline (folder or hub id) to fine-tune."),
+    model: str = typer.Option(
+        DEFAULT_TRAIN_MODEL, "--model", help="SVD img2vid diffusers pipeline (folder or hub id) to fine-tune."
+    ),
     max_steps: int = typer.Option(15000, "--max-steps", help="Optimiser steps."),
     height: int = typer.Option(576, "--height"),
     width: int = typer.Option(1024, "--width"),
@@ -29,11 +33,17 @@ def train(
     batch_size: int = typer.Option(1, "--batch-size", help="Clips per process and micro-step."),
     gradient_accumulation: int = typer.Option(1, "--gradient-accumulation", help="Micro-steps per optimiser step."),
     learning_rate: float = typer.Option(1e-4, "--learning-rate"),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto (fp16 on GPU, none on CPU), no, fp16, bf16."),
+    mixed_precision: str = typer.Option(
+        "auto", "--mixed-precision", help="auto (fp16 on GPU, none on CPU), no, fp16, bf16."
+    ),
     gradient_checkpointing: bool = typer.Option(True, "--gradient-checkpointing/--no-gradient-checkpointing"),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Write a checkpoint every K steps (and at the end)."),
+    checkpoint_every: int = typer.Option(
+        500, "--checkpoint-every", help="Write a checkpoint every K steps (and at the end)."
+    ),
     validate_every: int = typer.Option(500, "--validate-every", help="Sample the held-out pairs every K steps."),
-    holdout: int = typer.Option(0, "--holdout", help="Videos (last in name order) kept out of training for validation samples."),
+    holdout: int = typer.Option(
+        0, "--holdout", help="Videos (last in name order) kept out of training for validation samples."
+    ),
     validation_steps: int = typer.Option(25, "--validation-steps", help="Sampling steps of the validation samples."),
     seed: int = typer.Option(0, "--seed"),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: accelerate's choice)."),
