@@ -10,7 +10,8 @@ import sys
 
 import typer
 
-# isort: off  (the order of these imports is the order of the commands in `kfbench --help`)
+# The order of these imports is the order of the commands in `kfbench --help`.
+# isort: off
 from kfbench.cli import listing, run, prepare, evaluate, report, check, demo, convert, bench, train, tiny  # noqa: F401
 
 # isort: on
@@ -39,8 +40,8 @@ def main() -> None:
         if exc.filename is None:
             raise
         typer.echo(
-            f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder as needed, "
-            "and can be written",
+            f"error: {one_line(str(exc.filename))}: {exc.strerror}; check that this path exists, is a file or folder "
+            "as needed, and can be written",
             err=True,
         )
         sys.exit(2)

@@ -74,8 +74,19 @@ def bench(
     if suite or random_weights:
         from kfbench.bench.suite import run_from_cli
 
-        typer.echo(run_from_cli(suite or "paper", methods or method, parse_extra_flags(ctx.args), flops_only=flops_only, levers=levers,
-                                compile=compile_unet, budget_s=budget_s, out=out, json_path=json_path))  # fmt: skip
+        typer.echo(
+            run_from_cli(
+                suite or "paper",
+                methods or method,
+                parse_extra_flags(ctx.args),
+                flops_only=flops_only,
+                levers=levers,
+                compile=compile_unet,
+                budget_s=budget_s,
+                out=out,
+                json_path=json_path,
+            )
+        )
         return
     if method is None:
         raise KfbenchError("kfbench bench needs --method NAME, or --suite paper|tiny / --random-weights")

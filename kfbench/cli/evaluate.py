@@ -47,7 +47,8 @@ def evaluate(
     allow_torchscript_code: bool = typer.Option(
         False,
         "--allow-torchscript-code",
-        help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its tensors as data).",
+        help="torch.jit.load a TorchScript --i3d-weights file, which RUNS the code inside it (default: read its "
+        "tensors as data).",
     ),
     fid_covariance: str | None = typer.Option(
         None, "--fid-covariance", help="FID covariance: n-1 (torchmetrics) or n."
@@ -72,7 +73,8 @@ def evaluate(
     shard: str | None = typer.Option(
         None,
         "--shard",
-        help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without --shard scores.",
+        help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without "
+        "--shard scores.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:

@@ -18,7 +18,8 @@ def list_command(
         None, help="With pairs: davis (the one dataset whose pairs are known without its data)."
     ),
 ) -> None:
-    """List registered methods, datasets or metrics (with their weights files) with a one-line description, or the pairs of davis.
+    """List registered methods, datasets or metrics (with their weights files) with a one-line description, or the pairs
+    of davis.
 
     `list pairs davis` prints the pair ids a run on a complete download evaluates (options
     --splits, --num-frames, --frame-stride, --num-pairs as for the dataset), then a summary with
@@ -31,7 +32,8 @@ def list_command(
         return
     if what not in ("methods", "datasets", "metrics") or dataset or ctx.args:
         raise KfbenchError(
-            f"kfbench list takes 'methods', 'datasets', 'metrics' or 'pairs davis', not '{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'"
+            "kfbench list takes 'methods', 'datasets', 'metrics' or 'pairs davis', not "
+            f"'{' '.join([what, *([dataset] if dataset else []), *ctx.args])}'"
         )
     if what == "metrics":
         from kfbench.metrics.registry import listing

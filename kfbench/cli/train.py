@@ -75,6 +75,7 @@ def train(
         clips = result.clips
         loss = "no step left to run" if result.last_loss is None else f"last loss {result.last_loss:.5f}"
         typer.echo(
-            f"trained {variant} to step {result.steps} on {len(clips.videos)} video(s) ({len(clips.too_short)} shorter than "
-            f"the {clips.span}-frame clip span and {len(clips.unreadable)} unreadable skipped); {loss}; checkpoint {result.checkpoint}"
+            f"trained {variant} to step {result.steps} on {len(clips.videos)} video(s) ({len(clips.too_short)} "
+            f"shorter than the {clips.span}-frame clip span and {len(clips.unreadable)} unreadable skipped); {loss}; "
+            f"checkpoint {result.checkpoint}"
         )
