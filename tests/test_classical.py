@@ -7,7 +7,7 @@ from PIL import Image
 
 import kfbench
 from kfbench.errors import KfbenchError
-from kfbench.metrics.fidelity import psnr_per_frame
+from kfbench.metrics.psnr import psnr_per_frame
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

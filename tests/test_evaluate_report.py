@@ -19,11 +19,11 @@ from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import (
     COLUMNS,
-    METRICS,
     EvalConfig,
     evaluate_store,
     extract_features,
 )
+from kfbench.metrics.registry import metric_names
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
 
@@ -72,7 +72,8 @@ def test_metrics_without_weights_are_missing_with_the_reason(evaluated):
 def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated):
     out, results, per_frame = evaluated
     for saved in (pd.read_csv(out / "results.csv"), pd.read_parquet(out / "results.parquet")):
-        assert list(saved.columns) == COLUMNS and len(saved) == 2 * len(METRICS)  # every registered metric, by default
+        every = len(metric_names())  # every registered metric, by default
+        assert list(saved.columns) == COLUMNS and len(saved) == 2 * every
     settings = json.loads(value(results, "flow", "psnr")["settings"])
     assert settings["frames"].startswith("in-between") and settings["ground_truth_indices"] == list(range(1, 24))
     assert (
@@ -113,7 +114,9 @@ def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path
         frames = store.load_frames("synthetic", "flow", pair_id)[np.round(np.linspace(0, 24, 16)).astype(int)]
         store.save("synthetic", "sixteen", pair_id, frames, {**meta, "method": "sixteen", "frame_times": times}, fps=7)
     (tmp_path / "weights.pth").write_bytes(b"stand-in")
-    config = EvalConfig(metrics=("fid", "psnr"), inception_weights=str(tmp_path / "weights.pth"), bootstrap=0)
+    config = EvalConfig(
+        metrics=("fid", "psnr"), weights={"inception_weights": str(tmp_path / "weights.pth")}, bootstrap=0
+    )
     results, per_frame = evaluate_store(out, config, methods=["flow", "sixteen"])
     real = sorted(
         p.name for p in (out / ".cache" / "features").rglob("*.npy") if "--" not in p.name and "inception" in str(p)
@@ -155,7 +158,7 @@ def test_fid_and_kid_from_local_inception_weights_cache_real_features(tmp_path):
     out = tmp_path / "runs"
     data = create_dataset("synthetic", num_pairs=2, num_frames=3)
     run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
-    config = EvalConfig(metrics=("fid", "kid", "fvd"), inception_weights=str(weights), bootstrap=20)
+    config = EvalConfig(metrics=("fid", "kid", "fvd"), weights={"inception_weights": str(weights)}, bootstrap=20)
     with pytest.warns(UserWarning, match="FID: 2 samples < 2048 feature dimensions: the value is biased"):
         first, _ = evaluate_store(out, config)
     cached = sorted((out / ".cache" / "features").rglob("*.npy"))
@@ -176,7 +179,7 @@ def test_same_size_weights_rewrite_recomputes_the_cached_features(tmp_path):
     weights = save_random_inception(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
     data = create_dataset("synthetic", num_pairs=2, num_frames=3)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
-    config = EvalConfig(metrics=("fid",), inception_weights=str(weights), bootstrap=0)
+    config = EvalConfig(metrics=("fid",), weights={"inception_weights": str(weights)}, bootstrap=0)
     with pytest.warns(UserWarning, match="biased"):
         before, _ = evaluate_store(tmp_path / "runs", config)
     state = torch.load(weights, weights_only=True)
@@ -200,7 +203,7 @@ def test_sharded_feature_extraction_then_merge_equals_one_evaluation(tmp_path):
     whole_out, sharded_out = tmp_path / "whole", tmp_path / "sharded"
     for out in (whole_out, sharded_out):
         run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
-    config = EvalConfig(metrics=("fid", "kid"), inception_weights=str(weights), bootstrap=10)
+    config = EvalConfig(metrics=("fid", "kid"), weights={"inception_weights": str(weights)}, bootstrap=10)
     with pytest.warns(UserWarning, match="biased"):
         whole, _ = evaluate_store(whole_out, config)
     assert [extract_features(sharded_out, config, (i, 2)) for i in range(2)] == [2, 1]
@@ -234,7 +237,7 @@ def test_a_given_weights_file_that_does_not_exist_is_an_error_naming_it(evaluate
         KfbenchError,
         match=r"InceptionV3 FID weights file '/no/inception.pth' given with --inception-weights does not exist",
     ):
-        evaluate_store(out, EvalConfig(inception_weights="/no/inception.pth"))
+        evaluate_store(out, EvalConfig(weights={"inception_weights": "/no/inception.pth"}))
     code, _, err = run_main("evaluate", "--out", out, "--metrics", "fid", "--inception-weights", "/no/inception.pth")
     assert code == 2 and "weights-inception-2015-12-05-6726825d.pth" in err
     assert len(err.strip().splitlines()) == 1

@@ -258,7 +258,7 @@ def load_with(kind: str, path: Path, tiny_models) -> None:
 
         load_inception(path)
     elif kind == "lpips":
-        from kfbench.metrics.fidelity import load_lpips
+        from kfbench.metrics.lpips import load_lpips
 
         load_lpips(path)
     elif kind == "i3d":

@@ -14,7 +14,7 @@ from video_metric_weights import random_clips, save_random_vjepa
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.clipmetric import resize_frames
-from kfbench.metrics.jedi import Jedi, mmd_polynomial
+from kfbench.metrics.vjepa import Jedi, mmd_polynomial
 
 HEADS, WIDTH, CLIPS = 2, 16, 8
 NOT_INSTALLED = (
@@ -96,7 +96,7 @@ def test_jedi_refuses_a_probe_of_another_width(weights, tmp_path):
 
 def test_the_published_shapes_give_the_published_vit_h():
     """A state dict shaped like vith16.pth.tar's target encoder (meta device: no memory) builds ViT-H/16."""
-    from kfbench.metrics.jedi import VJepaEncoder
+    from kfbench.metrics.vjepa import VJepaEncoder
 
     with torch.device("meta"):
         state = {"patch_embed.proj.weight": torch.empty(1280, 3, 2, 16, 16), "pos_embed": torch.empty(1, 1568, 1280)}

@@ -12,7 +12,7 @@ from video_metric_weights import save_random_videomae, save_random_vjepa
 
 from kfbench import create_dataset, create_method
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
-from kfbench.metrics.registry import ENTRIES, METRICS
+from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.metrics.videomae import FvdVideoMAE
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
@@ -24,14 +24,14 @@ WEIGHT_FREE = ("keyframe_psnr", "warp_error", "flicker")
 def test_list_metrics_names_each_metric_its_description_and_weights():
     code, out, _ = run_main("list", "metrics")
     lines = out.strip().splitlines()
-    assert code == 0 and [line.split()[0] for line in lines] == list(METRICS) and len(METRICS) == 12
-    by_name = dict(zip(METRICS, lines))
+    assert code == 0 and [line.split()[0] for line in lines] == list(metric_names()) and len(metric_names()) == 12
+    by_name = dict(zip(metric_names(), lines))
     assert by_name["psnr"].endswith("[no weights]") and by_name["warp_error"].endswith("[no weights]")
     assert by_name["fvd_videomae"].endswith("[vit_g_hybrid_pt_1200e_ssv2_ft.pth]")
     assert by_name["jedi"].endswith("[vith16.pth.tar + ssv2-probe.pth.tar]")
     assert "i3d_torchscript.pt or i3d_pretrained_400.pt" in by_name["fvd"]
     assert all(len(line.split("  ", 1)[1].strip()) > 30 for line in lines)  # a description each
-    assert {e.reads for e in ENTRIES} == {"frames", "clips"}
+    assert {metric_class(m).reads for m in metric_names()} == {"frames", "clips"}
 
 
 def _flickering(frames: np.ndarray) -> np.ndarray:
@@ -116,9 +116,7 @@ def test_learned_clip_metrics_from_tiny_checkpoints_by_flag_and_in_the_hub_cache
     encoder, probe = save_random_vjepa(tmp_path)
     config = EvalConfig(
         metrics=("fvd_videomae", "jedi"),
-        videomae_weights=str(videomae),
-        vjepa_weights=str(encoder),
-        vjepa_probe_weights=str(probe),
+        weights={"videomae_weights": str(videomae), "vjepa_weights": str(encoder), "vjepa_probe_weights": str(probe)},
         bootstrap=20,
     )
     with pytest.warns(UserWarning, match="fvd_videomae: 3 samples < 16 feature dimensions"):
@@ -185,7 +183,7 @@ def test_too_few_compared_frames_make_the_clip_metrics_missing_with_the_reason(t
     data = create_dataset("synthetic", num_pairs=2, num_frames=13, height=32, width=48)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
     results, _ = evaluate_store(
-        tmp_path / "runs", EvalConfig(metrics=("fvd_videomae",), videomae_weights=str(videomae))
+        tmp_path / "runs", EvalConfig(metrics=("fvd_videomae",), weights={"videomae_weights": str(videomae)})
     )
     reason = row(results, "linear", "fvd_videomae")["missing_reason"]
     assert "16-frame clips" in reason and "compares 11 frames" in reason and "--include-keyframes" in reason

@@ -6,7 +6,9 @@ import torch
 from metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE
+from kfbench.metrics.fid import INCEPTION
+from kfbench.metrics.fvd import I3D
+from kfbench.metrics.lpips import LPIPS_BACKBONE
 
 
 def test_inception_loader_reads_torch_fidelity_state_dict(tmp_path):
@@ -64,7 +66,7 @@ def test_i3d_needs_nine_frames_and_the_right_keys(i3d_files, tmp_path):
 
 
 def test_lpips_backbone_loads_from_a_torchvision_alexnet_file(tmp_path):
-    from kfbench.metrics.fidelity import LpipsPerFrame
+    from kfbench.metrics.lpips import LpipsPerFrame
 
     path = save_random_alexnet(tmp_path / "alexnet-owt-7be5be79.pth")
     lpips = LpipsPerFrame(path)
@@ -104,7 +106,7 @@ def test_evaluate_computes_fvd_over_the_stated_window_with_the_torchscript_detec
     data = create_dataset("synthetic", num_pairs=2, num_frames=13)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path), data.pair_ids())
     config = EvalConfig(
-        metrics=("fvd",), i3d_weights=str(i3d_files[1]), fvd_window=9, fvd_covariance="n-1", bootstrap=10
+        metrics=("fvd",), weights={"i3d_weights": str(i3d_files[1])}, fvd_window=9, fvd_covariance="n-1", bootstrap=10
     )
     with pytest.warns(UserWarning, match="FVD: 2 samples < 400 feature dimensions"):
         results, _ = evaluate_store(tmp_path, config)

@@ -1,19 +1,26 @@
-"""`kfbench evaluate`: score the completed runs of a run store."""
+"""`kfbench evaluate`: score the completed runs of a run store.
+
+Its weights options (``--inception-weights``, ``--i3d-weights``, ...) are not written here: there is one
+per weights file a registered metric declares (``Metric.weights``), added to the command's signature.
+Metric names and the protocol are checked before the evaluation stack (torch, pandas) is imported.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import typer
 
 from kfbench.cli.app import DEFAULT_OUT, app
 from kfbench.errors import KfbenchError
+from kfbench.metrics.config import EvalConfig
+from kfbench.metrics.registry import check_names, weights_files
 from kfbench.run.distributed import launch_info, process_group, total_over_ranks
 from kfbench.run.runner import parse_shard
 from kfbench.utils import progress
 
 
-@app.command()
 def evaluate(
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Run store folder."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only these datasets (comma-separated)."),
@@ -27,22 +34,8 @@ def evaluate(
     include_keyframes: bool | None = typer.Option(
         None, "--include-keyframes/--exclude-keyframes", help="Compare the two keyframes too (default: the protocol's)."
     ),
-    inception_weights: str | None = typer.Option(
-        None, "--inception-weights", help="FID/KID InceptionV3 file (torch-fidelity .pth)."
-    ),
     inception_resize: str = typer.Option(
         "tensorflow", "--inception-resize", help="tensorflow (original FID) or antialias."
-    ),
-    i3d_weights: str | None = typer.Option(
-        None, "--i3d-weights", help="FVD I3D file: i3d_pretrained_400.pt or i3d_torchscript.pt."
-    ),
-    lpips_weights: str | None = typer.Option(None, "--lpips-weights", help="LPIPS backbone: torchvision alexnet .pth."),
-    videomae_weights: str | None = typer.Option(
-        None, "--videomae-weights", help="fvd_videomae: vit_g_hybrid_pt_1200e_ssv2_ft.pth."
-    ),
-    vjepa_weights: str | None = typer.Option(None, "--vjepa-weights", help="jedi: V-JEPA encoder vith16.pth.tar."),
-    vjepa_probe_weights: str | None = typer.Option(
-        None, "--vjepa-probe-weights", help="jedi: V-JEPA probe ssv2-probe.pth.tar."
     ),
     allow_torchscript_code: bool = typer.Option(
         False,
@@ -77,6 +70,7 @@ def evaluate(
         "--shard scores.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    **weights: str | None,
 ) -> None:
     """Score completed runs against ground truth with bootstrap intervals: every metric of `kfbench list metrics`.
 
@@ -86,19 +80,13 @@ def evaluate(
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
-    from kfbench.metrics.evaluate import (
-        EvalConfig,
-        evaluate_with_warnings,
-        extract_features,
-        summary_lines,
-    )
-    from kfbench.utils.devices import resolve_device
-
     progress.enabled = not quiet
     if inception_resize not in ("tensorflow", "antialias") or i3d_bn_eps not in ("port", "tensorflow"):
         raise KfbenchError("--inception-resize takes tensorflow or antialias; --i3d-bn-eps takes port or tensorflow")
     if metrics is not None and not metrics.replace(",", "").strip():
         raise KfbenchError(f"--metrics '{metrics}' names no metric; pass e.g. --metrics psnr,ssim")
+    chosen = {"metrics": tuple(m.strip() for m in metrics.split(",") if m.strip())} if metrics else {}
+    check_names(chosen.get("metrics", ()))
     config = EvalConfig(
         protocol=protocol,
         include_keyframes=include_keyframes,
@@ -107,22 +95,20 @@ def evaluate(
         fvd_window=fvd_window,
         fvd_window_start=fvd_window_start,
         i3d_bn_eps=i3d_bn_eps,
-        inception_weights=inception_weights,
+        weights={key: path for key, path in weights.items() if path},
         inception_resize=inception_resize,
-        i3d_weights=i3d_weights,
-        lpips_weights=lpips_weights,
-        videomae_weights=videomae_weights,
-        vjepa_weights=vjepa_weights,
-        vjepa_probe_weights=vjepa_probe_weights,
         allow_torchscript_code=allow_torchscript_code,
         bootstrap=bootstrap,
         confidence=confidence,
         kid_subset_size=kid_subset_size,
         seed=seed,
-        device=resolve_device(device),
-        **({"metrics": tuple(m.strip() for m in metrics.split(",") if m.strip())} if metrics else {}),
+        **chosen,
     )
-    config.conventions()  # an unknown protocol or convention: one line, exit 2
+    config.conventions()  # an unknown protocol or convention: one line, exit 2, before torch is imported
+    from kfbench.metrics.evaluate import evaluate_with_warnings, extract_features, summary_lines
+    from kfbench.utils.devices import resolve_device
+
+    config.device = resolve_device(device)
     selection = {
         "datasets": dataset.split(",") if dataset else None,
         "methods": methods.split(",") if methods else None,
@@ -144,3 +130,28 @@ def evaluate(
     for line in summary_lines(results):
         typer.echo(line)
     typer.echo(f"results: {out / 'results.csv'} and {out / 'results.parquet'}")
+
+
+def weights_options() -> list[inspect.Parameter]:
+    """One ``--<name>-weights PATH`` option per weights file of the registered metrics, from their metadata."""
+    return [
+        inspect.Parameter(
+            w.key,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str | None,
+            default=typer.Option(
+                None,
+                w.flag,
+                help=f"{', '.join(readers)}: {w.what}, {' or '.join(w.names)} (default: the torch hub cache).",
+            ),
+        )
+        for w, readers in weights_files().values()
+    ]
+
+
+_signature = inspect.signature(evaluate)
+evaluate.__signature__ = _signature.replace(  # type: ignore[attr-defined]
+    parameters=[p for p in _signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    + weights_options()
+)
+app.command()(evaluate)

@@ -1,22 +1,5 @@
-"""Metrics: the registry (``kfbench list metrics``), Frechet distances, KID, per-frame fidelity, bootstrap intervals."""
+"""Metrics: one module per metric (``kfbench.metrics.registry`` lists them), `kfbench evaluate` and its parts.
 
-from kfbench.metrics.evaluate import METRICS, EvalConfig, evaluate_store, load_results
-from kfbench.metrics.frechet import (
-    SampleSizeWarning,
-    frechet_distance,
-    frechet_distance_features,
-    gaussian_stats,
-)
-from kfbench.metrics.kid import kernel_distance
-
-__all__ = [
-    "METRICS",
-    "EvalConfig",
-    "SampleSizeWarning",
-    "evaluate_store",
-    "frechet_distance",
-    "frechet_distance_features",
-    "gaussian_stats",
-    "kernel_distance",
-    "load_results",
-]
+Nothing is imported here, so that `kfbench list metrics` and option checks stay fast: import what you
+use from its module (``kfbench.metrics.evaluate``, ``kfbench.metrics.frechet``, ...).
+"""

@@ -1,23 +1,24 @@
 """The shape of a learned distribution metric on clips: features per pair, one score from two feature sets.
 
-A registry takes such an object as: ``name``; ``reads = "clips"`` (one uint8 [T, H, W, 3] clip per pair,
-``clip_length`` frames); ``weights`` (the WeightsFile entries it needs, resolved by flag or in the torch
-hub cache); ``extractor`` (a tag for the features, for caches and results); ``features(clips)`` -> [N, D]
-float64; ``score(generated, truth)`` -> float. Bootstrap is by pair over features:
-``score(generated[i], truth[i])`` for pair indices ``i`` drawn with replacement.
+Such an object has: ``name`` (for its messages); one uint8 [T, H, W, 3] clip per pair, ``clip_length``
+frames; ``extractor`` (a tag for the features, for caches and results); ``features(clips)`` -> [N, D]
+float64; ``score(generated, truth)`` -> float. The metric around it (``kfbench.metrics.shapes.LearnedClipDistance``)
+bootstraps by pair over features: ``score(generated[i], truth[i])`` for pair indices ``i`` drawn with replacement.
+torch is imported when it is first used, so that the metric modules stay cheap to import.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.weights import WeightsFile
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 ENCODER_SIZE = 224
 
@@ -25,6 +26,8 @@ ENCODER_SIZE = 224
 def resize_frames(batch: torch.Tensor, size: int = ENCODER_SIZE) -> torch.Tensor:
     """uint8 [B, T, H, W, 3] -> float [B, 3, T, size, size] in [0, 1]: every frame bilinearly resized, whole (no
     crop)."""
+    import torch.nn.functional as F
+
     b, t, h, w, _ = batch.shape
     frames = batch.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float() / 255
     frames = F.interpolate(frames, size=(size, size), mode="bilinear", align_corners=False)
@@ -35,11 +38,7 @@ class ClipDistributionMetric(ABC):
     """Features of each clip from a frozen video encoder; a distance between two sets of features."""
 
     name: str = ""
-    reads = "clips"
     clip_length = 16
-    higher_is_better = False
-    bootstrap = "pairs"
-    weights: tuple[WeightsFile, ...] = ()
     extractor: str = ""
 
     def __init__(self, model: nn.Module, *, device: str, batch_size: int):
@@ -53,9 +52,10 @@ class ClipDistributionMetric(ABC):
     def score(self, generated: np.ndarray, truth: np.ndarray) -> float:
         """The metric between the generated clips' features and the ground truth's (both [N, D])."""
 
-    @torch.no_grad()
     def features(self, clips: np.ndarray) -> np.ndarray:
         """uint8 clips [N, clip_length, H, W, 3] -> features [N, D] (float64)."""
+        import torch
+
         clips = np.asarray(clips)
         if clips.dtype != np.uint8 or clips.ndim != 5 or clips.shape[-1] != 3 or len(clips) == 0:
             raise KfbenchError(f"{self.name} reads uint8 clips [N, T, H, W, 3], got {clips.dtype} {clips.shape}")
@@ -65,7 +65,8 @@ class ClipDistributionMetric(ABC):
                 f"select a {self.clip_length}-frame window of each clip"
             )
         out = []
-        for start in range(0, len(clips), self.batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(clips[start : start + self.batch_size])).to(self.device)
-            out.append(self.model(self.preprocess(batch)).double().cpu().numpy())
+        with torch.no_grad():
+            for start in range(0, len(clips), self.batch_size):
+                batch = torch.from_numpy(np.ascontiguousarray(clips[start : start + self.batch_size])).to(self.device)
+                out.append(self.model(self.preprocess(batch)).double().cpu().numpy())
         return np.concatenate(out)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kfbench.metrics.frechet import Covariance
-from kfbench.metrics.protocol import Protocol, resolve_protocol
-from kfbench.metrics.registry import METRICS
+from kfbench.metrics.protocol import Covariance, Protocol, resolve_protocol
+from kfbench.metrics.registry import metric_names
+from kfbench.metrics.weights import WeightsFile
 
 
 @dataclass
@@ -21,13 +21,8 @@ class EvalConfig:
     fvd_window: int | None = None
     fvd_window_start: str | None = None
     i3d_bn_eps: str = "port"
-    inception_weights: str | None = None
+    weights: dict[str, str] = field(default_factory=dict)  # WeightsFile.key -> the file given (e.g. "i3d_weights")
     inception_resize: Literal["tensorflow", "antialias"] = "tensorflow"
-    i3d_weights: str | None = None
-    lpips_weights: str | None = None
-    videomae_weights: str | None = None
-    vjepa_weights: str | None = None
-    vjepa_probe_weights: str | None = None
     allow_torchscript_code: bool = (
         False  # torch.jit.load a TorchScript I3D (runs its code) instead of reading it as data
     )
@@ -37,7 +32,7 @@ class EvalConfig:
     kid_subset_size: int = 1000
     seed: int = 0
     device: str = "cpu"
-    metrics: tuple[str, ...] = field(default_factory=lambda: METRICS)
+    metrics: tuple[str, ...] = field(default_factory=metric_names)
 
     def conventions(self) -> Protocol:
         """The protocol with this config's explicit choices applied."""
@@ -50,6 +45,6 @@ class EvalConfig:
             fvd_window_start=self.fvd_window_start,
         )
 
-    def weights_flag(self, flag: str) -> str | None:
-        """The file given with a weights flag (``--videomae-weights`` -> ``videomae_weights``)."""
-        return getattr(self, flag.removeprefix("--").replace("-", "_"))
+    def weights_file(self, weights: WeightsFile) -> str | None:
+        """The file given for ``weights`` (with its flag, e.g. ``--videomae-weights``), or None."""
+        return self.weights.get(weights.key)

@@ -2,8 +2,8 @@
 
 Per (dataset, method) it loads each pair once, maps the generated frames onto the protocol's time
 grid beside the dataset's one real set (``kfbench.metrics.timegrid``; conventions from
-``kfbench.metrics.protocol``), and feeds it to every requested metric (``kfbench.metrics.registry``);
-each metric then gives its tidy rows, which are merged into ``results.{csv,parquet}``.
+``kfbench.metrics.protocol``), and feeds it to every requested metric (``kfbench.metrics.registry``:
+``update`` per pair); each metric then gives its tidy rows (``compute``), merged into ``results.{csv,parquet}``.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from kfbench.errors import KfbenchError
+from kfbench.metrics.base import Metric, Models
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.config import EvalConfig
 from kfbench.metrics.frechet import SampleSizeWarning
 from kfbench.metrics.loaded import Features, LoadedPair
-from kfbench.metrics.registry import HIGHER_IS_BETTER, METRICS, import_scorer, metric_entry
+from kfbench.metrics.registry import check_names, metric_class, metric_names
 from kfbench.metrics.tidy import COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
 from kfbench.registry import create_dataset
@@ -32,25 +33,20 @@ from kfbench.store.runstore import RunStore
 from kfbench.utils.atomicio import remove_leftovers, replacing
 from kfbench.utils.progress import track
 
-if TYPE_CHECKING:
-    from kfbench.metrics.scorers import MetricScorer
-
-__all__ = ["COLUMNS", "HIGHER_IS_BETTER", "METRICS", "EvalConfig", "evaluate_store", "extract_features", "load_results"]
+__all__ = ["COLUMNS", "EvalConfig", "evaluate_store", "extract_features", "load_results"]
 RESULTS = "results"
 PER_FRAME = "per_frame"
 
 
-def build_scorers(config: EvalConfig) -> list[MetricScorer]:
+def build_scorers(config: EvalConfig) -> list[Metric]:
     """The requested metrics, each with its weights resolved (a given file must exist) or the reason they are
     missing."""
-    from kfbench.metrics.scorers import Models
-
     models, scorers = Models(), []
     for name in config.metrics:
-        entry = metric_entry(name)
-        resolved = [w.resolve(config.weights_flag(w.flag)) for w in entry.weights]
+        cls = metric_class(name)
+        resolved = [w.resolve(config.weights_file(w)) for w in cls.weights]
         missing = next((r for r in resolved if isinstance(r, str)), None)
-        scorers.append(import_scorer(entry)(entry, config, missing or tuple(resolved), models))
+        scorers.append(cls(config, missing or tuple(resolved), models))
     return scorers
 
 
@@ -128,15 +124,16 @@ def _feed(
     dataset: str,
     method: str,
     config: EvalConfig,
-    scorers: list[MetricScorer],
+    scorers: list[Metric],
     cache: FeatureCache,
     datasets: dict[str, Any],
     shard: tuple[int, int] | None = None,
-) -> tuple[list[PairFrames], dict[str, list[Any]], list[str]]:
-    """Each pair loaded once and given to every scorer that reads pairs; returns the grids (frames dropped) and what
-    each kept."""
+) -> tuple[list[PairFrames], list[str]]:
+    """Each pair loaded once and given to every metric (``update``, after a ``reset``); returns the grids (frames
+    dropped)."""
     grids: list[PairFrames] = []
-    kept: dict[str, list[Any]] = {s.name: [] for s in scorers}
+    for scorer in scorers:
+        scorer.reset()
     without_truth: list[str] = []
     features = None
     for p, meta in load_pairs(store, dataset, method, config, datasets, without_truth, shard):
@@ -144,10 +141,9 @@ def _feed(
             size = tuple(int(s) for s in p.grid.truth.shape[1:3])
             features = Features(dataset, method, cache, meta.get("dataset_options", {}), size)
         for scorer in scorers:
-            if not scorer.missing:
-                kept[scorer.name].append(scorer.pair(p, features))
+            scorer.update(p, features)
         grids.append(replace(p.grid, generated=p.grid.generated[:0], truth=p.grid.truth[:0]))
-    return grids, kept, without_truth
+    return grids, without_truth
 
 
 def _frame_rows(
@@ -183,7 +179,7 @@ def evaluate_store(
     frame_rows: list[dict[str, Any]] = []
     instances: dict[str, Any] = {}
     for dataset, method in chosen:
-        grids, kept, without_truth = _feed(store, dataset, method, config, scorers, cache, instances)
+        grids, without_truth = _feed(store, dataset, method, config, scorers, cache, instances)
         if not grids:
             ctx = Context(dataset, method, config, {"protocol": config.conventions().name}, None, 0)
             rows += [
@@ -194,14 +190,12 @@ def evaluate_store(
         base = {**frames_description(grids, config), "skipped_without_ground_truth": without_truth}
         ctx = Context(dataset, method, config, base, grids[0], len(grids))
         for scorer in scorers:
-            rows += (
-                scorer.missing_rows(kept[scorer.name], ctx) if scorer.missing else scorer.rows(kept[scorer.name], ctx)
-            )
+            rows += scorer.compute(ctx)
         frame_rows += _frame_rows(
-            dataset, method, grids, {s.name: kept[s.name] for s in scorers if s.per_frame and not s.missing}
+            dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not s.missing}
         )
     results = pd.DataFrame(rows, columns=COLUMNS)
-    results["metric"] = pd.Categorical(results["metric"], categories=list(METRICS), ordered=True)
+    results["metric"] = pd.Categorical(results["metric"], categories=list(metric_names()), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
     evaluated = set(chosen)
@@ -211,9 +205,7 @@ def evaluate_store(
 def _chosen_runs(
     store: RunStore, config: EvalConfig, datasets: list[str] | None, methods: list[str] | None
 ) -> list[tuple[str, str]]:
-    unknown = [m for m in config.metrics if m not in METRICS]
-    if unknown:
-        raise KfbenchError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(METRICS)}")
+    check_names(config.metrics)
     chosen = [
         (d, m)
         for d in store.datasets()
@@ -302,8 +294,8 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
     keys = table[["dataset", "method"] + (["metric"] if "metric" in columns else [])]
     if keys.isna().any().any():
         return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method or metric"
-    if "metric" in columns and not table["metric"].isin(METRICS).all():
-        return f"unknown metric(s) {', '.join(sorted(set(table['metric']) - set(METRICS)))}"
+    if "metric" in columns and not table["metric"].isin(metric_names()).all():
+        return f"unknown metric(s) {', '.join(sorted(set(table['metric']) - set(metric_names())))}"
     if "value" in columns and not all(
         pd.api.types.is_numeric_dtype(table[c]) for c in ("value", "ci_low", "ci_high", "n")
     ):

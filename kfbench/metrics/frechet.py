@@ -10,15 +10,12 @@ matrix A @ B.T, at most D x D, without eigenvectors.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
 import torch
 
 from kfbench.errors import KfbenchError
-
-Covariance = Literal["n-1", "n"]
-COVARIANCES: tuple[str, ...] = ("n-1", "n")
+from kfbench.metrics.protocol import COVARIANCES, Covariance
 
 
 class SampleSizeWarning(UserWarning):

@@ -1,4 +1,4 @@
-"""``keyframe_psnr``, ``keyframe_lpips``: how far a method's first and last frames are from the keyframes it was given.
+"""The figures of ``keyframe_psnr`` and ``keyframe_lpips``: how far a method's end frames are from its keyframes.
 
 Methods that decode their own keyframes (e.g. through a video VAE) drift from them; ones that copy them
 reproduce them exactly. Each pair gives the distance of generated frame 0 to the first keyframe and of
@@ -6,10 +6,9 @@ frame T-1 to the last, both at the generated size (the keyframes as the method r
 capped at ``PSNR_CAP`` dB so that an exact copy (MSE 0, PSNR infinite) averages; ``keyframe_exact`` is
 the fraction of keyframes reproduced bit for bit, so a capped value is never mistaken for an exact one.
 
-Registry shape: ``reads = "frames"`` (the generated clip [T, H, W, 3] and the two keyframes [H, W, 3]);
-``features(generated, first, last)`` -> one row per pair; ``score(rows)`` -> named figures, the headline
-first (its ``name``); bootstrap by pair over rows. keyframe_psnr needs no weights; keyframe_lpips reads
-the LPIPS AlexNet backbone (``weights.LPIPS_BACKBONE``).
+Shape: ``features(generated, first, last)`` (the generated clip [T, H, W, 3] and the two keyframes
+[H, W, 3]) -> one row per pair; ``score(rows)`` -> named figures, the headline first (its ``name``);
+the metrics (``kfbench.metrics.keyframe_psnr``, ``keyframe_lpips``) bootstrap by pair over rows.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.fidelity import LpipsPerFrame, psnr_per_frame
-from kfbench.metrics.weights import LPIPS_BACKBONE, WeightsFile
+from kfbench.metrics.lpips import LpipsPerFrame
+from kfbench.metrics.psnr import psnr_per_frame
 
 PSNR_CAP = 100.0
 
@@ -30,10 +29,6 @@ class KeyframeDistance(ABC):
     """Distance of the generated end frames from the input keyframes; rows [first, last, first exact, last exact]."""
 
     name: str = ""
-    reads = "frames"
-    bootstrap = "pairs"
-    higher_is_better: bool = False
-    weights: tuple[WeightsFile, ...] = ()
     extractor: str = ""
     reports_exact = False
 
@@ -69,7 +64,6 @@ class KeyframePsnr(KeyframeDistance):
     """PSNR (dB, data range 255, capped at PSNR_CAP) of the end frames against the keyframes; higher is closer."""
 
     name = "keyframe_psnr"
-    higher_is_better = True
     reports_exact = True
 
     def distance(self, ends: np.ndarray, keyframes: np.ndarray) -> np.ndarray:
@@ -80,7 +74,6 @@ class KeyframeLpips(KeyframeDistance):
     """LPIPS (v0.1, AlexNet) of the end frames against the keyframes; 0 for an exact copy."""
 
     name = "keyframe_lpips"
-    weights = (LPIPS_BACKBONE,)
     extractor = LpipsPerFrame.tag
 
     def __init__(self, backbone: Path, *, device: str = "cpu"):

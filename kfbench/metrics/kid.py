@@ -1,12 +1,21 @@
-"""Kernel Inception Distance from cached features, with torchmetrics' polynomial-kernel MMD."""
+"""``kid``: Kernel Inception Distance from cached InceptionV3 features, with torchmetrics' polynomial-kernel MMD."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import torch
-from torchmetrics.image.kid import maximum_mean_discrepancy, poly_kernel
 
 from kfbench.errors import KfbenchError
+from kfbench.metrics.fid import INCEPTION
+from kfbench.metrics.shapes import InceptionDistance
+
+if TYPE_CHECKING:
+    import torch
+
+    from kfbench.metrics.tidy import Context
+
+BOOTSTRAP_SUBSETS = 10  # subsets per bootstrap resample (the point estimate uses --kid-subsets)
 
 
 class KernelDistance:
@@ -18,6 +27,9 @@ class KernelDistance:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, *, degree: int = 3, coef: float = 1.0, device: str = "cpu"):
+        import torch
+        from torchmetrics.image.kid import poly_kernel
+
         fx = torch.as_tensor(np.asarray(x), dtype=torch.float64, device=device)
         fy = torch.as_tensor(np.asarray(y), dtype=torch.float64, device=device)
         self.k_xx = poly_kernel(fx, fx, degree, None, coef)
@@ -28,6 +40,8 @@ class KernelDistance:
         self, ix: np.ndarray, iy: np.ndarray, *, subsets: int = 100, subset_size: int = 1000, seed: int = 0
     ) -> float:
         """KID of the samples at indices ``ix`` of x and ``iy`` of y (repeats allowed)."""
+        import torch
+
         m = min(subset_size, len(ix), len(iy))
         if m < 2:
             raise KfbenchError(
@@ -47,6 +61,8 @@ class KernelDistance:
         return float(torch.stack(values).mean())
 
     def _mmd(self, ix: torch.Tensor, iy: torch.Tensor) -> torch.Tensor:
+        from torchmetrics.image.kid import maximum_mean_discrepancy
+
         ix, iy = ix.to(self.k_xx.device), iy.to(self.k_xx.device)
         return maximum_mean_discrepancy(self.k_xx[ix][:, ix], self.k_xy[ix][:, iy], self.k_yy[iy][:, iy])
 
@@ -58,3 +74,39 @@ def kernel_distance(
     return KernelDistance(x, y)(
         np.arange(len(x)), np.arange(len(y)), subsets=subsets, subset_size=subset_size, seed=seed
     )
+
+
+class KidMetric(InceptionDistance):
+    name = "kid"
+    description = "Kernel Inception Distance over the compared frames (cubic polynomial MMD)"
+    higher_is_better = False
+    label, digits, table = "KID", 4, "table1"
+    weights = (INCEPTION,)
+    papers = ("Binkowski et al.: Demystifying MMD GANs, ICLR 2018",)
+
+    def rows(self, kept: list[tuple[np.ndarray, np.ndarray]], ctx: Context) -> list[dict[str, Any]]:
+        config = self.config
+        bootstrap_subsets = min(config.kid_subsets, BOOTSTRAP_SUBSETS)
+
+        def prepare(x: np.ndarray, y: np.ndarray) -> Any:
+            kernels = KernelDistance(x, y, device=config.device)
+            return lambda ix, iy, resample: kernels(
+                ix,
+                iy,
+                subsets=bootstrap_subsets if resample else config.kid_subsets,
+                subset_size=config.kid_subset_size,
+                seed=config.seed,
+            )
+
+        settings = {
+            **self.settings(ctx),
+            "subsets": config.kid_subsets,
+            "subset_size": config.kid_subset_size,
+            "bootstrap_subsets": bootstrap_subsets,
+            "kernel": "cubic polynomial, gamma 1/D, coef 1",
+        }
+        return [
+            ctx.distance_row(
+                self.name, [k[0] for k in kept], [k[1] for k in kept], self.image.tag, settings, prepare, frechet=False
+            )
+        ]

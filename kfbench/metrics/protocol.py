@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.frechet import COVARIANCES
+
+Covariance = Literal["n-1", "n"]  # divisor of the covariance in a Frechet distance
+COVARIANCES: tuple[str, ...] = ("n-1", "n")
 
 WINDOW_STARTS = ("centre", "first")
 

@@ -1,193 +1,119 @@
-"""The metrics `kfbench evaluate` computes, one entry each (`kfbench list metrics`).
+"""The metrics `kfbench evaluate` computes: one line each, a name and the ``module:Class`` that is the metric.
 
-An entry names the metric, what it reads, its weights files and its direction; ``scorer`` names the
-class (``module:Name``, imported only when the metric is computed) that turns loaded pairs into tidy
-rows (``kfbench.metrics.scorers``). Adding a metric is one module with its computation and one entry here.
+A metric is one module (``kfbench/metrics/<name>.py``: a :class:`~kfbench.metrics.base.Metric` subclass
+with its metadata, maths and state) and one line in ``METRICS_TABLE``. A metric kept in another package
+registers with an entry point of group ``kfbench.metrics`` (``name = "module:Class"``) and needs no line
+here (docs/adding-a-metric.md). Names resolve without importing any metric; a class is imported when it is
+asked for, and the metric modules import their networks only when they compute.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import difflib
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.weights import I3D, INCEPTION, LPIPS_BACKBONE, VIDEOMAE, VJEPA_ENCODER, VJEPA_PROBE, WeightsFile
+from kfbench.registry import import_factory
 
-Reads = Literal["frames", "clips", "features"]
+if TYPE_CHECKING:
+    from kfbench.metrics.base import Metric
+    from kfbench.metrics.weights import WeightsFile
 
-
-@dataclass(frozen=True)
-class MetricEntry:
-    """One registered metric: its name, what it reads, its weights, its direction and where it is reported."""
-
-    name: str
-    description: str
-    reads: Reads
-    weights: tuple[WeightsFile, ...]
-    higher_is_better: bool
-    label: str
-    digits: int
-    table: Literal["table1", "newer"]
-    scorer: str  # module:Class in kfbench.metrics.scorers (or elsewhere)
-
-
-_S = "kfbench.metrics.scorers:"
-ENTRIES = (
-    MetricEntry(
-        "fid",
-        "Frechet Inception Distance over the compared frames (InceptionV3 pool3)",
-        "frames",
-        (INCEPTION,),
-        False,
-        "FID",
-        2,
-        "table1",
-        _S + "Fid",
-    ),
-    MetricEntry(
-        "kid",
-        "Kernel Inception Distance over the compared frames (cubic polynomial MMD)",
-        "frames",
-        (INCEPTION,),
-        False,
-        "KID",
-        4,
-        "table1",
-        _S + "Kid",
-    ),
-    MetricEntry(
-        "fvd",
-        "Frechet Video Distance on Kinetics-400 I3D logits of each pair's clip",
-        "clips",
-        (I3D,),
-        False,
-        "FVD",
-        2,
-        "table1",
-        _S + "I3dFvd",
-    ),
-    MetricEntry(
-        "psnr",
-        "PSNR per compared frame against the ground truth (capped at 100 dB)",
-        "frames",
-        (),
-        True,
-        "PSNR",
-        2,
-        "table1",
-        _S + "Psnr",
-    ),
-    MetricEntry(
-        "ssim",
-        "SSIM per compared frame against the ground truth (torchmetrics)",
-        "frames",
-        (),
-        True,
-        "SSIM",
-        3,
-        "table1",
-        _S + "Ssim",
-    ),
-    MetricEntry(
-        "lpips",
-        "LPIPS v0.1 (AlexNet) per compared frame against the ground truth",
-        "frames",
-        (LPIPS_BACKBONE,),
-        False,
-        "LPIPS",
-        3,
-        "table1",
-        _S + "Lpips",
-    ),
-    MetricEntry(
-        "fvd_videomae",
-        "content-debiased FVD on VideoMAE-v2 features of 16-frame clips (cd-fvd)",
-        "clips",
-        (VIDEOMAE,),
-        False,
-        "FVD-VideoMAE",
-        2,
-        "newer",
-        _S + "FvdVideoMAEScorer",
-    ),
-    MetricEntry(
-        "jedi",
-        "JEDi: polynomial MMD of V-JEPA probe features of 16-frame clips (videojedi)",
-        "clips",
-        (VJEPA_ENCODER, VJEPA_PROBE),
-        False,
-        "JEDi",
-        3,
-        "newer",
-        _S + "JediScorer",
-    ),
-    MetricEntry(
-        "keyframe_psnr",
-        "PSNR of the generated first and last frames against the input keyframes",
-        "frames",
-        (),
-        True,
-        "keyframe PSNR",
-        2,
-        "newer",
-        _S + "KeyframePsnrScorer",
-    ),
-    MetricEntry(
-        "keyframe_lpips",
-        "LPIPS of the generated first and last frames against the input keyframes",
-        "frames",
-        (LPIPS_BACKBONE,),
-        False,
-        "keyframe LPIPS",
-        4,
-        "newer",
-        _S + "KeyframeLpipsScorer",
-    ),
-    MetricEntry(
-        "warp_error",
-        "flow-warping error between consecutive generated frames (OpenCV DIS), beside the ground truth's",
-        "clips",
-        (),
-        False,
-        "warp error",
-        5,
-        "newer",
-        _S + "WarpErrorScorer",
-    ),
-    MetricEntry(
-        "flicker",
-        "low-pass frame-to-frame change of the generated clip over the ground truth's (1: as steady)",
-        "clips",
-        (),
-        False,
-        "flicker",
-        3,
-        "newer",
-        _S + "FlickerScorer",
-    ),
-)
-REGISTRY: dict[str, MetricEntry] = {e.name: e for e in ENTRIES}
-METRICS: tuple[str, ...] = tuple(REGISTRY)
-HIGHER_IS_BETTER: dict[str, bool] = {e.name: e.higher_is_better for e in ENTRIES}
+ENTRY_POINT_GROUP = "kfbench.metrics"
+METRICS_TABLE = {
+    "fid": "kfbench.metrics.fid:FidMetric",
+    "kid": "kfbench.metrics.kid:KidMetric",
+    "fvd": "kfbench.metrics.fvd:FvdMetric",
+    "psnr": "kfbench.metrics.psnr:PsnrMetric",
+    "ssim": "kfbench.metrics.ssim:SsimMetric",
+    "lpips": "kfbench.metrics.lpips:LpipsMetric",
+    "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
+    "jedi": "kfbench.metrics.jedi:JediMetric",
+    "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",
+    "keyframe_lpips": "kfbench.metrics.keyframe_lpips:KeyframeLpipsMetric",
+    "warp_error": "kfbench.metrics.warp_error:WarpErrorMetric",
+    "flicker": "kfbench.metrics.flicker:FlickerMetric",
+}
 
 
-def metric_entry(name: str) -> MetricEntry:
-    if name not in REGISTRY:
-        raise KfbenchError(f"unknown metric '{name}'; valid: {', '.join(METRICS)} (kfbench list metrics)")
-    return REGISTRY[name]
+@cache
+def registered() -> dict[str, str]:
+    """Every metric name and its ``module:Class``: kfbench's, then those of installed packages' entry points."""
+    table = dict(METRICS_TABLE)
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        if point.name in table:
+            raise KfbenchError(
+                f"metric '{point.name}' is registered twice: {table[point.name]} and {point.value} "
+                f"(entry point of {point.dist.name if point.dist else 'an installed package'}); "
+                "uninstall one or rename its entry point"
+            )
+        table[point.name] = point.value
+    return table
+
+
+def metric_names() -> tuple[str, ...]:
+    """The registered metric names, in report order."""
+    return tuple(registered())
+
+
+def check_names(names: tuple[str, ...] | list[str]) -> None:
+    """One line naming each unknown metric, with the nearest registered names."""
+    unknown = [n for n in names if n not in registered()]
+    if unknown:
+        hints = [
+            f" (did you mean {', '.join(close)}?)"
+            if (close := difflib.get_close_matches(n, metric_names(), n=2))
+            else ""
+            for n in unknown
+        ]
+        listed = ", ".join(f"'{n}'{hint}" for n, hint in zip(unknown, hints))
+        raise KfbenchError(f"unknown metric(s) {listed}; valid: {', '.join(metric_names())} (kfbench list metrics)")
+
+
+@cache
+def metric_class(name: str) -> type[Metric]:
+    """The metric class registered as ``name`` (its module imported now; its networks not yet)."""
+    from kfbench.metrics.base import Metric
+
+    check_names([name])
+    spec = registered()[name]
+    try:
+        cls = import_factory(spec)
+    except (ImportError, AttributeError) as exc:
+        raise KfbenchError(
+            f"metric '{name}' names {spec}, which cannot be imported ({exc}); fix or uninstall it"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Metric)) or cls.name != name:
+        raise KfbenchError(
+            f"metric '{name}' names {spec}, which is not a kfbench.metrics.base.Metric subclass with name = '{name}'"
+        )
+    return cls
+
+
+def weights_files() -> dict[str, tuple[WeightsFile, list[str]]]:
+    """Each weights file any metric reads, by flag, with the metrics that read it (the evaluate options)."""
+    files: dict[str, tuple[WeightsFile, list[str]]] = {}
+    for name in metric_names():
+        for weights in metric_class(name).weights:
+            known, readers = files.setdefault(weights.flag, (weights, []))
+            if known != weights:
+                raise KfbenchError(
+                    f"metrics {', '.join(readers)} and {name} declare different files for {weights.flag}; "
+                    "share one WeightsFile"
+                )
+            readers.append(name)
+    return files
 
 
 def listing() -> list[str]:
-    """`kfbench list metrics`: name, description, weights file(s) or 'no weights'."""
-    width = max(len(n) for n in METRICS)
-    return [
-        f"{e.name:<{width}}  {e.description}  [{' + '.join(' or '.join(w.names) for w in e.weights) or 'no weights'}]"
-        for e in ENTRIES
-    ]
-
-
-def import_scorer(entry: MetricEntry) -> type:
-    """The scorer class an entry names (imported now: it may load torch)."""
-    from kfbench.registry import import_factory
-
-    return import_factory(entry.scorer)
+    """`kfbench list metrics`: name, description, papers, weights file(s) or 'no weights'."""
+    names = metric_names()
+    width = max(len(n) for n in names)
+    lines = []
+    for name in names:
+        cls = metric_class(name)
+        papers = f" ({'; '.join(cls.papers)})" if cls.papers else ""
+        lines.append(f"{name:<{width}}  {cls.description}{papers}  [{cls.listing_weights()}]")
+    return lines

@@ -1,4 +1,4 @@
-"""Weight-free temporal consistency: ``warp_error`` and ``flicker``, each beside the same figure for the ground truth.
+"""The figures of ``warp_error`` and ``flicker`` (weight-free temporal consistency), each beside the ground truth's.
 
 ``warp_error`` (after Lai et al., ECCV 2018): for each pair of consecutive frames, OpenCV DIS optical flow
 (``DISOPTICAL_FLOW_PRESET_MEDIUM`` on grey frames) both ways; frame t+1 is warped back to t with the forward
@@ -9,9 +9,9 @@ RGB difference (values in [0, 1]) over the visible pixels, averaged over the T-1
 values in [0, 1]); reported as the generated clips' mean over the ground truth's (1: as steady as the real
 video; NaN where the ground truth does not change at all), with both means beside it.
 
-Registry shape: ``reads = "frames"`` (the generated clip [T, H, W, 3], keyframes included, and the ground
-truth at the same times and size); ``features(generated, truth)`` -> [generated figure, ground-truth figure]
-per pair; ``score(rows)`` -> named figures, the headline first; bootstrap by pair over rows; no weights.
+Shape: ``features(generated, truth)`` (the generated clip [T, H, W, 3], keyframes included, and the ground
+truth at the same times and size) -> [generated figure, ground-truth figure] per pair; ``score(rows)`` ->
+named figures, the headline first; the metrics (``kfbench.metrics.warp_error``, ``flicker``) bootstrap by pair.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.metrics.weights import WeightsFile
 from kfbench.utils.imageops import backward_warp
 
 OCCLUSION_ALPHA, OCCLUSION_BETA = 0.01, 0.5
@@ -65,10 +64,6 @@ class GeneratedBesideTruth(ABC):
     """A figure of a clip, for the generated clip and for the ground truth; rows [generated, truth]."""
 
     name: str = ""
-    reads = "frames"
-    bootstrap = "pairs"
-    higher_is_better = False
-    weights: tuple[WeightsFile, ...] = ()
     extractor: str = ""
 
     @abstractmethod

@@ -1,5 +1,6 @@
-"""``fvd_videomae``: FVD on VideoMAE-v2 features as the ``cd-fvd`` package computes it (Ge et al., CVPR 2024).
+"""The features and score of ``fvd_videomae`` (``kfbench.metrics.fvd_videomae``): FVD on VideoMAE-v2 features.
 
+As the ``cd-fvd`` package computes it (Ge et al., CVPR 2024).
 cd-fvd 0.1.1 (``cdfvd.fvd.cdfvd(model="videomae")``): the checkpoint ``vit_g_hybrid_pt_1200e_ssv2_ft.pth``
 (ViT-g/14, 1408-d, 40 blocks, 16 heads, VideoMAE-v2 hybrid pre-training fine-tuned on SSv2) with its
 state dict under ``module`` or ``model``; each 16-frame clip scaled to [0, 1] (no mean/std normalisation),
@@ -21,7 +22,6 @@ from kfbench.metrics.checkpoint import load_exactly, load_weights_only, require,
 from kfbench.metrics.clipmetric import ENCODER_SIZE, ClipDistributionMetric, resize_frames
 from kfbench.metrics.frechet import frechet_distance_features
 from kfbench.metrics.vit import PatchEmbed3D, blocks_from_state
-from kfbench.metrics.weights import VIDEOMAE
 
 WHAT = "VideoMAE-v2"
 CLIP_LENGTH = 16
@@ -69,7 +69,6 @@ class FvdVideoMAE(ClipDistributionMetric):
     """FVD on VideoMAE-v2 features (cd-fvd): lower is better; covariance divisor N."""
 
     name = "fvd_videomae"
-    weights = (VIDEOMAE,)
     clip_length = CLIP_LENGTH
     covariance = "n"
 

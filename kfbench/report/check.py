@@ -13,7 +13,7 @@ import pandas as pd
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
-from kfbench.metrics.registry import HIGHER_IS_BETTER
+from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.registry import create_dataset, create_method
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
@@ -37,7 +37,7 @@ class CheckOutcome:
 
 def parse_tolerance(text: str | None, default: float) -> dict[str, float]:
     """'0.02' (every metric) or 'psnr=0.01,ssim=0.02': allowed relative worsening per metric."""
-    tolerances = {metric: default for metric in HIGHER_IS_BETTER}
+    tolerances = {metric: default for metric in metric_names()}
     if not text:
         return tolerances
     try:
@@ -82,7 +82,7 @@ def compare(baseline: list[dict[str, Any]], results: pd.DataFrame, tolerances: d
             )
             continue
         old, new, tol = float(entry["value"]), float(row.value), tolerances[entry["metric"]]
-        worse = (old - new) if HIGHER_IS_BETTER[entry["metric"]] else (new - old)
+        worse = (old - new) if metric_class(entry["metric"]).higher_is_better else (new - old)
         change = worse / max(abs(old), 1e-12)
         line = f"{name}: baseline {old:.6g}, now {new:.6g}"
         if change > tol:
@@ -110,10 +110,10 @@ def read_baseline(path: Path, update: bool) -> dict[str, Any]:
     for i, entry in enumerate(values):
         if not isinstance(entry, dict) or any(not isinstance(entry.get(k), t) for k, t in keys.items()):
             raise KfbenchError(f"baseline {path}: 'values' entry {i} needs {', '.join(keys)} (value a number); {fix}")
-        if entry["metric"] not in HIGHER_IS_BETTER:
+        if entry["metric"] not in metric_names():
             raise KfbenchError(
                 f"baseline {path}: 'values' entry {i} has unknown metric '{entry['metric']}'; "
-                f"valid: {', '.join(HIGHER_IS_BETTER)}"
+                f"valid: {', '.join(metric_names())}"
             )
     return baseline
 

@@ -11,8 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kfbench.metrics.registry import metric_names
 from kfbench.report.sources import PairView, nearest_frame
-from kfbench.report.tables import DIRECTION, LABELS
+from kfbench.report.tables import label as metric_label
 from kfbench.utils.atomicio import replacing
 
 STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -30,7 +31,7 @@ def save(fig: plt.Figure, stem: Path) -> list[Path]:
 def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] | None:
     """One panel per computed metric: a bar per method with its bootstrap interval."""
     rows = results[(results["dataset"] == dataset) & (results["missing_reason"] == "") & results["value"].notna()]
-    metrics = [m for m in LABELS if m in set(rows["metric"])]
+    metrics = [m for m in metric_names() if m in set(rows["metric"])]
     if not metrics:
         return None
     methods = sorted(rows["method"].unique())
@@ -51,7 +52,7 @@ def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] |
         )
         ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
         n = part["n"].dropna().astype(int).unique()
-        ax.set_title(f"{LABELS[metric]} {DIRECTION[metric]}  (n={', '.join(map(str, n))})", fontsize=9)
+        ax.set_title(f"{metric_label(metric, ' ')}  (n={', '.join(map(str, n))})", fontsize=9)
     fig.suptitle(f"{dataset}: metrics with bootstrap intervals", fontsize=10)
     return save(fig, stem)
 
@@ -69,7 +70,7 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> list[
             curve = part.assign(x=x.round(3)).groupby("x")[metric].mean()
             ax.plot(curve.index, curve.to_numpy(), marker=".", label=method)
         ax.set_xlabel("frame index (ground-truth clip)")
-        ax.set_ylabel(f"{LABELS[metric]} {DIRECTION[metric]}")
+        ax.set_ylabel(metric_label(metric, " "))
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{dataset}: per-frame fidelity, mean over pairs", fontsize=10)

@@ -13,17 +13,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfbench.metrics.registry import ENTRIES
+from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.presets import resource_dir
 from kfbench.utils.atomicio import replacing, write_text
 
-LABELS = {e.name: e.label for e in ENTRIES}
-DIRECTION = {e.name: "↑" if e.higher_is_better else "↓" for e in ENTRIES}
-DIGITS = {e.name: e.digits for e in ENTRIES}
-TABLE1_METRICS = [e.name for e in ENTRIES if e.table == "table1"]
-NEWER_METRICS = [e.name for e in ENTRIES if e.table == "newer"]
 PAPER_FILE = "paper_table1.csv"
 PAPER_METRICS = ("fid", "fvd")
+
+
+def arrow(metric: str) -> str:
+    """The metric's direction: ↑ (higher is better) or ↓."""
+    return "↑" if metric_class(metric).higher_is_better else "↓"
+
+
+def label(metric: str, between: str = "") -> str:
+    """The metric's label with its direction: 'FID↓' (``between`` goes between the two)."""
+    return f"{metric_class(metric).label}{between}{arrow(metric)}"
+
+
+def table_metrics(table: str) -> list[str]:
+    """The metrics reported in ``table`` ("table1" or "newer"), in registry order."""
+    return [m for m in metric_names() if metric_class(m).table == table]
 
 
 def paper_table() -> pd.DataFrame:
@@ -46,7 +56,11 @@ class Table:
 
 
 def format_value(metric: str, value: float) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{DIGITS[metric]}f}"
+    return (
+        "—"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{metric_class(metric).digits}f}"
+    )
 
 
 def cell(row: pd.Series) -> str:
@@ -72,18 +86,18 @@ def cell(row: pd.Series) -> str:
 
 
 def table1(
-    results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95, columns: list[str] = TABLE1_METRICS
+    results: pd.DataFrame, paper: pd.DataFrame, confidence: float = 0.95, columns: list[str] | None = None
 ) -> Table:
     """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
     datasets = sorted(results["dataset"].unique())
-    metrics = [m for m in columns if m in set(results["metric"])]
+    metrics = [m for m in (table_metrics("table1") if columns is None else columns) if m in set(results["metric"])]
     with_paper = [d for d in datasets if d in paper_datasets(paper)]
     methods = list(dict.fromkeys(list(results["method"].unique()) + (list(paper["method"]) if with_paper else [])))
     header = ["method"]
     for dataset in datasets:
-        header += [f"{dataset} {LABELS[m]}{DIRECTION[m]}" for m in metrics]
+        header += [f"{dataset} {label(m)}" for m in metrics]
         if dataset in with_paper:
-            header += [f"{dataset} {LABELS[m]}{DIRECTION[m]} (paper)" for m in PAPER_METRICS]
+            header += [f"{dataset} {label(m)} (paper)" for m in PAPER_METRICS]
     index = {(r.dataset, r.method, r.metric): r for r in results.itertuples(index=False)}
     published = paper.set_index("method")
     mapped = mapped_notes(results)
@@ -95,7 +109,9 @@ def table1(
                 found = index.get((dataset, method, metric))
                 line.append(cell(pd.Series(found._asdict())) if found is not None else "")
                 if found is not None and found.missing_reason:
-                    missing.setdefault(found.missing_reason, []).append(f"{dataset}/{method} {LABELS[metric]}")
+                    missing.setdefault(found.missing_reason, []).append(
+                        f"{dataset}/{method} {metric_class(metric).label}"
+                    )
             if dataset in with_paper:
                 for metric in PAPER_METRICS:
                     value = published[f"{dataset}_{metric}"].get(method) if method in published.index else None
@@ -103,7 +119,7 @@ def table1(
         rows.append(line)
     sizes = sorted(
         {
-            f"{r.dataset}: {LABELS[r.metric]} n={int(r.n)}"
+            f"{r.dataset}: {metric_class(r.metric).label} n={int(r.n)}"
             for r in results.itertuples()
             if r.n and not r.missing_reason and r.metric in metrics
         }
@@ -122,7 +138,7 @@ def table1(
 
 def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
     """The newer metrics (content-debiased FVD, JEDi, keyframe fidelity, temporal consistency) in Table 1's layout."""
-    table = table1(results, pd.DataFrame(columns=["method"]), confidence, NEWER_METRICS)
+    table = table1(results, pd.DataFrame(columns=["method"]), confidence, table_metrics("newer"))
     table.caption = (
         f"Newer metrics in Table 1's layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = "
         "sample "
@@ -182,7 +198,7 @@ def conventions_text(results: pd.DataFrame) -> str:
 def published_table(paper: pd.DataFrame) -> Table:
     """The paper's Table 1 as published."""
     header = ["method"] + [
-        f"{c.rsplit('_', 1)[0]} {LABELS[c.rsplit('_', 1)[1]]}↓ (paper)" for c in paper.columns if c != "method"
+        f"{c.rsplit('_', 1)[0]} {label(c.rsplit('_', 1)[1])} (paper)" for c in paper.columns if c != "method"
     ]
     rows = [
         [r["method"]] + [format_value(c.rsplit("_", 1)[1], r[c]) for c in paper.columns if c != "method"]
@@ -242,7 +258,7 @@ def write_tables(results: pd.DataFrame, folder: Path, confidence: float = 0.95) 
     """table1, paper_table1 and (when any newer metric was evaluated) table_newer, each .{md,csv,tex}, in ``folder``."""
     paper = paper_table()
     tables = {"table1": table1(results, paper, confidence), "paper_table1": published_table(paper)}
-    if set(NEWER_METRICS) & set(results["metric"]):
+    if set(table_metrics("newer")) & set(results["metric"]):
         tables["table_newer"] = newer_table(results, confidence)
     for name, table in tables.items():
         write_text(folder / f"{name}.md", to_markdown(table))

@@ -1,0 +1,103 @@
+"""``lpips``: LPIPS v0.1 (AlexNet) of each compared frame against the ground truth, from local weights files.
+
+torchmetrics' LPIPS network with its bundled v0.1 linear layers and torchvision's ImageNet AlexNet
+backbone, both read weights-only here (torchmetrics' constructor is told to load nothing itself).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kfbench.errors import KfbenchError
+from kfbench.metrics.psnr import frames_as_float
+from kfbench.metrics.shapes import PerFrame
+from kfbench.metrics.weights import WeightsFile
+
+LPIPS_BACKBONE = WeightsFile(
+    "LPIPS AlexNet backbone weights",
+    "--lpips-weights",
+    ("alexnet-owt-7be5be79.pth",),
+    "torchvision's ImageNet AlexNet (alexnet-owt-7be5be79.pth, https://download.pytorch.org/models/)",
+)
+LPIPS_WHAT = "LPIPS AlexNet backbone file"
+LPIPS_TAG = "lpips-v0.1-alexnet"
+
+
+def linear_layers() -> Path:
+    """The v0.1 linear layers torchmetrics ships (its constructor would torch.load them without weights_only)."""
+    from torchmetrics.functional.image import lpips as torchmetrics_lpips
+
+    return Path(torchmetrics_lpips.__file__).parent / "lpips_models" / "alex.pth"
+
+
+def load_lpips(backbone: Path) -> Any:
+    """LPIPS v0.1 (AlexNet): torchmetrics' bundled linear layers + torchvision AlexNet weights from a file."""
+    import torchvision
+    from torchmetrics.functional.image.lpips import _NoTrainLpips
+
+    from kfbench.utils.safeload import load_weights_only, state_dict_of
+
+    state = state_dict_of(load_weights_only(backbone, LPIPS_WHAT), LPIPS_WHAT, backbone)
+    model = _NoTrainLpips(pretrained=False, net="alex", pnet_rand=True)
+    linear, what = linear_layers(), "torchmetrics' LPIPS linear layers"
+    result = model.load_state_dict(state_dict_of(load_weights_only(linear, what), what, linear), strict=False)
+    if result.unexpected_keys:
+        raise KfbenchError(
+            f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics"
+        )
+    alexnet = torchvision.models.alexnet(weights=None)
+    features = {k: v for k, v in state.items() if k.startswith("features.")}
+    try:
+        alexnet.features.load_state_dict({k.removeprefix("features."): v for k, v in features.items()})
+    except RuntimeError as exc:
+        raise KfbenchError(
+            f"'{backbone}' is not torchvision's AlexNet state_dict ({str(exc).splitlines()[0]})"
+        ) from None
+    for slice_ in (model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5):
+        for index, layer in slice_.named_children():
+            layer.load_state_dict(alexnet.features[int(index)].state_dict())
+    return model.eval()
+
+
+class LpipsPerFrame:
+    """uint8 frame pairs -> LPIPS distance per frame (lower is closer)."""
+
+    tag = LPIPS_TAG
+
+    def __init__(self, backbone: Path, *, device: str = "cpu", batch_size: int = 16):
+        self.model, self.device, self.batch_size = load_lpips(backbone).to(device), device, batch_size
+
+    def __call__(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(generated), self.batch_size):
+                a = frames_as_float(generated[start : start + self.batch_size]).float().to(self.device) / 127.5 - 1
+                b = frames_as_float(truth[start : start + self.batch_size]).float().to(self.device) / 127.5 - 1
+                out.append(self.model(a, b).reshape(-1).double().cpu().numpy())
+        return np.concatenate(out)
+
+
+class LpipsMetric(PerFrame):
+    name = "lpips"
+    description = "LPIPS v0.1 (AlexNet) per compared frame against the ground truth"
+    higher_is_better = False
+    label, digits, table = "LPIPS", 3, "table1"
+    weights = (LPIPS_BACKBONE,)
+    papers = ("Zhang et al.: The unreasonable effectiveness of deep features as a perceptual metric, CVPR 2018",)
+    extractor_tag = LPIPS_TAG
+
+    def model(self) -> LpipsPerFrame:
+        return self.models.get(
+            ("lpips", self.weights_paths), lambda: LpipsPerFrame(self.weights_paths[0], device=self.config.device)
+        )
+
+    def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return self.model()(generated, truth)
+
+    def details(self) -> dict[str, Any]:
+        return {"net": "alex", "version": "0.1", "weights": str(self.weights_paths[0])}

@@ -1,0 +1,43 @@
+"""``ssim``: structural similarity of each compared frame against the ground truth (torchmetrics' SSIM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kfbench.metrics.psnr import frames_as_float
+from kfbench.metrics.shapes import PerFrame
+
+SSIM_CONVENTION = {
+    "data_range": 255,
+    "window": "gaussian 11x11, sigma 1.5",
+    "constants": "K1 0.01, K2 0.03",
+    "borders": "reflect-padded",
+    "pooling": "mean of the SSIM map over every pixel of the full image and the 3 RGB channels (torchmetrics)",
+}
+
+
+def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """SSIM of each uint8 frame pair, with the conventions of ``SSIM_CONVENTION``."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    a, b = (
+        frames_as_float(generated).float(),
+        frames_as_float(truth).float(),
+    )  # float32: float64 convolutions are ~5x slower
+    return structural_similarity_index_measure(a, b, data_range=255.0, reduction="none").double().numpy()
+
+
+class SsimMetric(PerFrame):
+    name = "ssim"
+    description = "SSIM per compared frame against the ground truth (torchmetrics)"
+    higher_is_better = True
+    label, digits, table = "SSIM", 3, "table1"
+    papers = ("Wang et al.: Image quality assessment: from error visibility to structural similarity, IEEE TIP 2004",)
+
+    def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return ssim_per_frame(generated, truth)
+
+    def details(self) -> dict[str, Any]:
+        return SSIM_CONVENTION

@@ -1,0 +1,23 @@
+"""``warp_error``: flow-warping error between consecutive generated frames, beside the ground truth's.
+
+The figure (OpenCV DIS flow, occlusions masked) is ``kfbench.metrics.temporal``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kfbench.metrics.shapes import TemporalFigures
+
+
+class WarpErrorMetric(TemporalFigures):
+    name = "warp_error"
+    description = "flow-warping error between consecutive generated frames (OpenCV DIS), beside the ground truth's"
+    higher_is_better = False
+    label, digits, table = "warp error", 5, "newer"
+    papers = ("Lai et al.: Learning blind video temporal consistency, ECCV 2018",)
+
+    def build(self) -> Any:
+        from kfbench.metrics.temporal import WarpError
+
+        return WarpError()
