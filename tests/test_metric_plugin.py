@@ -41,7 +41,9 @@ def with_toy(monkeypatch):
 def test_the_toy_metric_is_listed_and_its_weights_option_derived():
     listed = run_cli("list", "metrics", env=WITH_PLUGIN, check=True).stdout.splitlines()
     assert listed[-1].startswith("toy_brightness ") and listed[-1].endswith("[toy_brightness.txt]")
-    assert not any(line.startswith("toy_brightness") for line in run_cli("list", "metrics", check=True).stdout.splitlines())
+    assert not any(
+        line.startswith("toy_brightness") for line in run_cli("list", "metrics", check=True).stdout.splitlines()
+    )
     help_text = run_cli("evaluate", "--help", env={**WITH_PLUGIN, "COLUMNS": "200"}, check=True).stdout
     assert "--toy-weights" in help_text and "--inception-weights" in help_text
     typo = run_cli("evaluate", "--metrics", "toy_brightnes", env=WITH_PLUGIN)
@@ -56,7 +58,9 @@ def test_the_toy_metric_is_evaluated_and_reported(with_toy, tmp_path, monkeypatc
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
     (hub / "toy_brightness.txt").write_text(f"{SCALE}\n")
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # its weights file found in the hub cache, as kfbench's own
+    monkeypatch.setenv(
+        "TORCH_HOME", str(tmp_path / "torch")
+    )  # its weights file found in the hub cache, as kfbench's own
 
     code, _, err = run_main("evaluate", "--out", out, "--metrics", "psnr,toy_brightness", "--bootstrap", "0", "--quiet")
     assert code == 0, err
@@ -67,7 +71,9 @@ def test_the_toy_metric_is_evaluated_and_reported(with_toy, tmp_path, monkeypatc
     store = RunStore(out)
     for pair_id in data.pair_ids():
         generated, truth = store.load_frames("synthetic", "linear", pair_id), data.load(pair_id).ground_truth
-        gap = np.abs(generated.reshape(6, -1).mean(axis=1) - truth.reshape(6, -1).mean(axis=1))[1:-1]  # in-between frames
+        gap = np.abs(generated.reshape(6, -1).mean(axis=1) - truth.reshape(6, -1).mean(axis=1))[
+            1:-1
+        ]  # in-between frames
         expected.extend(SCALE * gap)
     assert row["value"] == pytest.approx(np.mean(expected), rel=1e-12) and row["n"] == len(expected) == 8
     assert json.loads(row["settings"])["scale"] == SCALE and not isinstance(row["missing_reason"], str)
@@ -85,8 +91,20 @@ def test_the_toy_metric_takes_its_weights_option_on_the_command_line(tmp_path):
     data = create_dataset("synthetic", num_pairs=2, num_frames=4, height=16, width=16)
     run_benchmark(create_method("linear"), data, RunStore(tmp_path / "runs"), data.pair_ids())
     (tmp_path / "scale.txt").write_text("3\n")
-    done = run_cli("evaluate", "--out", tmp_path / "runs", "--metrics", "toy_brightness", "--toy-weights",
-                   tmp_path / "scale.txt", "--bootstrap", "0", "--quiet", env=WITH_PLUGIN, check=True)
+    done = run_cli(
+        "evaluate",
+        "--out",
+        tmp_path / "runs",
+        "--metrics",
+        "toy_brightness",
+        "--toy-weights",
+        tmp_path / "scale.txt",
+        "--bootstrap",
+        "0",
+        "--quiet",
+        env=WITH_PLUGIN,
+        check=True,
+    )
     assert "toy_brightness:" in done.stdout
     settings = json.loads(pd.read_csv(tmp_path / "runs" / "results.csv")["settings"].iloc[0])
     assert settings["scale"] == 3.0

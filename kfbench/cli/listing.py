@@ -53,6 +53,7 @@ def list_pairs(dataset: str | None, flags: dict[str, str]) -> None:
         raise KfbenchError(
             f"kfbench list pairs needs a dataset whose pairs are known without its data: davis, not '{dataset or ''}'"
         )
-    ids, summary = pair_listing({k: coerce_option("dataset", "davis", k, v) for k, v in flags.items()})
+    options = {k: coerce_option("dataset", "davis", k, v) for k, v in flags.items()}
+    ids, summary = pair_listing(dataset_presets()["davis"].options, options)
     typer.echo("\n".join(ids))
     typer.echo(summary, err=True)

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Literal
 
 from kfbench.datasets.clips import ClipDataset
-from kfbench.datasets.davislist import LISTED_SPLITS, check_download, listed_frame_counts
+from kfbench.datasets.davislist import LISTED_SPLITS, SPLITS, check_download, listed_frame_counts, parse_splits
 from kfbench.datasets.pairrule import PairRule
 from kfbench.datasets.sources import FrameFolder, FrameSource
 from kfbench.errors import KfbenchError
 
 Resolution = Literal["Full-Resolution", "480p"]
-SPLITS = ("train", "val", "test-dev", "test-challenge")
 ARCHIVE_BASE = "https://data.vision.ee.ethz.ch/csergi/share/davis/"
 
 
@@ -61,17 +60,6 @@ ARCHIVES: dict[tuple[str, str], Archive] = {
         "DAVIS-2017-test-challenge-Full-Resolution.zip", ("test-challenge",)
     ),
 }
-
-
-def parse_splits(text: str) -> tuple[str, ...]:
-    """'all' or a comma-separated subset of train, val, test-dev, test-challenge."""
-    if text == "all":
-        return SPLITS
-    splits = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise KfbenchError(f"davis: unknown split(s) {', '.join(unknown) or text!r}; use all or {', '.join(SPLITS)}")
-    return splits
 
 
 def archives_for(splits: tuple[str, ...], resolution: str) -> list[Archive]:

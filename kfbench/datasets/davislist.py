@@ -18,6 +18,7 @@ from kfbench.datasets.sources import IMAGE_EXTENSIONS
 from kfbench.errors import KfbenchError
 from kfbench.presets import resource_dir
 
+SPLITS = ("train", "val", "test-dev", "test-challenge")
 LISTED_SPLITS = ("train", "val", "test-dev")
 LIST_FILE = "davis2017_sequences.csv"
 
@@ -64,6 +65,17 @@ def check_download(images: Path, splits: tuple[str, ...]) -> None:
         )
 
 
+def parse_splits(text: str) -> tuple[str, ...]:
+    """'all' or a comma-separated subset of train, val, test-dev, test-challenge."""
+    if text == "all":
+        return SPLITS
+    splits = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise KfbenchError(f"davis: unknown split(s) {', '.join(unknown) or text!r}; use all or {', '.join(SPLITS)}")
+    return splits
+
+
 def _names(items: list[str], shown: int = 12) -> str:
     return ", ".join(items[:shown]) + (f" (+{len(items) - shown} more)" if len(items) > shown else "")
 
@@ -77,16 +89,13 @@ def listed_pairs(splits: tuple[str, ...], rule: PairRule) -> list[str]:
 LISTING_OPTIONS = ("splits", "num_frames", "frame_stride", "num_pairs")
 
 
-def pair_listing(options: dict[str, Any]) -> tuple[list[str], str]:
-    """The pair ids of the davis preset with ``options`` (of LISTING_OPTIONS) and a summary line with their sha256."""
-    from kfbench.datasets.davis import parse_splits
-    from kfbench.registry import dataset_presets
-
+def pair_listing(preset: dict[str, Any], options: dict[str, Any]) -> tuple[list[str], str]:
+    """The pair ids of the davis preset's options with ``options`` (of LISTING_OPTIONS) and a summary line with their sha256."""
     unknown = sorted(set(options) - set(LISTING_OPTIONS))
     if unknown:
         valid = ", ".join("--" + n.replace("_", "-") for n in LISTING_OPTIONS)
         raise KfbenchError(f"kfbench list pairs davis: unknown option --{unknown[0].replace('_', '-')}; valid: {valid}")
-    chosen = {**dataset_presets()["davis"].options, **options}
+    chosen = {**preset, **options}
     splits = parse_splits(chosen["splits"])
     rule = PairRule(chosen["num_frames"], chosen["frame_stride"], chosen["num_pairs"])
     ids = listed_pairs(splits, rule)

@@ -15,8 +15,9 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.shapes import PerFrame
 from kfbench.metrics.weights import WeightsFile
 
-TOY_WEIGHTS = WeightsFile("toy brightness scale", "--toy-weights", ("toy_brightness.txt",),
-                          "any text file holding one number (tests/plugins)")
+TOY_WEIGHTS = WeightsFile(
+    "toy brightness scale", "--toy-weights", ("toy_brightness.txt",), "any text file holding one number (tests/plugins)"
+)
 
 
 def brightness_gap(generated: np.ndarray, truth: np.ndarray, scale: float) -> np.ndarray:
