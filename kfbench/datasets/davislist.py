@@ -90,7 +90,8 @@ LISTING_OPTIONS = ("splits", "num_frames", "frame_stride", "num_pairs")
 
 
 def pair_listing(preset: dict[str, Any], options: dict[str, Any]) -> tuple[list[str], str]:
-    """The pair ids of the davis preset's options with ``options`` (of LISTING_OPTIONS) and a summary line with their sha256."""
+    """The davis pair ids of the preset's options with ``options`` (of LISTING_OPTIONS), and a summary line with
+    their sha256."""
     unknown = sorted(set(options) - set(LISTING_OPTIONS))
     if unknown:
         valid = ", ".join("--" + n.replace("_", "-") for n in LISTING_OPTIONS)
