@@ -19,11 +19,18 @@ from kfbench.utils.atomicio import replacing
 STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
+# SVG without the date matplotlib stamps and with fixed element ids (random salt by default): same figure, same bytes.
+_SVG_METADATA = {"Date": None}
+_SVG_HASHSALT = "kfbench"
+
+
 def save(fig: plt.Figure, stem: Path) -> list[Path]:
+    """``stem``.png and ``stem``.svg of ``fig`` (closed after); the same figure always gives the same bytes."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    for path, dpi in zip(paths, (110, "figure")):
-        with replacing(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": _SVG_HASHSALT}):
+        for path, dpi, metadata in zip(paths, (110, "figure"), (None, _SVG_METADATA)):
+            with replacing(path) as tmp:
+                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return paths
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.loading import COMPACT_FORMAT, FineTuned, expected_weights
+from kfbench.utils.safetensorsio import save_safetensors
 
 VARIANT_TENSORS: dict[str, FineTuned] = {"ours": "vo", "wo-ra": "qkvo"}
 VARIANT_METHODS = {"ours": "ours", "wo-ra": "ours-wo-ra"}
@@ -58,8 +58,6 @@ class Projections(nn.Module):
 
     def save_compact(self, path: Path, *, base_model: str, step: int) -> Path:
         """Write the compact delta checkpoint that `ours` / `ours-wo-ra` load with --checkpoint."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         metadata = {
             "format": COMPACT_FORMAT,
             "tensors": self.tensors,
@@ -67,6 +65,4 @@ class Projections(nn.Module):
             "checkpoint_base": base_model,
             "step": str(step),
         }
-        save_file(self.deltas(), str(tmp), metadata=metadata)
-        tmp.replace(path)
-        return path
+        return save_safetensors(self.deltas(), path, metadata)

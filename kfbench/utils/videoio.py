@@ -29,7 +29,11 @@ def read_png_frames(folder: Path) -> np.ndarray:
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -> None:
-    """H.264 (yuv420p, browser-playable) preview; odd sizes are padded by one pixel."""
+    """H.264 (yuv420p, browser-playable) preview; odd sizes are padded by one pixel.
+
+    The same frames always give the same bytes: x264 runs one thread (its output depends on the thread
+    count, which it otherwise derives from the CPUs this process may use) and no timestamp is written.
+    """
     t, h, w, _ = frames.shape
     pad_h, pad_w = h % 2, w % 2
     if pad_h or pad_w:
@@ -38,7 +42,7 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height = w + pad_w, h + pad_h
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium", "movflags": "+faststart"}
+        stream.options = {"crf": str(crf), "preset": "medium", "movflags": "+faststart", "threads": "1"}
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)

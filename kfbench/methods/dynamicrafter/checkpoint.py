@@ -22,6 +22,7 @@ from kfbench.methods.dynamicrafter.model import (
 )
 from kfbench.utils.hub import resolve_model_dir
 from kfbench.utils.safeload import load_weights_only, state_dict_of
+from kfbench.utils.safetensorsio import save_safetensors
 
 CONFIG_NAME = "dynamicrafter_config.json"
 WEIGHT_NAMES = ("model.safetensors", "model.ckpt")
@@ -130,7 +131,6 @@ def convert_checkpoint(src: str, dst: Path, *, dtype: Literal["float32", "float1
     ``dst`` is a file ``*.safetensors`` or a folder that receives ``model.safetensors``; the source's
     config file, if any, is copied beside it. ``dtype`` casts the network weights; schedule buffers stay float32.
     """
-    from safetensors.torch import save_file
 
     path, config = locate(src)
     state = read_state_dict(path)
@@ -144,5 +144,5 @@ def convert_checkpoint(src: str, dst: Path, *, dtype: Literal["float32", "float1
     dst.parent.mkdir(parents=True, exist_ok=True)
     if (path.parent / CONFIG_NAME).is_file():
         shutil.copyfile(path.parent / CONFIG_NAME, dst.parent / CONFIG_NAME)
-    save_file(tensors, str(dst), metadata={"format": "pt", "source": str(path)})
+    save_safetensors(tensors, dst, {"format": "pt", "source": str(path)})
     return dst

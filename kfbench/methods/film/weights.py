@@ -12,12 +12,13 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.network import FilmNet
 from kfbench.utils.hub import require_file
 from kfbench.utils.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
+from kfbench.utils.safetensorsio import save_safetensors
 
 _LISTED = 8
 WHAT = "FILM checkpoint"
@@ -82,10 +83,9 @@ def convert_film(src: str, dst: Path, *, allow_torchscript_code: bool = False) -
     state = read_state_dict(src, allow_torchscript_code=allow_torchscript_code)
     check_state_dict(state, expected_layout().state_dict(), src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {k: v.float().contiguous() for k, v in state.items()}, str(dst), metadata={"format": "pt", "model": "film_net"}
+    return save_safetensors(
+        {k: v.float().contiguous() for k, v in state.items()}, dst, {"format": "pt", "model": "film_net"}
     )
-    return dst
 
 
 def make_tiny_film(folder: Path, seed: int = 0) -> dict[str, Path]:
@@ -93,5 +93,5 @@ def make_tiny_film(folder: Path, seed: int = 0) -> dict[str, Path]:
     torch.manual_seed(seed)
     path = Path(folder) / "film" / "film_net_random.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in FilmNet().state_dict().items()}, str(path))
+    save_safetensors({k: v.contiguous() for k, v in FilmNet().state_dict().items()}, path)
     return {"film": path}

@@ -19,12 +19,12 @@ from typing import Literal
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.attention import TEMPORAL_SELF_ATTENTION
 from kfbench.utils.hub import is_hub_id, resolve_model_dir
 from kfbench.utils.safeload import check_diffusers_folder, first_line
+from kfbench.utils.safetensorsio import save_safetensors
 
 DEFAULT_MODEL = "stabilityai/stable-video-diffusion-img2vid-xt"
 DEFAULT_CHECKPOINT_BASE = "stabilityai/stable-video-diffusion-img2vid"
@@ -224,12 +224,9 @@ def convert_released(
     """Released fine-tuned UNet folder -> compact safetensors of its deltas against ``checkpoint_base``."""
     kept = {n: d.contiguous() for n, d in released_deltas(src, checkpoint_base, tensors).items()}
     dst.parent.mkdir(parents=True, exist_ok=True)
-    save_file(
-        kept,
-        str(dst),
-        metadata={"format": COMPACT_FORMAT, "tensors": tensors, "source": src, "checkpoint_base": checkpoint_base},
+    return save_safetensors(
+        kept, dst, {"format": COMPACT_FORMAT, "tensors": tensors, "source": src, "checkpoint_base": checkpoint_base}
     )
-    return dst
 
 
 def convert_ours(src: str, dst: Path, *, checkpoint_base: str = DEFAULT_CHECKPOINT_BASE) -> Path:
