@@ -251,6 +251,20 @@ KEYFRAME_MODELS = {
                                                                               "384 px"),
     "framepack-hunyuan-vae": (HUNYUAN, "vae", 246_478_803, f"{SELF_CHECK}; HunyuanVideo VAE "
                                                            "(AutoencoderKLHunyuanVideo defaults)"),
+    "ltx2-transformer": ("Lightricks/LTX-2", "transformer", 18_876_174_592, "named '19B' (ltx-2-19b-dev: video and "
+                         "audio streams)"),
+    "ltx2-gemma3-12b-encoder": ("Lightricks/LTX-2", "text_encoder", 12_202_563_392, "google/gemma-3-12b, '12B' "
+                                "(12.2 B with its SigLIP tower)"),
+    "ltx2-connectors": ("Lightricks/LTX-2", "connectors", 1_431_475_200, f"{SELF_CHECK}; LTX2TextConnectors defaults"),
+    "ltx2-vae": ("Lightricks/LTX-2", "vae", 1_222_479_601, f"{SELF_CHECK}; LTX-2 video VAE"),
+    "skyreels-flf2v-1.3b-transformer": ("Skywork/SkyReels-V2-FLF2V-1.3B-540P-Diffusers", "transformer", 1_565_086_528,
+                                        f"{SELF_CHECK}; '1.3B' Wan width + image branch, config assumed"),
+    "skyreels-df-14b-transformer": ("Skywork/SkyReels-V2-DF-14B-720P-Diffusers", "transformer", 14_288_491_584,
+                                    f"{SELF_CHECK}; named '14B' (the Wan 14B text-to-video transformer)"),
+    "wan-vace-14b-transformer": ("Wan-AI/Wan2.1-VACE-14B-diffusers", "transformer", 17_337_592_896,
+                                 f"{SELF_CHECK}; named '14B' (the T2V backbone) plus 8 VACE blocks"),
+    "wan-vace-1.3b-transformer": ("Wan-AI/Wan2.1-VACE-1.3B-diffusers", "transformer", 2_153_972_032,
+                                  f"{SELF_CHECK}; named '1.3B' (the T2V backbone) plus 15 VACE blocks"),
 }  # fmt: skip
 RANDOM_MODELS.update(
     {

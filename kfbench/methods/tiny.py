@@ -108,6 +108,7 @@ TINY_BUILDERS = {
     "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
     "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
     "keyframe": "kfbench.methods.keyframe.tiny:make_tiny_keyframe_models",
+    "keyframe-modern": "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models",
 }
 
 

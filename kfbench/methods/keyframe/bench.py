@@ -43,7 +43,7 @@ def build_component(
     given."""
     cls = getattr(importlib.import_module(library), class_name)
     with torch.device(device):
-        if library == "diffusers":
+        if library.split(".")[0] == "diffusers":
             module = cls.from_config(config)
         else:
             module = cls(cls.config_class(**config))
@@ -156,7 +156,8 @@ def bench_keyframe(
         flops["missing"] = method.flops_unavailable
     else:
         flops.update(count_transformer_flops(method, config, frames))
-        flops["total"] = flops["per_call"] * sum(calls.values())
+        flops["passes"] = method.flops_passes(calls)  # calls, counted at the batch the FLOPs were counted at
+        flops["total"] = flops["per_call"] * flops["passes"]
     report: dict[str, Any] = {
         "family": "keyframe",
         "method": method.name,

@@ -1,12 +1,15 @@
 """Loading a diffusers keyframe pipeline: hub id or folder, checked model_index, safetensors only.
 
 Nothing downloaded is executed: only configs, safetensors weights and tokenizer data files are
-fetched, every component must be a diffusers or transformers class, ``trust_remote_code`` is never
-set and ``use_safetensors=True`` refuses pickled weights.
+fetched, every component must be a diffusers or transformers class (a folder may name a diffusers
+pipeline package as its library, e.g. LTX-2's ``["ltx2", "LTX2TextConnectors"]``, which diffusers
+resolves to ``diffusers.pipelines.ltx2``), ``trust_remote_code`` is never set and
+``use_safetensors=True`` refuses pickled weights.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -44,12 +47,22 @@ def read_model_index(folder: Path, model: str) -> dict[str, Any]:
     for name, entry in index.items():
         if name.startswith("_") or not isinstance(entry, list) or entry[0] is None:
             continue
-        if entry[0] not in ALLOWED_LIBRARIES:
+        if entry[0] not in ALLOWED_LIBRARIES and not is_diffusers_pipeline_package(entry[0]):
             raise KfbenchError(
                 f"{path}: component '{name}' names library '{entry[0]}'; kfbench loads only diffusers and "
                 "transformers classes (no remote code)"
             )
     return index
+
+
+def is_diffusers_pipeline_package(library: str) -> bool:
+    """Whether ``library`` names a package of diffusers' own pipelines (diffusers imports ``diffusers.pipelines.<library>``)."""
+    if not library.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(f"diffusers.pipelines.{library}") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def load_pipeline(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,6 +195,10 @@ class KeyframePipelineInterpolator(Interpolator):
         """Transformer calls of one video per denoiser, by the pipeline's rules."""
         raise NotImplementedError
 
+    def flops_passes(self, calls: dict[str, int]) -> int:
+        """Transformer passes of one video at the batch of :meth:`meta_transformer_inputs` (one per call by default)."""
+        return sum(calls.values())
+
     def call_arguments(
         self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any
     ) -> dict[str, Any]:
@@ -230,12 +235,22 @@ class KeyframePipelineInterpolator(Interpolator):
             "prompt": arguments["prompt"], "negative_prompt": self.negative_prompt, "video_frames": frames,
             "model": self.model, "device": self.device, "dtype": self.dtype, "cpu_offload": self.cpu_offload,
             "scheduler": {"class": type(pipe.scheduler).__name__, **dict(pipe.scheduler.config)},
+            "libraries": library_versions(), **self.extra_stats(arguments),
         }  # fmt: skip
         return video
+
+    def extra_stats(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Model-specific settings of the call worth recording beside the video (none by default)."""
+        return {}
 
     def generate(self, pipe: Any, arguments: dict[str, Any], seed: int) -> np.ndarray:
         """The uint8 video of one pair: one pipeline call (subclasses may chain documented stages)."""
         return to_uint8(pipe(**arguments).frames[0])
+
+
+def library_versions() -> dict[str, str]:
+    """The diffusers and transformers versions that made the frames (pipeline code and conditioning change between releases)."""
+    return {name: metadata.version(name) for name in ("diffusers", "transformers")}
 
 
 def to_uint8(video: np.ndarray) -> np.ndarray:

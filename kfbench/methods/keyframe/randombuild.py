@@ -33,6 +33,10 @@ TINY_COMPONENTS = {
     "LTXVideo": ("tiny_ltx_components", {}),
     "LTXVideoDistilled": ("tiny_ltx_components", {}),
     "FramePack": ("tiny_framepack_components", {}),
+    "LTX2": ("tiny_modern:tiny_ltx2_components", {}),
+    "SkyReelsV2FLF2V": ("tiny_modern:tiny_skyreels_components", {}),
+    "SkyReelsV2DF": ("tiny_modern:tiny_skyreels_df_components", {}),
+    "WanVACE": ("tiny_modern:tiny_vace_components", {}),
 }
 
 
@@ -45,7 +49,7 @@ def processors(pipeline_class: str, networks: dict[str, Any]) -> dict[str, Any]:
     parts: dict[str, Any] = {"tokenizer": tiny_tokenizer()}
     if "text_encoder_2" in networks:
         parts["tokenizer_2"] = tiny_tokenizer()
-    if pipeline_class == "WanImageToVideoPipeline" and "image_encoder" in networks:
+    if pipeline_class in ("WanImageToVideoPipeline", "SkyReelsV2ImageToVideoPipeline") and "image_encoder" in networks:
         parts["image_processor"] = CLIPImageProcessor()  # 224 px, CLIP's mean and std, as the Wan FLF2V folder's
     if pipeline_class == "HunyuanVideoFramepackPipeline":
         parts["feature_extractor"] = SiglipImageProcessor(size={"height": 384, "width": 384})  # flux_redux_bfl's
@@ -79,7 +83,8 @@ def full_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
 def tiny_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str, Any]:
     """The tiny pipeline's components, its networks cast to the method's device and dtypes."""
     function, kwargs = TINY_COMPONENTS[type(method).__name__]
-    parts = getattr(importlib.import_module("kfbench.methods.keyframe.tiny"), function)(seed=seed, **kwargs)
+    module, _, function = function.rpartition(":")
+    parts = getattr(importlib.import_module(f"kfbench.methods.keyframe.{module or 'tiny'}"), function)(seed=seed, **kwargs)
     for name, part in parts.items():
         if isinstance(part, torch.nn.Module):
             parts[name] = torch.nn.Module.to(part, method.device, component_dtype(method, name))
@@ -130,5 +135,5 @@ def keyframe_flops_row(method: Any, num_frames: int) -> dict[str, Any]:
         "calls": calls,
         "flops_per_call": flops["per_call"],
         "flops_per_video": flops["total"],
-        "flops_per_video_without_attention_matmuls": flops["total"] - flops["per_call_attention_matmuls"] * calls,
+        "flops_per_video_without_attention_matmuls": flops["total"] - flops["per_call_attention_matmuls"] * flops["passes"],
     }

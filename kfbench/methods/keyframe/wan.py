@@ -37,13 +37,10 @@ class WanFLF2V(KeyframePipelineInterpolator):
         if self.guidance_scale_2 is not None and not self.two_experts:
             raise KfbenchError("guidance_scale_2 is the second expert's (wan22-flf2v); wan-flf2v has one transformer")
 
+    flf2v_hint = "use Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"  # where a checkpoint with two image embeddings is
+
     def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
-        if index.get("expand_timesteps"):
-            raise KfbenchError(
-                f"'{self.model}' is a Wan 2.2 TI2V-5B-style checkpoint (expand_timesteps=true): its pipeline path "
-                "ignores last_image, so it would run first-frame-only; use wan22-flf2v with "
-                "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
-            )
+        refuse_expand_timesteps(self.model, index)
         super().check_folder(folder, index)
         has_two = (
             bool(index.get("transformer_2") and index["transformer_2"][0]) and index.get("boundary_ratio") is not None
@@ -55,8 +52,8 @@ class WanFLF2V(KeyframePipelineInterpolator):
             config = read_json(folder / "transformer" / "config.json", self.model)
             if config.get("image_dim") is None or config.get("pos_embed_seq_len") is None:
                 raise KfbenchError(
-                    f"'{self.model}' is not a first-last-frame checkpoint (its transformer takes one image embedding); "
-                    "use Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"
+                    f"'{self.model}' is not a first-last-frame checkpoint (its transformer takes one image embedding, "
+                    f"so {self.pipeline_class} cannot take last_image); {self.flf2v_hint}"
                 )
 
     def loaded_size_multiple(self, pipe: Any) -> int:
@@ -109,6 +106,15 @@ class WanFLF2V(KeyframePipelineInterpolator):
         if boundary_ratio is not None:
             calls["transformer_2"] = (steps - high) * passes
         return calls
+
+
+def refuse_expand_timesteps(model: str, index: dict[str, Any]) -> None:
+    """Refuse a Wan 2.2 TI2V-5B-style folder (``expand_timesteps``): the I2V pipeline's path for it ignores ``last_image``."""
+    if index.get("expand_timesteps"):
+        raise KfbenchError(
+            f"'{model}' is a Wan 2.2 TI2V-5B-style checkpoint (expand_timesteps=true): its pipeline path "
+            "ignores last_image, so it would run first-frame-only; use wan22-flf2v with Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+        )
 
 
 class Wan22FLF2V(WanFLF2V):
