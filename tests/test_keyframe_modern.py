@@ -1,4 +1,4 @@
-"""LTX-2, SkyReels-V2 (FLF2V, diffusion forcing) and Wan VACE through the keyframe adapter, against their diffusers pipelines.
+"""LTX-2, SkyReels-V2 (FLF2V, diffusion forcing) and Wan VACE through the keyframe adapter, against their pipelines.
 
 Each method is compared with its pipeline called directly (tiny offline folders written by
 make-tiny-models, 2 steps), with the arguments its documentation uses for two keyframes.
@@ -20,16 +20,31 @@ from kfbench.registry import create_method
 
 SIZE, STEPS = 32, 2
 FRAMES = {"ltx2": 9, "skyreels-v2": 9, "skyreels-v2-df": 9, "wan-vace": 9, "wan-vace-1.3b": 9}
-FOLDER = {"ltx2": "ltx2", "skyreels-v2": "skyreels-v2", "skyreels-v2-df": "skyreels-v2-df", "wan-vace": "wan-vace",
-          "wan-vace-1.3b": "wan-vace"}  # fmt: skip
-PIPELINE = {"ltx2": "LTX2ConditionPipeline", "skyreels-v2": "SkyReelsV2ImageToVideoPipeline",
-            "skyreels-v2-df": "SkyReelsV2DiffusionForcingImageToVideoPipeline", "wan-vace": "WanVACEPipeline",
-            "wan-vace-1.3b": "WanVACEPipeline"}  # fmt: skip
+FOLDER = {
+    "ltx2": "ltx2",
+    "skyreels-v2": "skyreels-v2",
+    "skyreels-v2-df": "skyreels-v2-df",
+    "wan-vace": "wan-vace",
+    "wan-vace-1.3b": "wan-vace",
+}
+PIPELINE = {
+    "ltx2": "LTX2ConditionPipeline",
+    "skyreels-v2": "SkyReelsV2ImageToVideoPipeline",
+    "skyreels-v2-df": "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+    "wan-vace": "WanVACEPipeline",
+    "wan-vace-1.3b": "WanVACEPipeline",
+}
 PROMPT, NEGATIVE = "a bird flies over the sea", "static"
 
 
 def tiny_method(name: str, tiny_models, **options):
-    defaults = {"height": SIZE, "width": SIZE, "video_frames": "match", "num_inference_steps": STEPS, "negative_prompt": NEGATIVE}
+    defaults = {
+        "height": SIZE,
+        "width": SIZE,
+        "video_frames": "match",
+        "num_inference_steps": STEPS,
+        "negative_prompt": NEGATIVE,
+    }
     return create_method(name, model=str(tiny_models[FOLDER[name]]), **{**defaults, **options})
 
 
@@ -39,10 +54,19 @@ def keyframe_inputs(name: str, first: np.ndarray, last: np.ndarray, frames: int)
     if name == "ltx2":
         from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 
-        return {"conditions": [LTX2VideoCondition(frames=a, index=0, strength=1.0), LTX2VideoCondition(frames=b, index=-1, strength=1.0)]}
+        return {
+            "conditions": [
+                LTX2VideoCondition(frames=a, index=0, strength=1.0),
+                LTX2VideoCondition(frames=b, index=-1, strength=1.0),
+            ]
+        }
     if name.startswith("wan-vace"):
         grey = [Image.new("RGB", (SIZE, SIZE), (128, 128, 128))] * (frames - 2)
-        masks = [Image.new("L", (SIZE, SIZE), 0), *[Image.new("L", (SIZE, SIZE), 255)] * (frames - 2), Image.new("L", (SIZE, SIZE), 0)]
+        masks = [
+            Image.new("L", (SIZE, SIZE), 0),
+            *[Image.new("L", (SIZE, SIZE), 255)] * (frames - 2),
+            Image.new("L", (SIZE, SIZE), 0),
+        ]
         return {"video": [a, *grey, b], "mask": masks}
     return {"image": a, "last_image": b}
 
@@ -67,15 +91,30 @@ def direct_video(name: str, folder, first, last, seed: int, method, **extra) -> 
     pipe.set_progress_bar_config(disable=True)
     frames = FRAMES[name]
     arguments = {
-        "prompt": PROMPT, "negative_prompt": NEGATIVE, "height": SIZE, "width": SIZE, "num_frames": frames,
-        "num_inference_steps": STEPS, "guidance_scale": method.guidance_scale, "generator": torch.Generator("cpu").manual_seed(seed),
-        "output_type": "pil", **keyframe_inputs(name, first, last, frames), **model_arguments(name, method), **extra,
-    }  # fmt: skip
+        "prompt": PROMPT,
+        "negative_prompt": NEGATIVE,
+        "height": SIZE,
+        "width": SIZE,
+        "num_frames": frames,
+        "num_inference_steps": STEPS,
+        "guidance_scale": method.guidance_scale,
+        "generator": torch.Generator("cpu").manual_seed(seed),
+        "output_type": "pil",
+        **keyframe_inputs(name, first, last, frames),
+        **model_arguments(name, method),
+        **extra,
+    }
     return np.stack([np.asarray(frame) for frame in pipe(**arguments).frames[0]])
 
 
 # calls of 2 steps: CFG passes separate (Wan family: x2), LTX-2 batched CFG + STG + modality per step
-CALLS = {"ltx2": 3 * STEPS, "skyreels-v2": 2 * STEPS, "skyreels-v2-df": 2 * STEPS, "wan-vace": 2 * STEPS, "wan-vace-1.3b": 2 * STEPS}
+CALLS = {
+    "ltx2": 3 * STEPS,
+    "skyreels-v2": 2 * STEPS,
+    "skyreels-v2-df": 2 * STEPS,
+    "wan-vace": 2 * STEPS,
+    "wan-vace-1.3b": 2 * STEPS,
+}
 
 
 @pytest.mark.parametrize("name", ["ltx2", "skyreels-v2", "skyreels-v2-df", "wan-vace"])
@@ -99,12 +138,14 @@ def test_skyreels_df_addnoise_is_seeded_and_equal(tiny_models):
     ours = method.interpolate(first, last, num_frames=9, seed=3, prompt=PROMPT)
     assert np.array_equal(ours, method.interpolate(first, last, num_frames=9, seed=3, prompt=PROMPT))
     torch.manual_seed(3)
-    theirs = direct_video("skyreels-v2-df", tiny_models["skyreels-v2-df"], first, last, 3, method, addnoise_condition=20.0)
+    theirs = direct_video(
+        "skyreels-v2-df", tiny_models["skyreels-v2-df"], first, last, 3, method, addnoise_condition=20.0
+    )
     assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
 
 
 def test_keyframe_times_follow_each_pipeline(tiny_models):
-    """LTX-2: keyframe 2 at frame N - r (r = 2 in the tiny VAE, 8 in LTX-2's); DF: one latent step after the last frame."""
+    """LTX-2: keyframe 2 at frame N - r (r = 2 in the tiny VAE, 8 in LTX-2's); DF: a latent step after the end."""
     ltx2 = tiny_method("ltx2", tiny_models)
     ltx2.pipeline()
     assert ltx2.temporal_factor == 2 and ltx2.output_times(9) == [i / 7 for i in range(9)]
@@ -123,10 +164,33 @@ KEYFRAME_2 = {"ltx2": 7, "skyreels-v2-df": 12, "wan-vace-1.3b": 8}
 def test_run_evaluate_report(tiny_models, tmp_path, name):
     out = tmp_path / "runs"
     code, _, stderr = run_main(
-        "run", "-m", name, "-d", "synthetic", "--model", tiny_models[FOLDER[name]], "--out", out, "--height", SIZE,
-        "--width", SIZE, "--video-frames", "match", "--num-frames", 9, "--num-pairs", 1, "--num-inference-steps", STEPS,
-        "--prompt", "the camera pans left", "--seed", 5, "--quiet",
-    )  # fmt: skip
+        "run",
+        "-m",
+        name,
+        "-d",
+        "synthetic",
+        "--model",
+        tiny_models[FOLDER[name]],
+        "--out",
+        out,
+        "--height",
+        SIZE,
+        "--width",
+        SIZE,
+        "--video-frames",
+        "match",
+        "--num-frames",
+        9,
+        "--num-pairs",
+        1,
+        "--num-inference-steps",
+        STEPS,
+        "--prompt",
+        "the camera pans left",
+        "--seed",
+        5,
+        "--quiet",
+    )
     assert code == 0, stderr
     meta = json.loads(next((out / "synthetic" / name).glob("*/meta.json")).read_text())
     assert meta["frame_times"] == [i / KEYFRAME_2[name] for i in range(9)]
@@ -144,13 +208,19 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
     sized = ("--height", SIZE, "--width", SIZE)
     assert "multiples of 32" in error_line(*common, "-m", "ltx2", "--height", 500)
     assert "e.g. --height 480" in error_line(*common, "-m", "ltx2", "--height", 500)
-    assert "8k+1 frames; --video-frames gives 120 (nearest: 121)" in error_line(*common, "-m", "ltx2", "--video-frames", 120)
-    assert "4k+1 frames; --video-frames gives 96 (nearest: 97)" in error_line(*common, "-m", "skyreels-v2-df", "--video-frames", 96)
+    assert "8k+1 frames; --video-frames gives 120 (nearest: 121)" in error_line(
+        *common, "-m", "ltx2", "--video-frames", 120
+    )
+    assert "4k+1 frames; --video-frames gives 96 (nearest: 97)" in error_line(
+        *common, "-m", "skyreels-v2-df", "--video-frames", 96
+    )
     assert "multiples of 16" in error_line(*common, "-m", "wan-vace", "--width", 1000)
     assert "4k+1 frames" in error_line(*common, "-m", "skyreels-v2", "--video-frames", 80)
     # a folder of the wrong model
     assert "not a WanVACEPipeline" in error_line(*common, "-m", "wan-vace", "--model", tiny_models["ltx2"], *sized)
-    assert "not a LTX2ConditionPipeline" in error_line(*common, "-m", "ltx2", "--model", tiny_models["wan-vace"], *sized)
+    assert "not a LTX2ConditionPipeline" in error_line(
+        *common, "-m", "ltx2", "--model", tiny_models["wan-vace"], *sized
+    )
     wrong_df = error_line(*common, "-m", "skyreels-v2-df", "--model", tiny_models["skyreels-v2"], *sized)
     assert "not a SkyReelsV2DiffusionForcingImageToVideoPipeline" in wrong_df
     # folder/pipeline pairs that would drop keyframe 2: an I2V checkpoint (one image embedding), Wan 2.2 TI2V-5B
@@ -158,7 +228,9 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
     shutil.copytree(tiny_models["skyreels-v2"], i2v)
     config = json.loads((i2v / "transformer" / "config.json").read_text())
     (i2v / "transformer" / "config.json").write_text(json.dumps({**config, "pos_embed_seq_len": None}))
-    assert "cannot take last_image); use Skywork/SkyReels-V2-FLF2V" in error_line(*common, "-m", "skyreels-v2", "--model", i2v, *sized)
+    assert "cannot take last_image); use Skywork/SkyReels-V2-FLF2V" in error_line(
+        *common, "-m", "skyreels-v2", "--model", i2v, *sized
+    )
     for name in ("skyreels-v2-df", "wan-vace"):
         ti2v = tmp_path / f"ti2v-{name}"
         shutil.copytree(tiny_models[FOLDER[name]], ti2v)
@@ -169,12 +241,18 @@ def test_bad_input_is_one_line(tiny_models, tmp_path):
 
 
 def test_make_tiny_models_writes_the_modern_folders(tiny_models):
-    for folder, pipeline in (("ltx2", "LTX2ConditionPipeline"), ("skyreels-v2", "SkyReelsV2ImageToVideoPipeline"),
-                             ("skyreels-v2-df", "SkyReelsV2DiffusionForcingImageToVideoPipeline"), ("wan-vace", "WanVACEPipeline")):
+    for folder, pipeline in (
+        ("ltx2", "LTX2ConditionPipeline"),
+        ("skyreels-v2", "SkyReelsV2ImageToVideoPipeline"),
+        ("skyreels-v2-df", "SkyReelsV2DiffusionForcingImageToVideoPipeline"),
+        ("wan-vace", "WanVACEPipeline"),
+    ):
         index = json.loads((tiny_models[folder] / "model_index.json").read_text())
         assert index["_class_name"] == pipeline
         assert not list(tiny_models[folder].rglob("*.bin")) and list(tiny_models[folder].rglob("*.safetensors"))
-    assert json.loads((tiny_models["ltx2"] / "model_index.json").read_text())["connectors"][0] == "ltx2"  # a diffusers package
+    assert (
+        json.loads((tiny_models["ltx2"] / "model_index.json").read_text())["connectors"][0] == "ltx2"
+    )  # a diffusers package
 
 
 def test_denoiser_calls_at_the_presets_settings():
@@ -186,14 +264,16 @@ def test_denoiser_calls_at_the_presets_settings():
         method = create_method(name, device="cpu")
         scheduler = scheduler_from_config(real_pipeline(method.model)["scheduler"])
         assert sum(method.denoiser_calls(scheduler, None, method.frames_for(9)).values()) == expected, name
-    df = create_method("skyreels-v2-df", device="cpu", ar_step=5, causal_block_size=5, video_frames=77)  # 20 + 1 latent frames
+    df = create_method(
+        "skyreels-v2-df", device="cpu", ar_step=5, causal_block_size=5, video_frames=77
+    )  # 20 + 1 latent frames
     scheduler = scheduler_from_config(real_pipeline(df.model)["scheduler"])
     assert df.denoiser_calls(scheduler, None, 77)["transformer"] > 100  # asynchronous: later blocks lag ar_step steps
 
 
 @pytest.mark.slow
 def test_full_size_parameters_and_calls_without_weights():
-    """Real configs on the meta device: counts against the published rounded names, calls per video at the presets' settings."""
+    """Real configs on the meta device: counts against the published rounded names, calls at the presets' settings."""
     from kfbench.bench import randomweights
     from kfbench.bench.measure import run_bench
 
@@ -201,13 +281,25 @@ def test_full_size_parameters_and_calls_without_weights():
     assert round(counts["ltx2-transformer"] / 1e9) == 19  # ltx-2-19b-dev
     assert round(counts["ltx2-gemma3-12b-encoder"] / 1e8) == 122  # gemma-3-12b: 12.2 B
     assert round(counts["skyreels-df-14b-transformer"] / 1e9) == 14  # SkyReels-V2-DF-14B
-    assert counts["skyreels-df-14b-transformer"] < counts["wan-vace-14b-transformer"]  # the same backbone plus VACE blocks
+    assert (
+        counts["skyreels-df-14b-transformer"] < counts["wan-vace-14b-transformer"]
+    )  # the same backbone plus VACE blocks
     calls = {"ltx2": 90, "skyreels-v2": 100, "skyreels-v2-df": 100, "wan-vace": 60, "wan-vace-1.3b": 60}
     for name, expected in calls.items():
-        options = {"device": "cpu", "dtype": "bfloat16", "height": 64, "width": 64, "video_frames": 9 if name != "ltx2" else 17}
+        options = {
+            "device": "cpu",
+            "dtype": "bfloat16",
+            "height": 64,
+            "width": 64,
+            "video_frames": 9 if name != "ltx2" else 17,
+        }
         report = run_bench(name, options, num_frames=9, flops_only=True)
         assert report["flops"]["calls_per_video"] == expected, name
         parameters = sum(c["parameters"] for n, c in report["memory"]["components"].items() if n == "transformer")
         assert report["flops"]["per_call"] > 2 * parameters  # every weight multiplies at least one token
-    assert run_bench("ltx2", {"device": "cpu", "height": 64, "width": 64, "video_frames": 17}, num_frames=9,
-                     flops_only=True)["flops"]["passes"] == 30 * 4  # CFG call counted as two batch-1 passes  # fmt: skip
+    assert (
+        run_bench(
+            "ltx2", {"device": "cpu", "height": 64, "width": 64, "video_frames": 17}, num_frames=9, flops_only=True
+        )["flops"]["passes"]
+        == 30 * 4
+    )  # CFG call counted as two batch-1 passes

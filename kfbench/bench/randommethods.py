@@ -138,8 +138,15 @@ RANDOM_INSTALLERS: dict[str, str] = {
     **{
         f"kfbench.methods.keyframe:{cls}": "kfbench.methods.keyframe.randombuild:random_keyframe_method"
         for cls in (
-            "WanFLF2V", "Wan22FLF2V", "LTXVideo", "LTXVideoDistilled", "FramePack", "LTX2", "SkyReelsV2FLF2V",
-            "SkyReelsV2DF", "WanVACE",
+            "WanFLF2V",
+            "Wan22FLF2V",
+            "LTXVideo",
+            "LTXVideoDistilled",
+            "FramePack",
+            "LTX2",
+            "SkyReelsV2FLF2V",
+            "SkyReelsV2DF",
+            "WanVACE",
         )
     },
 }

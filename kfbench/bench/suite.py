@@ -69,8 +69,9 @@ SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
         Entry("framepack", {}, 91),
         Entry("wan-flf2v", {}, 81, extrapolate=True),
         Entry("wan22-flf2v", {}, 81, extrapolate=True),
-        # LTX-2 121 frames at 768x512 (30 steps x 3 calls: CFG-batched, STG, modality), SkyReels-V2 FLF2V 1.3B 97 frames at
-        # 960x544 (100 calls), DF 14B 97 frames at 1280x720 (100 calls, extrapolated), Wan VACE 81 frames (60 calls)
+        # LTX-2 121 frames at 768x512 (30 steps x 3 calls: CFG-batched, STG, modality), SkyReels-V2 FLF2V 1.3B 97
+        # frames at 960x544 (100 calls), DF 14B 97 frames at 1280x720 (100 calls, extrapolated), Wan VACE 81 frames
+        # (60 calls)
         Entry("ltx2", {}, 121),
         Entry("skyreels-v2", {}, 97),
         Entry("skyreels-v2-df", {}, 97, extrapolate=True),
@@ -84,7 +85,10 @@ SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
         *(Entry(name, {**TINY_VIDEO, "video_frames": 5}, 5, extrapolate=True) for name in ("wan-flf2v", "wan22-flf2v")),
         *(Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9) for name in ("ltx-video", "framepack")),
         Entry("ltx-video-distilled", {"height": 32, "width": 32, "video_frames": 9}, 9),  # its 8 documented timesteps
-        *(Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9) for name in ("ltx2", "skyreels-v2", "skyreels-v2-df", "wan-vace")),
+        *(
+            Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9)
+            for name in ("ltx2", "skyreels-v2", "skyreels-v2-df", "wan-vace")
+        ),
     )),
 }  # fmt: skip
 FILM_FRAME = {"paper": (576, 1024), "tiny": (64, 96)}  # FILM has no frame size of its own: keyframes at the suite's

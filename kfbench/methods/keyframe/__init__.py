@@ -12,6 +12,6 @@ from kfbench.methods.keyframe.vace import WanVACE
 from kfbench.methods.keyframe.wan import Wan22FLF2V, WanFLF2V
 
 __all__ = [
-    "LTX2", "FramePack", "KeyframePipelineInterpolator", "LTXVideo", "LTXVideoDistilled", "SkyReelsV2DF", "SkyReelsV2FLF2V",
-    "Wan22FLF2V", "WanFLF2V", "WanVACE",
+    "LTX2", "FramePack", "KeyframePipelineInterpolator", "LTXVideo", "LTXVideoDistilled", "SkyReelsV2DF",
+    "SkyReelsV2FLF2V", "Wan22FLF2V", "WanFLF2V", "WanVACE",
 ]  # fmt: skip

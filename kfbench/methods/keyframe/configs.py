@@ -149,10 +149,11 @@ REAL_PIPELINES["hunyuanvideo-community/HunyuanVideo"] = {
     "boundary_ratio": None,
 }
 
-# SkyReels-V2 (diffusers' scripts/convert_skyreelsv2_to_diffusers.py): the DF 14B 720P transformer is the Wan 14B text-to-video
-# one (in_channels 16, no image branch); the FLF2V 1.3B 540P transformer is assumed to be the Wan 1.3B width (12 heads x 128,
-# 30 layers, ffn 8960) with the I2V image branch and FLF2V's two-image position embedding (not checked against the hub's
-# config.json, which was not reachable here: a self-check). Text encoder UMT5-XXL, VAE Wan 2.1, as the Wan folders.
+# SkyReels-V2 (diffusers' scripts/convert_skyreelsv2_to_diffusers.py): the DF 14B 720P transformer is the Wan 14B
+# text-to-video one (in_channels 16, no image branch); the FLF2V 1.3B 540P transformer is assumed to be the Wan
+# 1.3B width (12 heads x 128, 30 layers, ffn 8960) with the I2V image branch and FLF2V's two-image position embedding
+# (not checked against the hub's config.json, which was not reachable here: a self-check). Text encoder UMT5-XXL, VAE
+# Wan 2.1.
 WAN_13B = {**WAN_14B, "num_attention_heads": 12, "num_layers": 30, "ffn_dim": 8960}
 SKYREELS_FLF2V_13B_TRANSFORMER = {**WAN_13B, "in_channels": 36, "image_dim": 1280, "added_kv_proj_dim": 1536,
                                   "pos_embed_seq_len": 2 * 257, "inject_sample_info": False}  # fmt: skip
@@ -166,10 +167,14 @@ def wan_like(transformer_class: str, transformer: dict[str, Any], flow_shift: fl
 
 
 REAL_PIPELINES["Skywork/SkyReels-V2-FLF2V-1.3B-540P-Diffusers"] = wan_like(
-    "SkyReelsV2Transformer3DModel", SKYREELS_FLF2V_13B_TRANSFORMER, 8.0,
+    "SkyReelsV2Transformer3DModel",
+    SKYREELS_FLF2V_13B_TRANSFORMER,
+    8.0,
     image_encoder=("transformers", "CLIPVisionModelWithProjection", CLIP_VIT_H_14_VISION, "float32"),
 )
-REAL_PIPELINES["Skywork/SkyReels-V2-DF-14B-720P-Diffusers"] = wan_like("SkyReelsV2Transformer3DModel", SKYREELS_DF_14B_TRANSFORMER, 8.0)
+REAL_PIPELINES["Skywork/SkyReels-V2-DF-14B-720P-Diffusers"] = wan_like(
+    "SkyReelsV2Transformer3DModel", SKYREELS_DF_14B_TRANSFORMER, 8.0
+)
 
 # Wan 2.1 VACE (diffusers' scripts/convert_wan_to_diffusers.py, "Wan-VACE-14B" and "Wan-VACE-1.3B"): the text-to-video
 # transformers plus VACE blocks every 5th (14B) or 2nd (1.3B) layer over a 96-channel context.
@@ -178,7 +183,8 @@ VACE_13B_TRANSFORMER = {**WAN_13B, "in_channels": 16, "vace_layers": list(range(
 REAL_PIPELINES["Wan-AI/Wan2.1-VACE-14B-diffusers"] = wan_like("WanVACETransformer3DModel", VACE_14B_TRANSFORMER, 3.0)
 REAL_PIPELINES["Wan-AI/Wan2.1-VACE-1.3B-diffusers"] = wan_like("WanVACETransformer3DModel", VACE_13B_TRANSFORMER, 3.0)
 
-# LTX-2 (Lightricks/LTX-2, version "2.0" of diffusers' scripts/convert_ltx2_to_diffusers.py): the audio+video transformer
+# LTX-2 (Lightricks/LTX-2, version "2.0" of diffusers' scripts/convert_ltx2_to_diffusers.py): the audio+video
+# transformer
 # (48 layers; video 32 x 128, audio 32 x 64) and the video VAE (32x spatial, 8x temporal); LTX2TextConnectors,
 # AutoencoderKLLTX2Audio and LTX2Vocoder at the script's / the classes' defaults (LTX-2.0's); text encoder
 # google/gemma-3-12b (Gemma3ForConditionalGeneration: 48 layers of width 3840 and a SigLIP so400m tower at 896 px).
@@ -187,10 +193,12 @@ LTX2_TRANSFORMER = {
     "in_channels": 128, "out_channels": 128, "patch_size": 1, "patch_size_t": 1, "num_attention_heads": 32,
     "attention_head_dim": 128, "cross_attention_dim": 4096, "vae_scale_factors": (8, 32, 32), "pos_embed_max_pos": 20,
     "base_height": 2048, "base_width": 2048, "audio_in_channels": 128, "audio_out_channels": 128, "audio_patch_size": 1,
-    "audio_patch_size_t": 1, "audio_num_attention_heads": 32, "audio_attention_head_dim": 64, "audio_cross_attention_dim": 2048,
+    "audio_patch_size_t": 1, "audio_num_attention_heads": 32, "audio_attention_head_dim": 64,
+    "audio_cross_attention_dim": 2048,
     "audio_scale_factor": 4, "audio_pos_embed_max_pos": 20, "audio_sampling_rate": 16000, "audio_hop_length": 160,
-    "num_layers": 48, "activation_fn": "gelu-approximate", "qk_norm": "rms_norm_across_heads", "norm_elementwise_affine": False,
-    "norm_eps": 1e-6, "caption_channels": 3840, "attention_bias": True, "attention_out_bias": True, "rope_theta": 10000.0,
+    "num_layers": 48, "activation_fn": "gelu-approximate", "qk_norm": "rms_norm_across_heads",
+    "norm_elementwise_affine": False, "norm_eps": 1e-6, "caption_channels": 3840, "attention_bias": True,
+    "attention_out_bias": True, "rope_theta": 10000.0,
     "causal_offset": 1,
 }  # fmt: skip
 LTX2_VAE = {
@@ -199,8 +207,9 @@ LTX2_VAE = {
     "layers_per_block": (4, 6, 6, 2, 2), "decoder_layers_per_block": (5, 5, 5, 5),
     "spatio_temporal_scaling": (True, True, True, True), "decoder_spatio_temporal_scaling": (True, True, True),
     "decoder_inject_noise": (False, False, False, False),
-    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"), "upsample_residual": (True, True, True),
-    "upsample_factor": (2, 2, 2), "timestep_conditioning": False, "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6,
+    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+    "upsample_residual": (True, True, True), "upsample_factor": (2, 2, 2), "timestep_conditioning": False,
+    "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6,
     "encoder_causal": True, "decoder_causal": False, "encoder_spatial_padding_mode": "zeros",
     "decoder_spatial_padding_mode": "reflect", "spatial_compression_ratio": 32, "temporal_compression_ratio": 8,
 }  # fmt: skip
@@ -212,7 +221,8 @@ LTX2_VOCODER = {
 GEMMA3_12B = {
     "text_config": {"vocab_size": 262208, "hidden_size": 3840, "intermediate_size": 15360, "num_hidden_layers": 48,
                     "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256},
-    "vision_config": {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
+    "vision_config": {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27,
+                      "num_attention_heads": 16,
                       "image_size": 896, "patch_size": 14},
     "mm_tokens_per_image": 256,
 }  # fmt: skip

@@ -56,7 +56,7 @@ def read_model_index(folder: Path, model: str) -> dict[str, Any]:
 
 
 def is_diffusers_pipeline_package(library: str) -> bool:
-    """Whether ``library`` names a package of diffusers' own pipelines (diffusers imports ``diffusers.pipelines.<library>``)."""
+    """Whether ``library`` names a package of diffusers' own pipelines (``diffusers.pipelines.<library>``)."""
     if not library.isidentifier():
         return False
     try:

@@ -1,4 +1,4 @@
-"""LTX-2 through ``LTX2ConditionPipeline`` with ``LTX2VideoCondition(frames=first, index=0)`` and ``(frames=last, index=-1)``.
+"""LTX-2 through ``LTX2ConditionPipeline``: ``LTX2VideoCondition`` items at latent index 0 and -1.
 
 Read from the pipeline's code (diffusers 0.42.1; conditioning changed at 0.39, so older releases
 are refused and every video records the diffusers version that made it): a condition's ``index``
@@ -47,11 +47,23 @@ class LTX2(KeyframePipelineInterpolator):
     size_multiple = 32
     temporal_factor = 8
 
-    def __init__(self, *, stg_scale: float = 1.0, modality_scale: float = 3.0, guidance_rescale: float = 0.7,
-                 audio_guidance_scale: float = 7.0, stg_block: int = 28, use_cross_timestep: bool = True,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        stg_scale: float = 1.0,
+        modality_scale: float = 3.0,
+        guidance_rescale: float = 0.7,
+        audio_guidance_scale: float = 7.0,
+        stg_block: int = 28,
+        use_cross_timestep: bool = True,
+        **options: Any,
+    ) -> None:
         self.stg_scale, self.modality_scale, self.guidance_rescale = stg_scale, modality_scale, guidance_rescale
-        self.audio_guidance_scale, self.stg_block, self.use_cross_timestep = audio_guidance_scale, stg_block, use_cross_timestep
+        self.audio_guidance_scale, self.stg_block, self.use_cross_timestep = (
+            audio_guidance_scale,
+            stg_block,
+            use_cross_timestep,
+        )
         super().__init__(**options)
 
     def check_options(self) -> None:
@@ -67,7 +79,9 @@ class LTX2(KeyframePipelineInterpolator):
             )
 
     def loaded_size_multiple(self, pipe: Any) -> int:
-        return math.lcm(LTX2_PIPELINE_MULTIPLE, pipe.vae_spatial_compression_ratio * pipe.transformer_spatial_patch_size)
+        return math.lcm(
+            LTX2_PIPELINE_MULTIPLE, pipe.vae_spatial_compression_ratio * pipe.transformer_spatial_patch_size
+        )
 
     def loaded_temporal_factor(self, pipe: Any) -> int:
         return pipe.vae_temporal_compression_ratio * pipe.transformer_temporal_patch_size
@@ -79,16 +93,24 @@ class LTX2(KeyframePipelineInterpolator):
     def guidance(self) -> dict[str, Any]:
         """Every guidance argument of the call (audio tied to video except its CFG scale)."""
         return {
-            "stg_scale": self.stg_scale, "modality_scale": self.modality_scale, "guidance_rescale": self.guidance_rescale,
-            "audio_guidance_scale": self.audio_guidance_scale, "audio_stg_scale": self.stg_scale,
-            "audio_modality_scale": self.modality_scale, "audio_guidance_rescale": self.guidance_rescale,
-            "spatio_temporal_guidance_blocks": [self.stg_block], "use_cross_timestep": self.use_cross_timestep,
-        }  # fmt: skip
+            "stg_scale": self.stg_scale,
+            "modality_scale": self.modality_scale,
+            "guidance_rescale": self.guidance_rescale,
+            "audio_guidance_scale": self.audio_guidance_scale,
+            "audio_stg_scale": self.stg_scale,
+            "audio_modality_scale": self.modality_scale,
+            "audio_guidance_rescale": self.guidance_rescale,
+            "spatio_temporal_guidance_blocks": [self.stg_block],
+            "use_cross_timestep": self.use_cross_timestep,
+        }
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
         from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 
-        conditions = [LTX2VideoCondition(frames=first, index=0, strength=1.0), LTX2VideoCondition(frames=last, index=-1, strength=1.0)]
+        conditions = [
+            LTX2VideoCondition(frames=first, index=0, strength=1.0),
+            LTX2VideoCondition(frames=last, index=-1, strength=1.0),
+        ]
         return {"conditions": conditions, "frame_rate": self.fps, **self.guidance()}
 
     def extra_stats(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +126,7 @@ class LTX2(KeyframePipelineInterpolator):
         return {"transformer": self.num_inference_steps * (1 + self.passes()[1])}
 
     def flops_passes(self, calls: dict[str, int]) -> int:
-        """Batch-1 transformer passes of one video (the CFG call carries two): FLOPs per video = this x per-call FLOPs."""
+        """Batch-1 transformer passes of one video (the CFG call carries two): FLOPs per video = this x per call."""
         batch, extra = self.passes()
         return self.num_inference_steps * (batch + extra)
 
@@ -118,11 +140,20 @@ class LTX2(KeyframePipelineInterpolator):
         return {
             "hidden_states": torch.empty(1, tokens, config["in_channels"]),
             "audio_hidden_states": torch.empty(1, audio, config["audio_in_channels"]),
-            "encoder_hidden_states": text, "audio_encoder_hidden_states": text,
-            "timestep": torch.empty(1, tokens), "audio_timestep": torch.empty(1), "sigma": torch.empty(1),
-            "audio_sigma": torch.empty(1), "encoder_attention_mask": torch.ones(1, LTX2_TEXT_TOKENS),
-            "audio_encoder_attention_mask": torch.ones(1, LTX2_TEXT_TOKENS), "num_frames": latent_frames,
-            "height": self.height // spatial, "width": self.width // spatial, "fps": self.fps, "audio_num_frames": audio,
-            "video_coords": torch.empty(1, 3, tokens, 2), "audio_coords": torch.empty(1, 1, audio, 2),
+            "encoder_hidden_states": text,
+            "audio_encoder_hidden_states": text,
+            "timestep": torch.empty(1, tokens),
+            "audio_timestep": torch.empty(1),
+            "sigma": torch.empty(1),
+            "audio_sigma": torch.empty(1),
+            "encoder_attention_mask": torch.ones(1, LTX2_TEXT_TOKENS),
+            "audio_encoder_attention_mask": torch.ones(1, LTX2_TEXT_TOKENS),
+            "num_frames": latent_frames,
+            "height": self.height // spatial,
+            "width": self.width // spatial,
+            "fps": self.fps,
+            "audio_num_frames": audio,
+            "video_coords": torch.empty(1, 3, tokens, 2),
+            "audio_coords": torch.empty(1, 1, audio, 2),
             "use_cross_timestep": self.use_cross_timestep,
-        }  # fmt: skip
+        }

@@ -249,7 +249,7 @@ class KeyframePipelineInterpolator(Interpolator):
 
 
 def library_versions() -> dict[str, str]:
-    """The diffusers and transformers versions that made the frames (pipeline code and conditioning change between releases)."""
+    """The diffusers and transformers versions that made the frames (pipelines change between releases)."""
     return {name: metadata.version(name) for name in ("diffusers", "transformers")}
 
 

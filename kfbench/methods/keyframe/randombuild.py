@@ -84,7 +84,9 @@ def tiny_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
     """The tiny pipeline's components, its networks cast to the method's device and dtypes."""
     function, kwargs = TINY_COMPONENTS[type(method).__name__]
     module, _, function = function.rpartition(":")
-    parts = getattr(importlib.import_module(f"kfbench.methods.keyframe.{module or 'tiny'}"), function)(seed=seed, **kwargs)
+    parts = getattr(importlib.import_module(f"kfbench.methods.keyframe.{module or 'tiny'}"), function)(
+        seed=seed, **kwargs
+    )
     for name, part in parts.items():
         if isinstance(part, torch.nn.Module):
             parts[name] = torch.nn.Module.to(part, method.device, component_dtype(method, name))
@@ -135,5 +137,6 @@ def keyframe_flops_row(method: Any, num_frames: int) -> dict[str, Any]:
         "calls": calls,
         "flops_per_call": flops["per_call"],
         "flops_per_video": flops["total"],
-        "flops_per_video_without_attention_matmuls": flops["total"] - flops["per_call_attention_matmuls"] * flops["passes"],
+        "flops_per_video_without_attention_matmuls": flops["total"]
+        - flops["per_call_attention_matmuls"] * flops["passes"],
     }

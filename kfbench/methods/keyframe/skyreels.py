@@ -35,13 +35,14 @@ from kfbench.methods.keyframe.wan import (
 )
 
 DF_FOLDER_CLASSES = (
-    "SkyReelsV2DiffusionForcingImageToVideoPipeline", "SkyReelsV2DiffusionForcingPipeline",
+    "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+    "SkyReelsV2DiffusionForcingPipeline",
     "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
-)  # fmt: skip
+)
 
 
 class SkyReelsV2FLF2V(WanFLF2V):
-    """SkyReels-V2 FLF2V through SkyReelsV2ImageToVideoPipeline (image + last_image); VAE and image encoder in float32."""
+    """SkyReels-V2 FLF2V: SkyReelsV2ImageToVideoPipeline(image, last_image); VAE and image encoder in float32."""
 
     pipeline_class = "SkyReelsV2ImageToVideoPipeline"
     transformer_class = "SkyReelsV2Transformer3DModel"
@@ -49,7 +50,9 @@ class SkyReelsV2FLF2V(WanFLF2V):
 
     def check_options(self) -> None:
         if self.guidance_scale_2 is not None:
-            raise KfbenchError("guidance_scale_2 is for two-expert models (wan22-flf2v); SkyReels-V2 has one transformer")
+            raise KfbenchError(
+                "guidance_scale_2 is for two-expert models (wan22-flf2v); SkyReels-V2 has one transformer"
+            )
 
 
 class SkyReelsV2DF(KeyframePipelineInterpolator):
@@ -62,15 +65,22 @@ class SkyReelsV2DF(KeyframePipelineInterpolator):
     size_multiple = 16
     temporal_factor = 4
 
-    def __init__(self, *, ar_step: int = 0, causal_block_size: int | None = None, addnoise_condition: float = 0.0,
-                 **options: Any) -> None:
+    def __init__(
+        self, *, ar_step: int = 0, causal_block_size: int | None = None, addnoise_condition: float = 0.0, **options: Any
+    ) -> None:
         self.ar_step, self.causal_block_size, self.addnoise_condition = ar_step, causal_block_size, addnoise_condition
         super().__init__(**options)
 
     def check_options(self) -> None:
         if self.guidance_scale_2 is not None:
-            raise KfbenchError("guidance_scale_2 is for two-expert models (wan22-flf2v); SkyReels-V2 has one transformer")
-        if self.ar_step < 0 or self.addnoise_condition < 0 or (self.causal_block_size is not None and self.causal_block_size < 1):
+            raise KfbenchError(
+                "guidance_scale_2 is for two-expert models (wan22-flf2v); SkyReels-V2 has one transformer"
+            )
+        if (
+            self.ar_step < 0
+            or self.addnoise_condition < 0
+            or (self.causal_block_size is not None and self.causal_block_size < 1)
+        ):
             raise KfbenchError("ar_step and addnoise_condition must be >= 0 and causal_block_size >= 1")
 
     def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
@@ -84,15 +94,21 @@ class SkyReelsV2DF(KeyframePipelineInterpolator):
         return pipe.vae_scale_factor_temporal
 
     def frame_positions(self, frames: int) -> tuple[int, int]:
-        """num_frames returned; keyframe 2 is the appended latent frame, one latent step (temporal_factor frames) later."""
+        """num_frames returned; keyframe 2 is the appended latent frame, one latent step (temporal_factor) later."""
         return frames, frames - 1 + self.temporal_factor
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
-        return {"image": first, "last_image": last, "ar_step": self.ar_step, "causal_block_size": self.causal_block_size,
-                "addnoise_condition": self.addnoise_condition, "fps": round(self.fps)}  # fmt: skip
+        return {
+            "image": first,
+            "last_image": last,
+            "ar_step": self.ar_step,
+            "causal_block_size": self.causal_block_size,
+            "addnoise_condition": self.addnoise_condition,
+            "fps": round(self.fps),
+        }
 
     def generate(self, pipe: Any, arguments: dict[str, Any], seed: int) -> np.ndarray:
-        """One call; with addnoise_condition the pipeline draws torch.randn_like from the global RNG, seeded here with ``seed``."""
+        """One call; with addnoise_condition the pipeline draws torch.randn_like from the global RNG: seeded here."""
         if self.addnoise_condition <= 0:
             return super().generate(pipe, arguments, seed)
         with torch.random.fork_rng(devices=[torch.device(self.device)] if self.device.startswith("cuda") else []):
@@ -104,7 +120,9 @@ class SkyReelsV2DF(KeyframePipelineInterpolator):
         vae_factor = self.size_multiple // config["patch_size"][1]
         latent_frames = (frames - 1) // self.temporal_factor + 2
         return {
-            "hidden_states": torch.empty(1, config["in_channels"], latent_frames, self.height // vae_factor, self.width // vae_factor),
+            "hidden_states": torch.empty(
+                1, config["in_channels"], latent_frames, self.height // vae_factor, self.width // vae_factor
+            ),
             "timestep": torch.empty(1, latent_frames),
             "encoder_hidden_states": torch.empty(1, WAN_TEXT_TOKENS, config["text_dim"]),
             "enable_diffusion_forcing": True,
@@ -112,7 +130,7 @@ class SkyReelsV2DF(KeyframePipelineInterpolator):
         }
 
     def denoiser_calls(self, scheduler: Any, boundary_ratio: float | None, frames: int) -> dict[str, int]:
-        """Rows of the pipeline's own diffusion-forcing step matrix over L + 1 latent frames (one prefix frame), x2 with CFG."""
+        """Rows of the pipeline's own diffusion-forcing step matrix over L + 1 latent frames, x2 with CFG."""
         from diffusers import SkyReelsV2DiffusionForcingImageToVideoPipeline as Pipeline
 
         if self.flow_shift is not None:

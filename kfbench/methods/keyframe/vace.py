@@ -29,7 +29,7 @@ GREY = (128, 128, 128)  # the example's fill of the frames to generate (PIL; the
 
 
 class WanVACE(WanFLF2V):
-    """Wan 2.1 VACE: the two keyframes at the first and last frame of a conditioning video, the mask marking the rest."""
+    """Wan 2.1 VACE: the keyframes at the first and last frame of a conditioning video, the mask marking the rest."""
 
     pipeline_class = "WanVACEPipeline"
     transformer_class = "WanVACETransformer3DModel"

@@ -109,11 +109,12 @@ class WanFLF2V(KeyframePipelineInterpolator):
 
 
 def refuse_expand_timesteps(model: str, index: dict[str, Any]) -> None:
-    """Refuse a Wan 2.2 TI2V-5B-style folder (``expand_timesteps``): the I2V pipeline's path for it ignores ``last_image``."""
+    """Refuse a Wan 2.2 TI2V-5B-style folder (``expand_timesteps``): the I2V pipeline ignores ``last_image`` there."""
     if index.get("expand_timesteps"):
         raise KfbenchError(
             f"'{model}' is a Wan 2.2 TI2V-5B-style checkpoint (expand_timesteps=true): its pipeline path "
-            "ignores last_image, so it would run first-frame-only; use wan22-flf2v with Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+            "ignores last_image, so it would run first-frame-only; use wan22-flf2v with "
+            "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
         )
 
 
