@@ -164,33 +164,10 @@ KEYFRAME_2 = {"ltx2": 7, "skyreels-v2-df": 12, "wan-vace-1.3b": 8}
 def test_run_evaluate_report(tiny_models, tmp_path, name):
     out = tmp_path / "runs"
     code, _, stderr = run_main(
-        "run",
-        "-m",
-        name,
-        "-d",
-        "synthetic",
-        "--model",
-        tiny_models[FOLDER[name]],
-        "--out",
-        out,
-        "--height",
-        SIZE,
-        "--width",
-        SIZE,
-        "--video-frames",
-        "match",
-        "--num-frames",
-        9,
-        "--num-pairs",
-        1,
-        "--num-inference-steps",
-        STEPS,
-        "--prompt",
-        "the camera pans left",
-        "--seed",
-        5,
-        "--quiet",
-    )
+        "run", "-m", name, "-d", "synthetic", "--model", tiny_models[FOLDER[name]], "--out", out, "--height", SIZE,
+        "--width", SIZE, "--video-frames", "match", "--num-frames", 9, "--num-pairs", 1,
+        "--num-inference-steps", STEPS, "--prompt", "the camera pans left", "--seed", 5, "--quiet",
+    )  # fmt: skip
     assert code == 0, stderr
     meta = json.loads(next((out / "synthetic" / name).glob("*/meta.json")).read_text())
     assert meta["frame_times"] == [i / KEYFRAME_2[name] for i in range(9)]
