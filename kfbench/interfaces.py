@@ -17,16 +17,32 @@ class Interpolator(ABC):
     """Generates the frames between two keyframes.
 
     Subclasses implement :meth:`_interpolate` on validated uint8 arrays. ``stats`` holds per-call
-    counters (e.g. ``unet_calls``) that the run store writes into meta.json.
+    counters (e.g. ``unet_calls``) that the run store writes into meta.json. Loaded parts (networks,
+    pipelines) enter as constructor parameters before the ``*``, as diffusers pipelines take their
+    components; options are the keyword-only parameters after it.
+
+    A family declares what kfbench knows about it beyond interpolating as class attributes holding
+    lazy ``"module:attr"`` names (empty: the family has none); see docs/adding-a-method.md.
     """
 
     name: str = ""
     options: dict[str, Any] = {}
-    takes_prompt: bool = False  # text-conditioned methods: interpolate's prompt reaches _interpolate as pair_prompt
+    takes_prompt: bool = False  # text-conditioned methods: interpolate's prompt reaches _interpolate
+    tiny_models: str = ""  # (folder: Path) -> dict[str, Path]: the family's tiny random models in their real formats
+    random_weights: str = (
+        ""  # (name, options, size, seed) -> kfbench.bench.subject.Subject: the method on random weights
+    )
+    random_models: str = ""  # dict[str, kfbench.bench.randomweights.RandomModel]: its real-size networks and counts
+    bench: str = ""  # kfbench.bench.measure.BenchHooks: `kfbench bench -m NAME` on the method's own weights
+    flops: str = (
+        ""  # (name, options, num_frames) -> row dict: calls and FLOPs of one video on the meta device, no weights
+    )
+    bench_levers: bool = (
+        False  # `kfbench bench --suite` applies the SVD family's GPU levers (kfbench.methods.svd.levers)
+    )
 
     def __init__(self) -> None:
         self.stats: dict[str, Any] = {}
-        self.pair_prompt: str | None = None
 
     @property
     def device_name(self) -> str:
@@ -68,8 +84,7 @@ class Interpolator(ABC):
         if prompt is not None and not self.takes_prompt:
             raise KfbenchError(f"method {self.name} takes no text prompt; drop the per-pair prompt")
         self.stats = {}
-        self.pair_prompt = prompt
-        frames = self._interpolate(a, b, num_frames=num_frames, seed=seed, latents=latents)
+        frames = self._interpolate(a, b, num_frames=num_frames, seed=seed, latents=latents, prompt=prompt)
         expected = len(self.output_times(num_frames))
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != expected or frames.shape[3] != 3:
             raise RuntimeError(
@@ -79,8 +94,16 @@ class Interpolator(ABC):
 
     @abstractmethod
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
-    ) -> np.ndarray: ...
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
+    ) -> np.ndarray:
+        """The frames of one pair; ``prompt`` (text-conditioned methods) replaces the method's own for this pair."""
 
 
 @dataclass

@@ -1,54 +1,154 @@
-"""Registries of methods and datasets: presets name a factory; options are validated against it.
+"""One generic registry, and the registries of methods and datasets built on it.
 
-Modelled on lm-evaluation-harness: a declarative preset per name, one factory per family, and
-keyword options that override the preset. Unknown options are errors.
+Modelled on lm-evaluation-harness: a name maps to an object or to a lazy ``"module:attr"`` name
+imported on first use; a name registered twice is an error naming both origins; an unknown name
+is an error listing the valid ones and the closest matches. Methods and datasets are declarative
+presets (one TOML file each, see :mod:`kfbench.presets`) naming a factory, whose keyword options
+they override. Unknown options are errors.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import math
+import os
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Any, Generic, Literal, TypeVar, Union
 
 from kfbench.errors import KfbenchError
-from kfbench.presets import Preset, load_presets
+from kfbench.presets import PLUGINS_VARIABLE, Preset, load_presets
+
+T = TypeVar("T")
+
+
+def import_factory(spec: str) -> Any:
+    """Import ``package.module:Name`` (a lazy registry entry)."""
+    module_name, colon, attr = spec.partition(":")
+    if not colon or not module_name or not attr:
+        raise KfbenchError(f"'{spec}' is not a 'package.module:Name' reference")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise  # a dependency of the module is missing: the caller reports it
+        raise KfbenchError(f"cannot import '{spec}': no module '{exc.name}'") from None
+    if not hasattr(module, attr):
+        raise KfbenchError(f"cannot import '{spec}': module '{module_name}' has no '{attr}'")
+    return getattr(module, attr)
+
+
+def close_matches(name: str, names: list[str]) -> str:
+    """' Did you mean 'x'?' for the names close to ``name``, or ''."""
+    matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return f". Did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
+
+
+class Registry(Generic[T]):
+    """Names of one ``kind`` mapped to objects, or to ``"module:attr"`` names imported on first use."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T | str] = {}
+        self._origins: dict[str, str] = {}
+
+    def register(self, name: str, target: T | str, *, origin: str = "", lazy: bool = False) -> None:
+        """Add ``name``; with ``lazy`` the target is a ``"module:attr"`` name. A name already taken is an error."""
+        if name in self._entries:
+            where = " and ".join(o for o in (self._origins[name], origin) if o) or "twice"
+            raise KfbenchError(f"{self.kind} '{name}' is registered twice ({where}); rename one of them")
+        self._entries[name] = _Lazy(target) if lazy else target  # type: ignore[assignment]
+        self._origins[name] = origin
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name`` (imported now if lazy); unknown names are an error with suggestions."""
+        if name not in self._entries:
+            raise self.unknown(name)
+        entry = self._entries[name]
+        if isinstance(entry, _Lazy):
+            entry = self._entries[name] = import_factory(entry.spec)
+        return entry  # type: ignore[return-value]
+
+    def unknown(self, name: str, what: str = "") -> KfbenchError:
+        names = sorted(self._entries)
+        return KfbenchError(
+            f"unknown {what or self.kind} '{name}'; valid: {', '.join(names) or '(none)'}{close_matches(name, names)}"
+        )
+
+    def origin(self, name: str) -> str:
+        return self._origins[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, name: str) -> T:
+        if name not in self._entries:
+            raise KeyError(name)
+        return self.get(name)
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(name, self.get(name)) for name in self.names()]
+
+    def values(self) -> list[T]:
+        return [self.get(name) for name in self.names()]
+
+
+class _Lazy:
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
 
 
 @cache
-def method_presets() -> dict[str, Preset]:
-    return load_presets("methods")
+def _preset_registry(kind: str, label: str, plugins: str) -> Registry[Preset]:
+    """The presets of ``kind``; ``plugins``, the value of KFBENCH_PLUGINS they were read with, keys the cache."""
+    registry: Registry[Preset] = Registry(label)
+    for preset in load_presets(kind):
+        registry.register(preset.name, preset, origin=str(preset.path))
+    return registry
 
 
-@cache
-def dataset_presets() -> dict[str, Preset]:
-    return load_presets("datasets")
+def method_presets() -> Registry[Preset]:
+    return _preset_registry("methods", "method", os.environ.get(PLUGINS_VARIABLE, ""))
+
+
+def dataset_presets() -> Registry[Preset]:
+    return _preset_registry("datasets", "dataset", os.environ.get(PLUGINS_VARIABLE, ""))
 
 
 def list_methods() -> list[str]:
     """Names accepted by :func:`create_method`."""
-    return sorted(method_presets())
+    return method_presets().names()
 
 
 def list_datasets() -> list[str]:
     """Names accepted by :func:`create_dataset`."""
-    return sorted(dataset_presets())
+    return dataset_presets().names()
 
 
-def import_factory(spec: str) -> Callable[..., Any]:
-    """Import ``package.module:Name``."""
-    module_name, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-def lookup(presets: dict[str, Preset], name: str, kind: str) -> Preset:
+def lookup(presets: Registry[Preset], name: str, kind: str) -> Preset:
     if name not in presets:
-        raise KfbenchError(f"unknown {kind} '{name}'; valid: {', '.join(sorted(presets))}")
-    return presets[name]
+        raise presets.unknown(name, kind)
+    return presets.get(name)
+
+
+def method_class(name: str) -> Any:
+    """The factory (for every family a class) that method ``name``'s preset names."""
+    return import_factory(lookup(method_presets(), name, "method").factory)
 
 
 def _signatures(factory: Callable[..., Any]) -> list[Callable[..., Any]]:
@@ -96,12 +196,31 @@ def resolve_options(
     return resolved
 
 
-def create_method(name: str, **options: Any):
-    """Build the interpolator registered as ``name``; ``options`` override its preset."""
+def component_names(factory: Callable[..., Any]) -> set[str]:
+    """The loaded parts a method factory takes (its parameters before the ``*``: e.g. ``model``, ``pipeline``)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
+    return {
+        n
+        for init in _signatures(factory)
+        for n, p in inspect.signature(init).parameters.items()
+        if p.kind in kinds and n != "self"
+    }
+
+
+def create_method(name: str, components: dict[str, Any] | None = None, **options: Any):
+    """Build the interpolator registered as ``name``; ``options`` override its preset.
+
+    ``components``: parts already built (loaded, or random weights), passed in by name as a diffusers
+    pipeline takes its components; the method then loads none of its own.
+    """
     preset = lookup(method_presets(), name, "method")
     factory = import_factory(preset.factory)
     resolved = resolve_options(preset, factory, options, "method")
-    method = factory(**resolved)
+    unknown = sorted(set(components or {}) - component_names(factory))
+    if unknown:
+        valid = ", ".join(sorted(component_names(factory))) or "(none)"
+        raise KfbenchError(f"method '{name}' takes no component {', '.join(unknown)}; its components: {valid}")
+    method = factory(**(components or {}), **resolved)
     method.name = name
     method.options = resolved
     return method

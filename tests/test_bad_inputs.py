@@ -373,7 +373,7 @@ CASES: list[tuple[str, list[str], str]] = [
     (
         "bench-random-unknown-method",
         ["bench", "--random-weights", "--flops-only", "-m", "nope"],
-        "suite 'paper' has no method 'nope'",
+        "unknown method 'nope'",
     ),
     ("bench-model-missing", ["bench", "--method", "svd", "--model", "{w}/nothing", "--flops-only"], "nothing"),
     (

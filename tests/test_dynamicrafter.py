@@ -205,3 +205,43 @@ def test_run_end_to_end_and_convert(tiny_models, tmp_path):
     weight = "model.diffusion_model.input_blocks.1.0.temopral_conv.conv1.2.weight"
     assert state[weight].dtype == torch.float16 and torch.equal(state[weight], original[weight].half())
     assert state["alphas_cumprod"].dtype == torch.float32
+
+
+def test_pairs_csv_prompt_reaches_the_text_branch(tiny_models, tmp_path):
+    """A pairs CSV's prompt column replaces the `prompt` option for its pair (the interpolation call's argument)."""
+    from inprocess import run_main
+    from PIL import Image
+
+    from kfbench.store.runstore import RunStore
+
+    first = np.zeros((64, 64, 3), np.uint8)
+    last = np.full((64, 64, 3), 200, np.uint8)
+    Image.fromarray(first).save(tmp_path / "a.png")
+    Image.fromarray(last).save(tmp_path / "b.png")
+    (tmp_path / "pairs.csv").write_text("id,first,last,prompt\np1,a.png,b.png,a bird flies\n")
+    common = {"checkpoint": str(tiny_models["dynamicrafter"]), "height": 64, "width": 64, "num_inference_steps": 1}
+    code, _, err = run_main(
+        "run",
+        "--method",
+        "dynamicrafter",
+        "--dataset",
+        "pairs",
+        "--root",
+        tmp_path,
+        "--out",
+        tmp_path / "runs",
+        "--quiet",
+        *(f"--{k.replace('_', '-')}={v}" for k, v in common.items()),
+    )
+    assert code == 0, err
+    store = RunStore(tmp_path / "runs")
+    meta = store.load_meta("pairs", "dynamicrafter", "p1")
+    assert (meta["prompt"], meta["prompt_source"], meta["stats"]["prompt"]) == (
+        "a bird flies",
+        "pairs csv",
+        "a bird flies",
+    )
+    saved = store.load_frames("pairs", "dynamicrafter", "p1")
+    method = create_method("dynamicrafter", device="cpu", **common)
+    assert np.array_equal(saved, method.interpolate(first, last, num_frames=2, prompt="a bird flies"))
+    assert not np.array_equal(saved, method.interpolate(first, last, num_frames=2))  # the option's empty prompt

@@ -254,7 +254,7 @@ def test_full_size_parameters_and_calls_without_weights():
     from kfbench.bench import randomweights
     from kfbench.bench.measure import run_bench
 
-    counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
+    counts = {n: s.parameters for n, s in randomweights.random_models().items()}
     assert round(counts["ltx2-transformer"] / 1e9) == 19  # ltx-2-19b-dev
     assert round(counts["ltx2-gemma3-12b-encoder"] / 1e8) == 122  # gemma-3-12b: 12.2 B
     assert round(counts["skyreels-df-14b-transformer"] / 1e9) == 14  # SkyReels-V2-DF-14B

@@ -19,7 +19,14 @@ class BrightenedLinear(LinearInterpolator):
     """The cross-fade, every frame (so its endpoints too) 6 levels brighter: a method that drifts from its keyframes."""
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         frames = super()._interpolate(first, last, num_frames=num_frames, seed=seed, latents=latents)
         return np.clip(frames.astype(np.int16) + 6, 0, 255).astype(np.uint8)

@@ -10,7 +10,12 @@ import torch
 from conftest import run_cli
 
 from kfbench.bench import measure as bench
+from kfbench.bench.device import peak_tflops
+from kfbench.bench.timing import NetworkTimer
+from kfbench.bench.timing import keyframes as bench_keyframes
 from kfbench.errors import KfbenchError
+from kfbench.methods.svd.bench import capture_latents, unet_config, vae_scale
+from kfbench.methods.svd.flops import count_unet_flops
 from kfbench.registry import create_method
 
 FAST = {"height": 64, "width": 96, "num_inference_steps": 2}
@@ -18,7 +23,7 @@ FAST = {"height": 64, "width": 96, "num_inference_steps": 2}
 
 @pytest.fixture(scope="module")
 def keyframes():
-    return bench.keyframes(8, 64, 96)
+    return bench_keyframes(8, 64, 96)
 
 
 def method_options(tiny_models, name: str, **extra):
@@ -30,10 +35,10 @@ def method_options(tiny_models, name: str, **extra):
     return kw
 
 
-def video(method, keyframes, *, fused: bool, timer: bench.UNetTimer):
+def video(method, keyframes, *, fused: bool, timer: NetworkTimer):
     method.fused_call = fused
     timer.reset()
-    with bench.capture_latents(method) as captured:
+    with capture_latents(method) as captured:
         frames = method.interpolate(*keyframes, num_frames=8, seed=3)
     return frames, captured["latents"], dict(method.stats), timer.forwards
 
@@ -46,7 +51,7 @@ def video(method, keyframes, *, fused: bool, timer: bench.UNetTimer):
 def test_fused_call_matches_the_sequential_reference(tiny_models, keyframes, name, extra):
     method = create_method(name, **method_options(tiny_models, name, **extra))
     assert method.fused_call  # the default
-    timer = bench.UNetTimer(method.loaded().pipe.unet, "cpu")
+    timer = NetworkTimer(method.loaded().pipe.unet, "cpu")
     fused_frames, fused_latents, fused_stats, fused_forwards = video(method, keyframes, fused=True, timer=timer)
     seq_frames, seq_latents, seq_stats, seq_forwards = video(method, keyframes, fused=False, timer=timer)
     torch.testing.assert_close(fused_latents, seq_latents, rtol=1e-3, atol=1e-3)  # batch-size-dependent float32 kernels
@@ -98,7 +103,7 @@ def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
         method = create_method(
             "ours", **method_options(tiny_models, "ours", num_inference_steps=1, recurrence=0, compile=compiled)
         )
-        with bench.capture_latents(method) as captured:
+        with capture_latents(method) as captured:
             method.interpolate(*keyframes, num_frames=8, seed=0)
         outputs[compiled] = captured["latents"]
     assert calls == ["UNetSpatioTemporalConditionModel"]
@@ -116,10 +121,7 @@ def attention_matmul_flops(batch: int, frames: int, height: int, width: int) -> 
         (4, 1280, 5),
         (8, 1280, 1),
     ]  # (downsampling, channels, transformers): down + up, mid
-    total, vae = (
-        0,
-        bench.vae_scale("stabilityai/stable-video-diffusion-img2vid-xt"),
-    )  # SVD-XT's VAE: 4 blocks, factor 2**3
+    total, vae = 0, vae_scale("stabilityai/stable-video-diffusion-img2vid-xt")  # SVD-XT's VAE: 4 blocks, factor 2**3
     for down, channels, count in levels:
         tokens = (height // vae // down) * (width // vae // down)
         spatial = batch * frames * 4 * (tokens * tokens + tokens) * channels  # self + cross (one context token)
@@ -130,9 +132,9 @@ def attention_matmul_flops(batch: int, frames: int, height: int, width: int) -> 
 
 def test_svd_xt_flops_per_call_match_the_reference():
     """One CFG-batched SVD-XT call at 1024x576x25, counted without weights: 128.7 TFLOP outside attention matmuls."""
-    config, source = bench.unet_config("stabilityai/stable-video-diffusion-img2vid-xt")
+    config, source = unet_config("stabilityai/stable-video-diffusion-img2vid-xt")
     assert "SVD-XT" in source
-    flops = bench.count_unet_flops(config, batch=2, num_frames=25, height=576, width=1024)
+    flops = count_unet_flops(config, batch=2, num_frames=25, height=576, width=1024)
     assert abs(flops.without_attention / 1e12 - 128.7) < 0.05
     assert flops.attention == attention_matmul_flops(2, 25, 576, 1024)
     assert abs(flops.total / 1e12 - 159.9) < 0.05
@@ -144,8 +146,8 @@ def test_meta_count_matches_a_real_forward(tiny_models):
     from torch.utils.flop_counter import FlopCounterMode
 
     config = json.loads((tiny_models["svd"] / "unet" / "config.json").read_text())
-    one = bench.count_unet_flops(config, batch=1, num_frames=8, height=64, width=96)
-    two = bench.count_unet_flops(config, batch=2, num_frames=8, height=64, width=96)
+    one = count_unet_flops(config, batch=1, num_frames=8, height=64, width=96)
+    two = count_unet_flops(config, batch=2, num_frames=8, height=64, width=96)
     assert one.total > one.attention > 0
     assert two.total == 2 * one.total and two.by_op == {op: 2 * n for op, n in one.by_op.items()}
     unet = UNetSpatioTemporalConditionModel.from_config(config).eval()
@@ -162,11 +164,11 @@ def test_meta_count_matches_a_real_forward(tiny_models):
 
 
 def test_peak_table():
-    assert bench.peak_tflops("NVIDIA H100 80GB HBM3", torch.bfloat16) == 989.4
-    assert bench.peak_tflops("NVIDIA H100 PCIe", torch.float16) == 756.5
-    assert bench.peak_tflops("NVIDIA A100-SXM4-40GB", torch.bfloat16) == 312.0
-    assert bench.peak_tflops("NVIDIA H100 80GB HBM3", torch.float32) is None
-    assert bench.peak_tflops("Some Future GPU", torch.bfloat16) is None
+    assert peak_tflops("NVIDIA H100 80GB HBM3", torch.bfloat16) == 989.4
+    assert peak_tflops("NVIDIA H100 PCIe", torch.float16) == 756.5
+    assert peak_tflops("NVIDIA A100-SXM4-40GB", torch.bfloat16) == 312.0
+    assert peak_tflops("NVIDIA H100 80GB HBM3", torch.float32) is None
+    assert peak_tflops("Some Future GPU", torch.bfloat16) is None
 
 
 # --- the command -----------------------------------------------------------------------------------

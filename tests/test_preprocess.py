@@ -11,7 +11,7 @@ from kfbench.utils.imageops import resize_center_crop
 class FixedSize(Interpolator):
     frame_size = (32, 48)
 
-    def _interpolate(self, first, last, *, num_frames, seed, latents):
+    def _interpolate(self, first, last, *, num_frames, seed, latents, prompt=None):
         return np.stack([first] * num_frames)
 
 

@@ -11,25 +11,26 @@ import torch
 from conftest import REPO, run_cli
 from inprocess import run_main
 
-from kfbench.bench import measure as bench
 from kfbench.bench import randomweights
+from kfbench.bench.timing import keyframes
+from kfbench.methods.svd.bench import capture_latents
 from kfbench.methods.svd.levers import Levers, apply
 from kfbench.registry import create_method
 
 
-@pytest.mark.parametrize("name", sorted(randomweights.RANDOM_MODELS))
+@pytest.mark.parametrize("name", randomweights.random_models().names())
 def test_random_model_has_the_real_parameter_count(name):
     """Built on the meta device from the embedded config: exactly the released model's parameters."""
-    assert randomweights.meta_count(name) == randomweights.RANDOM_MODELS[name].parameters
+    assert randomweights.meta_count(name) == randomweights.random_models().get(name).parameters
 
 
 def test_published_rounded_counts():
     """The exact counts against the figures published elsewhere (rounded there)."""
-    counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
+    counts = {n: s.parameters for n, s in randomweights.random_models().items()}
     assert counts["svd-xt-unet"] == 1_524_623_082
     assert round(counts["svd-xt-image-encoder"] / 1e6, 2) == 632.08  # open_clip model_profile.csv, ViT-H-14 image
     assert counts["film"] == 34_436_667
-    dynamicrafter = randomweights.empty(randomweights.dynamicrafter)
+    dynamicrafter = randomweights.empty(randomweights.random_models().get("dynamicrafter").build)
     assert round(randomweights.count_parameters(dynamicrafter.model) / 1e9, 1) == 1.4  # the 512 UNet
     assert round(randomweights.count_parameters(dynamicrafter.cond_stage_model) / 1e6, 2) == 354.03  # ViT-H-14 text
 
@@ -73,8 +74,8 @@ def ours_video(tiny_models, levers: Levers, **extra):
     }
     method = create_method("ours", **options, **levers.method_options({"dtype", "decode_chunk_size"}))
     apply(method.loaded(), levers)
-    with bench.capture_latents(method) as captured:
-        frames = method.interpolate(*bench.keyframes(8, 64, 96), num_frames=8, seed=3)
+    with capture_latents(method) as captured:
+        frames = method.interpolate(*keyframes(8, 64, 96), num_frames=8, seed=3)
     assert not method.loaded().control.maps  # nothing recorded is left behind
     return frames, captured["latents"]
 
@@ -222,7 +223,7 @@ def test_gpu_script_runs_the_tiny_suite_without_installing(tmp_path):
 def test_keyframe_counts_against_published_figures():
     """Exact counts are the embedded configs'; these check them against what is published (rounded names, larger
     models)."""
-    counts = {n: s.parameters for n, s in randomweights.RANDOM_MODELS.items()}
+    counts = {n: s.parameters for n, s in randomweights.random_models().items()}
     assert round(counts["wan22-a14b-expert"] / 1e9) == 14  # Wan 2.2 "A14B": 14 B per expert
     assert round(counts["ltx-13b-transformer"] / 1e9) == 13  # ltxv-13b
     assert round(counts["framepack-transformer"] / 1e9) == 13  # HunyuanVideo 13 B backbone
@@ -243,7 +244,7 @@ def test_keyframe_counts_against_published_figures():
 
 def test_tied_embeddings_stay_tied_on_the_meta_device():
     """T5's shared input embedding is one tensor (init_empty_weights alone would untie it and count it twice)."""
-    encoder = randomweights.empty(randomweights.RANDOM_MODELS["wan-umt5-xxl-encoder"].build)
+    encoder = randomweights.empty(randomweights.random_models().get("wan-umt5-xxl-encoder").build)
     assert encoder.shared.weight is encoder.encoder.embed_tokens.weight
 
 

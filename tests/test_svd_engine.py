@@ -70,7 +70,7 @@ def test_svd_matches_diffusers_pipeline(tiny_models, keyframes):
 def factor2_svd(tmp_path_factory):
     """A tiny SVD folder whose VAE downsamples by 2, as diffusers' own SVD test components (block_out_channels [32,
     64])."""
-    from kfbench.methods.tiny import make_tiny_svd
+    from kfbench.methods.svd.tiny import make_tiny_svd
 
     return make_tiny_svd(tmp_path_factory.mktemp("svd-vae2") / "svd", vae_block_out_channels=(32, 64))
 

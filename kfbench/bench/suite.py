@@ -1,5 +1,9 @@
 """`kfbench bench --suite paper|tiny`: every method at its paper settings on random full-size weights, one video each.
 
+The suites are data files (``kfbench/presets/suites/<name>.toml``: the size of the random models and
+one entry per method with its options and frames). ``kfbench bench --random-weights -m METHOD`` runs
+one method at the options given on the command line.
+
 Writes ``bench.json`` and ``bench.md`` (a table beside the published anchors) into the output
 folder, atomically, after every entry, so a run cut short still leaves what it measured. The
 ``tiny`` suite runs the same path on tiny models (CPU, seconds; the tests use it). ``--levers``
@@ -15,7 +19,6 @@ import contextlib
 import dataclasses
 import gc
 import json
-import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from kfbench.bench.measure import UNetTimer, count_unet_flops, keyframes, peak_memory, peak_tflops
+from kfbench.bench.device import device_name, peak_tflops
+from kfbench.bench.flops import CallFlops
 from kfbench.bench.randommethods import Size, Subject, random_method
+from kfbench.bench.timing import NetworkTimer, keyframes, timed_video
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.levers import Levers, apply, fast, sweep
-from kfbench.registry import option_names
+from kfbench.presets import preset_files, read_toml
+from kfbench.registry import Registry, import_factory, method_class, method_presets, option_names
 from kfbench.utils.atomicio import write_text
 
 
@@ -43,55 +48,42 @@ class Entry:
     extrapolate: bool = False  # time a 1-step and a 2-step video; extrapolate the per-call time to the whole video
 
 
-PAPER = {"height": 576, "width": 1024}
-TINY = {"height": 64, "width": 96, "num_inference_steps": 2}
-TINY_VIDEO = {
-    "height": 32,
-    "width": 32,
-    "num_inference_steps": 2,
-}  # the tiny keyframe pipelines (kfbench.methods.keyframe.tiny)
-SVD_FAMILY = ("ours", "ours-wo-ft", "ours-wo-ra", "trf", "svd", "vibid")
-SUITES: dict[str, tuple[Size, tuple[Entry, ...]]] = {
-    # paper settings: 1024x576, 25 frames, 50 steps, recurrence 5 over the first half (ours: 350 CFG-batched calls);
-    # ViBiDSampler 25 steps; FILM 25 frames by its greedy schedule; DynamiCrafter 512: 16 frames at 512x320, DDIM 50.
-    "paper": ("full", (
-        *(Entry(name, PAPER) for name in ("ours", "vibid")),
-        Entry("dynamicrafter", {}, 16),
-        Entry("film", {}, 25),
-        *(Entry(name, PAPER) for name in ("svd", "trf", "ours-wo-ft", "ours-wo-ra")),
-        # keyframe methods at their presets' documented settings (random full-size weights, bfloat16 on a GPU):
-        # LTX-Video 161 frames at 768x512 (30 CFG-batched steps; distilled: 8 timesteps), FramePack 91 frames asked at
-        # 512x512 (3 sections x 30 steps); Wan 2.1 FLF2V (50 steps) and Wan 2.2 A14B (40 steps), 81 frames at 1280x720
-        # with separate cond/uncond calls: 100 and 80 calls of a 14 B transformer, measured from a 1- and a 2-step
-        # video.
-        Entry("ltx-video-distilled", {}, 161),
-        Entry("ltx-video", {}, 161),
-        Entry("framepack", {}, 91),
-        Entry("wan-flf2v", {}, 81, extrapolate=True),
-        Entry("wan22-flf2v", {}, 81, extrapolate=True),
-        # LTX-2 121 frames at 768x512 (30 steps x 3 calls: CFG-batched, STG, modality), SkyReels-V2 FLF2V 1.3B 97
-        # frames at 960x544 (100 calls), DF 14B 97 frames at 1280x720 (100 calls, extrapolated), Wan VACE 81 frames
-        # (60 calls)
-        Entry("ltx2", {}, 121),
-        Entry("skyreels-v2", {}, 97),
-        Entry("skyreels-v2-df", {}, 97, extrapolate=True),
-        Entry("wan-vace", {}, 81, extrapolate=True),
-        Entry("wan-vace-1.3b", {}, 81),
-    )),
-    "tiny": ("tiny", (
-        *(Entry(name, {**TINY, "recurrence": 1} if name.startswith("ours") else TINY, 8) for name in SVD_FAMILY),
-        Entry("dynamicrafter", {"height": 64, "width": 64, "num_inference_steps": 2}, 16),
-        Entry("film", {}, 3),
-        *(Entry(name, {**TINY_VIDEO, "video_frames": 5}, 5, extrapolate=True) for name in ("wan-flf2v", "wan22-flf2v")),
-        *(Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9) for name in ("ltx-video", "framepack")),
-        Entry("ltx-video-distilled", {"height": 32, "width": 32, "video_frames": 9}, 9),  # its 8 documented timesteps
-        *(
-            Entry(name, {**TINY_VIDEO, "video_frames": 9}, 9)
-            for name in ("ltx2", "skyreels-v2", "skyreels-v2-df", "wan-vace")
-        ),
-    )),
-}  # fmt: skip
-FILM_FRAME = {"paper": (576, 1024), "tiny": (64, 96)}  # FILM has no frame size of its own: keyframes at the suite's
+@dataclass(frozen=True)
+class Suite:
+    """A suite file: the random models' size, the keyframe size of methods without their own, the entries."""
+
+    name: str
+    size: Size
+    frame_size: tuple[int, int]
+    entries: tuple[Entry, ...]
+
+
+def read_suite(path: Path) -> Suite:
+    data = read_toml(path)
+    try:
+        entries = tuple(
+            Entry(
+                e["method"], dict(e.get("options", {})), int(e.get("num_frames", 25)), bool(e.get("extrapolate", False))
+            )
+            for e in data["entries"]
+        )
+        size, frame_size = data["size"], tuple(data["frame_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KfbenchError(f"suite {path} is malformed ({exc!r}); see kfbench/presets/suites/tiny.toml") from None
+    if size not in ("full", "tiny") or len(frame_size) != 2:
+        raise KfbenchError(f"suite {path}: size must be full or tiny and frame_size [height, width]")
+    return Suite(data.get("name", path.stem), size, frame_size, entries)
+
+
+def suites() -> Registry[Suite]:
+    """The suites of kfbench/presets/suites/ and of the KFBENCH_PLUGINS folders, by name."""
+    registry: Registry[Suite] = Registry("suite")
+    for path in preset_files("suites"):
+        suite = read_suite(path)
+        registry.register(suite.name, suite, origin=str(path))
+    return registry
+
+
 PAPER_OURS_CALLS = 350
 
 ANCHORS = (
@@ -120,7 +112,7 @@ def entry_options(entry: Entry, settings: Settings, levers: Levers | None = None
     """
     names = option_names("method", entry.method)
     options = {**entry.options, **({"device": settings.device} if "device" in names else {})}
-    if entry.method in SVD_FAMILY:
+    if takes_levers(entry.method):
         options.update((levers or settings.levers).method_options(names))
         options["dtype"] = levers.dtype if levers else settings.dtype
         if "compile" in names:
@@ -128,30 +120,9 @@ def entry_options(entry: Entry, settings: Settings, levers: Levers | None = None
     return options
 
 
-class CallFlops:
-    """FLOPs of a network's forwards, counted with FlopCounterMode around each forward (hooks)."""
-
-    def __init__(self, network: torch.nn.Module | tuple[torch.nn.Module, ...]) -> None:
-        self.total, self.calls, self._mode = 0, 0, None
-        modules = (network,) if isinstance(network, torch.nn.Module) else network
-        self._hooks = [
-            h
-            for m in modules
-            for h in (m.register_forward_pre_hook(self._before), m.register_forward_hook(self._after))
-        ]
-
-    def _before(self, *_: Any) -> None:
-        self._mode = FlopCounterMode(display=False)
-        self._mode.__enter__()
-
-    def _after(self, *_: Any) -> None:
-        self._mode.__exit__(None, None, None)
-        self.total += int(self._mode.get_total_flops())
-        self.calls += 1
-
-    def remove(self) -> None:
-        for hook in self._hooks:
-            hook.remove()
+def takes_levers(method: str) -> bool:
+    """Whether the method's family runs the SVD family's GPU levers (kfbench.methods.svd.levers)."""
+    return bool(getattr(method_class(method), "bench_levers", False))
 
 
 @contextlib.contextmanager
@@ -168,58 +139,24 @@ def fewer_steps(method: Any, steps: int) -> Iterator[None]:
         method.num_inference_steps = saved
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def timed_video(
-    subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None
+def timed_run(
+    subject: Subject, frames: tuple, num_frames: int, device: str, timer: NetworkTimer | None
 ) -> dict[str, Any]:
     """One video: wall time, network time and calls, peak memory."""
-    sync(device)
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    if timer is not None:
-        timer.reset()
-    start = time.perf_counter()
-    subject.method.interpolate(*frames, num_frames=num_frames, seed=0)
-    sync(device)
-    wall = time.perf_counter() - start
-    memory, kind = peak_memory(device)
+    _, timed = timed_video(subject.method, frames, num_frames, seed=0, device=device, timer=timer)
     return {
-        "wall_s": wall,
-        "network_s": timer.seconds if timer else None,
+        "wall_s": timed["wall_s"],
+        "network_s": timed["network_s"],
         "calls": int(subject.method.stats.get(subject.calls_key, 0)),
-        "peak_memory_bytes": memory,
-        "peak_memory_kind": kind,
+        "peak_memory_bytes": timed["peak_memory_bytes"],
+        "peak_memory_kind": timed["peak_memory_kind"],
     }
 
 
-_UNET_FLOPS: dict[tuple[str, int, int, int, int], int] = {}
-
-
-def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: int) -> tuple[int | None, str]:
-    """FLOPs of one network call and how they were counted (SVD family: meta device; others: one counted short
-    video)."""
-    if subject.unet_config is not None:
-        method = subject.method
-        key = (
-            json.dumps(subject.unet_config, sort_keys=True, default=str),
-            cfg_batch,
-            num_frames,
-            method.height,
-            method.width,
-        )
-        if key not in _UNET_FLOPS:  # the family's methods share shapes: count each once
-            _UNET_FLOPS[key] = count_unet_flops(
-                subject.unet_config, batch=cfg_batch, num_frames=num_frames, height=key[3], width=key[4]
-            ).total
-        return _UNET_FLOPS[key], "FlopCounterMode on the meta device (attention matmuls included)"
+def flops_per_call(subject: Subject, frames: tuple, num_frames: int) -> tuple[int | None, str]:
+    """FLOPs of one network call and how they were counted (meta device where the family can, else a counted video)."""
     if subject.call_flops is not None:
-        return subject.call_flops(
-            num_frames
-        ), "FlopCounterMode on the meta device at the pipeline's shapes (attention matmuls included)"
+        return subject.call_flops(num_frames), subject.flops_source
     counter = CallFlops(subject.network)
     try:
         with fewer_steps(subject.method, 1):
@@ -231,26 +168,20 @@ def flops_per_call(subject: Subject, frames: tuple, num_frames: int, cfg_batch: 
     return counter.total // counter.calls, "FlopCounterMode over one counted video (CPU SDPA kernels count no FLOPs)"
 
 
-def cfg_batch(subject: Subject) -> int:
-    """Videos per SVD UNet call (2 with classifier-free guidance)."""
-    method = subject.method
-    return 2 if getattr(method, "max_guidance_scale", 2.0) > 1 else 1
-
-
 def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[int, int]) -> dict[str, Any]:
     """Build, warm up, count FLOPs and time one video of one method."""
     start = time.perf_counter()
     subject = random_method(entry.method, entry_options(entry, settings), size)
-    is_svd = entry.method in SVD_FAMILY
+    is_svd = takes_levers(entry.method)
     if is_svd:
         apply(subject.method.loaded(), dataclasses.replace(settings.levers, compile=settings.compile))
     build_s = time.perf_counter() - start
     method = subject.method
     height, width = method.frame_size if getattr(method, "frame_size", None) else frame_size
     frames = keyframes(entry.num_frames, height, width)
-    per_call, flops_source = flops_per_call(subject, frames, entry.num_frames, cfg_batch(subject))
+    per_call, flops_source = flops_per_call(subject, frames, entry.num_frames)
     compiled = is_svd and settings.compile
-    timer = None if compiled else UNetTimer(subject.network, settings.device)
+    timer = None if compiled else NetworkTimer(subject.network, settings.device)
     try:
         if entry.extrapolate:
             run = extrapolated_video(subject, frames, entry.num_frames, settings.device, timer)
@@ -259,34 +190,43 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
                 method.interpolate(
                     *frames, num_frames=entry.num_frames, seed=0
                 )  # warm-up (and compile) at the same shapes
-            run = timed_video(subject, frames, entry.num_frames, settings.device, timer)
+            run = timed_run(subject, frames, entry.num_frames, settings.device, timer)
     finally:
         if timer is not None:
             timer.remove()
     dtype = str(getattr(method.loaded().pipe.unet, "dtype", "")) if is_svd else str(getattr(method, "dtype", ""))
-    return finish_row(entry, settings, run, per_call, flops_source, build_s=build_s, compiled=compiled, dtype=dtype,
-                      levers=settings.levers.label() if is_svd else None, height=height, width=width)  # fmt: skip
+    return finish_row(
+        entry,
+        settings,
+        run,
+        per_call,
+        flops_source,
+        build_s=build_s,
+        compiled=compiled,
+        dtype=dtype,
+        levers=settings.levers.label() if is_svd else None,
+        height=height,
+        width=width,
+    )
 
 
 def short_videos(
-    subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: UNetTimer | None
+    subject: Subject, frames: tuple, num_frames: int, device: str, steps: int, timer: NetworkTimer | None
 ) -> tuple[dict, dict, float, float]:
-    """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, the seconds per call and outside the
-    calls."""
+    """A 1-step (after a 1-step warm-up) and a ``steps``-step video: their runs, seconds per call and outside calls."""
     runs = {}
     for n in (1, 1, steps):  # the first 1-step video warms up (and compiles)
         with fewer_steps(subject.method, n):
-            runs[n] = timed_video(subject, frames, num_frames, device, timer)
+            runs[n] = timed_run(subject, frames, num_frames, device, timer)
     short, long = runs[1], runs[steps]
     per_call = (long["wall_s"] - short["wall_s"]) / (long["calls"] - short["calls"])
     return short, long, per_call, short["wall_s"] - per_call * short["calls"]
 
 
 def extrapolated_video(
-    subject: Subject, frames: tuple, num_frames: int, device: str, timer: UNetTimer | None
+    subject: Subject, frames: tuple, num_frames: int, device: str, timer: NetworkTimer | None
 ) -> dict[str, Any]:
-    """One whole video's figures from a 1-step and a 2-step video: per-call time times the preset's calls, plus the
-    rest."""
+    """One whole video's figures from a 1- and a 2-step video: per-call time times the preset's calls, plus the rest."""
     if subject.calls_per_video is None:
         raise KfbenchError(
             f"method '{subject.method.name}' does not say its calls per video; it cannot be extrapolated"
@@ -295,11 +235,17 @@ def extrapolated_video(
     calls = subject.calls_per_video(num_frames)
     network_per_call = long["network_s"] / long["calls"] if long["network_s"] is not None else None
     return {
-        **long, "calls": calls, "wall_s": outside + per_call * calls,
+        **long,
+        "calls": calls,
+        "wall_s": outside + per_call * calls,
         "network_s": network_per_call * calls if network_per_call is not None else None,
-        "extrapolated_from": {"calls": [short["calls"], long["calls"]], "wall_s": [short["wall_s"], long["wall_s"]],
-                              "s_per_call": per_call, "s_outside_calls": outside},
-    }  # fmt: skip
+        "extrapolated_from": {
+            "calls": [short["calls"], long["calls"]],
+            "wall_s": [short["wall_s"], long["wall_s"]],
+            "s_per_call": per_call,
+            "s_outside_calls": outside,
+        },
+    }
 
 
 def finish_row(
@@ -325,7 +271,7 @@ def finish_row(
 
 def run_sweep(settings: Settings, size: Size, over_budget: Callable[[], bool]) -> list[dict[str, Any]]:
     """The lever sweep on `ours` at the suite's shape: per-call time from a 1-step and a 3-step video."""
-    entry = next(e for e in SUITES["paper" if size == "full" else "tiny"][1] if e.method == "ours")
+    entry = next(e for e in suites().get("paper" if size == "full" else "tiny").entries if e.method == "ours")
     entry = dataclasses.replace(entry, options={**entry.options, "recurrence": 0})
     rows = []
     for name, levers in sweep(settings.device):
@@ -336,12 +282,19 @@ def run_sweep(settings: Settings, size: Size, over_budget: Callable[[], bool]) -
         apply(subject.method.loaded(), levers)
         frames = keyframes(entry.num_frames, subject.method.height, subject.method.width)
         _, long, per_call, outside = short_videos(subject, frames, entry.num_frames, settings.device, 3, None)
-        rows.append({
-            "lever": name, "levers": levers.label(), "dtype": levers.dtype, "compile": levers.compile,
-            "s_per_call": per_call, "s_outside_unet": outside,
-            "s_per_video_extrapolated": outside + per_call * PAPER_OURS_CALLS,
-            "peak_memory_bytes": long["peak_memory_bytes"], "peak_memory_kind": long["peak_memory_kind"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "lever": name,
+                "levers": levers.label(),
+                "dtype": levers.dtype,
+                "compile": levers.compile,
+                "s_per_call": per_call,
+                "s_outside_unet": outside,
+                "s_per_video_extrapolated": outside + per_call * PAPER_OURS_CALLS,
+                "peak_memory_bytes": long["peak_memory_bytes"],
+                "peak_memory_kind": long["peak_memory_kind"],
+            }
+        )
         del subject
         release_memory(settings.device)
     return rows
@@ -354,40 +307,39 @@ def release_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-def device_name(device: str) -> str:
-    return torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor() or "cpu"
-
-
-def select_entries(suite: str, methods: list[str] | None) -> tuple[Size, tuple[Entry, ...]]:
-    """The suite's size and its entries (``methods`` selects; an unknown name is refused)."""
-    if suite not in SUITES:
-        raise KfbenchError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
-    size, entries = SUITES[suite]
+def select_entries(suite: str, methods: list[str] | None) -> Suite:
+    """The suite with the entries ``methods`` selects (all without; an unknown name is refused)."""
+    chosen = suites().get(suite)
     if methods:
-        known = {e.method for e in entries}
+        known = [e.method for e in chosen.entries]
         unknown = [m for m in methods if m not in known]
         if unknown:
-            raise KfbenchError(
-                f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(e.method for e in entries)}"
-            )
-        entries = tuple(e for e in entries if e.method in methods)
-    return size, entries
+            raise KfbenchError(f"suite '{suite}' has no method '{unknown[0]}'; valid: {', '.join(known)}")
+        chosen = dataclasses.replace(chosen, entries=tuple(e for e in chosen.entries if e.method in methods))
+    return chosen
+
+
+def one_method(suite: str, method: str, options: dict[str, Any], num_frames: int | None) -> Suite:
+    """`--random-weights -m METHOD` with options: its suite entry (or its preset's own settings), overridden."""
+    chosen = suites().get(suite)
+    base = next((e for e in chosen.entries if e.method == method), Entry(method))
+    entry = Entry(method, {**base.options, **options}, num_frames or base.num_frames, base.extrapolate)
+    return dataclasses.replace(chosen, entries=(entry,))
 
 
 def run_suite(
-    suite: str,
+    suite: Suite,
     out: Path,
     *,
     settings: Settings,
-    methods: list[str] | None = None,
     levers: bool = False,
     budget_s: float | None = None,
     command: str = "",
 ) -> dict[str, Any]:
-    """Run the suite's entries (``methods`` selects), write bench.json and bench.md into ``out`` after each."""
-    size, entries = select_entries(suite, methods)
+    """Run the suite's entries, write bench.json and bench.md into ``out`` after each."""
+    size, entries = suite.size, suite.entries
     report: dict[str, Any] = {
-        "suite": suite,
+        "suite": suite.name,
         "size": size,
         "command": command,
         "device": settings.device,
@@ -409,7 +361,7 @@ def run_suite(
         if over_budget():
             report["rows"].append({"method": entry.method, "skipped": f"wall-time budget of {budget_s:.0f} s spent"})
         else:
-            report["rows"].append(run_entry(entry, settings, size, FILM_FRAME[suite]))
+            report["rows"].append(run_entry(entry, settings, size, suite.frame_size))
             release_memory(settings.device)
         write_outputs(report, out)
     if levers:
@@ -474,29 +426,23 @@ def markdown(report: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['lever']} | skipped: {r['skipped']} | | | | | |" if "skipped" in r else
-            f"| {r['lever']} | {r['s_per_call']:.4f} | {r['s_outside_unet']:.2f} | "
+            f"| {r['lever']} | skipped: {r['skipped']} | | | | | |"
+            if "skipped" in r
+            else f"| {r['lever']} | {r['s_per_call']:.4f} | {r['s_outside_unet']:.2f} | "
             f"{r['s_per_video_extrapolated']:.1f} | "
             f"{r['peak_memory_bytes'] / 2**30:.2f} | {r['dtype']} | {'on' if r['compile'] else 'off'} |"
             for r in report["sweep"]
-        ]  # fmt: skip
+        ]
     lines += ["", "## Published anchors", "", *(f"- {a}" for a in ANCHORS), ""]
     return "\n".join(lines)
 
 
-def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
-    """No weights, no run: the random models' parameter counts against the real ones, and the SVD family's FLOPs per
-    video."""
-    from kfbench.bench.measure import unet_config
-    from kfbench.bench.randomweights import RANDOM_MODELS, meta_count
-    from kfbench.methods.keyframe import KeyframePipelineInterpolator
-    from kfbench.methods.keyframe.randombuild import keyframe_flops_row
-    from kfbench.methods.svd.loading import DEFAULT_MODEL
-    from kfbench.registry import create_method, import_factory, lookup, method_presets
+def count_only(suite: Suite) -> dict[str, Any]:
+    """No weights, no run: random models' parameter counts against the real ones, and each entry's FLOPs per video."""
+    from kfbench.bench.randomweights import meta_count, random_models
 
-    size, entries = select_entries(suite, methods)
     models = {}
-    for name, spec in RANDOM_MODELS.items():
+    for name, spec in random_models().items():
         count = meta_count(name)
         models[name] = {
             "parameters": count,
@@ -504,41 +450,19 @@ def count_only(suite: str, methods: list[str] | None = None) -> dict[str, Any]:
             "source": spec.source,
             "equal": count == spec.parameters,
         }
-    rows = []
-    config, _ = unet_config(DEFAULT_MODEL)
-    counted: dict[tuple[int, int, int, int], Any] = {}
-    for entry in entries:
-        if entry.method not in SVD_FAMILY:
-            factory = import_factory(lookup(method_presets(), entry.method, "method").factory)
-            if isinstance(factory, type) and issubclass(factory, KeyframePipelineInterpolator):
-                rows.append(keyframe_flops_row(create_method(entry.method, **entry.options), entry.num_frames))
-            else:
-                rows.append(
-                    {
-                        "method": entry.method,
-                        "flops": None,
-                        "flops_missing": "counted during a run (its forward is not run on the meta device)",
-                    }
-                )
-            continue
-        extra = {"checkpoint": "unused"} if entry.method in ("ours", "ours-wo-ra") else {}
-        method = create_method(entry.method, **{**entry.options, **extra})
-        calls = method.unet_calls_per_video()
-        batch = 2 if getattr(method, "max_guidance_scale", 2.0) > 1 else 1
-        shape = (batch, entry.num_frames, method.height, method.width)
-        if shape not in counted:  # the family shares its shapes: count each once
-            counted[shape] = count_unet_flops(config, batch=batch, num_frames=shape[1], height=shape[2], width=shape[3])
-        flops = counted[shape]
-        rows.append(
-            {
-                "method": entry.method,
-                "calls": calls,
-                "flops_per_call": flops.total,
-                "flops_per_video": flops.total * calls,
-                "flops_per_video_without_attention_matmuls": flops.without_attention * calls,
-            }
-        )
-    return {"suite": suite, "models": models, "rows": rows}
+    return {"suite": suite.name, "models": models, "rows": [flops_row(entry) for entry in suite.entries]}
+
+
+def flops_row(entry: Entry) -> dict[str, Any]:
+    """Calls and FLOPs of one video on the meta device, by the family's ``flops`` hook (missing where it has none)."""
+    spec = getattr(method_class(entry.method), "flops", "")
+    if not spec:
+        return {
+            "method": entry.method,
+            "flops": None,
+            "flops_missing": "counted during a run (its forward is not run on the meta device)",
+        }
+    return import_factory(spec)(entry.method, entry.options, entry.num_frames)
 
 
 def format_flops_only(report: dict[str, Any]) -> str:
@@ -560,26 +484,49 @@ def format_flops_only(report: dict[str, Any]) -> str:
 
 
 def run_from_cli(
-    suite: str, methods: str | None, flags: dict[str, str], *, flops_only: bool, levers: bool, compile: bool,
-    budget_s: float | None, out: Path | None, json_path: Path | None,
-) -> str:  # fmt: skip
-    """`kfbench bench --suite/--random-weights`: the text to print (files written as asked)."""
+    suite: str,
+    method: str | None,
+    methods: str | None,
+    flags: dict[str, str],
+    *,
+    num_frames: int | None,
+    flops_only: bool,
+    levers: bool,
+    compile: bool,
+    budget_s: float | None,
+    out: Path | None,
+    json_path: Path | None,
+) -> str:
+    """`kfbench bench --suite/--random-weights`: the text to print (files written as asked).
+
+    ``method`` (``-m NAME``, any registered method) takes its options and --num-frames as `kfbench run`
+    does, starting from its entry in the suite (or its preset); ``methods`` selects entries of the suite,
+    which run at the suite's settings.
+    """
     import shlex
     import sys
 
+    from kfbench.bench.measure import method_options
     from kfbench.utils.devices import resolve_device
 
-    unknown = sorted(set(flags) - {"device", "dtype"})
-    if unknown:
-        raise KfbenchError(
-            f"the suite takes --device and --dtype, not --{unknown[0].replace('_', '-')}; methods run at the suite's "
-            "settings"
-        )
-    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
-    if suite not in SUITES:
-        raise KfbenchError(f"unknown suite '{suite}'; valid: {', '.join(SUITES)}")
+    suites().get(suite)  # an unknown suite is refused first
+    if method and methods:
+        raise KfbenchError("pass one method with -m NAME or the suite's entries with --methods, not both")
+    if method:
+        method_presets().get(method)  # an unknown method is refused, with the closest names
+        own = {k: v for k, v in flags.items() if k != "device" and not (k == "dtype" and takes_levers(method))}
+        chosen_suite = one_method(suite, method, method_options(method, own), num_frames)
+    else:
+        unknown = sorted(set(flags) - {"device", "dtype"})
+        if unknown or num_frames is not None:
+            name = f"--{unknown[0].replace('_', '-')}" if unknown else "--num-frames"
+            raise KfbenchError(
+                f"the suite takes --device and --dtype, not {name}; methods run at the suite's settings "
+                "(one method, -m NAME, takes its own options)"
+            )
+        chosen_suite = select_entries(suite, [m.strip() for m in methods.split(",") if m.strip()] if methods else None)
     if flops_only:
-        report = count_only(suite, chosen)
+        report = count_only(chosen_suite)
         if json_path:
             write_text(json_path, json.dumps(report, indent=2) + "\n")
         return format_flops_only(report)
@@ -593,5 +540,5 @@ def run_from_cli(
         device=device, dtype=dtype, compile=compile, levers=dataclasses.replace(fast(device), dtype=dtype)
     )
     command = "kfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    report = run_suite(suite, out, settings=settings, methods=chosen, levers=levers, budget_s=budget_s, command=command)
+    report = run_suite(chosen_suite, out, settings=settings, levers=levers, budget_s=budget_s, command=command)
     return markdown(report) + f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}"

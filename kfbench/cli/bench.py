@@ -21,7 +21,8 @@ def bench(
         None,
         "--method",
         "-m",
-        help="An SVD-family method (kfbench list methods); with --suite/--random-weights: as --methods.",
+        help="A method (kfbench list methods); with --suite/--random-weights: that one method, "
+        "taking its options as run does.",
     ),
     suite: str | None = typer.Option(
         None, "--suite", help="paper or tiny: every method on random weights, one video each."
@@ -36,7 +37,9 @@ def bench(
         None, "--budget-s", help="Suite: skip the methods not started within this many seconds."
     ),
     out: Path | None = typer.Option(None, "--out", help="Suite: folder for bench.json and bench.md."),
-    num_frames: int = typer.Option(25, "--num-frames", help="Frames of the video."),
+    num_frames: int | None = typer.Option(
+        None, "--num-frames", help="Frames of the video (default 25; a suite: its entry's)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     compare_sequential: bool = typer.Option(
         False, "--compare-sequential", help="Also run the two-call path; report speedup and output difference."
@@ -49,7 +52,8 @@ def bench(
 ) -> None:
     """Measure one video: UNet calls, FLOPs, wall time, TFLOP/s, fraction of peak, peak memory.
 
-    Method options follow as for run (e.g. --model DIR --num-inference-steps 3).
+    Method options follow as for run (e.g. --model DIR --num-inference-steps 3), also with
+    --random-weights -m NAME (e.g. --height 320 --width 576 --num-inference-steps 10 --num-frames 14).
 
     Examples:
 
@@ -62,6 +66,8 @@ def bench(
       kfbench bench --random-weights --flops-only
 
       kfbench bench --random-weights --flops-only -m wan-flf2v      (14 B transformer FLOPs and parameters, no weights)
+
+      kfbench bench --random-weights -m ours --height 320 --width 576 --num-frames 14 --out bench-ours      (GPU)
     """
     from kfbench.bench.measure import (
         format_report,
@@ -77,8 +83,10 @@ def bench(
         typer.echo(
             run_from_cli(
                 suite or "paper",
-                methods or method,
+                method,
+                methods,
                 parse_extra_flags(ctx.args),
+                num_frames=num_frames,
                 flops_only=flops_only,
                 levers=levers,
                 compile=compile_unet,
@@ -96,7 +104,7 @@ def bench(
     report = run_bench(
         method,
         method_options(method, parse_extra_flags(ctx.args)),
-        num_frames=num_frames,
+        num_frames=25 if num_frames is None else num_frames,
         seed=seed,
         compare_sequential=compare_sequential,
         flops_only=flops_only,

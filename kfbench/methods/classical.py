@@ -15,7 +15,14 @@ class LinearInterpolator(Interpolator):
     """Cross-fade: frame t is (1 - t) * first + t * last."""
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         t = np.asarray(self.output_times(num_frames), dtype=np.float32)[:, None, None, None]
         frames = (1 - t) * first.astype(np.float32) + t * last.astype(np.float32)
@@ -47,7 +54,14 @@ class FlowInterpolator(Interpolator):
         return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 5, 15, 5, 7, 1.5, 0)
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         f01, f10 = self._flow(first, last), self._flow(last, first)
         conf0 = self._visibility(f01, f10)

@@ -1,4 +1,8 @@
-"""`kfbench convert-checkpoint`: released weights -> the compact safetensors form a method loads."""
+"""`kfbench convert-checkpoint`: released weights -> the compact safetensors form a method loads.
+
+A method's preset names its converter (``converter = "module:function"``, the function taking
+``(src: str, dst: Path, **keyword options) -> Path``).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from kfbench.errors import KfbenchError
-from kfbench.registry import accepted_options, coerce_for, import_factory
+from kfbench.registry import Registry, accepted_options, coerce_for, method_presets
 
-# method name -> "module:function(src: str, dst: Path, *, option=...) -> Path"; each family adds its own.
-CONVERTERS: dict[str, str] = {
-    "film": "kfbench.methods.film.weights:convert_film",
-    "dynamicrafter": "kfbench.methods.dynamicrafter.checkpoint:convert_checkpoint",
-    "ours": "kfbench.methods.svd.loading:convert_ours",
-    "ours-wo-ra": "kfbench.methods.svd.loading:convert_ours_wo_ra",
-}
+
+def converters() -> Registry:
+    """Method name -> its checkpoint converter (lazy), for the methods whose preset names one."""
+    registry: Registry = Registry("checkpoint converter")
+    for name, preset in method_presets().items():
+        if preset.converter:
+            registry.register(name, preset.converter, origin=str(preset.path), lazy=True)
+    return registry
 
 
 def convert_checkpoint(method: str, src: str, dst: Path, flags: dict[str, str]) -> Path:
     """Run the converter registered for ``method`` with string flags coerced to its keyword options."""
-    if method not in CONVERTERS:
+    registry = converters()
+    if method not in registry:
         raise KfbenchError(
-            f"no checkpoint converter for '{method}'; available: {', '.join(sorted(CONVERTERS)) or '(none)'}"
+            f"no checkpoint converter for '{method}'; available: {', '.join(registry.names()) or '(none)'}"
         )
-    converter = import_factory(CONVERTERS[method])
+    converter = registry.get(method)
     accepted = accepted_options(converter)
     unknown = sorted(set(flags) - set(accepted))
     if unknown:

@@ -1,128 +1,35 @@
-"""Tiny randomly initialised models in the real formats, for tests and offline demos.
+"""`kfbench make-tiny-models`: every method family's tiny random models, in the real formats (tests, offline demos).
 
-The components are the real diffusers/transformers classes with SVD's scheduler configuration,
-saved with ``save_pretrained``, so the loading code under test is the code that loads real weights.
+Each family declares its builder on its interpolator class (``tiny_models``, a lazy ``module:function``
+taking the output folder and returning name -> path); the families are those of the registered methods.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-# The scheduler configuration shipped with stabilityai/stable-video-diffusion-img2vid-xt.
-SVD_SCHEDULER_CONFIG = {
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "interpolation_type": "linear",
-    "num_train_timesteps": 1000,
-    "prediction_type": "v_prediction",
-    "sigma_max": 700.0,
-    "sigma_min": 0.002,
-    "steps_offset": 1,
-    "timestep_spacing": "leading",
-    "timestep_type": "continuous",
-    "trained_betas": None,
-    "use_karras_sigmas": True,
-}
-
-# Down, mid and up blocks each hold spatio-temporal transformers, as in SVD (2 + 1 + 3 = 6 temporal
-# self-attention layers here, 16 in the real model).
-TINY_UNET_CONFIG = {
-    "sample_size": 8,
-    "in_channels": 8,
-    "out_channels": 4,
-    "down_block_types": ("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-    "up_block_types": ("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-    "block_out_channels": (32, 64),
-    "addition_time_embed_dim": 8,
-    "projection_class_embeddings_input_dim": 24,
-    "layers_per_block": 2,
-    "cross_attention_dim": 32,
-    "transformer_layers_per_block": 1,
-    "num_attention_heads": (2, 4),
-    "num_frames": 8,
-}
+from kfbench.registry import Registry, import_factory, method_presets
 
 
-def tiny_svd_components(seed: int = 0, vae_block_out_channels: tuple[int, ...] = (32, 32, 32, 32)) -> dict:
-    """Randomly initialised SVD pipeline components (UNet, VAE, CLIP image encoder, scheduler).
-
-    The VAE downsamples by 2 per block after the first: 8 as in SVD by default, 2 with diffusers'
-    own test VAE (``vae_block_out_channels=(32, 64)``).
-    """
-    from diffusers import (
-        AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
-        UNetSpatioTemporalConditionModel,
-    )
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        CLIPVisionModelWithProjection,
-    )
-
-    torch.manual_seed(seed)
-    unet = UNetSpatioTemporalConditionModel(**TINY_UNET_CONFIG)
-    vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=vae_block_out_channels,
-        down_block_types=("DownEncoderBlock2D",) * len(vae_block_out_channels),
-        latent_channels=4,
-        layers_per_block=1,
-    )
-    encoder = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=32,
-            projection_dim=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            image_size=224,
-            patch_size=32,
-        )
-    )
-    return {
-        "unet": unet.eval(),
-        "vae": vae.eval(),
-        "image_encoder": encoder.eval(),
-        "scheduler": EulerDiscreteScheduler.from_config(SVD_SCHEDULER_CONFIG),
-        "feature_extractor": CLIPImageProcessor(crop_size={"height": 224, "width": 224}, size={"shortest_edge": 224}),
-    }
-
-
-def make_tiny_svd(folder: str | Path, seed: int = 0, **components) -> Path:
-    """Save a tiny SVD img2vid pipeline folder (diffusers layout) and return its path; ``components``: see
-    tiny_svd_components."""
-    from diffusers import StableVideoDiffusionPipeline
-
-    folder = Path(folder)
-    StableVideoDiffusionPipeline(**tiny_svd_components(seed, **components)).save_pretrained(folder)
-    return folder
-
-
-# name -> "module:function(folder) -> dict[str, Path]"; each method family adds its own builder.
-TINY_BUILDERS = {
-    "svd": "kfbench.methods.tiny:make_tiny_svd_models",
-    "film": "kfbench.methods.film.weights:make_tiny_film",
-    "dynamicrafter": "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models",
-    "svd-family": "kfbench.methods.svd.tiny:make_tiny_svd_family",
-    "keyframe": "kfbench.methods.keyframe.tiny:make_tiny_keyframe_models",
-    "keyframe-modern": "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models",
-}
-
-
-def make_tiny_svd_models(folder: Path) -> dict[str, Path]:
-    return {"svd": make_tiny_svd(folder / "svd")}
+def tiny_builders() -> Registry:
+    """The distinct tiny-model builders of the registered methods' families, by their ``module:function`` name."""
+    builders: Registry = Registry("tiny-model builder")
+    for preset in method_presets().values():
+        spec = getattr(import_factory(preset.factory), "tiny_models", "")
+        if spec and spec not in builders:
+            builders.register(spec, spec, origin=str(preset.path), lazy=True)
+    return builders
 
 
 def make_tiny_models(folder: str | Path) -> dict[str, Path]:
-    """Write every tiny model kfbench's methods load into ``folder``; returns name -> path."""
-    from kfbench.registry import import_factory
-
+    """Write every tiny model kfbench's methods load into ``folder``; returns name -> path (one name per model)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for spec in TINY_BUILDERS.values():
-        paths.update(import_factory(spec)(folder))
+    builders = tiny_builders()
+    for spec in builders:
+        for name, path in builders.get(spec)(folder).items():
+            if name in paths:
+                raise RuntimeError(f"tiny model '{name}' is written by two families ({spec} and another); rename one")
+            paths[name] = path
     return paths

@@ -31,20 +31,20 @@ def write_samples(
     pipeline itself."""
     folder = Path(config.out) / "validation" / f"step-{step:06d}"
     deltas = projections.save_compact(folder / "backward.safetensors", base_model=config.model, step=step)
+    dtype = pipe.unet.dtype
+    weights = {
+        layer: {k: v.detach().to(dtype) for k, v in tensors.items()}
+        for layer, tensors in projections.by_layer().items()
+    }
     method = create_method(
         VARIANT_METHODS[config.variant],
+        components={"svd_model": SVDModel.around(pipe, control, layers, weights)},
         model=config.model,
         checkpoint=str(deltas),
         height=config.height,
         width=config.width,
         num_inference_steps=config.validation_steps,
     )
-    dtype = pipe.unet.dtype
-    weights = {
-        layer: {k: v.detach().to(dtype) for k, v in tensors.items()}
-        for layer, tensors in projections.by_layer().items()
-    }
-    method.use_model(SVDModel.around(pipe, control, layers, weights))
     with torch.no_grad():
         for name, first, last in pairs:
             write_mp4(

@@ -35,11 +35,19 @@ class DynamiCrafterInterpolator(Interpolator):
     ``interpolate`` replace the initial noise x_T ([1, 4, 16, height/8, width/8]). The DDIM noise comes
     from a generator on ``device`` seeded with it, the VAE posterior noise from a CPU generator
     seeded with it (the release draws the latter from the global CPU stream, whose state after model
-    construction cannot be reproduced).
+    construction cannot be reproduced). ``model``: an already built :class:`DynamiCrafter` (e.g. random
+    full-size weights) instead of loading the checkpoint. ``prompt`` is the text of every pair without one
+    of its own (a pairs CSV's prompt column, ``--prompts``).
     """
+
+    takes_prompt = True
+    tiny_models = "kfbench.methods.dynamicrafter.tiny:make_tiny_dynamicrafter_models"
+    random_weights = "kfbench.methods.dynamicrafter.randomweights:random_dynamicrafter_method"
+    random_models = "kfbench.methods.dynamicrafter.randomweights:RANDOM_MODELS"
 
     def __init__(
         self,
+        model: DynamiCrafter | None = None,
         *,
         checkpoint: str = DEFAULT_CHECKPOINT,
         device: str = "auto",
@@ -69,6 +77,8 @@ class DynamiCrafterInterpolator(Interpolator):
         self.frame_stride, self.prompt = frame_stride, prompt
         self.height, self.width, self.seed = height, width, seed
         self._model: DynamiCrafter | None = None
+        if model is not None:
+            self._place(model)
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -83,10 +93,10 @@ class DynamiCrafterInterpolator(Interpolator):
         if self._model is None:
             from kfbench.methods.dynamicrafter.checkpoint import load_model
 
-            self.use_model(load_model(self.checkpoint))
+            self._place(load_model(self.checkpoint))
         return self._model
 
-    def use_model(self, model: DynamiCrafter) -> None:
+    def _place(self, model: DynamiCrafter) -> None:
         """Sample with ``model`` (loaded, or random full-size weights): checked, placed as :meth:`model` says."""
         if self.dtype == "float32":
             model.float()  # e.g. a float16 safetensors conversion run without autocast
@@ -107,13 +117,20 @@ class DynamiCrafterInterpolator(Interpolator):
         return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.dtype])
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         model = self.model()
         seed = seed if self.seed is None else self.seed
         keyframes = torch.stack([_to_model_range(f, self.height, self.width) for f in (first, last)]).to(self.device)
         with torch.no_grad(), self._autocast():
-            context, uncond_context = self._contexts(model, keyframes[:1])
+            context, uncond_context = self._contexts(model, keyframes[:1], self.prompt if prompt is None else prompt)
             c_concat = self._concat_latents(model, keyframes, torch.Generator().manual_seed(seed))
             fs = torch.full((1,), self.frame_stride, dtype=torch.long, device=self.device)
             unet = model.model
@@ -150,17 +167,17 @@ class DynamiCrafterInterpolator(Interpolator):
             )
         self.stats = {
             "unet_calls": calls, "seed": seed, "native_frames": NATIVE_FRAMES,
-            "device": str(self.device), "dtype": self.dtype,
+            "device": str(self.device), "dtype": self.dtype, "prompt": self.prompt if prompt is None else prompt,
         }  # fmt: skip
         # The release writes (clamp(x, -1, 1) + 1) / 2 * 255 truncated to uint8.
         video = ((video.float().clamp(-1.0, 1.0) + 1.0) / 2.0 * 255).to(torch.uint8)
         return video.permute(0, 2, 3, 1).cpu().numpy()
 
-    def _contexts(self, model: DynamiCrafter, first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _contexts(self, model: DynamiCrafter, first: torch.Tensor, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Conditional and unconditional cross-attention contexts: [text tokens, resampled image tokens]."""
         text_tower, image_tower = model.cond_stage_model, model.embedder
         with _on(text_tower, self.device):
-            text = text_tower([self.prompt, ""])
+            text = text_tower([prompt, ""])
         with _on(image_tower, self.device):
             image = image_tower(torch.cat([first, torch.zeros_like(first)]))
         image = model.image_proj_model(image)

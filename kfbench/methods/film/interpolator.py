@@ -24,7 +24,7 @@ class FilmInterpolator(Interpolator):
     FILM was trained for the midpoint only; ``schedule`` says how the other frames are made (see
     kfbench.methods.film.schedules). Frames made along the way stay float32, clamped to [0, 1] as
     the port does; each call pads its inputs and crops its output, as the original's interpolator
-    does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU. ``network`` (positional, not an
+    does. ``dtype`` "auto" is float16 on CUDA and float32 on CPU. ``network`` (a component, not an
     option) replaces the checkpoint by an in-memory network, e.g. random full-size weights for `kfbench bench`.
     ``stats`` counts ``film_calls`` (frames synthesised, one network evaluation each) and
     ``film_forward_passes`` (batched forward passes). FILM is deterministic: seed and latents are unused.
@@ -32,10 +32,13 @@ class FilmInterpolator(Interpolator):
     loads it with torch.jit.load instead, which runs the file's code.
     """
 
+    tiny_models = "kfbench.methods.film.weights:make_tiny_film"
+    random_weights = "kfbench.methods.film.randomweights:random_film_method"
+    random_models = "kfbench.methods.film.randomweights:RANDOM_MODELS"
+
     def __init__(
         self,
         network: FilmNet | None = None,
-        /,
         *,
         checkpoint: str | None = None,
         schedule: Schedule = "greedy",
@@ -70,7 +73,14 @@ class FilmInterpolator(Interpolator):
         self.network: FilmNet = loaded.to(self.device, self.dtype)
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         rounds = plan(self.schedule, num_frames)
         frames: dict[int, torch.Tensor] = {0: to_unit(first, self.device), num_frames - 1: to_unit(last, self.device)}

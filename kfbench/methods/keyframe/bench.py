@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 from functools import cache
 from typing import Any
 
 import torch
 
+from kfbench.bench.device import H100_SXM_TFLOPS
+from kfbench.bench.flops import count_flops
+from kfbench.bench.measure import BenchHooks, BenchRequest
+from kfbench.bench.timing import keyframes, timed_video
 from kfbench.errors import KfbenchError
 from kfbench.methods.keyframe.configs import REAL_PIPELINES
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
+from kfbench.registry import create_method
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
@@ -74,24 +78,12 @@ def count_transformer_flops(
     method: KeyframePipelineInterpolator, config: dict[str, Any], frames: int
 ) -> dict[str, Any]:
     """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from kfbench.bench.measure import ATTENTION_OPS
-
     cls = getattr(importlib.import_module("diffusers"), method.transformer_class)
     with torch.device("meta"):
         transformer = cls.from_config(config)
         inputs = method.meta_transformer_inputs(config, frames)
-        counter = FlopCounterMode(display=False)
-        with counter, torch.no_grad():
-            transformer(**inputs, return_dict=False)
-    by_op = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
-    attention = sum(n for op, n in by_op.items() if any(a in op for a in ATTENTION_OPS))
-    return {
-        "per_call": int(counter.get_total_flops()),
-        "per_call_attention_matmuls": attention,
-        "per_call_by_op": by_op,
-    }
+        flops = count_flops(lambda: transformer(**inputs, return_dict=False))
+    return {"per_call": flops.total, "per_call_attention_matmuls": flops.attention, "per_call_by_op": flops.by_op}
 
 
 def scheduler_from_config(config: dict[str, Any]) -> Any:
@@ -133,14 +125,16 @@ def parameters_and_memory(model: str, dtype: str) -> dict[str, Any]:
     }
 
 
-def bench_keyframe(
-    method: KeyframePipelineInterpolator, *, num_frames: int, seed: int, flops_only: bool, repeats: int, warmup: int
-) -> dict[str, Any]:
+def bench_keyframe(method: KeyframePipelineInterpolator, request: BenchRequest) -> dict[str, Any]:
     """The bench report of one keyframe method (flops_only: no weights are loaded)."""
-    from kfbench.bench.measure import H100_SXM_TFLOPS, keyframes, peak_memory
-
+    if request.compare_sequential:
+        raise KfbenchError(
+            f"'{method.name}' runs its pipeline's own loop: there is no fused call to compare; "
+            "drop --compare-sequential"
+        )
+    num_frames = request.num_frames
     frames = method.frames_for(num_frames)
-    if flops_only:
+    if request.flops_only:
         config, source = transformer_config(method)
         real = REAL_PIPELINES.get(method.model)
         scheduler_config = real["scheduler"] if real else _folder_json(method, "scheduler/scheduler_config.json")
@@ -176,28 +170,21 @@ def bench_keyframe(
         report["floor_s_h100_sxm"] = flops["total"] / H100_SXM_TFLOPS / 1e12
     if method.model in REAL_PIPELINES:
         report["memory"] = parameters_and_memory(method.model, method.dtype)
-    if flops_only:
+    if request.flops_only:
         return report
-    first, last = keyframes(num_frames, method.height, method.width)
-    for _ in range(warmup):
-        method.interpolate(first, last, num_frames=num_frames, seed=seed)
+    pair = keyframes(num_frames, method.height, method.width)
+    for _ in range(request.warmup):
+        method.interpolate(*pair, num_frames=num_frames, seed=request.seed)
     best: dict[str, Any] | None = None
-    for _ in range(repeats):
-        if method.device.startswith("cuda"):
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        start = time.perf_counter()
-        method.interpolate(first, last, num_frames=num_frames, seed=seed)
-        if method.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        wall = time.perf_counter() - start
-        memory, kind = peak_memory(method.device)
+    for _ in range(request.repeats):
+        _, timed = timed_video(method, pair, num_frames, seed=request.seed, device=method.device)
+        wall = timed["wall_s"]
         run = {
             "wall_s": wall,
             "transformer_calls": method.stats["transformer_calls"],
             "calls_by_denoiser": method.stats["calls_by_denoiser"],
-            "peak_memory_bytes": memory,
-            "peak_memory_kind": kind,
+            "peak_memory_bytes": timed["peak_memory_bytes"],
+            "peak_memory_kind": timed["peak_memory_kind"],
             "tflops_per_s": flops["per_call"] * method.stats["transformer_calls"] / wall / 1e12
             if "per_call" in flops
             else None,
@@ -241,9 +228,11 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
             + ", ".join(f"{k} {c['parameters'] / 1e9:.3g} B {c['dtype']}" for k, c in m["components"].items())
             + ")"
         )
-        lines.append(f"GPU memory for weights: {gib['none']:.1f} GiB without offloading, {gib['model']:.1f} GiB with "
-                     f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM "
-                     f"{m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top")  # fmt: skip
+        lines.append(
+            f"GPU memory for weights: {gib['none']:.1f} GiB without offloading, {gib['model']:.1f} GiB with "
+            f"--cpu-offload model, {gib['sequential']:.2f} GiB with sequential (CPU RAM "
+            f"{m['cpu_ram_bytes_with_offload'] / 2**30:.1f} GiB); activations come on top"
+        )
     if "run" in report:
         r = report["run"]
         rate = f", {r['tflops_per_s']:.4g} TFLOP/s" if r["tflops_per_s"] is not None else ""
@@ -252,3 +241,30 @@ def format_keyframe_report(report: dict[str, Any]) -> str:
             f"peak memory {r['peak_memory_bytes'] / 2**30:.2f} GiB ({r['peak_memory_kind']})"
         )
     return "\n".join(lines)
+
+
+KEYFRAME_BENCH = BenchHooks(run=bench_keyframe, format=format_keyframe_report)
+
+
+def flops_row(name: str, options: dict[str, Any], num_frames: int) -> dict[str, Any]:
+    """Calls and FLOPs of one video of a keyframe method at its real config, on the meta device (no weights)."""
+    method = create_method(name, **options)
+    flops = bench_keyframe(method, BenchRequest(num_frames=num_frames, flops_only=True))["flops"]
+    if "missing" in flops:
+        return {
+            "method": name,
+            "network": "transformer",
+            "calls": flops["calls_per_video"],
+            "flops": None,
+            "flops_missing": flops["missing"],
+        }
+    calls = flops["calls_per_video"]
+    return {
+        "method": name,
+        "network": "transformer",
+        "calls": calls,
+        "flops_per_call": flops["per_call"],
+        "flops_per_video": flops["total"],
+        "flops_per_video_without_attention_matmuls": flops["total"]
+        - flops["per_call_attention_matmuls"] * flops["passes"],
+    }

@@ -29,6 +29,7 @@ class FramePack(KeyframePipelineInterpolator):
     """FramePack I2V (inverted anti-drifting) on HunyuanVideo with both keyframes."""
 
     pipeline_class = "HunyuanVideoFramepackPipeline"
+    tiny_components = "kfbench.methods.keyframe.tiny:tiny_framepack_components"
     folder_classes = ("HunyuanVideoFramepackPipeline", "HunyuanVideoPipeline")
     transformer_class = "HunyuanVideoFramepackTransformer3DModel"
     size_multiple = 16  # VAE 8 x patch 2
@@ -82,11 +83,11 @@ class FramePack(KeyframePipelineInterpolator):
         return pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size
 
     def call_arguments(
-        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any
+        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any, prompt: str | None = None
     ) -> dict[str, Any]:
         if latents is not None:
             raise KfbenchError("HunyuanVideoFramepackPipeline takes no initial latents; drop latents for framepack")
-        return super().call_arguments(first, last, num_frames, seed, None)
+        return super().call_arguments(first, last, num_frames, seed, None, prompt)
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
         return {"image": first, "last_image": last, "latent_window_size": LATENT_WINDOW_SIZE,

@@ -38,6 +38,7 @@ class LTXVideo(KeyframePipelineInterpolator):
     """LTX-Video 0.9.7 dev: the two keyframes as ``LTXVideoCondition`` items at frames 0 and T-1."""
 
     pipeline_class = "LTXConditionPipeline"
+    tiny_components = "kfbench.methods.keyframe.tiny:tiny_ltx_components"
     transformer_class = "LTXVideoTransformer3DModel"
     folder_classes = ("LTXConditionPipeline", "LTXPipeline")  # 0.9.5 folders name the text-to-video class
     size_multiple = 32

@@ -42,6 +42,8 @@ class LTX2(KeyframePipelineInterpolator):
     """LTX-2 (audio+video DiT), video path: keyframes at latent index 0 and -1."""
 
     pipeline_class = "LTX2ConditionPipeline"
+    tiny_models = "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models"
+    tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_ltx2_components"
     folder_classes = ("LTX2ConditionPipeline", "LTX2Pipeline", "LTX2ImageToVideoPipeline")
     transformer_class = "LTX2VideoTransformer3DModel"
     size_multiple = 32

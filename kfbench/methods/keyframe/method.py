@@ -35,10 +35,17 @@ class KeyframePipelineInterpolator(Interpolator):
     Subclasses set ``pipeline_class`` (the diffusers class name), ``size_multiple`` and
     ``temporal_factor`` (frames are ``temporal_factor * k + 1``), and implement
     :meth:`keyframe_arguments`; :meth:`check_options` and :meth:`check_folder` refuse options and
-    checkpoints the method cannot run.
+    checkpoints the method cannot run. ``pipeline``: an already built pipeline of ``pipeline_class``
+    (e.g. random full-size weights) instead of loading ``model``.
     """
 
     takes_prompt = True
+    tiny_models = "kfbench.methods.keyframe.tiny:make_tiny_keyframe_models"
+    random_weights = "kfbench.methods.keyframe.randombuild:random_keyframe_method"
+    random_models = "kfbench.methods.keyframe.randombuild:RANDOM_MODELS"
+    bench = "kfbench.methods.keyframe.bench:KEYFRAME_BENCH"
+    tiny_components: str = ""  # module:function(seed) -> the components of its tiny pipeline, in memory
+    flops = "kfbench.methods.keyframe.bench:flops_row"
     pipeline_class: str = ""
     transformer_class: str = ""  # the diffusers class of its denoiser (FLOP counts)
     flops_unavailable: str = ""  # why FLOPs cannot be counted on the meta device, if they cannot
@@ -49,6 +56,7 @@ class KeyframePipelineInterpolator(Interpolator):
 
     def __init__(
         self,
+        pipeline: Any = None,
         *,
         model: str,
         prompt: str = "",
@@ -91,6 +99,8 @@ class KeyframePipelineInterpolator(Interpolator):
         self.cpu_offload, self.vae_tiling = cpu_offload, vae_tiling
         self._pipe: Any = None
         self.check_options()
+        if pipeline is not None:
+            self._adopt(pipeline)
 
     def check_options(self) -> None:
         """Model-specific option checks (run at construction, before any weights load)."""
@@ -155,12 +165,11 @@ class KeyframePipelineInterpolator(Interpolator):
                 float32_components=self.float32_components, device=self.device, cpu_offload=self.cpu_offload,
                 vae_tiling=self.vae_tiling, flow_shift=self.flow_shift, components=self.extra_components(index),
             )  # fmt: skip
-            self.use_pipeline(pipe)
+            self._adopt(pipe)
         return self._pipe
 
-    def use_pipeline(self, pipe: Any) -> None:
-        """Run on ``pipe`` (loaded, or built in memory with random weights), after checking the size and frame rules of
-        its networks."""
+    def _adopt(self, pipe: Any) -> None:
+        """Run on ``pipe`` (loaded, or built with random weights), after checking its networks' size and frame rules."""
         self.size_multiple, self.temporal_factor = self.loaded_size_multiple(pipe), self.loaded_temporal_factor(pipe)
         self.check_size(self.size_multiple)
         if self.video_frames != "match":
@@ -200,12 +209,12 @@ class KeyframePipelineInterpolator(Interpolator):
         return sum(calls.values())
 
     def call_arguments(
-        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any
+        self, first: np.ndarray, last: np.ndarray, num_frames: int, seed: int, latents: Any, prompt: str | None = None
     ) -> dict[str, Any]:
-        """Every argument of the pipeline call for one pair."""
+        """Every argument of the pipeline call for one pair (``prompt``: the pair's, else the method's own)."""
         a, b = (Image.fromarray(resize_center_crop(f, self.height, self.width)) for f in (first, last))
         arguments = {
-            "prompt": self.pair_prompt if self.pair_prompt is not None else self.prompt,
+            "prompt": prompt if prompt is not None else self.prompt,
             "negative_prompt": self.negative_prompt,
             "height": self.height,
             "width": self.width,
@@ -223,11 +232,18 @@ class KeyframePipelineInterpolator(Interpolator):
         return arguments
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         frames = self.frames_for(num_frames)
         pipe = self.pipeline()
-        arguments = self.call_arguments(first, last, frames, seed, latents)
+        arguments = self.call_arguments(first, last, frames, seed, latents, prompt)
         with count_calls(self.denoisers(pipe)) as calls:
             video = self.generate(pipe, arguments, seed)
         self.stats = {

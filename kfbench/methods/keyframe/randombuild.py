@@ -2,7 +2,7 @@
 device.
 
 ``full``: each network of the preset's model from its embedded real config
-(:mod:`kfbench.methods.keyframe.configs`, the entries of :data:`kfbench.bench.randomweights.KEYFRAME_MODELS`),
+(:mod:`kfbench.methods.keyframe.configs`, the entries of :data:`KEYFRAME_MODELS`),
 materialised on the method's device in its dtype (its ``float32_components`` in float32, as when
 loaded); scheduler from the embedded scheduler config; image processors at their real settings.
 The tokenizers are the tiny word-level one (no vocabulary can be downloaded): the Wan and LTX
@@ -14,30 +14,23 @@ its text length differs from the real tokenizer's. ``tiny``: the tiny pipelines 
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from kfbench.bench.randommethods import Size, Subject
-from kfbench.bench.randomweights import empty, keyframe_component, materialize
-from kfbench.methods.keyframe.bench import count_transformer_flops, real_pipeline, scheduler_from_config
+from kfbench.bench.randomweights import RandomModel, empty, materialize
+from kfbench.methods.keyframe.bench import (
+    build_component,
+    count_transformer_flops,
+    real_pipeline,
+    scheduler_from_config,
+)
 from kfbench.methods.keyframe.loading import DTYPES
 from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
-from kfbench.registry import create_method
-
-# method class -> (function of kfbench.methods.keyframe.tiny building its tiny components, its arguments besides seed)
-TINY_COMPONENTS = {
-    "WanFLF2V": ("tiny_wan_components", {"two_experts": False}),
-    "Wan22FLF2V": ("tiny_wan_components", {"two_experts": True}),
-    "LTXVideo": ("tiny_ltx_components", {}),
-    "LTXVideoDistilled": ("tiny_ltx_components", {}),
-    "FramePack": ("tiny_framepack_components", {}),
-    "LTX2": ("tiny_modern:tiny_ltx2_components", {}),
-    "SkyReelsV2FLF2V": ("tiny_modern:tiny_skyreels_components", {}),
-    "SkyReelsV2DF": ("tiny_modern:tiny_skyreels_df_components", {}),
-    "WanVACE": ("tiny_modern:tiny_vace_components", {}),
-}
+from kfbench.registry import create_method, import_factory
 
 
 def processors(pipeline_class: str, networks: dict[str, Any]) -> dict[str, Any]:
@@ -81,12 +74,8 @@ def full_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str
 
 
 def tiny_components(method: KeyframePipelineInterpolator, seed: int) -> dict[str, Any]:
-    """The tiny pipeline's components, its networks cast to the method's device and dtypes."""
-    function, kwargs = TINY_COMPONENTS[type(method).__name__]
-    module, _, function = function.rpartition(":")
-    parts = getattr(importlib.import_module(f"kfbench.methods.keyframe.{module or 'tiny'}"), function)(
-        seed=seed, **kwargs
-    )
+    """The tiny pipeline's components (the class's ``tiny_components``), cast to the method's device and dtypes."""
+    parts = import_factory(method.tiny_components)(seed=seed)
     for name, part in parts.items():
         if isinstance(part, torch.nn.Module):
             parts[name] = torch.nn.Module.to(part, method.device, component_dtype(method, name))
@@ -98,11 +87,11 @@ def random_keyframe_method(name: str, options: dict[str, Any], size: Size, seed:
     timed."""
     import diffusers
 
-    method = create_method(name, **options)
-    parts = full_components(method, seed) if size == "full" else tiny_components(method, seed)
-    pipe = getattr(diffusers, method.pipeline_class)(**parts)
+    settings = create_method(name, **options)  # its options resolved (nothing is loaded)
+    parts = full_components(settings, seed) if size == "full" else tiny_components(settings, seed)
+    pipe = getattr(diffusers, settings.pipeline_class)(**parts)
     pipe.set_progress_bar_config(disable=True)
-    method.use_pipeline(pipe)
+    method = create_method(name, components={"pipeline": pipe}, **options)
     experts = tuple(method.denoisers(pipe).values())
     config, boundary = dict(pipe.transformer.config), pipe.config.get("boundary_ratio")
 
@@ -119,24 +108,133 @@ def random_keyframe_method(name: str, options: dict[str, Any], size: Size, seed:
         "transformer_calls",
         calls_per_video=calls_per_video,
         call_flops=None if method.flops_unavailable else call_flops,
+        flops_source="FlopCounterMode on the meta device at the pipeline's shapes (attention matmuls included)",
     )
 
 
-def keyframe_flops_row(method: Any, num_frames: int) -> dict[str, Any]:
-    """Calls and FLOPs of one video of a keyframe method at its real config, on the meta device (no weights)."""
-    from kfbench.methods.keyframe.bench import bench_keyframe
+def keyframe_component(model: str, component: str) -> Callable[[], nn.Module]:
+    """The builder of one network of a keyframe pipeline from its embedded real config (keyframe/configs.py)."""
 
-    flops = bench_keyframe(method, num_frames=num_frames, seed=0, flops_only=True, repeats=0, warmup=0)["flops"]
-    if "missing" in flops:
-        return {"method": method.name, "network": "transformer", "calls": flops["calls_per_video"], "flops": None,
-                "flops_missing": flops["missing"]}  # fmt: skip
-    calls = flops["calls_per_video"]
-    return {
-        "method": method.name,
-        "network": "transformer",
-        "calls": calls,
-        "flops_per_call": flops["per_call"],
-        "flops_per_video": flops["total"],
-        "flops_per_video_without_attention_matmuls": flops["total"]
-        - flops["per_call_attention_matmuls"] * flops["passes"],
-    }
+    def build() -> nn.Module:
+        library, class_name, config, _ = real_pipeline(model)[component]
+        return build_component(library, class_name, config, device="cpu")  # under empty(): parameters on meta
+
+    return build
+
+
+WAN21 = "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"
+WAN22 = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+LTX = "Lightricks/LTX-Video-0.9.7-dev"  # 0.9.8-13B-distilled has the same networks
+HUNYUAN = "hunyuanvideo-community/HunyuanVideo"  # FramePack's preset: HunyuanVideo base + the FramePack transformer
+SELF_CHECK = "computed from the embedded config (a self-check, no exact published count found)"
+# Keyframe models: (model, component, parameters, source). Exact counts that are only our embedded config's are marked
+# as self-checks; where a figure was published (rounded, or for a larger model) the test checks it against that.
+KEYFRAME_MODELS = {
+    "wan21-flf2v-transformer": (
+        WAN21,
+        "transformer",
+        16_395_536_704,
+        f"{SELF_CHECK}; named '14B' on the hub (the T2V backbone, 14.29 B here, "
+        "plus the image cross-attention and CLIP-token embedder)",
+    ),
+    "wan22-a14b-expert": (
+        WAN22,
+        "transformer",
+        14_288_901_184,
+        f"{SELF_CHECK}; each of the two experts, 'A14B' = 14 B active",
+    ),
+    "wan-umt5-xxl-encoder": (
+        WAN21,
+        "text_encoder",
+        5_680_910_336,
+        f"{SELF_CHECK}; google/umt5-xxl's encoder, about 5.7 B",
+    ),
+    "wan-clip-vit-h-image-encoder": (
+        WAN21,
+        "image_encoder",
+        632_076_800,
+        "open_clip model_profile.csv: ViT-H-14 image 632.08 M",
+    ),
+    "wan21-vae": (WAN21, "vae", 126_892_531, f"{SELF_CHECK}; Wan 2.1 VAE"),
+    "ltx-13b-transformer": (
+        LTX,
+        "transformer",
+        13_042_569_344,
+        f"{SELF_CHECK}; named '13B' (ltxv-13b-0.9.7-dev, 0.9.8-13B-distilled)",
+    ),
+    "ltx-t5-xxl-encoder": (LTX, "text_encoder", 4_762_310_656, f"{SELF_CHECK}; T5 v1.1 XXL's encoder, about 4.7 B"),
+    "ltx-097-vae": (LTX, "vae", 1_246_913_522, f"{SELF_CHECK}; LTX-Video 0.9.7 VAE"),
+    "framepack-transformer": (
+        HUNYUAN,
+        "transformer",
+        12_874_314_816,
+        f"{SELF_CHECK}; HunyuanVideo '13B' + FramePack's image projection and clean-latent embedder",
+    ),
+    "framepack-llama3-8b-encoder": (
+        HUNYUAN,
+        "text_encoder",
+        7_505_186_816,
+        "Meta-Llama-3-8B's 8,030,261,248 less its lm_head (128,256 x 4096), "
+        "plus llava-llama-3-8b's 64 extra token embeddings",
+    ),
+    "framepack-clip-l-text-encoder": (
+        HUNYUAN,
+        "text_encoder_2",
+        123_060_480,
+        "open_clip model_profile.csv: ViT-L-14 text 123.65 M, less its 768 x 768 text projection",
+    ),
+    "framepack-siglip-image-encoder": (
+        HUNYUAN,
+        "image_encoder",
+        428_225_600,
+        f"{SELF_CHECK}; SigLIP so400m/14 at 384 px",
+    ),
+    "framepack-hunyuan-vae": (
+        HUNYUAN,
+        "vae",
+        246_478_803,
+        f"{SELF_CHECK}; HunyuanVideo VAE (AutoencoderKLHunyuanVideo defaults)",
+    ),
+    "ltx2-transformer": (
+        "Lightricks/LTX-2",
+        "transformer",
+        18_876_174_592,
+        "named '19B' (ltx-2-19b-dev: video and audio streams)",
+    ),
+    "ltx2-gemma3-12b-encoder": (
+        "Lightricks/LTX-2",
+        "text_encoder",
+        12_202_563_392,
+        "google/gemma-3-12b, '12B' (12.2 B with its SigLIP tower)",
+    ),
+    "ltx2-connectors": ("Lightricks/LTX-2", "connectors", 1_431_475_200, f"{SELF_CHECK}; LTX2TextConnectors defaults"),
+    "ltx2-vae": ("Lightricks/LTX-2", "vae", 1_222_479_601, f"{SELF_CHECK}; LTX-2 video VAE"),
+    "skyreels-flf2v-1.3b-transformer": (
+        "Skywork/SkyReels-V2-FLF2V-1.3B-540P-Diffusers",
+        "transformer",
+        1_565_086_528,
+        f"{SELF_CHECK}; '1.3B' Wan width + image branch, config assumed",
+    ),
+    "skyreels-df-14b-transformer": (
+        "Skywork/SkyReels-V2-DF-14B-720P-Diffusers",
+        "transformer",
+        14_288_491_584,
+        f"{SELF_CHECK}; named '14B' (the Wan 14B text-to-video transformer)",
+    ),
+    "wan-vace-14b-transformer": (
+        "Wan-AI/Wan2.1-VACE-14B-diffusers",
+        "transformer",
+        17_337_592_896,
+        f"{SELF_CHECK}; named '14B' (the T2V backbone) plus 8 VACE blocks",
+    ),
+    "wan-vace-1.3b-transformer": (
+        "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+        "transformer",
+        2_153_972_032,
+        f"{SELF_CHECK}; named '1.3B' (the T2V backbone) plus 15 VACE blocks",
+    ),
+}
+RANDOM_MODELS = {
+    name: RandomModel(keyframe_component(model, component), count, source)
+    for name, (model, component, count, source) in KEYFRAME_MODELS.items()
+}

@@ -45,6 +45,8 @@ class SkyReelsV2FLF2V(WanFLF2V):
     """SkyReels-V2 FLF2V: SkyReelsV2ImageToVideoPipeline(image, last_image); VAE and image encoder in float32."""
 
     pipeline_class = "SkyReelsV2ImageToVideoPipeline"
+    tiny_models = "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models"
+    tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_skyreels_components"
     transformer_class = "SkyReelsV2Transformer3DModel"
     flf2v_hint = "use Skywork/SkyReels-V2-FLF2V-1.3B-540P-Diffusers (the SkyReels-V2 I2V checkpoints take one image)"
 
@@ -59,6 +61,8 @@ class SkyReelsV2DF(KeyframePipelineInterpolator):
     """SkyReels-V2 diffusion forcing with keyframe 2 as a clean latent appended after the generated ones."""
 
     pipeline_class = "SkyReelsV2DiffusionForcingImageToVideoPipeline"
+    tiny_models = "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models"
+    tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_skyreels_df_components"
     folder_classes = DF_FOLDER_CLASSES  # the hub's DF folders name the text-to-video class
     transformer_class = "SkyReelsV2Transformer3DModel"
     float32_components = ("vae",)

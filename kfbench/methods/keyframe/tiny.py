@@ -108,6 +108,14 @@ def tiny_wan_components(*, two_experts: bool, seed: int = 0) -> dict[str, Any]:
     return components
 
 
+def tiny_wan21_components(seed: int = 0) -> dict[str, Any]:
+    return tiny_wan_components(two_experts=False, seed=seed)
+
+
+def tiny_wan22_components(seed: int = 0) -> dict[str, Any]:
+    return tiny_wan_components(two_experts=True, seed=seed)
+
+
 def make_tiny_wan(folder: str | Path, *, two_experts: bool, seed: int = 0) -> Path:
     """Save a tiny Wan image-to-video pipeline folder (safetensors, diffusers layout) and return its path."""
     from diffusers import WanImageToVideoPipeline

@@ -32,6 +32,8 @@ class WanVACE(WanFLF2V):
     """Wan 2.1 VACE: the keyframes at the first and last frame of a conditioning video, the mask marking the rest."""
 
     pipeline_class = "WanVACEPipeline"
+    tiny_models = "kfbench.methods.keyframe.tiny_modern:make_tiny_modern_models"
+    tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_vace_components"
     transformer_class = "WanVACETransformer3DModel"
     float32_components = ("vae",)
 

@@ -27,6 +27,7 @@ class WanFLF2V(KeyframePipelineInterpolator):
     them."""
 
     pipeline_class = "WanImageToVideoPipeline"
+    tiny_components = "kfbench.methods.keyframe.tiny:tiny_wan21_components"
     transformer_class = "WanTransformer3DModel"
     float32_components = ("vae", "image_encoder")
     size_multiple = 16  # VAE spatial factor 8 x transformer patch 2
@@ -124,3 +125,4 @@ class Wan22FLF2V(WanFLF2V):
 
     float32_components = ("vae",)
     two_experts = True
+    tiny_components = "kfbench.methods.keyframe.tiny:tiny_wan22_components"

@@ -30,11 +30,20 @@ class SVDInterpolator(Interpolator):
     (blocks whose backward temporal self-attention uses the forward pass's rotated map),
     ``finetuned_tensors`` (W_v,W_o or W_q,W_k,W_v,W_o), ``blend`` (fuse v-predictions or Euler
     results), ``fused_call`` (both directions in one batched UNet call; same output as two calls
-    within float rounding) and ``compile`` (torch.compile the UNet).
+    within float rounding) and ``compile`` (torch.compile the UNet). ``svd_model``: an already built
+    :class:`SVDModel` (e.g. random full-size weights, or the training pipeline) instead of loading one.
     """
+
+    tiny_models = "kfbench.methods.svd.tiny:make_tiny_svd_models"
+    random_weights = "kfbench.methods.svd.randomweights:random_svd_method"
+    random_models = "kfbench.methods.svd.randomweights:RANDOM_MODELS"
+    bench = "kfbench.methods.svd.bench:SVD_BENCH"
+    flops = "kfbench.methods.svd.bench:flops_row"
+    bench_levers = True
 
     def __init__(
         self,
+        svd_model: SVDModel | None = None,
         *,
         model: str = loading.DEFAULT_MODEL,
         checkpoint: str | None = None,
@@ -79,7 +88,7 @@ class SVDInterpolator(Interpolator):
         self.backward, self.rotated_attention, self.finetuned_tensors = backward, rotated_attention, finetuned_tensors
         self.blend, self.fused_call, self.compile = blend, fused_call, compile
         self._check()
-        self._model: SVDModel | None = None
+        self._model: SVDModel | None = svd_model
 
     def _check(self) -> None:
         if self.height % 8 or self.width % 8:
@@ -131,10 +140,6 @@ class SVDInterpolator(Interpolator):
         """CFG-batched UNet calls one video takes (2 per denoise move with a backward direction)."""
         return schedules.denoise_count(self.schedule()) * (2 if self.bidirectional else 1)
 
-    def use_model(self, model: SVDModel) -> None:
-        """Sample with an already loaded model instead of loading one (see SVDModel.around)."""
-        self._model = model
-
     def loaded(self) -> SVDModel:
         if self._model is None:
             model = SVDModel(
@@ -163,7 +168,14 @@ class SVDInterpolator(Interpolator):
 
     @torch.no_grad()
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         m = self.loaded()
         pipe = m.pipe

@@ -57,10 +57,21 @@ def vibid_step(
 
 
 class ViBiDInterpolator(Interpolator):
-    """ViBiDSampler: 25 EDM steps (rho 7), 2 UNet calls each, training-free on SVD-XT."""
+    """ViBiDSampler: 25 EDM steps (rho 7), 2 UNet calls each, training-free on SVD-XT.
+
+    ``svd_model``: an already built SVDModel, as for SVDInterpolator.
+    """
+
+    tiny_models = "kfbench.methods.svd.tiny:make_tiny_svd_models"
+    random_weights = "kfbench.methods.svd.randomweights:random_svd_method"
+    random_models = "kfbench.methods.svd.randomweights:RANDOM_MODELS"
+    bench = "kfbench.methods.svd.bench:SVD_BENCH"
+    flops = "kfbench.methods.svd.bench:flops_row"
+    bench_levers = True
 
     def __init__(
         self,
+        svd_model: SVDModel | None = None,
         *,
         model: str = loading.DEFAULT_MODEL,
         device: str | None = None,
@@ -87,7 +98,7 @@ class ViBiDInterpolator(Interpolator):
         self.guidance_scale, self.guidance_scale_flip = guidance_scale, guidance_scale_flip
         self.fps, self.motion_bucket_id, self.noise_aug_strength = fps, motion_bucket_id, noise_aug_strength
         self.dds, self.cfgpp, self.decode_chunk_size = dds, cfgpp, decode_chunk_size
-        self._model: SVDModel | None = None
+        self._model: SVDModel | None = svd_model
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -102,13 +113,16 @@ class ViBiDInterpolator(Interpolator):
             self._model = SVDModel(self.model, device=self.device, dtype=self.dtype)
         return self._model
 
-    def use_model(self, model: SVDModel) -> None:
-        """Sample with an already built model (e.g. random full-size weights) instead of loading one."""
-        self._model = model
-
     @torch.no_grad()
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         m = self.loaded()
         pipe = m.pipe
