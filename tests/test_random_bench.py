@@ -296,3 +296,30 @@ def test_tiny_suite_runs_the_keyframe_methods(tmp_path):
     assert "extrapolated_from" not in rows["framepack"] and rows["framepack"]["flops_per_call"] > 0
     assert all(r["network_s"] > 0 and r["dtype"] == "float32" for r in rows.values())
     assert "| wan-flf2v (extrapolated) | 4 |" in (tmp_path / "bench.md").read_text()
+
+
+def test_one_method_on_random_weights_takes_its_options(tmp_path):
+    """`bench --random-weights -m NAME` takes the method's options and --num-frames as `run` does (issue 23)."""
+    from kfbench.methods.svd.flops import count_unet_flops
+
+    out = tmp_path / "flops.json"
+    options = ["--height", "320", "--width", "576", "--num-inference-steps", "10", "--num-frames", "14"]
+    code, stdout, stderr = run_main("bench", "--random-weights", "--flops-only", "-m", "ours", *options, "--json", out)
+    assert code == 0, stderr
+    (row,) = json.loads(out.read_text())["rows"]
+    ours = create_method("ours", checkpoint="unused", height=320, width=576, num_inference_steps=10)
+    flops = count_unet_flops({}, batch=2, num_frames=14, height=320, width=576)  # SVD-XT's UNet, CFG-batched
+    assert row["calls"] == ours.unet_calls_per_video() == 70  # 10 steps, recurrence 5 over the first half, 2 directions
+    assert row["flops_per_call"] == flops.total and row["flops_per_video"] == 70 * flops.total
+    code, _, stderr = run_main("bench", "--random-weights", "--flops-only", "-m", "ours", "--colour", "red")
+    assert code == 2 and "unknown option --colour for method 'ours'" in stderr
+    code, _, stderr = run_main("bench", "--random-weights", "--flops-only", "-m", "ourz")
+    assert code == 2 and "Did you mean 'ours'" in stderr
+
+
+def test_one_method_of_the_tiny_suite_at_fewer_steps(tmp_path):
+    options = ["--num-inference-steps", "1", "--num-frames", "4"]
+    result = run_cli("bench", "--suite", "tiny", "-m", "vibid", *options, "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert row["method"] == "vibid" and row["num_frames"] == 4 and row["calls"] == 2  # 1 step, two directions
