@@ -36,6 +36,7 @@ from kfbench.methods.svd.levers import Levers, apply, fast, sweep
 from kfbench.presets import preset_files, read_toml
 from kfbench.registry import Registry, import_factory, method_class, method_presets, option_names
 from kfbench.utils.atomicio import write_text
+from kfbench.utils.dtypes import DTYPES
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def finish_row(
         seconds = run["network_s"] or run["wall_s"]
         row["tflops_per_s"] = total / seconds / 1e12
         row["tflops_basis"] = "network time" if run["network_s"] else "wall time"
-        dtype = getattr(torch, row["dtype"], None)
+        dtype = DTYPES.get(row["dtype"])
         peak = (
             peak_tflops(device_name(settings.device), dtype) if settings.device.startswith("cuda") and dtype else None
         )

@@ -20,6 +20,7 @@ from kfbench.methods.dynamicrafter.model import (
     build_model,
     release_config,
 )
+from kfbench.utils.dtypes import DTYPES
 from kfbench.utils.hub import resolve_model_dir
 from kfbench.utils.safeload import load_weights_only, state_dict_of
 from kfbench.utils.safetensorsio import save_safetensors
@@ -31,7 +32,6 @@ RENAMES = {"framestride_embed": "fps_embedding"}
 WHAT = "DynamiCrafter checkpoint"
 # open_clip tower options that fetch or build a model from elsewhere (Hugging Face, timm).
 OUTSIDE_MODELS = ("hf_model_name", "hf_tokenizer_name", "timm_model_name")
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def locate(checkpoint: str) -> tuple[Path, dict[str, Any]]:

@@ -20,11 +20,11 @@ from kfbench.methods.dynamicrafter.model import DynamiCrafter
 from kfbench.methods.dynamicrafter.sampler import sample
 from kfbench.methods.dynamicrafter.schedule import ddim_schedule
 from kfbench.utils.devices import resolve_device
+from kfbench.utils.dtypes import DTYPES
 from kfbench.utils.imageops import resize_center_crop
 
 NATIVE_FRAMES = 16
 DEFAULT_CHECKPOINT = "Doubiiu/DynamiCrafter_512_Interp"
-AUTOCAST_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class DynamiCrafterInterpolator(Interpolator):
@@ -114,7 +114,7 @@ class DynamiCrafterInterpolator(Interpolator):
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == "float32":
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.dtype])
+        return torch.autocast(self.device.type, dtype=DTYPES[self.dtype])
 
     def _interpolate(
         self,

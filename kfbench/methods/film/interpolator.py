@@ -13,6 +13,7 @@ from kfbench.methods.film.network import FilmNet
 from kfbench.methods.film.schedules import SCHEDULES, Schedule, Step, plan
 from kfbench.methods.film.weights import load_film
 from kfbench.utils.devices import resolve_device
+from kfbench.utils.dtypes import DTYPES
 from kfbench.utils.progress import track
 
 Box = tuple[int, int, int, int]
@@ -66,7 +67,7 @@ class FilmInterpolator(Interpolator):
             raise KfbenchError(f"invalid device '{device}'; use auto, cpu, cuda or cuda:N") from None
         if dtype == "auto":
             dtype = "float16" if self.device.type == "cuda" else "float32"
-        self.dtype = getattr(torch, dtype)
+        self.dtype = DTYPES[dtype]
         loaded = (
             network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code)
         )

@@ -17,12 +17,12 @@ from typing import Any, Literal
 import torch
 
 from kfbench.errors import KfbenchError
+from kfbench.utils.dtypes import DTYPES as DTYPES  # the keyframe modules take the one table from here
 from kfbench.utils.hub import resolve_model_dir
 
 ALLOWED_LIBRARIES = ("diffusers", "transformers")
 # Configs, safetensors weights and tokenizer data (sentencepiece .model, vocab .txt); never pickles or code.
 FETCHED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt"]
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 Offload = Literal["none", "model", "sequential"]
 
 

@@ -11,9 +11,9 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading
 from kfbench.methods.svd.attention import AttentionControl
 from kfbench.utils.devices import resolve_device
+from kfbench.utils.dtypes import DTYPES
 
 Rotation = Literal["all", "up", "none"]
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
