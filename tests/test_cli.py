@@ -58,7 +58,7 @@ def test_demo_runs_evaluates_and_reports_without_any_weights(tmp_path):
     report = tmp_path / "demo-report" / "index.html"
     assert f"report: {report}" in result.stdout and report.is_file()
     for method in ("linear", "flow"):
-        pairs = sorted((tmp_path / "demo" / "synthetic" / method).iterdir())
+        pairs = sorted(p for p in (tmp_path / "demo" / "synthetic" / method).iterdir() if p.is_dir())
         assert len(pairs) == 4
         for pair in pairs:
             assert json.loads((pair / "meta.json").read_text())["method"] == method

@@ -97,7 +97,7 @@ def test_run_pinned_by_a_manifest(tmp_path):
         check=True,
     )
     assert f"davis: 2 pair(s) from 2 of 2 clip(s) (pinned by {manifest})" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "runs" / "davis" / "linear").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "runs" / "davis" / "linear").iterdir() if p.is_dir()) == [
         "bear_00000-00008_s1",
         "cat_00000-00008_s1",
     ]

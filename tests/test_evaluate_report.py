@@ -273,29 +273,30 @@ def test_report_writes_table1_plots_and_the_published_numbers(report):
             assert (report / "figures" / f"{stem}.{ext}").stat().st_size > 1000
 
 
-def test_paper_columns_sit_beside_ours_on_a_paper_dataset():
+def test_paper_columns_sit_beside_ours_only_on_a_paper_dataset_under_the_paper_protocol():
     from kfbench.report.tables import paper_table, table1
 
-    results = pd.DataFrame(
-        [
-            {
-                "dataset": "davis",
-                "method": "ours",
-                "metric": "fid",
-                "value": 40.0,
-                "ci_low": 35.0,
-                "ci_high": 45.0,
-                "n": 2691,
-                "extractor": "",
-                "settings": "{}",
-                "missing_reason": "",
-            }
-        ]
-    )
-    table = table1(results, paper_table())
+    def results(protocol):
+        row = {
+            "dataset": "davis",
+            "method": "ours",
+            "metric": "fid",
+            "value": 40.0,
+            "ci_low": 35.0,
+            "ci_high": 45.0,
+            "n": 2691,
+            "extractor": "",
+            "settings": json.dumps({"protocol": protocol}),
+            "missing_reason": "",
+        }
+        return pd.DataFrame([row])
+
+    table = table1(results("paper"), paper_table())
     assert table.header == ["method", "davis FID↓", "davis FID↓ (paper)", "davis FVD↓ (paper)"]
     assert table.rows[0] == ["ours", "40.00 [35.00, 45.00] n=2691", "32.68", "424.69"]
     assert ["film", "", "41.85", "1048.65"] in table.rows
+    other = table1(results("kfbench"), paper_table())  # measured otherwise: the published numbers are not beside it
+    assert other.header == ["method", "davis FID↓"] and [r[0] for r in other.rows] == ["ours"]
 
 
 def chromium_dom(page, tmp_path):

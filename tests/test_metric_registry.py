@@ -88,7 +88,10 @@ def test_weight_free_metrics_have_intervals_and_rank_flicker_below(without_weigh
     for metric in ("warp_error", "flicker"):
         assert row(results, "flickery", metric)["value"] > 2 * row(results, "linear", metric)["value"]
     figures = json.loads(row(results, "linear", "warp_error")["settings"])["figures"]
-    assert set(figures) == {"warp_error", "warp_error_ground_truth"} and figures["warp_error_ground_truth"] > 0
+    assert set(figures) == {"warp_error", "warp_error_generated", "warp_error_ground_truth"}
+    assert figures["warp_error_ground_truth"] > 0  # the headline is the distance to it
+    # the mean per-pair distance is at least the distance of the means
+    assert figures["warp_error"] >= abs(figures["warp_error_generated"] - figures["warp_error_ground_truth"]) - 1e-12
     # the ground truth's side is the same for both methods, computed once and cached per pair
     truth = [
         json.loads(row(results, m, "warp_error")["settings"])["figures"]["warp_error_ground_truth"]
@@ -154,8 +157,10 @@ def test_report_shows_the_newer_metrics_in_a_second_table(store, without_weights
     code, _, err = run_main("report", "--out", store, "--to", tmp_path / "report", "--quiet")
     assert code == 0, err
     table = (tmp_path / "report" / "table_newer.md").read_text()
-    assert "synthetic keyframe PSNR↑" in table and "synthetic warp error↓" in table and "synthetic flicker↓" in table
-    assert "(ground truth " in table and "--videomae-weights" in table and "n=3" in table
+    assert "synthetic keyframe PSNR↑" in table and "synthetic warp error (distance to GT)↓" in table
+    assert "synthetic flicker (abs log ratio to GT)↓" in table
+    assert "(generated " in table and ", ground truth " in table  # the raw figures beside the distance
+    assert "--videomae-weights" in table and "n=3" in table
     assert (tmp_path / "report" / "table_newer.tex").is_file() and (tmp_path / "report" / "table_newer.csv").is_file()
     assert "Newer metrics in Table 1" in (tmp_path / "report" / "index.html").read_text()
 

@@ -69,6 +69,12 @@ def evaluate(
         help="I/N: only cache this share's features (FID/KID/FVD and the other cached metrics); a final run without "
         "--shard scores.",
     ),
+    root: str | None = typer.Option(
+        None,
+        "--root",
+        help="Where the dataset lies now, when it moved since `kfbench run` (default: the recorded folder, "
+        "else KFBENCH_DATA); checked to be the same data.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     **weights: str | None,
 ) -> None:
@@ -77,6 +83,9 @@ def evaluate(
     Writes OUT/results.csv and .parquet (and per_frame.*). Missing weights make a metric missing, with the reason.
     With --shard I/N (or under torchrun/accelerate) it only extracts and caches the features of its
     share of the pairs; an unsharded `kfbench evaluate` afterwards merges them from the cache and scores.
+
+    Damaged pairs (meta.json or frames broken) are left out and named, and the exit status is 1.
+    Pairs without ground truth (keyframes only) get the metrics that need none.
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
@@ -105,13 +114,14 @@ def evaluate(
         **chosen,
     )
     config.conventions()  # an unknown protocol or convention: one line, exit 2, before torch is imported
-    from kfbench.metrics.evaluate import evaluate_with_warnings, extract_features, summary_lines
+    from kfbench.metrics.evaluate import damaged_lines, evaluate_with_warnings, extract_features, summary_lines
     from kfbench.utils.devices import resolve_device
 
     config.device = resolve_device(device)
     selection = {
         "datasets": dataset.split(",") if dataset else None,
         "methods": methods.split(",") if methods else None,
+        "root": root,
     }
     launch = launch_info()
     chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)
@@ -130,6 +140,11 @@ def evaluate(
     for line in summary_lines(results):
         typer.echo(line)
     typer.echo(f"results: {out / 'results.csv'} and {out / 'results.parquet'}")
+    damaged = damaged_lines(results)
+    for line in damaged:
+        typer.echo(f"damaged: {line}", err=True)
+    if damaged:
+        raise typer.Exit(1)
 
 
 def weights_options() -> list[inspect.Parameter]:

@@ -19,9 +19,17 @@ def report(
     to: Path | None = typer.Option(None, "--to", help="Report folder (default: reports/<OUT name>)."),
     pairs: str | None = typer.Option(None, "--pairs", help="Pairs for the qualitative strip (default: the first)."),
     videos: str = typer.Option("auto", "--videos", help="auto, embed (in the HTML) or link (files beside it)."),
+    root: str | None = typer.Option(
+        None,
+        "--root",
+        help="Where the dataset lies now, when it moved since `kfbench run` (strips, videos; checked to be the same).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Write Table 1 (Markdown, CSV, LaTeX), plots (PNG, SVG) and a self-contained HTML page.
+
+    One table per ground truth (dataset, protocol, real set), its caption naming the real set and its
+    header the settings and versions its rows share and those that differ.
 
     Example: kfbench report --out runs --to reports/runs
     """
@@ -31,5 +39,5 @@ def report(
     if videos not in ("auto", "embed", "link"):
         raise KfbenchError(f"--videos takes auto, embed or link, not '{videos}'")
     folder = output_folder(to or Path("reports") / out.resolve().name, "--to")
-    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos)
+    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos, root=root)
     typer.echo(f"report: {result.html}")

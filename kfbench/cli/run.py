@@ -51,6 +51,11 @@ def run(
     prompts: Path | None = typer.Option(
         None, "--prompts", help="CSV of pair id, prompt: per-pair prompts for text-conditioned methods."
     ),
+    run_name: str | None = typer.Option(
+        None,
+        "--run-name",
+        help="Run folder name (default: the method's, or METHOD@DIGEST when that holds other settings).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a method on a dataset's keyframe pairs and save frames, an mp4 preview and meta.json.
@@ -58,6 +63,9 @@ def run(
     Method and dataset options follow as --name value (e.g. --num-inference-steps 25).
     Checkpoints are read as data; `--method film --allow-torchscript-code` instead torch.jit.loads a
     TorchScript checkpoint, which RUNS the code inside the file.
+
+    Frames made with other settings are never reused: each settings fingerprint (method, options,
+    seed, weights content, keyframes; docs/provenance.md) has its own run folder OUT/DATASET/RUN.
 
     Examples:
 
@@ -85,15 +93,26 @@ def run(
     prompt_map = read_prompts(prompts, data.pair_ids()) if prompts is not None else None
     with process_group(launch):
         summary = run_benchmark(
-            interpolator, data, RunStore(out), pair_ids, seed=seed, overwrite=overwrite, prompts=prompt_map
+            interpolator,
+            data,
+            RunStore(out),
+            pair_ids,
+            seed=seed,
+            overwrite=overwrite,
+            prompts=prompt_map,
+            run_name=run_name,
         )
         done, skipped, held = total_over_ranks(len(summary.done), len(summary.skipped), len(summary.held))
+    for line in summary.notes:
+        typer.echo(f"note: {line}")
+    if summary.redone:
+        typer.echo(f"recomputed {len(summary.redone)} damaged or outdated pair(s): {'; '.join(summary.redone)}")
     if launch is None or launch.rank == 0:
         ranks = f" over {launch.world_size} ranks" if launch else ""
         elsewhere = f", {held} being computed by another run" if held else ""
         typer.echo(
             f"{method} on {dataset}: {done} pair(s) written, {skipped} already complete{elsewhere}{ranks} "
-            f"-> {out / dataset / method}"
+            f"-> {out / dataset / summary.run}"
         )
     for line in summary.held:
         typer.echo(f"  not computed here: {line}")

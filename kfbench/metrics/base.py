@@ -53,6 +53,7 @@ class Metric(ABC):
     weights: ClassVar[tuple[WeightsFile, ...]] = ()  # files it reads, each an evaluate option (WeightsFile.flag)
     papers: ClassVar[tuple[str, ...]] = ()  # what it follows
     per_frame: ClassVar[bool] = False  # its values go to the per-frame table
+    needs_truth: ClassVar[bool] = True  # False: it reads pairs without ground truth too (keyframes-only pairs)
     caches: ClassVar[bool] = False  # it reads cached features (`kfbench evaluate --shard` extracts them)
     extractor_tag: ClassVar[str] = ""
 

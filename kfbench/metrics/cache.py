@@ -16,21 +16,12 @@ from typing import Any
 import numpy as np
 
 from kfbench.utils.atomicio import remove_leftovers, replacing
-
-_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+from kfbench.utils.digests import file_sha256
 
 
 def weights_digest(path: Path) -> str:
-    """sha256 of a weights file's content, memoised by (resolved path, size, mtime_ns, inode)."""
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if memo not in _DIGESTS:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        _DIGESTS[memo] = digest.hexdigest()
-    return _DIGESTS[memo]
+    """sha256 of a weights file's content (the shared memo of kfbench.utils.digests)."""
+    return file_sha256(path)
 
 
 class FeatureCache:

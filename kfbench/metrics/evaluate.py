@@ -12,7 +12,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,12 @@ from kfbench.metrics.config import EvalConfig
 from kfbench.metrics.frechet import SampleSizeWarning
 from kfbench.metrics.loaded import Features, LoadedPair
 from kfbench.metrics.registry import check_names, metric_class, metric_names
-from kfbench.metrics.tidy import COLUMNS, Context
+from kfbench.metrics.tidy import COLUMNS, LATER_COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
-from kfbench.registry import create_dataset
 from kfbench.run.runner import select_pairs
+from kfbench.store.fingerprint import VERSIONED
 from kfbench.store.runstore import RunStore
+from kfbench.store.sourcedata import SourceData
 from kfbench.utils.atomicio import remove_leftovers, replacing
 from kfbench.utils.progress import track
 
@@ -50,39 +51,72 @@ def build_scorers(config: EvalConfig) -> list[Metric]:
     return scorers
 
 
+@dataclass
+class RunPairs:
+    """What evaluate found in one run folder besides the pairs it scores."""
+
+    without_truth: list[str] = field(default_factory=list)
+    damaged: dict[str, str] = field(default_factory=dict)
+    fingerprints: set[str] = field(default_factory=set)
+    versions: dict[str, set[str]] = field(default_factory=dict)
+    settings: dict[str, Any] | None = None
+
+    def provenance(self, record: dict[str, Any] | None) -> dict[str, Any]:
+        """The run's settings and versions as every row records them ('mixed' lists each version seen)."""
+        versions = {k: sorted(v)[0] if len(v) == 1 else sorted(v) for k, v in sorted(self.versions.items())}
+        fingerprint = sorted(self.fingerprints)[0] if len(self.fingerprints) == 1 else ""
+        found = {
+            "fingerprint": fingerprint or ("mixed" if self.fingerprints else "none recorded"),
+            "settings": (record or {}).get("settings") or self.settings,
+            "versions": versions,
+        }
+        if self.damaged:
+            found["damaged_pairs"] = dict(self.damaged)
+        return found
+
+
 def load_pairs(
     store: RunStore,
     dataset: str,
     method: str,
     config: EvalConfig,
-    datasets: dict[str, Any],
-    without_truth: list[str],
+    sources: SourceData,
+    found: RunPairs,
     shard: tuple[int, int] | None = None,
 ) -> Iterator[tuple[LoadedPair, dict[str, Any]]]:
-    """Every completed pair (or this shard's share) with ground truth, read once, with its meta; ids without it are
-    noted."""
+    """Every intact pair (or this shard's share), read once, checked against the data it was made from, with its meta.
+
+    Damaged pairs are noted in ``found`` (never read); so are pairs without ground truth (yielded without a grid).
+    """
     protocol = config.conventions()
-    for pair_id in track(
-        select_pairs(store.completed_pairs(dataset, method), shard=shard), f"evaluate {method} on {dataset}"
-    ):
-        meta = store.load_meta(dataset, method, pair_id)
-        key = json.dumps([meta["dataset"], meta.get("dataset_options", {})], sort_keys=True, default=str)
-        if key not in datasets:
-            datasets[key] = create_dataset(meta["dataset"], **meta.get("dataset_options", {}))
-        pair = datasets[key].load(pair_id)
-        if pair.ground_truth is None:
-            without_truth.append(pair_id)
+    written = select_pairs(store.written_pairs(dataset, method), shard=shard)
+    for pair_id in track(written, f"evaluate {method} on {dataset}"):
+        problem = store.pair_problem(dataset, method, pair_id)
+        if problem is not None:
+            found.damaged[pair_id] = problem
             continue
+        meta = store.load_meta(dataset, method, pair_id)
+        _note_provenance(found, meta)
+        pair = sources.load(meta, pair_id, f"{dataset}/{method}/{pair_id}")
         generated = store.load_frames(dataset, method, pair_id)
         times = meta.get("frame_times") or grid_times(len(generated))
-        if len(times) != len(generated):
-            raise KfbenchError(
-                f"{dataset}/{method}/{pair_id}: meta.json has {len(times)} frame_times for {len(generated)} frames"
-            )
+        if pair.ground_truth is None:
+            found.without_truth.append(pair_id)
+            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last), meta
+            continue
         grid = on_grid(
             pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes
         )
-        yield LoadedPair(grid, generated, list(times), pair.ground_truth, pair.first, pair.last), meta
+        yield LoadedPair(pair_id, grid, generated, list(times), pair.ground_truth, pair.first, pair.last), meta
+
+
+def _note_provenance(found: RunPairs, meta: dict[str, Any]) -> None:
+    recorded = meta.get("fingerprint") or {}
+    found.fingerprints.add(recorded.get("run") or "none recorded")
+    found.settings = found.settings or recorded.get("settings")
+    packages = (meta.get("environment") or {}).get("packages") or {}
+    for name in VERSIONED:
+        found.versions.setdefault(name, set()).add(str(packages.get(name)))
 
 
 def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str, Any]:
@@ -110,6 +144,7 @@ def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str,
         "compared_at": f"{first.truth.shape[2]}x{first.truth.shape[1]} (generated and ground-truth frames resized, "
         "centre-cropped)",
         "pairs": len(grids),
+        "pair_ids": [p.pair_id for p in grids],
         "bootstrap": {
             "resamples": config.bootstrap,
             "confidence": config.confidence,
@@ -126,24 +161,26 @@ def _feed(
     config: EvalConfig,
     scorers: list[Metric],
     cache: FeatureCache,
-    datasets: dict[str, Any],
+    sources: SourceData,
     shard: tuple[int, int] | None = None,
-) -> tuple[list[PairFrames], list[str]]:
-    """Each pair loaded once and given to every metric (``update``, after a ``reset``); returns the grids (frames
-    dropped)."""
+) -> tuple[list[PairFrames], RunPairs]:
+    """Each pair loaded once and given to every metric that reads it (``update``, after a ``reset``); returns the grids
+    (frames dropped) and what else was found (damaged pairs, pairs without ground truth, settings and versions)."""
     grids: list[PairFrames] = []
     for scorer in scorers:
         scorer.reset()
-    without_truth: list[str] = []
+    found = RunPairs()
     features = None
-    for p, meta in load_pairs(store, dataset, method, config, datasets, without_truth, shard):
+    for p, meta in load_pairs(store, dataset, method, config, sources, found, shard):
         if features is None:
-            size = tuple(int(s) for s in p.grid.truth.shape[1:3])
+            size = tuple(int(s) for s in (p.grid.truth if p.grid else p.frames).shape[1:3])
             features = Features(dataset, method, cache, meta.get("dataset_options", {}), size)
         for scorer in scorers:
-            scorer.update(p, features)
-        grids.append(replace(p.grid, generated=p.grid.generated[:0], truth=p.grid.truth[:0]))
-    return grids, without_truth
+            if p.grid is not None or not scorer.needs_truth:
+                scorer.update(p, features)
+        if p.grid is not None:
+            grids.append(replace(p.grid, generated=p.grid.generated[:0], truth=p.grid.truth[:0]))
+    return grids, found
 
 
 def _frame_rows(
@@ -168,29 +205,57 @@ def _frame_rows(
 
 
 def evaluate_store(
-    out: Path, config: EvalConfig, *, datasets: list[str] | None = None, methods: list[str] | None = None
+    out: Path,
+    config: EvalConfig,
+    *,
+    datasets: list[str] | None = None,
+    methods: list[str] | None = None,
+    root: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame)."""
+    """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame).
+
+    ``root`` is where the data now lies, when it moved since the runs (else the recorded root or
+    $KFBENCH_DATA); it is checked to be the same data.
+    """
     store = RunStore(out)
     chosen = _chosen_runs(store, config, datasets, methods)
+    _check_root(store, chosen, root)
     scorers = build_scorers(config)
     cache = FeatureCache(out / ".cache" / "features")
     rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
-    instances: dict[str, Any] = {}
+    sources = SourceData(root)
     for dataset, method in chosen:
-        grids, without_truth = _feed(store, dataset, method, config, scorers, cache, instances)
-        if not grids:
-            ctx = Context(dataset, method, config, {"protocol": config.conventions().name}, None, 0)
-            rows += [
-                ctx.row(m, missing_reason=f"no ground truth for pair(s) {', '.join(without_truth)}")
-                for m in config.metrics
-            ]
-            continue
-        base = {**frames_description(grids, config), "skipped_without_ground_truth": without_truth}
-        ctx = Context(dataset, method, config, base, grids[0], len(grids))
+        grids, found = _feed(store, dataset, method, config, scorers, cache, sources)
+        provenance = found.provenance(store.run_record(dataset, method))
+        pairs = len(grids) + len(found.without_truth)
+        if grids:
+            base = {**frames_description(grids, config), "skipped_without_ground_truth": found.without_truth}
+        else:
+            base = {
+                "protocol": config.conventions().name,
+                "real_set": "",
+                "pairs": pairs,
+                "ground_truth": f"none: pair(s) {', '.join(found.without_truth) or '(none intact)'} "
+                "have keyframes only",
+                "bootstrap": {
+                    "resamples": config.bootstrap,
+                    "confidence": config.confidence,
+                    "unit": "pair",
+                    "seed": config.seed,
+                },
+            }
+        ctx = Context(dataset, method, config, {**base, "run": provenance}, grids[0] if grids else None, len(grids))
+        run_rows: list[dict[str, Any]] = []
         for scorer in scorers:
-            rows += scorer.compute(ctx)
+            if scorer.missing:
+                run_rows += scorer.compute(ctx) if grids else [ctx.row(scorer.name, missing_reason=scorer.missing)]
+            elif not scorer.kept:
+                run_rows.append(ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found)))
+            else:
+                ctx.pairs = len(scorer.kept)
+                run_rows += scorer.compute(ctx)
+        rows += [{**r, "fingerprint": provenance["fingerprint"]} for r in run_rows]
         frame_rows += _frame_rows(
             dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not s.missing}
         )
@@ -202,6 +267,53 @@ def evaluate_store(
     return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
 
 
+def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
+    if found.without_truth and scorer.needs_truth:
+        return (
+            f"{scorer.name} needs ground truth; pair(s) {', '.join(found.without_truth)} have keyframes only "
+            "(metrics without it: keyframe_psnr, keyframe_lpips, warp_error and flicker raw)"
+        )
+    return "no intact pair to score" + (f" (damaged: {', '.join(found.damaged)})" if found.damaged else "")
+
+
+def damaged_lines(results: pd.DataFrame) -> list[str]:
+    """One line per evaluated run with damaged pairs, naming them and what is wrong."""
+    lines = {}
+    for r in results.itertuples(index=False):
+        damaged = json.loads(r.settings or "{}").get("run", {}).get("damaged_pairs")
+        if damaged:
+            lines[(r.dataset, r.method)] = (
+                f"{r.dataset}/{r.method}: {len(damaged)} damaged pair(s) left out: "
+                + "; ".join(f"{p} ({why})" for p, why in damaged.items())
+                + "; `kfbench run` with the run's settings recomputes them"
+            )
+    return list(lines.values())
+
+
+def _check_root(store: RunStore, chosen: list[tuple[str, str]], root: str | None) -> None:
+    if root is None:
+        return
+    with_root = sorted(
+        {
+            d
+            for d, m in chosen
+            for p in store.written_pairs(d, m)[:1]
+            if "root" in (_meta_or_empty(store, d, m, p).get("dataset_options") or {})
+        }
+    )
+    if len(with_root) > 1:
+        raise KfbenchError(
+            f"--root names one dataset's folder; these runs read {', '.join(with_root)}: pass --dataset NAME with it"
+        )
+
+
+def _meta_or_empty(store: RunStore, dataset: str, run: str, pair_id: str) -> dict[str, Any]:
+    try:
+        return store.load_meta(dataset, run, pair_id)
+    except KfbenchError:
+        return {}
+
+
 def _chosen_runs(
     store: RunStore, config: EvalConfig, datasets: list[str] | None, methods: list[str] | None
 ) -> list[tuple[str, str]]:
@@ -211,7 +323,7 @@ def _chosen_runs(
         for d in store.datasets()
         if not datasets or d in datasets
         for m in store.methods(d)
-        if (not methods or m in methods) and store.completed_pairs(d, m)
+        if (not methods or _selected(store, d, m, methods)) and store.written_pairs(d, m)
     ]
     if not chosen:
         wanted = ", ".join(f"{k} {', '.join(v)}" for k, v in (("dataset(s)", datasets), ("method(s)", methods)) if v)
@@ -223,6 +335,17 @@ def _chosen_runs(
     return chosen
 
 
+def _selected(store: RunStore, dataset: str, run: str, methods: list[str]) -> bool:
+    """A run is selected by its name, its method's name (method@digest runs too) or its recorded method."""
+    if run in methods or run.split("@")[0] in methods:
+        return True
+    try:
+        record = store.run_record(dataset, run)
+    except KfbenchError:
+        return False
+    return record is not None and record.get("settings", {}).get("method") in methods
+
+
 def extract_features(
     out: Path,
     config: EvalConfig,
@@ -230,6 +353,7 @@ def extract_features(
     *,
     datasets: list[str] | None = None,
     methods: list[str] | None = None,
+    root: str | None = None,
 ) -> int:
     """Cache the features of this shard's pairs (generated and ground truth) for every cached metric; returns how many
     pairs.
@@ -240,11 +364,10 @@ def extract_features(
     store = RunStore(out)
     scorers = [s for s in build_scorers(config) if s.caches]
     cache = FeatureCache(out / ".cache" / "features")
-    instances: dict[str, Any] = {}
-    return sum(
-        len(_feed(store, d, m, config, scorers, cache, instances, shard)[0])
-        for d, m in _chosen_runs(store, config, datasets, methods)
-    )
+    chosen = _chosen_runs(store, config, datasets, methods)
+    _check_root(store, chosen, root)
+    sources = SourceData(root)
+    return sum(len(_feed(store, d, m, config, scorers, cache, sources, shard)[0]) for d, m in chosen)
 
 
 def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
@@ -255,7 +378,7 @@ def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[s
         old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
         new = pd.concat([old, new], ignore_index=True) if not old.empty else new
     if name == RESULTS:
-        for column in ("missing_reason", "extractor"):
+        for column in ("missing_reason", "extractor", "fingerprint"):
             new[column] = _text(new[column])
     with replacing(out / f"{name}.parquet") as tmp:
         new.to_parquet(tmp, index=False)
@@ -276,6 +399,9 @@ def _read_table(csv: Path, columns: list[str]) -> pd.DataFrame:
     except ValueError as exc:  # pandas ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors
         problem = f"cannot be parsed ({str(exc).splitlines()[0]})"
     else:
+        for column, value in LATER_COLUMNS.items():
+            if column in columns and column not in table.columns:
+                table[column] = value
         problem = _table_problem(table, text, columns)
     if problem:
         raise KfbenchError(

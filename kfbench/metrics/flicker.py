@@ -1,4 +1,4 @@
-"""``flicker``: low-pass frame-to-frame change of the generated clip over the ground truth's (1: as steady).
+"""``flicker``: low-pass frame-to-frame change, as |log(generated / ground truth)| per pair (0: as steady).
 
 The figure (Gaussian-blurred frame differences) is ``kfbench.metrics.temporal``'s.
 """
@@ -12,7 +12,7 @@ from kfbench.metrics.shapes import TemporalFigures
 
 class FlickerMetric(TemporalFigures):
     name = "flicker"
-    description = "low-pass frame-to-frame change of the generated clip over the ground truth's (1: as steady)"
+    description = "low-pass frame-to-frame change: |log(generated / ground truth)| (0: as steady)"
     higher_is_better = False
     label, digits, table = "flicker", 3, "newer"
 

@@ -17,12 +17,16 @@ from kfbench.utils.imageops import resize_center_crop
 
 @dataclass
 class LoadedPair:
-    """A pair read once: its frames on the protocol's grid, the method's own frames and the dataset's keyframes."""
+    """A pair read once: its frames on the protocol's grid, the method's own frames and the dataset's keyframes.
 
-    grid: PairFrames
+    A pair without ground truth (keyframes only) has neither ``grid`` nor ``truth``.
+    """
+
+    pair_id: str
+    grid: PairFrames | None
     frames: np.ndarray  # the method's frames as saved, uint8 [T, H, W, 3]
     times: list[float]  # their times, 0 .. 1
-    truth: np.ndarray  # the dataset's whole ground-truth clip
+    truth: np.ndarray | None  # the dataset's whole ground-truth clip
     first: np.ndarray  # the keyframes as the dataset gives them
     last: np.ndarray
 

@@ -218,6 +218,10 @@ class PairFigures(OwnObject):
     def frames_read(self) -> str:
         """Which frames it reads, recorded with the result."""
 
+    def described(self, table: np.ndarray) -> dict[str, Any]:
+        """What the headline value is, when the figures alone do not say."""
+        return {}
+
     def rows(self, kept: list[np.ndarray], ctx: Context) -> list[dict[str, Any]]:
         table = np.stack(kept)
         figures = self.metric.score(table)
@@ -227,6 +231,7 @@ class PairFigures(OwnObject):
             "frames_read": self.frames_read(),
             "figures": figures,
             **(self.weights_settings() if self.weights_paths else {}),
+            **self.described(table),
         }
         return [
             ctx.percentile_row(
@@ -244,6 +249,7 @@ class KeyframeFigures(PairFigures):
     """The method's first and last frames against the input keyframes (``kfbench.metrics.keyframe``)."""
 
     reads = "frames"
+    needs_truth = False
 
     def read(self, pair: LoadedPair, features: Features) -> np.ndarray:
         return self.metric.features(pair.frames, *pair.keyframes())
@@ -257,10 +263,15 @@ class TemporalFigures(PairFigures):
 
     caches = True
     reads = "clips"
+    needs_truth = False  # without it: the generated clip's raw figure
 
     def read(self, pair: LoadedPair, features: Features) -> np.ndarray:
+        metric, pair_id = self.metric, pair.pair_id
+        if pair.truth is None:
+            frames = pair.frames
+            fake = features.generated(metric.extractor, (), pair_id, frames, lambda: np.array([metric.figure(frames)]))
+            return np.array([fake[0], np.nan])
         generated, truth, indices = pair.clip_at_times()
-        metric, pair_id = self.metric, pair.grid.pair_id
         fake = features.generated(
             metric.extractor, (), pair_id, generated, lambda: np.array([metric.figure(generated)])
         )
@@ -270,5 +281,8 @@ class TemporalFigures(PairFigures):
     def frames_read(self) -> str:
         return (
             "every frame the method output (keyframes included) and the ground-truth frames nearest their times, "
-            "both at the compared size"
+            "both at the compared size (without ground truth: the method's frames at their own size)"
         )
+
+    def described(self, table: np.ndarray) -> dict[str, Any]:
+        return {"quantity": self.metric.quantity(with_truth=not np.isnan(table[:, 1]).all())}

@@ -6,8 +6,13 @@ flow; pixels whose forward flow is not undone by the backward flow where it land
 0.01 (|f|^2 + |b|^2) + 0.5, as in Ruder et al. 2016) are occluded and left out; the error is the mean squared
 RGB difference (values in [0, 1]) over the visible pixels, averaged over the T-1 steps of the clip.
 ``flicker``: the mean absolute frame-to-frame change of Gaussian-blurred frames (sigma = shorter side / 32,
-values in [0, 1]); reported as the generated clips' mean over the ground truth's (1: as steady as the real
-video; NaN where the ground truth does not change at all), with both means beside it.
+values in [0, 1]).
+
+Both have the ground truth's own value as their ideal (a video steadier than the real one is not
+better), so the headline is the distance to it, per pair, averaged: ``warp_error`` |generated -
+ground truth|, ``flicker`` |log(generated / ground truth)| (0: as steady as the real video; pairs whose
+ground truth does not change at all are left out). The raw figures sit beside it. Without ground
+truth the headline is the generated clips' raw mean, and the row's settings say so.
 
 Shape: ``features(generated, truth)`` (the generated clip [T, H, W, 3], keyframes included, and the ground
 truth at the same times and size) -> [generated figure, ground-truth figure] per pair; ``score(rows)`` ->
@@ -78,35 +83,63 @@ class GeneratedBesideTruth(ABC):
             )
         return np.array([self.figure(generated), self.figure(truth)], np.float64)
 
+    @staticmethod
+    @abstractmethod
+    def distance(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        """Per pair: how far the generated figure is from the ground truth's."""
+
     def score(self, rows: np.ndarray) -> dict[str, float]:
+        """The mean distance to the ground truth with both raw means beside; without ground truth (NaN) the raw mean."""
         rows = np.asarray(rows, np.float64).reshape(-1, 2)
-        return {self.name: float(rows[:, 0].mean()), f"{self.name}_ground_truth": float(rows[:, 1].mean())}
+        generated, truth = rows[:, 0], rows[:, 1]
+        if np.isnan(truth).all():
+            return {self.name: float(generated.mean()), f"{self.name}_generated": float(generated.mean())}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            distances = self.distance(generated, truth)
+        finite = distances[np.isfinite(distances)]
+        return {
+            self.name: float(finite.mean()) if len(finite) else float("nan"),
+            f"{self.name}_generated": float(generated.mean()),
+            f"{self.name}_ground_truth": float(truth.mean()),
+        }
+
+    def quantity(self, with_truth: bool) -> str:
+        """What the headline value is."""
+        if with_truth:
+            return self.distance_text
+        return f"the generated clips' raw {self.name} (no ground truth to compare with)"
+
+    distance_text = ""
 
 
 class WarpError(GeneratedBesideTruth):
-    """Flow-warping error between consecutive frames (occlusions masked); lower is steadier."""
+    """Flow-warping error between consecutive frames (occlusions masked): |generated - ground truth| per pair."""
 
     name = "warp_error"
     extractor = "opencv-dis-medium/forward-backward-occlusion"
+    distance_text = "|generated - ground truth| warp error per pair, averaged (0: as steady as the real video)"
 
     def figure(self, frames: np.ndarray) -> float:
         return warp_error(frames)
 
+    @staticmethod
+    def distance(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return np.abs(generated - truth)
+
 
 class Flicker(GeneratedBesideTruth):
-    """Low-pass frame-to-frame change, generated over ground truth; lower is steadier."""
+    """Low-pass frame-to-frame change: |log(generated / ground truth)| per pair; 0 is as steady as the real video."""
 
     name = "flicker"
     extractor = "gaussian-blur-sigma-shorter-side/32"
+    distance_text = (
+        "|log(generated / ground truth)| flicker per pair, averaged over pairs whose ground truth changes "
+        "(0: as steady as the real video)"
+    )
 
     def figure(self, frames: np.ndarray) -> float:
         return flicker(frames)
 
-    def score(self, rows: np.ndarray) -> dict[str, float]:
-        rows = np.asarray(rows, np.float64).reshape(-1, 2)
-        generated, truth = float(rows[:, 0].mean()), float(rows[:, 1].mean())
-        return {
-            self.name: generated / truth if truth > 0 else float("nan"),
-            "flicker_generated": generated,
-            "flicker_ground_truth": truth,
-        }
+    @staticmethod
+    def distance(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return np.abs(np.log(generated / truth))

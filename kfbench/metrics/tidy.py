@@ -15,7 +15,20 @@ from kfbench.metrics.bootstrap import INTERVALS, Interval, bootstrap_interval
 from kfbench.metrics.config import EvalConfig
 from kfbench.metrics.timegrid import PairFrames
 
-COLUMNS = ["dataset", "method", "metric", "value", "ci_low", "ci_high", "n", "extractor", "settings", "missing_reason"]
+COLUMNS = [
+    "dataset",
+    "method",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "extractor",
+    "settings",
+    "missing_reason",
+    "fingerprint",
+]
+LATER_COLUMNS = {"fingerprint": ""}  # added since results were first written: older tables read with this value
 
 # prepare(x, y) -> score(ix, iy, resample): the statistic of rows ix of x and iy of y (repeats allowed)
 Scorer = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray, np.ndarray, bool], float]]
@@ -44,6 +57,7 @@ class Context:
             "extractor": "",
             "settings": self.base,
             "missing_reason": "",
+            "fingerprint": "",
         }
         row.update(values)
         row["settings"] = json.dumps(row["settings"], default=str)

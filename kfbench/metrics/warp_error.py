@@ -1,4 +1,4 @@
-"""``warp_error``: flow-warping error between consecutive generated frames, beside the ground truth's.
+"""``warp_error``: flow-warping error between consecutive frames, as |generated - ground truth| per pair (raw without).
 
 The figure (OpenCV DIS flow, occlusions masked) is ``kfbench.metrics.temporal``'s.
 """
@@ -12,7 +12,7 @@ from kfbench.metrics.shapes import TemporalFigures
 
 class WarpErrorMetric(TemporalFigures):
     name = "warp_error"
-    description = "flow-warping error between consecutive generated frames (OpenCV DIS), beside the ground truth's"
+    description = "flow-warping error of consecutive frames (OpenCV DIS): distance to the ground truth's"
     higher_is_better = False
     label, digits, table = "warp error", 5, "newer"
     papers = ("Lai et al.: Learning blind video temporal consistency, ECCV 2018",)

@@ -15,8 +15,9 @@ from kfbench.metrics.evaluate import load_results
 from kfbench.report.html import VideoCell, render_page
 from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
 from kfbench.report.sources import PairView, pair_view
-from kfbench.report.tables import write_tables
+from kfbench.report.tables import real_set_text, table_groups, write_tables
 from kfbench.store.runstore import PREVIEW, RunStore
+from kfbench.store.sourcedata import SourceData
 from kfbench.utils.atomicio import remove_leftovers, replacing, write_text
 from kfbench.utils.progress import track
 from kfbench.utils.videoio import write_mp4
@@ -32,10 +33,16 @@ class Report:
     files: list[Path]
 
 
-def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos: VideoMode = "auto") -> Report:
-    """Write table1.{md,csv,tex}, figures/*.{png,svg}, videos/ and index.html into ``to``."""
+def write_report(
+    out: Path, to: Path, *, pairs: list[str] | None = None, videos: VideoMode = "auto", root: str | None = None
+) -> Report:
+    """Write table1.{md,csv,tex} (one per ground truth), figures/*.{png,svg}, videos/ and index.html into ``to``.
+
+    ``root``: where the dataset lies now, when it moved since the runs (checked to be the same data).
+    """
     results, per_frame = load_results(out)
     store = RunStore(out)
+    sources = SourceData(root)
     to.mkdir(parents=True, exist_ok=True)
     (to / "figures").mkdir(exist_ok=True)
     for folder in [to, to / "figures", *(to / "videos").glob("*/*")]:
@@ -51,15 +58,18 @@ def write_report(out: Path, to: Path, *, pairs: list[str] | None = None, videos:
     unknown = [p for p in pairs or [] if not any(p in ids for ids in completed.values())]
     if unknown:
         raise KfbenchError(f"--pairs: no evaluated run has pair(s) {', '.join(unknown)}")
-    for dataset in datasets:
-        bars = metric_bars(results, dataset, to / "figures" / f"{dataset}-metrics")
-        curves = per_frame_curves(per_frame, dataset, to / "figures" / f"{dataset}-per-frame")
-        figures += [(f"{dataset}: metrics with bootstrap intervals", bars[0])] if bars else []
-        figures += [(f"{dataset}: per-frame PSNR/LPIPS against frame index", curves[0])] if curves else []
+    for stem, rows in table_groups(results):
+        dataset, runs = rows["dataset"].iloc[0], set(rows["method"])
+        frames = per_frame[per_frame["method"].isin(runs)] if not per_frame.empty else per_frame
+        bars = metric_bars(rows, dataset, to / "figures" / f"{stem}-metrics")
+        curves = per_frame_curves(frames, dataset, to / "figures" / f"{stem}-per-frame")
+        figures += [(f"{stem}: metrics with bootstrap intervals", bars[0])] if bars else []
+        figures += [(f"{stem}: per-frame PSNR/LPIPS against frame index", curves[0])] if curves else []
         files += (bars or []) + (curves or [])
+    for dataset in datasets:
         strip_pairs = [p for p in pairs if p in completed[dataset]] if pairs else completed[dataset][:1]
         for pair_id in track(completed[dataset], f"report {dataset}"):
-            view = pair_view(store, dataset, pair_id, methods[dataset])
+            view = pair_view(store, sources, dataset, pair_id, methods[dataset])
             if pair_id in strip_pairs:
                 strip = qualitative_strip(view, to / "figures" / f"{dataset}-{pair_id}-strip")
                 if strip:
@@ -115,8 +125,7 @@ def _interval_text(boot: dict | None) -> str:
 def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
     """How the numbers were computed, from the settings recorded with them."""
     lines = []
-    for dataset in sorted(results["dataset"].unique()):
-        rows = results[results["dataset"] == dataset]
+    for dataset, rows in table_groups(results):
         computed = [json.loads(s) for s in rows["settings"] if s and s != "{}"]
         if not computed:
             continue
@@ -133,7 +142,7 @@ def _intro(results: pd.DataFrame, embedded: bool) -> list[str]:
         lines.append(
             f"{dataset}: protocol {first.get('protocol')}; {first.get('frames')}; {first.get('frame_matching')}; "
             f"compared at {first.get('compared_at')}; "
-            f"{first.get('pairs')} pair(s); {_interval_text(first.get('bootstrap'))}."
+            f"{first.get('pairs')} pair(s); {_interval_text(first.get('bootstrap'))}. {real_set_text(rows)}"
             + "".join(f" {m.upper()} covariance convention: {c}." for m, c in covs.items() if c)
             + (f" FVD window: {fvd['window']}." if fvd else "")
         )

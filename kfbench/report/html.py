@@ -72,8 +72,11 @@ def table_html(table: Table) -> str:
         for row in table.rows
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
+    settings = "".join(f"<li>{html.escape(line)}</li>" for line in table.provenance)
     return (
-        f"<table><caption>{html.escape(table.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        (f'<ul class="notes">{settings}</ul>' if settings else "")
+        + f"<table><caption>{html.escape(table.caption)}</caption>"
+        + f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
     )
 

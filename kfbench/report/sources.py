@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
-from kfbench.registry import create_dataset
 from kfbench.store.runstore import RunStore
+from kfbench.store.sourcedata import SourceData
 from kfbench.utils.imageops import resize_center_crop
 
 
@@ -25,12 +22,8 @@ class PairView:
     times: dict[str, list[float]]
 
 
-@lru_cache(maxsize=8)
-def _dataset(name: str, options_json: str) -> Any:
-    return create_dataset(name, **json.loads(options_json))
-
-
-def pair_view(store: RunStore, dataset: str, pair_id: str, methods: list[str]) -> PairView:
+def pair_view(store: RunStore, sources: SourceData, dataset: str, pair_id: str, methods: list[str]) -> PairView:
+    """The pair's intact runs' frames and its ground truth (found by ``sources``, checked to be the runs' data)."""
     frames, times, truth, fps = {}, {}, None, 7.0
     for method in methods:
         if not store.is_complete(dataset, method, pair_id):
@@ -39,8 +32,7 @@ def pair_view(store: RunStore, dataset: str, pair_id: str, methods: list[str]) -
         frames[method] = store.load_frames(dataset, method, pair_id)
         times[method] = meta.get("frame_times") or list(np.linspace(0, 1, len(frames[method])))
         if truth is None:
-            source = _dataset(meta["dataset"], json.dumps(meta.get("dataset_options", {}), sort_keys=True, default=str))
-            clip = source.load(pair_id).ground_truth
+            clip = sources.load(meta, pair_id, f"{dataset}/{method}/{pair_id}").ground_truth
             if clip is not None:
                 truth = resize_center_crop(clip, *frames[method].shape[1:3])
             fps = float(meta.get("options", {}).get("fps") or meta.get("pair", {}).get("fps") or 7.0)

@@ -1,24 +1,32 @@
-"""Table 1's layout (rows: methods; columns: dataset x metric) as Markdown, CSV and LaTeX.
+"""Table 1's layout (rows: runs; columns: dataset x metric) as Markdown, CSV and LaTeX.
 
-Every cell carries its confidence interval and sample size n; the paper's published FID/FVD sit
-beside ours in columns marked "(paper)", and in a separate table of the published numbers.
+One table, one ground truth: rows are grouped by (dataset, protocol, real set) and each group is its
+own table, whose caption states the real set every row shares and whose header lists the settings
+and versions the rows share and those that differ. Every cell carries its confidence interval and
+sample size n; the paper's published FID/FVD sit beside ours in columns marked "(paper)" only on the
+dataset and protocol they were measured on, and in a separate table of the published numbers.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.presets import resource_dir
+from kfbench.store.fingerprint import flatten
 from kfbench.utils.atomicio import replacing, write_text
 
 PAPER_FILE = "paper_table1.csv"
 PAPER_METRICS = ("fid", "fvd")
+PAPER_PROTOCOL = "paper"  # the published numbers sit beside ours only under this protocol, on their own datasets
+# metrics whose ideal is the ground truth's own value: shown as the distance to it (the raw figures beside)
+DISTANCE_LABELS = {"warp_error": "warp error (distance to GT)", "flicker": "flicker (abs log ratio to GT)"}
 
 
 def arrow(metric: str) -> str:
@@ -53,6 +61,7 @@ class Table:
     rows: list[list[str]]
     caption: str
     notes: list[str]
+    provenance: list[str] = field(default_factory=list)  # settings and versions shared by the rows, and what differs
 
 
 def format_value(metric: str, value: float) -> str:
@@ -91,11 +100,13 @@ def table1(
     """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
     datasets = sorted(results["dataset"].unique())
     metrics = [m for m in (table_metrics("table1") if columns is None else columns) if m in set(results["metric"])]
-    with_paper = [d for d in datasets if d in paper_datasets(paper)]
+    measured_as_paper = {_settings_of(r).get("protocol") for r in results.itertuples()} == {PAPER_PROTOCOL}
+    with_paper = [d for d in datasets if d in paper_datasets(paper)] if measured_as_paper else []
+    labels = column_labels(results)
     methods = list(dict.fromkeys(list(results["method"].unique()) + (list(paper["method"]) if with_paper else [])))
     header = ["method"]
     for dataset in datasets:
-        header += [f"{dataset} {label(m)}" for m in metrics]
+        header += [f"{dataset} {labels[m]}" for m in metrics]
         if dataset in with_paper:
             header += [f"{dataset} {label(m)} (paper)" for m in PAPER_METRICS]
     index = {(r.dataset, r.method, r.metric): r for r in results.itertuples(index=False)}
@@ -127,13 +138,120 @@ def table1(
     caption = (
         f"Table 1 layout. Each cell: value [{confidence:.0%} bootstrap interval over pairs] n = sample size "
         "(frames for FID, KID, PSNR, SSIM, LPIPS; clips for FVD). Columns marked (paper) are the published "
-        "numbers of Wang et al. 2024, Table 1, copied, not computed by kfbench; they use 25 frames at 1024x576, "
+        "numbers of Wang et al. 2024, Table 1, copied, not computed by kfbench, shown only under the paper protocol on "
+        "DAVIS and Pexels; they use 25 frames at 1024x576, "
         "117 DAVIS and 45 Pexels pairs, and an unpublished evaluation protocol, so they compare only loosely. "
+        f"{real_set_text(results)} "
         f"Sample sizes: {'; '.join(sizes) or 'none computed'}. {conventions_text(results)}"
     )
     notes = [note for notes in mapped.values() for note in notes]
+    notes += [
+        f"damaged pairs of {method} left out (run `kfbench run` again to recompute them): {', '.join(damaged)}"
+        for method, damaged in damaged_pairs(results).items()
+    ]
     notes += [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
-    return Table(header, rows, caption, notes)
+    return Table(header, rows, caption, notes, provenance_lines(results))
+
+
+def _settings_of(row: Any) -> dict[str, Any]:
+    return json.loads(row.settings) if row.settings else {}
+
+
+def damaged_pairs(results: pd.DataFrame) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for r in results.itertuples():
+        damaged = (_settings_of(r).get("run") or {}).get("damaged_pairs")
+        if damaged:
+            found[r.method] = sorted(damaged)
+    return found
+
+
+def column_labels(results: pd.DataFrame) -> dict[str, str]:
+    """Label and arrow per metric; warp error and flicker as distance to the ground truth, or raw without one."""
+    raw = {
+        r.metric
+        for r in results.itertuples()
+        if _settings_of(r).get("quantity", "").startswith("the generated clips' raw")
+    }
+    labels = {m: label(m) for m in metric_names()}
+    labels.update({m: f"{text}{arrow(m)}" for m, text in DISTANCE_LABELS.items()})
+    labels.update({m: f"{metric_class(m).label} (raw, no ground truth)" for m in raw})
+    return labels
+
+
+def real_set_text(results: pd.DataFrame) -> str:
+    """The real set every row of the table is scored against (tables hold one; see table_groups)."""
+    described = next((s for s in map(_settings_of, results.itertuples()) if "real_set" in s), None)
+    if described is None:
+        return "Real set: not recorded (results evaluated before kfbench recorded it)."
+    if not described["real_set"]:
+        return (
+            f"No ground truth: {described.get('ground_truth', 'keyframes-only pairs')}; every row is scored "
+            "without "
+            "one (keyframe fidelity against the input keyframes, raw temporal figures)."
+        )
+    ids = described.get("pair_ids") or []
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    indices = described["ground_truth_indices"]
+    return (
+        f"Real set {described['real_set']} (every row of this table is scored against it): "
+        f"{described['pairs']} pair(s)"
+        + (f" ({shown})" if shown else "")
+        + f", ground-truth frames {indices[0]}-{indices[-1]} of "
+        f"{described['ground_truth_frames_per_pair']} per pair, "
+        f"compared at {described['compared_at'].split(' ')[0]}, protocol {described['protocol']}."
+    )
+
+
+def provenance_lines(results: pd.DataFrame) -> list[str]:
+    """'Shared by every row: ...' and, per run, 'run: what differs' (settings and versions, from the rows' records)."""
+    runs: dict[str, dict[str, Any]] = {}
+    for r in results.itertuples():
+        recorded = _settings_of(r).get("run")
+        if r.method not in runs or recorded:
+            runs[r.method] = flatten(
+                {"settings": recorded.get("settings") or {}, "versions": recorded.get("versions")} if recorded else {}
+            )
+    if not any(runs.values()):
+        return ["Settings: not recorded (runs or results from before kfbench recorded them)."]
+    keys = sorted({k for flat in runs.values() for k in flat})
+    shared = [k for k in keys if len({json.dumps(flat.get(k)) for flat in runs.values()}) == 1]
+    lines = ["Shared by every row: " + "; ".join(f"{_key(k)} {_value(runs[next(iter(runs))].get(k))}" for k in shared)]
+    for run, flat in runs.items():
+        own = [f"{_key(k)} {_value(flat[k])}" for k in keys if k not in shared and k in flat]
+        if flat and not own:
+            continue
+        lines.append(f"{run}: " + ("; ".join(own) if flat else "settings not recorded (made before kfbench kept them)"))
+    return lines
+
+
+def _key(key: str) -> str:
+    return key.removeprefix("settings.")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "/".join(value) + " (mixed within the run)"
+    text = str(value)
+    return text[:19] + "…" if text.startswith("sha256:") and len(text) > 20 else text
+
+
+def table_groups(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The rows split by (dataset, protocol, real set), each with a file-name stem: one table per ground truth."""
+    keys = [
+        (r.dataset, s.get("protocol", ""), s.get("real_set", "unrecorded"))
+        for r, s in ((r, _settings_of(r)) for r in results.itertuples())
+    ]
+    order = sorted(set(keys))
+    per_dataset = {d: sum(1 for k in order if k[0] == d) for d, _, _ in order}
+    protocols = {(d, rs) for d, _, rs in order}
+    groups = []
+    for key in order:
+        dataset, protocol, real_set = key
+        rows = results[[k == key for k in keys]].reset_index(drop=True)
+        stem = dataset if per_dataset[dataset] == 1 else f"{dataset}-{real_set[:8] or 'no-ground-truth'}"
+        groups.append((stem + (f"-{protocol}" if len(protocols) < len(order) else ""), rows))
+    return groups
 
 
 def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
@@ -146,9 +264,9 @@ def newer_table(results: pd.DataFrame, confidence: float = 0.95) -> Table:
         "(cd-fvd) and JEDi on V-JEPA features (videojedi), both on 16-frame clips: neither compares with I3D FVD. "
         "Keyframe "
         "PSNR/LPIPS: the generated first and last frames against the input keyframes (PSNR capped at 100 dB, an exact "
-        "copy). Warp error (beside it the ground truth's) and flicker (generated over ground truth; 1: as steady as "
-        "the "
-        "real video) read every generated frame."
+        "copy). Warp error and flicker (0: as steady as the "
+        "real video) are shown as the distance to the ground truth's own value (the raw figures beside); "
+        "without ground truth, raw. " + real_set_text(results)
     )
     return table
 
@@ -212,7 +330,9 @@ def published_table(paper: pd.DataFrame) -> Table:
 
 
 def to_markdown(table: Table) -> str:
-    lines = [f"**{table.caption}**", "", "| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines = [f"**{table.caption}**", ""] + [f"{line}  " for line in table.provenance]
+    lines += [""] if table.provenance else []
+    lines += ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
     lines += ["| " + " | ".join(row) + " |" for row in table.rows]
     if table.notes:
         lines += [""] + [f"- {note}" for note in table.notes]
@@ -240,7 +360,8 @@ def _tex(text: str) -> str:
 
 
 def to_latex(table: Table) -> str:
-    lines = [
+    lines = ["% " + _tex(line) for line in table.provenance]
+    lines += [
         r"\begin{table}[t]",
         r"\centering",
         r"\small",
@@ -255,11 +376,17 @@ def to_latex(table: Table) -> str:
 
 
 def write_tables(results: pd.DataFrame, folder: Path, confidence: float = 0.95) -> dict[str, Table]:
-    """table1, paper_table1 and (when any newer metric was evaluated) table_newer, each .{md,csv,tex}, in ``folder``."""
+    """table1 and (when any newer metric was evaluated) table_newer per ground truth (``table1-<dataset>-<real set>``
+    when there are several), and paper_table1, each .{md,csv,tex}, in ``folder``."""
     paper = paper_table()
-    tables = {"table1": table1(results, paper, confidence), "paper_table1": published_table(paper)}
-    if set(table_metrics("newer")) & set(results["metric"]):
-        tables["table_newer"] = newer_table(results, confidence)
+    groups = table_groups(results)
+    tables: dict[str, Table] = {}
+    for stem, rows in groups:
+        suffix = f"-{stem}" if len(groups) > 1 else ""
+        tables[f"table1{suffix}"] = table1(rows, paper, confidence)
+        if set(table_metrics("newer")) & set(rows["metric"]):
+            tables[f"table_newer{suffix}"] = newer_table(rows, confidence)
+    tables["paper_table1"] = published_table(paper)
     for name, table in tables.items():
         write_text(folder / f"{name}.md", to_markdown(table))
         to_csv(table, folder / f"{name}.csv")

@@ -13,8 +13,10 @@ from typing import Any
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.interfaces import Interpolator, Pair, PairDataset
 from kfbench.run.prompts import pair_prompt
+from kfbench.store import fingerprint
 from kfbench.store.claims import Held, try_claim
 from kfbench.store.runstore import RunStore
+from kfbench.utils import digests
 from kfbench.utils.imageops import resize_center_crop
 from kfbench.utils.progress import set_status, track
 
@@ -53,10 +55,30 @@ def select_pairs(
 
 @dataclass
 class RunSummary:
+    run: str = ""  # the run folder the pairs went to: the method's name, method@<digest> or --run-name
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    redone: list[str] = field(default_factory=list)  # "pair: why" for damaged or outdated pairs computed again
+    notes: list[str] = field(default_factory=list)  # a new run id, other versions than the run's first pairs
+
+
+@dataclass
+class RunPlan:
+    """One method's run: its folder, settings record and what each pair must match to be reused."""
+
+    method: Interpolator
+    dataset: PairDataset
+    store: RunStore
+    run: str
+    record: dict[str, Any]
+    seed: int
+    prompts: dict[str, str] | None
+
+    @property
+    def digest(self) -> str:
+        return self.record["fingerprint"]
 
 
 def prepare_pair(pair: Pair, method: Interpolator) -> Pair:
@@ -89,8 +111,14 @@ def run_benchmark(
     seed: int = 0,
     overwrite: bool = False,
     prompts: dict[str, str] | None = None,
+    run_name: str | None = None,
 ) -> RunSummary:
-    """Run ``method`` on each pair not yet complete in ``store`` (all of them with ``overwrite``).
+    """Run ``method`` on each pair not yet complete under these settings in ``store`` (all of them with ``overwrite``).
+
+    The run's settings fingerprint (kfbench.store.fingerprint) chooses its folder (``RunStore.choose_run``):
+    frames made with other settings are never reused. A pair is reused only when it is complete
+    (meta.json and frames intact) and its fingerprint matches, keyframes included; a damaged or
+    outdated one is computed again and listed in ``redone``.
 
     Methods that take a text prompt get each pair's from ``prompts`` (pair id -> prompt), else
     from the pair's own ``prompt`` (a pairs CSV column), else their ``prompt`` option.
@@ -102,61 +130,132 @@ def run_benchmark(
     """
     summary = RunSummary()
     started = time.time()
-    store.remove_leftovers(dataset.name, method.name)
+    plan = plan_run(method, dataset, store, seed, prompts, run_name, summary)
+    store.remove_leftovers(dataset.name, plan.run)
 
-    def done(pair_id: str) -> bool:
-        complete = store.is_complete(dataset.name, method.name, pair_id)
-        return complete and (not overwrite or store.completed_since(dataset.name, method.name, pair_id, started))
-
-    for pair_id in track(pair_ids, f"{method.name} on {dataset.name}"):
-        if done(pair_id):
+    for pair_id in track(pair_ids, f"{plan.run} on {dataset.name}"):
+        try:
+            pair = dataset.load(pair_id)
+        except BadSourceError as exc:
+            if not getattr(dataset, "skip_bad", False):
+                raise
+            summary.bad.append(f"{pair_id}: {exc}")
+            continue
+        meta = pair_meta(plan, pair)
+        if _reusable(plan, pair_id, meta, overwrite, started) is None:
             summary.skipped.append(pair_id)
             set_status(f"skipped {len(summary.skipped)} done")
             continue
-        claim = try_claim(store.method_dir(dataset.name, method.name), pair_id)
+        claim = try_claim(store.method_dir(dataset.name, plan.run), pair_id)
         if isinstance(claim, Held):
             summary.held.append(f"{pair_id}: {claim}")
             continue
         try:
-            if done(pair_id):  # another run finished it between the check and the claim
+            why = _reusable(plan, pair_id, meta, overwrite, started)
+            if why is None:  # another run finished it between the check and the claim
                 summary.skipped.append(pair_id)
                 continue
-            _run_pair(method, dataset, store, pair_id, seed, prompts, summary)
+            if why != "not computed" and not overwrite:
+                summary.redone.append(f"{pair_id} ({why})")
+            _run_pair(plan, prepare_pair(pair, method), meta)
+            summary.done.append(pair_id)
         finally:
             claim.release()
     return summary
 
 
-def _run_pair(
+def plan_run(
     method: Interpolator,
     dataset: PairDataset,
     store: RunStore,
-    pair_id: str,
     seed: int,
     prompts: dict[str, str] | None,
+    run_name: str | None,
     summary: RunSummary,
-) -> None:
-    """Generate one pair and save it with its meta (a bad source is listed in ``summary.bad`` with skip_bad)."""
-    try:
-        pair = prepare_pair(dataset.load(pair_id), method)
-    except BadSourceError as exc:
-        if not getattr(dataset, "skip_bad", False):
-            raise
-        summary.bad.append(f"{pair_id}: {exc}")
-        return
+) -> RunPlan:
+    """The run's settings (weights hashed, memoised in OUT/.cache/digests.json) and the folder they choose."""
+    memo = store.root / ".cache" / "digests.json"
+    digests.load_memo(memo)
+    settings = fingerprint.run_settings(method.name, method.options, seed, dataset.name, dataset.options)
+    store.root.mkdir(parents=True, exist_ok=True)
+    digests.save_memo(memo)
+    record = {
+        "kfbench_run": 1,
+        "fingerprint": fingerprint.digest(settings),
+        "settings": settings,
+        "versions": fingerprint.versions(),
+        "created": _now(),
+    }
+    run, note = store.choose_run(dataset.name, method.name, record, run_name)
+    summary.run = run
+    summary.notes += [note] if note else []
+    first = store.run_record(dataset.name, run) or record
+    changed = fingerprint.differences(first.get("versions", {}), record["versions"])
+    if changed != "nothing":
+        summary.notes.append(
+            f"run '{run}' was started with other versions ({changed}); its pairs made before "
+            "keep theirs and evaluate reports the mix (--overwrite remakes them, --run-name NEW "
+            "starts apart)"
+        )
+    return RunPlan(method, dataset, store, run, record, seed, prompts)
+
+
+def pair_meta(plan: RunPlan, pair: Pair) -> dict[str, Any]:
+    """The settings part of a pair's meta.json: its fingerprint (run and pair) and the hashes of its data as loaded."""
     num_frames = pair_num_frames(pair)
-    prompt, prompt_source = pair_prompt(pair, prompts) if method.takes_prompt else (None, "")
+    prompt, prompt_source = pair_prompt(pair, plan.prompts) if plan.method.takes_prompt else (None, "")
+    settings = fingerprint.pair_settings(plan.digest, pair.first, pair.last, num_frames, plan.method.frame_size, prompt)
+    data = {"keyframes_sha256": settings["keyframes_sha256"]}
+    if pair.ground_truth is not None:
+        data["ground_truth_sha256"] = digests.arrays_sha256(pair.ground_truth)
+    return {
+        "num_frames": num_frames,
+        "prompt": prompt,
+        "prompt_source": prompt_source,
+        "data": data,
+        "fingerprint": {
+            "run": plan.digest,
+            "pair": fingerprint.digest(settings),
+            "settings": plan.record["settings"],
+            "pair_settings": settings,
+        },
+    }
+
+
+def _reusable(plan: RunPlan, pair_id: str, meta: dict[str, Any], overwrite: bool, started: float) -> str | None:
+    """None when the stored pair can be kept, else why not ('not computed', damaged, other settings, --overwrite)."""
+    store, dataset = plan.store, plan.dataset.name
+    problem = store.pair_problem(dataset, plan.run, pair_id)
+    if problem is not None:
+        return problem
+    stored = store.load_meta(dataset, plan.run, pair_id).get("fingerprint") or {}
+    if stored.get("pair") != meta["fingerprint"]["pair"]:
+        old = stored.get("pair_settings")
+        return "made with other settings: " + (
+            fingerprint.differences(old, meta["fingerprint"]["pair_settings"])
+            if isinstance(old, dict)
+            else "none recorded"
+        )
+    if overwrite and not store.completed_since(dataset, plan.run, pair_id, started):
+        return "--overwrite"
+    return None
+
+
+def _run_pair(plan: RunPlan, pair: Pair, settings: dict[str, Any]) -> None:
+    """Generate one prepared pair and save it with its meta."""
+    method, num_frames, prompt = plan.method, settings["num_frames"], settings["prompt"]
     _reset_peak_memory()
     start = time.perf_counter()
-    frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=seed, prompt=prompt)
+    frames = method.interpolate(pair.first, pair.last, num_frames=num_frames, seed=plan.seed, prompt=prompt)
     wall = time.perf_counter() - start
     meta = {
-        "dataset": dataset.name,
-        "dataset_options": dataset.options,
+        "dataset": plan.dataset.name,
+        "dataset_options": plan.dataset.options,
         "method": method.name,
+        "run": plan.run,
         "options": method.options,
         "pair": {"id": pair.id, **pair.meta},
-        "seed": seed,
+        "seed": plan.seed,
         "num_frames": num_frames,
         "frame_times": method.output_times(num_frames),
         "size": {"height": int(frames.shape[1]), "width": int(frames.shape[2])},
@@ -165,13 +264,18 @@ def _run_pair(
         "peak_memory": _peak_memory(),
         "device": method.device_name,
         "environment": environment(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": _now(),
+        "data": settings["data"],
+        "fingerprint": settings["fingerprint"],
     }
     if method.takes_prompt:
-        meta["prompt"], meta["prompt_source"] = method.stats.get("prompt", prompt), prompt_source
+        meta["prompt"], meta["prompt_source"] = method.stats.get("prompt", prompt), settings["prompt_source"]
     fps = float(method.options.get("fps") or pair.meta.get("fps") or 7)
-    store.save(dataset.name, method.name, pair_id, frames, meta, fps=fps)
-    summary.done.append(pair_id)
+    plan.store.save(plan.dataset.name, plan.run, pair.id, frames, meta, fps=fps)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def environment() -> dict[str, Any]:
