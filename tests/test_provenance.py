@@ -30,7 +30,7 @@ class Stamp(Interpolator):
         super().__init__()
         self.options = {"checkpoint": str(checkpoint), "model": str(model), "num_inference_steps": steps}
 
-    def _interpolate(self, first, last, *, num_frames, seed, latents):
+    def _interpolate(self, first, last, *, num_frames, seed, latents, prompt=None):
         level = (
             sum(Path(self.options["checkpoint"]).read_bytes())
             + len(Path(self.options["model"]).read_bytes())
@@ -46,6 +46,7 @@ def _stamp_run(out, checkpoint, model, steps=2, seed=0, num_frames=5):
     return summary, RunStore(out).load_frames("synthetic", summary.run, data.pair_ids()[0])
 
 
+@pytest.mark.slow  # seven runs and an evaluation (first torch import), or a report with its figures
 def test_five_changed_settings_never_reuse_old_frames_and_an_identical_rerun_resumes(tmp_path):
     out, ckpt, model = tmp_path / "runs", tmp_path / "ckpt.bin", tmp_path / "model.bin"
     ckpt.write_bytes(b"\x01" * 64)
@@ -147,6 +148,7 @@ def test_damaged_pairs_are_named_by_evaluate_and_verify_and_recomputed_by_run(tm
     )
 
 
+@pytest.mark.slow  # seven runs and an evaluation (first torch import), or a report with its figures
 def test_runs_against_different_real_sets_get_separate_tables_naming_their_real_set(tmp_path):
     for method, frames in (("linear", 5), ("flow", 7)):
         code, _, err = run_main(
