@@ -83,18 +83,14 @@ def test_a_named_run_holding_other_settings_is_refused_naming_the_difference(tmp
         run_benchmark(Stamp(weights, weights, 5), data, store, data.pair_ids()[:1], run_name="mine")
 
 
+def _run_args(method: str, out: Path) -> tuple:
+    """`kfbench run` of ``method`` on the small synthetic set into ``out``."""
+    small = (f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items())
+    return ("run", "-m", method, "-d", "synthetic", *small, "--out", out, "--quiet")
+
+
 def test_cli_rerun_with_other_steps_goes_to_its_own_run_and_show_prints_its_settings(tmp_path):
-    args = (
-        "run",
-        "-m",
-        "flow",
-        "-d",
-        "synthetic",
-        *(f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()),
-        "--out",
-        tmp_path,
-        "--quiet",
-    )
+    args = _run_args("flow", tmp_path)
     assert run_main(*args)[0] == 0
     code, out, err = run_main(*args, "--consistency-sigma", "2")
     assert code == 0, err
@@ -107,17 +103,7 @@ def test_cli_rerun_with_other_steps_goes_to_its_own_run_and_show_prints_its_sett
 
 
 def test_damaged_pairs_are_named_by_evaluate_and_verify_and_recomputed_by_run(tmp_path):
-    args = (
-        "run",
-        "-m",
-        "linear",
-        "-d",
-        "synthetic",
-        *(f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()),
-        "--out",
-        tmp_path,
-        "--quiet",
-    )
+    args = _run_args("linear", tmp_path)
     assert run_main(*args)[0] == 0
     store = RunStore(tmp_path)
     first, second = store.completed_pairs("synthetic", "linear")
