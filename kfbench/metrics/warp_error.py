@@ -12,6 +12,7 @@ from kfbench.metrics.shapes import TemporalFigures
 
 class WarpErrorMetric(TemporalFigures):
     name = "warp_error"
+    min_side, min_side_why = 12, "OpenCV's DIS optical flow"
     description = "flow-warping error between consecutive generated frames (OpenCV DIS), beside the ground truth's"
     higher_is_better = False
     label, digits, table = "warp error", 5, "newer"

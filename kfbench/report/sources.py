@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from kfbench.registry import create_dataset
-from kfbench.store.runstore import RunStore
+from kfbench.store.metacheck import checked_meta
+from kfbench.store.runstore import META, RunStore
 from kfbench.utils.imageops import resize_center_crop
 
 
@@ -35,7 +36,7 @@ def pair_view(store: RunStore, dataset: str, pair_id: str, methods: list[str]) -
     for method in methods:
         if not store.is_complete(dataset, method, pair_id):
             continue
-        meta = store.load_meta(dataset, method, pair_id)
+        meta = checked_meta(store.pair_dir(dataset, method, pair_id) / META)
         frames[method] = store.load_frames(dataset, method, pair_id)
         times[method] = meta.get("frame_times") or list(np.linspace(0, 1, len(frames[method])))
         if truth is None:

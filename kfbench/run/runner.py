@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from kfbench.errors import BadSourceError, KfbenchError
@@ -49,6 +50,16 @@ def select_pairs(
         index, count = shard
         selected = selected[index::count]
     return selected
+
+
+def check_store_outside(store: RunStore, dataset: PairDataset) -> None:
+    """A run store inside a clip dataset's root would be read back as clips by the next run: refused."""
+    root = getattr(dataset, "root", None)
+    if isinstance(root, Path) and store.root.resolve().is_relative_to(root.resolve()):
+        raise KfbenchError(
+            f"--out {store.root} lies inside the dataset root {root}: the next run would take its outputs "
+            "as clips; pass an --out folder outside the dataset root"
+        )
 
 
 @dataclass
@@ -102,6 +113,7 @@ def run_benchmark(
     """
     summary = RunSummary()
     started = time.time()
+    check_store_outside(store, dataset)
     store.remove_leftovers(dataset.name, method.name)
 
     def done(pair_id: str) -> bool:

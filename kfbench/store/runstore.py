@@ -2,8 +2,9 @@
 
 A pair directory exists only once complete: it is written under a temporary name and renamed
 into place, so a killed run never leaves a pair that a later run takes as done. Pair ids are
-checked before they name a folder, a pair folder must lie inside its method folder, and only a
-folder holding meta.json (one kfbench wrote) is ever replaced.
+checked before they name a folder, a pair folder must lie inside its method folder, a dataset or
+method folder inside the store (no symlink leading out), and only a folder holding meta.json (one
+kfbench wrote) is ever replaced.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from kfbench.errors import KfbenchError
-from kfbench.store.pairids import check_pair_id
+from kfbench.store.pairids import check_folder_name, check_pair_id
 from kfbench.utils.atomicio import remove_leftovers, temp_path
+from kfbench.utils.containment import contained
 from kfbench.utils.videoio import read_png_frames, write_mp4, write_png_frames
 
 META = "meta.json"
@@ -32,8 +34,15 @@ class RunStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
+    def dataset_dir(self, dataset: str) -> Path:
+        """OUT/<dataset>; a name that is not one folder, or a folder symlinked out of OUT, is an error."""
+        folder = self.root / check_folder_name(dataset, "dataset name", f"run store {self.root}")
+        return contained(folder, self.root, "dataset folder")
+
     def method_dir(self, dataset: str, method: str) -> Path:
-        return self.root / dataset / method
+        """OUT/<dataset>/<method>, checked as :meth:`dataset_dir`."""
+        folder = self.dataset_dir(dataset) / check_folder_name(method, "method name", f"run store {self.root}")
+        return contained(folder, self.root, "method folder")
 
     def pair_dir(self, dataset: str, method: str, pair_id: str) -> Path:
         """OUT/<dataset>/<method>/<pair_id>; an id or symlink that would lead elsewhere is an error."""
@@ -98,7 +107,7 @@ class RunStore:
         )
 
     def methods(self, dataset: str) -> list[str]:
-        folder = self.root / dataset
+        folder = self.dataset_dir(dataset)
         return (
             sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
             if folder.is_dir()
@@ -106,7 +115,7 @@ class RunStore:
         )
 
     def completed_pairs(self, dataset: str, method: str) -> list[str]:
-        folder = self.root / dataset / method
+        folder = self.method_dir(dataset, method)
         if not folder.is_dir():
             return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / META).is_file())
