@@ -131,8 +131,9 @@ def test_16_bit_frame_folders_keep_their_values(tmp_path):
 
 
 def test_file_names_that_are_not_utf8_work_and_print_as_bytes(tmp_path):
-    folder = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")
-    os.mkdir(folder)
+    root = tmp_path / "data"  # the run store lies outside the dataset root
+    folder = os.fsdecode(os.fsencode(root) + b"/caf\xe9")
+    os.makedirs(folder)
     for i in range(3):
         Image.fromarray(np.full((16, 24, 3), 40 * i, np.uint8)).save(
             os.path.join(folder, os.fsdecode(b"fr\xe9me%d.png" % i))
@@ -144,7 +145,7 @@ def test_file_names_that_are_not_utf8_work_and_print_as_bytes(tmp_path):
         "--dataset",
         "folder",
         "--root",
-        tmp_path,
+        root,
         "--num-frames",
         "3",
         "--out",
@@ -163,7 +164,7 @@ def test_file_names_that_are_not_utf8_work_and_print_as_bytes(tmp_path):
         "--dataset",
         "folder",
         "--root",
-        tmp_path,
+        root,
         "--num-frames",
         "3",
         "--out",

@@ -202,7 +202,7 @@ def test_bad_input_is_one_line(wan_models, tmp_path):
     shutil.copytree(wan_models["wan-flf2v"], evil)
     index = json.loads((evil / "model_index.json").read_text())
     (evil / "model_index.json").write_text(json.dumps({**index, "vae": ["os", "system"]}))
-    assert "only diffusers and transformers" in error_line(
+    assert "not from diffusers or transformers" in error_line(
         *common, "-m", "wan-flf2v", "--model", evil, "--height", 32, "--width", 32
     )
 

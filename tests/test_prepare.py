@@ -1,5 +1,5 @@
 """`kfbench prepare`: offline listings, archive checks and extraction, manifests written and checked.
-No test reaches the network: urlopen is replaced for every test in this module."""
+No test reaches the network: prepare's open_url is replaced for every test in this module."""
 
 import io
 import json
@@ -23,7 +23,7 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError(f"a test tried to reach the network: {args}")
 
-    monkeypatch.setattr(prep.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(prep, "open_url", refuse)
 
 
 def davis_zip(path, sequences, split, resolution="480p"):
@@ -75,13 +75,13 @@ def test_an_extracted_download_is_checked_against_the_official_list(tmp_path):
 def test_a_placed_archive_is_checked_extracted_and_manifested(tmp_path):
     root = tmp_path / "d"
     root.mkdir()
-    davis_zip(root / "DAVIS-2017-test-challenge-480p.zip", {"aerobatics": 30, "bike": 10}, "test-challenge")
+    davis_zip(root / "DAVIS-2017-test-challenge-480p.zip", {"acrobats": 30, "bike": 10}, "test-challenge")
     options = {"resolution": "480p", "splits": "test-challenge"}
     lines = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
     assert any("DAVIS-2017-test-challenge-480p.zip: sha256" in line and "no published sha256" in line for line in lines)
-    assert (root / "DAVIS" / "JPEGImages" / "480p" / "aerobatics" / "00029.jpg").is_file()
+    assert (root / "DAVIS" / "JPEGImages" / "480p" / "acrobats" / "00029.jpg").is_file()
     manifest = json.loads((root / "manifests" / "davis.json").read_text())
-    assert [p["id"] for p in manifest["pairs"]] == ["aerobatics_00000-00024_s1"]
+    assert [p["id"] for p in manifest["pairs"]] == ["acrobats_00000-00024_s1"]
     assert "1 clip(s) shorter than 25 frames skipped" in "\n".join(lines)
     (root / "DAVIS-2017-test-challenge-480p.zip").unlink()
     again = prepare("davis", root=str(root), manifest=None, offline=True, options=options)
@@ -95,11 +95,11 @@ def test_download_path_verifies_and_extracts(tmp_path, monkeypatch):
     class Response(io.BytesIO):
         headers = {"Content-Length": str(len(served))}
 
-    def fake_urlopen(url, timeout):
+    def fake_open_url(url, dest):
         requested.append(url)
         return Response(served)
 
-    monkeypatch.setattr(prep.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(prep, "open_url", fake_open_url)
     root = tmp_path / "d"
     prepare(
         "davis",
@@ -113,10 +113,10 @@ def test_download_path_verifies_and_extracts(tmp_path, monkeypatch):
 
 
 def test_unreachable_server_falls_back_to_the_offline_listing(tmp_path, monkeypatch):
-    def unreachable(url, timeout):
+    def unreachable(url, dest):
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(prep.urllib.request, "urlopen", unreachable)
+    monkeypatch.setattr(prep, "open_url", unreachable)
     with pytest.raises(MissingFiles) as info:
         prepare("davis", root=str(tmp_path / "d"), manifest=None, offline=False, options={"splits": "train,val"})
     assert "cannot reach https://data.vision.ee.ethz.ch" in str(info.value) and "no route to host" in str(info.value)

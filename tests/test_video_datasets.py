@@ -135,6 +135,6 @@ def test_a_container_listing_more_frames_than_it_holds_is_rejected_before_decodi
     from kfbench.datasets import sources
 
     write_video(tmp_path / "clips" / "a.mp4", 30)
-    monkeypatch.setattr(sources, "_packet_count", lambda path: 20)
+    monkeypatch.setattr(sources, "_scan", lambda path: (20, [(64, 48)]))
     with pytest.raises(BadSourceError, match="a.mp4: the container lists 30 frames but holds 20"):
         kfbench.create_dataset("folder", root=str(tmp_path / "clips"))

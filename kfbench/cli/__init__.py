@@ -6,6 +6,7 @@ Follow `kfbench run` from here: :mod:`kfbench.cli.run` -> :func:`kfbench.run.run
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -36,7 +37,15 @@ def main() -> None:
     except typer.TyperException as exc:  # usage errors of typer's bundled click: its short usage message
         exc.show()
         sys.exit(2)
-    except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable
+    except OSError as exc:  # a path the user named is missing, of the wrong kind or not writable; or a full disk
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" writing {one_line(str(exc.filename))}" if exc.filename else ""
+            typer.echo(
+                f"error: no space left on the device{where}; free some space and run the same command again "
+                "(what was completed is kept, nothing half-written is)",
+                err=True,
+            )
+            sys.exit(2)
         if exc.filename is None:
             raise
         typer.echo(

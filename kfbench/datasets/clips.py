@@ -135,6 +135,12 @@ class ClipDataset(PairDataset):
         for pair in manifest.pairs:
             if pair["source"] in self.sources:
                 entry = PairEntry(pair["source"], pair["start"], pair["stride"], pair["num_frames"], pair["sha256"])
+                length = self.infos[pair["source"]].num_frames
+                if entry.frame_indices[-1] >= length:
+                    raise KfbenchError(
+                        f"manifest {self.manifest_path}: pair {pair['id']!r} needs frame {entry.frame_indices[-1]} of "
+                        f"{paths[pair['source']]}, which has {length} frames; fix the pair or prepare a new manifest"
+                    )
                 self.entries[pair["id"]] = entry
 
     def _reject(self, exc: BadSourceError) -> None:

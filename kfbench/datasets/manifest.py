@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from kfbench.errors import KfbenchError
+from kfbench.registry import SIZE_LIMITS
 from kfbench.store.pairids import check_pair_id
 from kfbench.utils.atomicio import remove_leftovers, write_text
 
 VERSION = 1
+MAX_SOURCE_FRAMES = 10_000_000
 _PAIR_KEYS = ("id", "source", "start", "stride", "num_frames", "sha256")
 _SOURCE_KEYS = ("path", "kind", "num_frames", "height", "width")
 
@@ -87,8 +89,15 @@ class Manifest:
         problem = _invalid(data)
         if problem:
             raise KfbenchError(f"manifest {path}: {problem}")
+        seen: set[str] = set()
         for index, pair in enumerate(data["pairs"]):
             check_pair_id(pair["id"], f"manifest {path}, pairs[{index}]")
+            if pair["id"] in seen:
+                raise KfbenchError(
+                    f"manifest {path}: pair id {pair['id']!r} appears twice (pairs[{index}]); "
+                    "each pair id names one folder: remove or rename one"
+                )
+            seen.add(pair["id"])
         return cls(data["dataset"], data["options"], data["sources"], data["pairs"], data["created"])
 
 
@@ -121,9 +130,27 @@ def _invalid(data: dict[str, Any]) -> str | None:
         if problem:
             return f"source {name!r}: {problem}"
     for pair in data["pairs"]:
-        problem = _kind_problem(pair, _PAIR_CHECKS)
+        problem = _kind_problem(pair, _PAIR_CHECKS) or _pair_fields_problem(pair)
         if problem:
             return f"pair {pair['id']!r}: {problem}"
+    return None
+
+
+def _pair_fields_problem(pair: dict[str, Any]) -> str | None:
+    """A field kfbench would not obey: unknown, or frame_indices other than start, start + stride, ... (num_frames)."""
+    unknown = sorted(set(pair) - set(_PAIR_CHECKS) - {"id", "source"})
+    if unknown:
+        return (
+            f"unknown field(s) {', '.join(unknown)}; kfbench obeys every field of a pair, so it refuses ones it "
+            "does not know"
+        )
+    indices = pair.get("frame_indices")
+    expected = [pair["start"] + k * pair["stride"] for k in range(pair["num_frames"])]
+    if indices is not None and indices != expected:
+        return (
+            "frame_indices are not start, start + stride, ... (num_frames of them); kfbench reads a pair's frames "
+            "only in that order: fix start, stride and num_frames, or drop frame_indices"
+        )
     return None
 
 
@@ -148,6 +175,10 @@ def _count(minimum: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
 
 
+def _at_most(check: Callable[[Any], bool], limit: int) -> Callable[[Any], bool]:
+    return lambda v: check(v) and v <= limit
+
+
 def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda v: v is None or check(v)
 
@@ -158,7 +189,7 @@ def _is_str(value: Any) -> bool:
 
 _SOURCE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "kind": lambda v: v in ("frames", "video"),
-    "num_frames": _count(1),
+    "num_frames": _at_most(_count(1), MAX_SOURCE_FRAMES),
     "height": _count(1),
     "width": _count(1),
     "bytes": _optional(_count(0)),
@@ -166,8 +197,9 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "download_url": _optional(_is_str),
 }
 _PAIR_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "start": _count(0),
-    "stride": _count(1),
-    "num_frames": _count(2),
+    "start": _at_most(_count(0), MAX_SOURCE_FRAMES),
+    "stride": _at_most(_count(1), MAX_SOURCE_FRAMES),
+    "num_frames": _at_most(_count(2), SIZE_LIMITS["num_frames"][1]),
     "sha256": _optional(lambda v: isinstance(v, dict)),
+    "frame_indices": _optional(lambda v: isinstance(v, list) and all(_count(0)(i) for i in v)),
 }

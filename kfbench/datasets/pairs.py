@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from kfbench.registry import SIZE_LIMITS
 from kfbench.store.pairids import check_pair_id
 from kfbench.utils.imageops import read_rgb
 from kfbench.utils.userfiles import read_text
+from kfbench.utils.videoio import check_fps
 
 NO_GROUND_TRUTH = "keyframe pairs from a CSV have no ground-truth clip"
 
@@ -76,8 +76,8 @@ class PairsDataset(PairDataset):
         low, high = SIZE_LIMITS["num_frames"]
         if not low <= num_frames <= high:
             raise KfbenchError(f"{where}: num_frames must be within {low}..{high}, got {num_frames}")
-        if fps is not None and not (math.isfinite(fps) and fps > 0):
-            raise KfbenchError(f"{where}: fps must be a positive number, got {row['fps'].strip()}")
+        if fps is not None:
+            check_fps(fps, f"{where}: fps")
         prompt = (row.get("prompt") or "").strip() or None
         self.rows[pair_id] = {"first": first, "last": last, "num_frames": num_frames, "fps": fps, "prompt": prompt}
 

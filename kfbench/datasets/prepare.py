@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +30,7 @@ from typing import Any
 
 from kfbench.datasets.clips import ClipDataset, default_manifest_path, default_root
 from kfbench.datasets.davis import Archive, archives_for, davis_dir, parse_splits
+from kfbench.datasets.davislist import LISTED_SPLITS, listed_frame_counts
 from kfbench.datasets.manifest import Manifest
 from kfbench.datasets.pexels import download_url
 from kfbench.datasets.sources import sha256_file
@@ -94,16 +97,84 @@ class Fetcher:
 
     @staticmethod
     def _download(url: str, dest: Path, part: Path) -> str:
-        """Stream ``url`` into ``part``; returns its sha256."""
+        """Stream ``url`` into ``part`` within :data:`DEADLINE_S` and above :data:`MIN_RATE`; returns its sha256."""
         digest = hashlib.sha256()
-        with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+        with open_url(url, dest) as response, open(part, "wb") as out:
             _require_http(getattr(response, "url", None) or url, dest)  # where redirects led
-            total = int(response.headers.get("Content-Length") or 0)
-            chunks = iter(lambda: response.read(CHUNK), b"")
-            for chunk in track(chunks, f"download {dest.name}", total=-(-total // CHUNK) or None):
+            total = content_length(response.headers.get("Content-Length"))
+            if total is not None:
+                check_free_space(dest.parent, total, f"download of {url}")
+            pace = _Pace(url)
+            chunks = iter(lambda: response.read1(CHUNK), b"")
+            for chunk in track(chunks, f"download {dest.name}", total=-(-total // CHUNK) if total else None):
                 out.write(chunk)
                 digest.update(chunk)
+                pace.check(len(chunk))
         return digest.hexdigest()
+
+
+def open_url(url: str, dest: Path) -> Any:
+    """The response of ``url``, redirects followed only to http(s) (checked before connecting)."""
+    return urllib.request.build_opener(_HttpOnlyRedirects(dest)).open(url, timeout=READ_TIMEOUT_S)
+
+
+READ_TIMEOUT_S = 30.0
+"""A connection or read that stalls this long fails."""
+DEADLINE_S = 6 * 3600.0
+"""No download may take longer (the largest DAVIS archive takes 20 minutes at 20 Mbit/s)."""
+MIN_RATE = 16 * 1024
+"""Bytes per second a download must average over each window of :data:`RATE_WINDOW_S` (a trickling server fails)."""
+RATE_WINDOW_S = 60.0
+
+
+class _Pace:
+    """Fails a download past :data:`DEADLINE_S`, or slower than :data:`MIN_RATE` over a window of
+    :data:`RATE_WINDOW_S`."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.start = url, time.monotonic()
+        self.window_start, self.window_bytes = self.start, 0
+
+    def check(self, size: int) -> None:
+        now = time.monotonic()
+        self.window_bytes += size
+        if now - self.start > DEADLINE_S:
+            raise KfbenchError(
+                f"download of {self.url} took longer than {DEADLINE_S:.0f} s; stopped it, nothing was kept"
+            )
+        if now - self.window_start >= RATE_WINDOW_S:
+            rate = self.window_bytes / (now - self.window_start)
+            if rate < MIN_RATE:
+                raise KfbenchError(
+                    f"download of {self.url} ran at {rate:.0f} bytes/s, below the minimum of {MIN_RATE} "
+                    f"over {RATE_WINDOW_S:.0f} s; stopped it, nothing was kept: try again later"
+                )
+            self.window_start, self.window_bytes = now, 0
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to http(s), checked before connecting to it."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 (urllib's signature)
+        _require_http(urllib.parse.urljoin(req.full_url, newurl), self.dest)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def content_length(value: str | None) -> int | None:
+    """A Content-Length header as a byte count, or None when absent or not a plain non-negative integer."""
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def check_free_space(folder: Path, needed: int, what: str) -> None:
+    """An error before writing when ``folder``'s file system has less than ``needed`` bytes free."""
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise KfbenchError(f"{what} needs {needed} bytes, {folder} has {free} free; free some space and run again")
 
 
 def _require_http(url: str, dest: Path) -> None:
@@ -185,7 +256,7 @@ def fetch_davis(root: Path, resolution: str, splits: str, fetcher: Fetcher) -> N
             continue
         checked = "matches the published sha256" if archive.sha256 else "no published sha256 to compare"
         fetcher.log.append(f"{archive.name}: sha256 {digest} ({checked})")
-        _extract(path, root, resolution)
+        _extract(path, root, resolution, archive)
     if missing.files:
         missing.reason = fetcher.failure
         raise missing
@@ -216,16 +287,21 @@ def _extracted(root: Path, archive: Archive, resolution: str) -> bool:
     return bool(names) and all((base / "JPEGImages" / resolution / n).is_dir() for n in names)
 
 
-def _extract(path: Path, root: Path, resolution: str) -> None:
-    """Check every member's CRC, extract into a temporary folder, move its files into ``root``, then stamp."""
+def _extract(path: Path, root: Path, resolution: str, archive_facts: Archive) -> None:
+    """Check every member's CRC, place and split, and the free space; extract into a temporary folder, move its
+    files into ``root``, then stamp."""
     remove_leftovers(root)
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
             if bad is not None:
                 raise KfbenchError(f"{path}: member {bad} is corrupt (CRC mismatch); delete it and download it again")
+            members = archive.infolist()
+            for member in members:
+                _check_member(path, member.filename, archive_facts)
+            check_free_space(root, sum(m.file_size for m in members), f"extracting {path.name}")
             with staging_folder(root / f"{path.name}.extract") as staging:
-                for member in track(archive.infolist(), f"extract {path.name}"):
+                for member in track(members, f"extract {path.name}"):
                     archive.extract(member, staging)
                 _move_into(staging, root)
             prefix = f"JPEGImages/{resolution}/"
@@ -233,7 +309,47 @@ def _extract(path: Path, root: Path, resolution: str) -> None:
             sequences = sorted({rest.split("/")[0] for rest in inside if "/" in rest.strip("/")})
     except zipfile.BadZipFile as exc:
         raise KfbenchError(f"{path} is not a valid ZIP archive ({exc}); delete it and download it again") from None
-    write_text(_stamp(root, Archive(path.name, ())), "\n".join(sequences) + "\n")
+    write_text(_stamp(root, archive_facts), "\n".join(sequences) + "\n")
+
+
+_PER_SEQUENCE = ("JPEGImages", "Annotations", "Annotations_unsupervised")
+
+
+def _check_member(path: Path, name: str, archive: Archive) -> None:
+    """A member may write only under DAVIS/: its own split's sequences and split lists, or a top-level note.
+
+    So an archive without a published checksum (test-challenge) cannot replace another split's frames,
+    lists or kfbench's extraction stamps.
+    """
+    parts = [p for p in name.replace("\\", "/").split("/") if p]
+    refuse = f"{path}: member {name!r}"
+    if len(parts) < 2 or parts[0] != "DAVIS" or any(p in (".", "..") or p.startswith(".") for p in parts):
+        raise KfbenchError(
+            f"{refuse} lies outside DAVIS/ (or is hidden); official archives hold only DAVIS/...; "
+            "delete the archive and download it again"
+        )
+    if parts[1] in _PER_SEQUENCE and len(parts) >= 4:
+        sequence = parts[3]
+        if not _sequence_of(sequence, archive.splits):
+            raise KfbenchError(
+                f"{refuse} writes sequence {sequence!r}, which is not in split(s) "
+                f"{', '.join(archive.splits)}; an archive writes only its own split's sequences"
+            )
+    elif parts[1] == "ImageSets" and len(parts) == 4:
+        if parts[3].removesuffix(".txt") not in archive.splits:
+            raise KfbenchError(f"{refuse} is another split's list; an archive writes only its own split's lists")
+    elif len(parts) != 2 and parts[1] not in _PER_SEQUENCE and parts[1] != "ImageSets":
+        raise KfbenchError(
+            f"{refuse} is not where official DAVIS archives put files; delete the archive and download it again"
+        )
+
+
+def _sequence_of(sequence: str, splits: tuple[str, ...]) -> bool:
+    """True when ``sequence`` belongs to ``splits``: listed there, or (test-challenge) listed in no other split."""
+    own = tuple(s for s in splits if s in LISTED_SPLITS)
+    if own and sequence in listed_frame_counts(own):
+        return True
+    return "test-challenge" in splits and sequence not in listed_frame_counts(LISTED_SPLITS)
 
 
 def _move_into(source: Path, target: Path) -> None:

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from kfbench.errors import BadSourceError, KfbenchError
-from kfbench.utils.imageops import read_rgb
+from kfbench.utils.containment import contained
+from kfbench.utils.imageops import open_image, read_rgb, upright_size
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -86,7 +87,7 @@ class FrameFolder(FrameSource):
         if not self.files:
             raise BadSourceError(f"{self.path}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
         with self._open(self.files[0]) as image:
-            width, height = image.size
+            width, height = upright_size(image)
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
@@ -107,13 +108,14 @@ class FrameFolder(FrameSource):
         return {self.files[i].name: sha256_file(self.files[i]) for i in indices}
 
     @staticmethod
-    def _open(path: Path) -> Image.Image:
+    @contextmanager
+    def _open(path: Path) -> Iterator[Image.Image]:
         """The image at ``path``, its header read (for its size)."""
         try:
-            image = Image.open(path)
+            with open_image(path) as image:
+                yield image
         except (OSError, UnidentifiedImageError) as exc:
             raise BadSourceError(f"{path}: cannot decode image ({exc}); replace the file or pass --skip-bad") from None
-        return image
 
 
 class VideoFile(FrameSource):
@@ -151,7 +153,13 @@ class VideoFile(FrameSource):
             raise BadSourceError(f"{self.path}: the video has no frames; re-download it or pass --skip-bad")
         # decord's length is the container's frame count; a damaged file can list more frames than it
         # holds, and decord then never returns from a read past the real end (dmlc/decord#373).
-        packets = _packet_count(self.path)
+        packets, sizes = _scan(self.path)
+        if len(sizes) > 1:
+            shown = " then ".join(f"{w}x{h}" for w, h in sizes)
+            raise BadSourceError(
+                f"{self.path}: the frame size changes mid-stream ({shown}); kfbench reads clips of one size: "
+                "re-encode it at one size or pass --skip-bad"
+            )
         if packets < len(reader):
             raise BadSourceError(
                 f"{self.path}: the container lists {len(reader)} frames but holds {packets} (truncated or damaged); "
@@ -165,6 +173,8 @@ class VideoFile(FrameSource):
         try:
             return reader.get_batch(indices).asnumpy()
         except Exception as exc:
+            if _COPY_FAILURE in str(exc):  # decord cannot copy frames of some sizes (e.g. 16x16): PyAV decodes them
+                return _decode_with_pyav(self.path, indices)
             raise BadSourceError(
                 f"{self.path}: cannot decode frames {indices[0]}..{indices[-1]} ({_first_line(exc)}); "
                 "re-download it or pass --skip-bad"
@@ -182,15 +192,54 @@ class VideoFile(FrameSource):
         return {self.path.name: self._sha256}
 
 
-def _packet_count(path: Path) -> int:
-    """Video packets actually present in the file (demuxed with PyAV, not decoded)."""
+_COPY_FAILURE = "DECORDArrayCopyFromTo"
+
+
+def _scan(path: Path) -> tuple[int, list[tuple[int, int]]]:
+    """Video packets actually present in the file, and the frame sizes (width, height) in stream order.
+
+    Packets are demuxed with PyAV; only keyframes are decoded (a size can change only at one).
+    """
     import av
 
+    sizes: list[tuple[int, int]] = []
+    count = 0
     try:
         with av.open(str(path)) as container:
-            return sum(1 for packet in container.demux(video=0) if packet.size)
+            stream = container.streams.video[0]
+            for packet in container.demux(stream):
+                if packet.size:
+                    count += 1
+                    frames = stream.codec_context.decode(packet) if packet.is_keyframe else []
+                    sizes += [(f.width, f.height) for f in frames if (f.width, f.height) not in sizes[-1:]]
+            sizes += [
+                (f.width, f.height) for f in stream.codec_context.decode(None) if (f.width, f.height) not in sizes[-1:]
+            ]
     except (av.error.FFmpegError, IndexError) as exc:
         raise BadSourceError(f"{path}: cannot demux video ({exc}); re-download it or pass --skip-bad") from None
+    return count, sizes
+
+
+def _decode_with_pyav(path: Path, indices: list[int]) -> np.ndarray:
+    """Frames at ``indices`` (positions in presentation order, as decord counts them), decoded with PyAV."""
+    import av
+
+    wanted, found, position = set(indices), {}, -1
+    try:
+        with av.open(str(path)) as container:
+            for position, frame in enumerate(container.decode(video=0)):
+                if position in wanted:
+                    found[position] = frame.to_ndarray(format="rgb24")
+                if len(found) == len(wanted):
+                    break
+    except av.error.FFmpegError as exc:
+        raise BadSourceError(f"{path}: cannot decode video ({exc}); re-download it or pass --skip-bad") from None
+    if len(found) < len(wanted):
+        raise BadSourceError(
+            f"{path}: holds {position + 1} decodable frames, frame {max(wanted - set(found))} was asked for; "
+            "re-download it or pass --skip-bad"
+        )
+    return np.stack([found[i] for i in indices])
 
 
 @contextmanager
@@ -216,13 +265,16 @@ def discover(folder: Path) -> list[FrameSource]:
     """Every video file and every folder of images under ``folder`` (recursively), by relative path.
 
     A source's name is its path relative to ``folder`` without the extension, with '/' written
-    as '__' so that it can name a pair folder.
+    as '__' so that it can name a pair folder. A clip, frame or folder that a symlink leads out of
+    ``folder`` is refused: a dataset reads only inside its root.
     """
     sources: list[FrameSource] = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue
+        if path.suffix.lower() in (*VIDEO_EXTENSIONS, *IMAGE_EXTENSIONS) or path.is_dir():
+            contained(path, folder, "clip")
         if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
             sources.append(VideoFile(source_name(relative.with_suffix("")), path))
         elif path.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file()):

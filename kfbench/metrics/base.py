@@ -56,25 +56,38 @@ class Metric(ABC):
     needs_truth: ClassVar[bool] = True  # False: it reads pairs without ground truth too (keyframes-only pairs)
     caches: ClassVar[bool] = False  # it reads cached features (`kfbench evaluate --shard` extracts them)
     extractor_tag: ClassVar[str] = ""
+    min_side: ClassVar[int] = 1  # the smallest frame height and width it can read ...
+    min_side_why: ClassVar[str] = ""  # ... and why
 
     def __init__(self, config: EvalConfig, weights: tuple[Path, ...] | str, models: Models):
         self.config, self.models = config, models
         self.missing = weights if isinstance(weights, str) else ""
         self.weights_paths: tuple[Path, ...] = () if self.missing else weights
         self.kept: list[Any] = []
+        self.unreadable = ""  # why this dataset and method's frames are too small for it
 
     def reset(self) -> None:
         """Forget every pair read (before the next dataset and method)."""
-        self.kept = []
+        self.kept, self.unreadable = [], ""
 
     def update(self, pair: LoadedPair, features: Features) -> None:
-        """Read one loaded pair (nothing when its weights are missing)."""
-        if not self.missing:
+        """Read one loaded pair (nothing when its weights are missing or its frames too small for this metric)."""
+        truth_side = pair.grid.truth.shape[1:3] if pair.grid is not None else ()
+        side = min(*truth_side, *pair.frames.shape[1:3])
+        if side < self.min_side:
+            self.unreadable = (
+                f"frames of {side} px are smaller than the {self.min_side} px {self.name} needs ({self.min_side_why})"
+            )
+        if not (self.missing or self.unreadable):
             self.kept.append(self.read(pair, features))
 
     def compute(self, ctx: Context) -> list[dict[str, Any]]:
         """Its tidy row(s) from the pairs read, or the row saying why it cannot be computed."""
-        return self.missing_rows(ctx) if self.missing else self.rows(self.kept, ctx)
+        if self.missing:
+            return self.missing_rows(ctx)
+        if self.unreadable:
+            return [ctx.row(self.name, missing_reason=self.unreadable, extractor=self.extractor_tag, settings=ctx.base)]
+        return self.rows(self.kept, ctx)
 
     @abstractmethod
     def read(self, pair: LoadedPair, features: Features) -> Any:

@@ -3,7 +3,8 @@
 Per (dataset, method) it loads each pair once, maps the generated frames onto the protocol's time
 grid beside the dataset's one real set (``kfbench.metrics.timegrid``; conventions from
 ``kfbench.metrics.protocol``), and feeds it to every requested metric (``kfbench.metrics.registry``:
-``update`` per pair); each metric then gives its tidy rows (``compute``), merged into ``results.{csv,parquet}``.
+``update`` per pair); each metric then gives its tidy rows (``compute``), merged into ``results.{csv,parquet}``
+(``kfbench.metrics.resultsfile``: only recomputed rows are replaced, under the store's lock).
 """
 
 from __future__ import annotations
@@ -25,18 +26,16 @@ from kfbench.metrics.config import EvalConfig
 from kfbench.metrics.frechet import SampleSizeWarning
 from kfbench.metrics.loaded import Features, LoadedPair
 from kfbench.metrics.registry import check_names, metric_class, metric_names
-from kfbench.metrics.tidy import COLUMNS, LATER_COLUMNS, Context
+from kfbench.metrics.resultsfile import PER_FRAME, RESULTS, load_results, merge_saved, results_lock
+from kfbench.metrics.tidy import COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
 from kfbench.run.runner import select_pairs
 from kfbench.store.fingerprint import VERSIONED
 from kfbench.store.runstore import RunStore
 from kfbench.store.sourcedata import SourceData
-from kfbench.utils.atomicio import remove_leftovers, replacing
 from kfbench.utils.progress import track
 
 __all__ = ["COLUMNS", "EvalConfig", "evaluate_store", "extract_features", "load_results"]
-RESULTS = "results"
-PER_FRAME = "per_frame"
 
 
 def build_scorers(config: EvalConfig) -> list[Metric]:
@@ -257,14 +256,15 @@ def evaluate_store(
                 run_rows += scorer.compute(ctx)
         rows += [{**r, "fingerprint": provenance["fingerprint"]} for r in run_rows]
         frame_rows += _frame_rows(
-            dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not s.missing}
+            dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not (s.missing or s.unreadable)}
         )
     results = pd.DataFrame(rows, columns=COLUMNS)
     results["metric"] = pd.Categorical(results["metric"], categories=list(metric_names()), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
-    evaluated = set(chosen)
-    return _merge_saved(out, results, RESULTS, evaluated), _merge_saved(out, per_frame, PER_FRAME, evaluated)
+    recomputed = {(d, m, metric) for d, m in chosen for metric in config.metrics}
+    with results_lock(out):
+        return merge_saved(out, results, RESULTS, recomputed), merge_saved(out, per_frame, PER_FRAME, recomputed)
 
 
 def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
@@ -368,81 +368,6 @@ def extract_features(
     _check_root(store, chosen, root)
     sources = SourceData(root)
     return sum(len(_feed(store, d, m, config, scorers, cache, sources, shard)[0]) for d, m in chosen)
-
-
-def _merge_saved(out: Path, new: pd.DataFrame, name: str, evaluated: set[tuple[str, str]]) -> pd.DataFrame:
-    """Replace the rows of the evaluated (dataset, method)s in the saved table and write CSV + Parquet atomically."""
-    remove_leftovers(out)
-    old = _read_table(out / f"{name}.csv", COLUMNS if name == RESULTS else ["dataset", "method"])
-    if not old.empty:
-        old = old[[(d, m) not in evaluated for d, m in zip(old["dataset"], old["method"])]]
-        new = pd.concat([old, new], ignore_index=True) if not old.empty else new
-    if name == RESULTS:
-        for column in ("missing_reason", "extractor", "fingerprint"):
-            new[column] = _text(new[column])
-    with replacing(out / f"{name}.parquet") as tmp:
-        new.to_parquet(tmp, index=False)
-    with replacing(out / f"{name}.csv") as tmp:
-        new.to_csv(tmp, index=False)
-    return new
-
-
-def _read_table(csv: Path, columns: list[str]) -> pd.DataFrame:
-    """A saved table (empty when absent); a damaged one (cut short, columns or keys missing) is an error."""
-    if not csv.is_file():
-        return pd.DataFrame()
-    text = csv.read_bytes()
-    if text == b"\n":  # a table without rows or columns, as pandas writes it
-        return pd.DataFrame()
-    try:
-        table = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-    except ValueError as exc:  # pandas ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors
-        problem = f"cannot be parsed ({str(exc).splitlines()[0]})"
-    else:
-        for column, value in LATER_COLUMNS.items():
-            if column in columns and column not in table.columns:
-                table[column] = value
-        problem = _table_problem(table, text, columns)
-    if problem:
-        raise KfbenchError(
-            f"{csv} is damaged: {problem}; kfbench never merges it: restore it, or delete it "
-            f"(and {csv.with_suffix('.parquet').name}) and run `kfbench evaluate` again"
-        )
-    return table
-
-
-def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str | None:
-    if not text.endswith(b"\n"):
-        return "it does not end with a newline (cut short)"
-    absent = [c for c in columns if c not in table.columns]
-    if absent:
-        return f"column(s) {', '.join(absent)} missing"
-    keys = table[["dataset", "method"] + (["metric"] if "metric" in columns else [])]
-    if keys.isna().any().any():
-        return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method or metric"
-    if "metric" in columns and not table["metric"].isin(metric_names()).all():
-        return f"unknown metric(s) {', '.join(sorted(set(table['metric']) - set(metric_names())))}"
-    if "value" in columns and not all(
-        pd.api.types.is_numeric_dtype(table[c]) for c in ("value", "ci_low", "ci_high", "n")
-    ):
-        return "value, ci_low, ci_high or n is not numeric"
-    return None
-
-
-def _text(column: pd.Series) -> pd.Series:
-    """A text column with empty strings where pandas read no value (an all-empty column reads as float NaN)."""
-    return column.astype(object).where(column.notna(), "").astype(str)
-
-
-def load_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The saved results and per-frame tables of a run store (each checked as it is read)."""
-    if not (out / f"{RESULTS}.csv").is_file():
-        raise KfbenchError(f"no results in '{out}'; run `kfbench evaluate --out {out}` first")
-    results = _read_table(out / f"{RESULTS}.csv", COLUMNS)
-    if results.empty:
-        raise KfbenchError(f"{out / f'{RESULTS}.csv'} holds no results; run `kfbench evaluate --out {out}` again")
-    results["missing_reason"] = _text(results["missing_reason"])
-    return results, _read_table(out / f"{PER_FRAME}.csv", ["dataset", "method"])
 
 
 def summary_lines(results: pd.DataFrame) -> list[str]:

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 INCEPTION = WeightsFile(
     "InceptionV3 FID weights",
     "--inception-weights",
-    ("weights-inception-2015-12-05-6726825d.pth",),
+    ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth"),
     "torch-fidelity's port of TF pt_inception-2015-12-05 (weights-inception-2015-12-05-6726825d.pth, "
-    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/)",
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/), or pytorch-fid's copy of the same "
+    "tensors (pt_inception-2015-12-05-6726825d.pth)",
 )
 
 

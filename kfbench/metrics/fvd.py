@@ -62,8 +62,14 @@ class FvdMetric(ClipDistance):
     def settings(self, ctx: Context, window: slice) -> dict[str, Any]:
         protocol, first = self.config.conventions(), ctx.first
         length = window.stop - window.start
-        runs_code = not self.missing and getattr(self.extractor, "runs_code", False)
-        eps = "the TorchScript file's own" if runs_code else self.config.i3d_bn_eps
+        extractor = None if self.missing else self.extractor
+        eps = (
+            "the TorchScript file's own"
+            if getattr(extractor, "runs_code", False)
+            else "1e-3 (hassony2 I3D, as that file computes)"
+            if getattr(extractor, "hassony2", False)
+            else self.config.i3d_bn_eps
+        )
         return {
             **ctx.base,
             "covariance": protocol.fvd_covariance,

@@ -20,6 +20,7 @@ BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pret
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,12 +71,21 @@ class Unit3D(nn.Module):
 
 
 class MaxPoolSame(nn.Module):
+    """TF 'SAME' max pooling; with ``fixed`` the hassony2 port's form: padding (k - s) split as for an input that
+    the stride divides, whatever its size, and ceil mode (the two differ in time when an odd length is pooled by 2)."""
+
     def __init__(self, kernel: list[int], stride: list[int]):
         super().__init__()
-        self.kernel, self.stride = kernel, stride
+        self.kernel, self.stride, self.fixed = kernel, stride, False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.max_pool3d(_same_pad(x, self.kernel, self.stride), self.kernel, self.stride)
+        if not self.fixed:
+            return F.max_pool3d(_same_pad(x, self.kernel, self.stride), self.kernel, self.stride)
+        pads: list[int] = []
+        for dim in (2, 1, 0):
+            total = max(self.kernel[dim] - self.stride[dim], 0)
+            pads += [total // 2, total - total // 2]
+        return F.max_pool3d(F.pad(x, pads), self.kernel, self.stride, ceil_mode=True)
 
 
 class InceptionModule(nn.Module):
@@ -147,22 +157,67 @@ def load_i3d_state_dict(path: Path) -> InceptionI3d:
     return _i3d_with({k.removeprefix("module."): v for k, v in state.items()}, path, "i3d_pretrained_400.pt keys")
 
 
-def load_i3d_torchscript_weights(path: Path) -> InceptionI3d:
-    """InceptionI3d with the tensors of a TorchScript archive, read as data (its code does not run).
+def load_i3d_torchscript_weights(path: Path) -> tuple[InceptionI3d, bool]:
+    """InceptionI3d with the tensors of a TorchScript archive, read as data (its code does not run); and whether
+    the archive is hassony2/kinetics_i3d_pytorch's ``I3D`` (StyleGAN-V's ``i3d_torchscript.pt``).
 
-    The archive's tensor names must be InceptionI3d's under one common prefix (e.g. ``i3d.``);
-    anything else is refused rather than guessed.
+    The archive's tensor names must be InceptionI3d's, or hassony2's ``I3D`` names, under one common
+    prefix (e.g. ``i3d.``); anything else is refused rather than guessed. hassony2's model is
+    rebuilt as it computes: BatchNorm epsilon 1e-3 and its max-pool padding (:class:`MaxPoolSame`).
     """
     tensors = read_torchscript(path, WHAT)
-    prefixes = {name[: -len(_FIRST_KEY)] for name in tensors if name.endswith(_FIRST_KEY)}
-    if len(prefixes) != 1 or not all(name.startswith(next(iter(prefixes))) for name in tensors):
+    for first in (_FIRST_KEY, _HASSONY2_FIRST_KEY):
+        prefixes = {name[: -len(first)] for name in tensors if name.endswith(first)}
+        prefix = next(iter(prefixes), "")
+        if len(prefixes) == 1 and all(name.startswith(prefix) for name in tensors):
+            state = {k[len(prefix) :]: v for k, v in tensors.items()}
+            break
+    else:
         raise KfbenchError(
-            f"the TorchScript archive '{path}' does not name its tensors like InceptionI3d under one prefix "
-            f"(found e.g. {sorted(tensors)[:3]}), so kfbench cannot read its weights as data; pass an "
+            f"the TorchScript archive '{path}' does not name its tensors like InceptionI3d or hassony2's I3D under one "
+            f"prefix (found e.g. {sorted(tensors)[:3]}), so kfbench cannot read its weights as data; pass an "
             f"i3d_pretrained_400.pt state_dict, or {CODE_FLAG} to run the archive's own code"
         )
-    prefix = prefixes.pop()
-    return _i3d_with({k[len(prefix) :]: v for k, v in tensors.items()}, path, "InceptionI3d names")
+    if first == _FIRST_KEY:
+        return _i3d_with(state, path, "InceptionI3d names"), False
+    model = set_bn_eps(_i3d_with(_from_hassony2(state, path), path, "hassony2 I3D names"), "tensorflow")
+    for module in model.modules():
+        if isinstance(module, MaxPoolSame):
+            module.fixed = True
+    return model, True
+
+
+_HASSONY2_FIRST_KEY = "conv3d_1a_7x7.conv3d.weight"
+_HASSONY2_NAME = re.compile(
+    r"(conv3d_1a_7x7|conv3d_2b_1x1|conv3d_2c_3x3|conv3d_0c_1x1|mixed_[345][b-f])\."
+    r"(?:(branch_0|branch_[12]\.[01]|branch_3\.1)\.)?(conv3d|batch3d)\.(\w+)"
+)
+_HASSONY2_BRANCHES = {
+    "branch_0": "b0",
+    "branch_1.0": "b1a",
+    "branch_1.1": "b1b",
+    "branch_2.0": "b2a",
+    "branch_2.1": "b2b",
+    "branch_3.1": "b3b",
+}
+
+
+def _from_hassony2(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """hassony2 ``I3D`` names -> InceptionI3d names (``mixed_3b.branch_1.0.batch3d.weight`` ->
+    ``Mixed_3b.b1a.bn.weight``)."""
+    mapped = {}
+    for name, tensor in state.items():
+        match = _HASSONY2_NAME.fullmatch(name)
+        if match is None:
+            raise KfbenchError(
+                f"'{path}' has hassony2 I3D names but also {name!r}, which that model does not have; "
+                f"kfbench cannot read it as data: pass {CODE_FLAG} to run the archive's own code"
+            )
+        block, branch, layer, field = match.groups()
+        block = "logits" if block == "conv3d_0c_1x1" else block[0].upper() + block[1:]
+        parts = [block, *([_HASSONY2_BRANCHES[branch]] if branch else []), "bn" if layer == "batch3d" else layer, field]
+        mapped[".".join(parts)] = tensor
+    return mapped
 
 
 def _i3d_with(state: dict[str, torch.Tensor], path: Path, layout: str) -> InceptionI3d:
@@ -196,13 +251,26 @@ class ClipFeatures:
         self.runs_code = self.torchscript and allow_torchscript_code
         if self.runs_code:
             self.model = run_torchscript(path, WHAT, device=device)
+        self.hassony2 = False
+        if self.runs_code:
+            pass
         elif self.torchscript:
-            self.model = set_bn_eps(load_i3d_torchscript_weights(path), bn_eps)
+            self.model, self.hassony2 = load_i3d_torchscript_weights(path)
+            if not self.hassony2:
+                set_bn_eps(self.model, bn_eps)
         else:
             self.model = set_bn_eps(load_i3d_state_dict(path), bn_eps)
         self.model = self.model.to(device).eval()
-        eps = "" if bn_eps == "port" or self.runs_code else f"-bn-eps-{BN_EPS[bn_eps]:g}"
-        form = "torchscript" if self.runs_code else "torchscript-weights" if self.torchscript else "state-dict"
+        eps = "" if bn_eps == "port" or self.runs_code or self.hassony2 else f"-bn-eps-{BN_EPS[bn_eps]:g}"
+        form = (
+            "torchscript"
+            if self.runs_code
+            else "torchscript-weights-hassony2"
+            if self.hassony2
+            else "torchscript-weights"
+            if self.torchscript
+            else "state-dict"
+        )
         self.tag = f"i3d-kinetics400-{form}{eps}/logits"
         self.dims, self.device = 400, device
 

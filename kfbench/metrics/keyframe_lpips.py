@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfbench.metrics.lpips import LPIPS_BACKBONE
+from kfbench.metrics.lpips import LPIPS_BACKBONE, LpipsMetric
 from kfbench.metrics.shapes import KeyframeFigures
 
 
 class KeyframeLpipsMetric(KeyframeFigures):
     name = "keyframe_lpips"
+    min_side, min_side_why = LpipsMetric.min_side, LpipsMetric.min_side_why
     description = "LPIPS of the generated first and last frames against the input keyframes"
     higher_is_better = False
     label, digits, table = "keyframe LPIPS", 4, "newer"

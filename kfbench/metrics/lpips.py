@@ -84,6 +84,7 @@ class LpipsPerFrame:
 
 class LpipsMetric(PerFrame):
     name = "lpips"
+    min_side, min_side_why = 31, "AlexNet's strided convolution and two 3x3 poolings before its last layer"
     description = "LPIPS v0.1 (AlexNet) per compared frame against the ground truth"
     higher_is_better = False
     label, digits, table = "LPIPS", 3, "table1"

@@ -31,6 +31,7 @@ def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 class SsimMetric(PerFrame):
     name = "ssim"
+    min_side, min_side_why = 11, "its 11x11 Gaussian window"
     description = "SSIM per compared frame against the ground truth (torchmetrics)"
     higher_is_better = True
     label, digits, table = "SSIM", 3, "table1"

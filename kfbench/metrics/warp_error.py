@@ -12,6 +12,7 @@ from kfbench.metrics.shapes import TemporalFigures
 
 class WarpErrorMetric(TemporalFigures):
     name = "warp_error"
+    min_side, min_side_why = 12, "OpenCV's DIS optical flow"
     description = "flow-warping error of consecutive frames (OpenCV DIS): distance to the ground truth's"
     higher_is_better = False
     label, digits, table = "warp error", 5, "newer"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfbench.report.tables import Table
+from kfbench.utils.escaping import url_path
 
 # Marks each <video> with data-state="loaded" once a source decodes, or "error" (and says so on
 # the page) when none can be played; tests read the marks in headless Chromium.
@@ -82,7 +83,7 @@ def table_html(table: Table) -> str:
 
 
 def video_html(cell: VideoCell, root: Path, embed: bool) -> str:
-    src = data_uri(cell.path, "video/mp4") if embed else cell.path.relative_to(root).as_posix()
+    src = data_uri(cell.path, "video/mp4") if embed else url_path(cell.path.relative_to(root).as_posix())
     return (
         f'<figure><video controls loop muted playsinline preload="auto">'
         f'<source src="{html.escape(src)}" type="video/mp4"></video>'

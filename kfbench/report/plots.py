@@ -15,6 +15,7 @@ from kfbench.metrics.registry import metric_names
 from kfbench.report.sources import PairView, nearest_frame
 from kfbench.report.tables import label as metric_label
 from kfbench.utils.atomicio import replacing
+from kfbench.utils.escaping import plain_text
 
 STRIP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -57,10 +58,10 @@ def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] |
             capsize=3,
             color=[colors[i % len(colors)] for i in range(len(methods))],
         )
-        ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
+        ax.set_xticks(range(len(methods)), [plain_text(m) for m in methods], rotation=30, ha="right")
         n = part["n"].dropna().astype(int).unique()
         ax.set_title(f"{metric_label(metric, ' ')}  (n={', '.join(map(str, n))})", fontsize=9)
-    fig.suptitle(f"{dataset}: metrics with bootstrap intervals", fontsize=10)
+    fig.suptitle(plain_text(f"{dataset}: metrics with bootstrap intervals"), fontsize=10)
     return save(fig, stem)
 
 
@@ -75,12 +76,12 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> list[
         for method, part in rows.groupby("method"):
             x = part["time"] * (part["truth_frames"] - 1)
             curve = part.assign(x=x.round(3)).groupby("x")[metric].mean()
-            ax.plot(curve.index, curve.to_numpy(), marker=".", label=method)
+            ax.plot(curve.index, curve.to_numpy(), marker=".", label=plain_text(str(method)))
         ax.set_xlabel("frame index (ground-truth clip)")
         ax.set_ylabel(metric_label(metric, " "))
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{dataset}: per-frame fidelity, mean over pairs", fontsize=10)
+    fig.suptitle(plain_text(f"{dataset}: per-frame fidelity, mean over pairs"), fontsize=10)
     return save(fig, stem)
 
 
@@ -109,6 +110,6 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
             if r == 0:
                 ax.set_title(f"frame {round(t * (num_truth - 1))}", fontsize=8)
             if c == 0:
-                ax.set_ylabel(label, fontsize=8)
-    fig.suptitle(f"{view.pair_id}: frames nearest in time", fontsize=9)
+                ax.set_ylabel(plain_text(label), fontsize=8)
+    fig.suptitle(plain_text(f"{view.pair_id}: frames nearest in time"), fontsize=9)
     return save(fig, stem)

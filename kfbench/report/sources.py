@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kfbench.store.runstore import RunStore
+from kfbench.store.metacheck import checked_meta
+from kfbench.store.runstore import META, RunStore
 from kfbench.store.sourcedata import SourceData
 from kfbench.utils.imageops import resize_center_crop
 
@@ -28,7 +29,7 @@ def pair_view(store: RunStore, sources: SourceData, dataset: str, pair_id: str, 
     for method in methods:
         if not store.is_complete(dataset, method, pair_id):
             continue
-        meta = store.load_meta(dataset, method, pair_id)
+        meta = checked_meta(store.pair_dir(dataset, method, pair_id) / META)
         frames[method] = store.load_frames(dataset, method, pair_id)
         times[method] = meta.get("frame_times") or list(np.linspace(0, 1, len(frames[method])))
         if truth is None:

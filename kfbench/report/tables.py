@@ -21,6 +21,7 @@ from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.presets import resource_dir
 from kfbench.store.fingerprint import flatten
 from kfbench.utils.atomicio import replacing, write_text
+from kfbench.utils.escaping import csv_frame, latex
 
 PAPER_FILE = "paper_table1.csv"
 PAPER_METRICS = ("fid", "fvd")
@@ -333,7 +334,7 @@ def to_markdown(table: Table) -> str:
     lines = [f"**{table.caption}**", ""] + [f"{line}  " for line in table.provenance]
     lines += [""] if table.provenance else []
     lines += ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
-    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(c.replace("|", r"\|") for c in row) + " |" for row in table.rows]
     if table.notes:
         lines += [""] + [f"- {note}" for note in table.notes]
     return "\n".join(lines) + "\n"
@@ -341,26 +342,11 @@ def to_markdown(table: Table) -> str:
 
 def to_csv(table: Table, path: Path) -> None:
     with replacing(path) as tmp:
-        pd.DataFrame(table.rows, columns=table.header).to_csv(tmp, index=False)
-
-
-def _tex(text: str) -> str:
-    for old, new in (
-        ("\\", r"\textbackslash{}"),
-        ("&", r"\&"),
-        ("%", r"\%"),
-        ("_", r"\_"),
-        ("#", r"\#"),
-        ("↓", r"$\downarrow$"),
-        ("↑", r"$\uparrow$"),
-        ("—", "--"),
-    ):
-        text = text.replace(old, new)
-    return text
+        csv_frame(pd.DataFrame(table.rows, columns=table.header)).to_csv(tmp, index=False)
 
 
 def to_latex(table: Table) -> str:
-    lines = ["% " + _tex(line) for line in table.provenance]
+    lines = ["% " + latex(line) for line in table.provenance]
     lines += [
         r"\begin{table}[t]",
         r"\centering",
@@ -368,10 +354,10 @@ def to_latex(table: Table) -> str:
         r"\begin{tabular}{l" + "c" * (len(table.header) - 1) + "}",
         r"\toprule",
     ]
-    lines.append(" & ".join(_tex(h) for h in table.header) + r" \\")
+    lines.append(" & ".join(latex(h) for h in table.header) + r" \\")
     lines.append(r"\midrule")
-    lines += [" & ".join(_tex(c) for c in row) + r" \\" for row in table.rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + _tex(table.caption) + "}", r"\end{table}"]
+    lines += [" & ".join(latex(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex(table.caption) + "}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from kfbench.errors import BadSourceError, KfbenchError
@@ -51,6 +52,16 @@ def select_pairs(
         index, count = shard
         selected = selected[index::count]
     return selected
+
+
+def check_store_outside(store: RunStore, dataset: PairDataset) -> None:
+    """A run store inside a clip dataset's root would be read back as clips by the next run: refused."""
+    root = getattr(dataset, "root", None)
+    if isinstance(root, Path) and store.root.resolve().is_relative_to(root.resolve()):
+        raise KfbenchError(
+            f"--out {store.root} lies inside the dataset root {root}: the next run would take its outputs "
+            "as clips; pass an --out folder outside the dataset root"
+        )
 
 
 @dataclass
@@ -130,6 +141,7 @@ def run_benchmark(
     """
     summary = RunSummary()
     started = time.time()
+    check_store_outside(store, dataset)
     plan = plan_run(method, dataset, store, seed, prompts, run_name, summary)
     store.remove_leftovers(dataset.name, plan.run)
 

@@ -1,4 +1,4 @@
-"""Pair ids name folders of the run store, so every dataset checks the ids it makes."""
+"""Pair ids (and the dataset and method names of results files) name folders, so each is checked before it names one."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ _HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 def check_pair_id(pair_id: object, origin: str) -> str:
     """``pair_id`` when it can name one folder; else a one-line error naming it and ``origin``."""
-    problem = _problem(pair_id)
+    return check_folder_name(pair_id, "pair id", origin)
+
+
+def check_folder_name(name: object, kind: str, origin: str) -> str:
+    """``name`` (a pair id, dataset or method name read from a file) when it can name one folder; else a one-line
+    error."""
+    problem = _problem(name)
     if problem:
         raise KfbenchError(
-            f"bad pair id {pair_id!r} ({origin}): {problem}; a pair id names one folder: "
+            f"bad {kind} {name!r} ({origin}): {problem}; a {kind} names one folder: "
             "use letters, digits, '-', '_' and '.' (not first)"
         )
-    return pair_id  # type: ignore[return-value]
+    return name  # type: ignore[return-value]
 
 
 def _problem(pair_id: object) -> str | None:

@@ -7,8 +7,8 @@ name and renamed into place, so a killed run never leaves a pair that a later ru
 A pair counts as complete only when its meta.json parses, carries the required fields, and its
 frames are all there with the recorded count and byte sizes (a cheap check); their content hash is
 recorded too and checked by ``verify_pair`` (`kfbench verify`). Pair ids are checked before they
-name a folder, a pair folder must lie inside its run folder, and only a folder holding meta.json
-(one kfbench wrote) is ever replaced.
+name a folder, a pair folder must lie inside its run folder, a dataset or run folder inside the store
+(no symlink leading out), and only a folder holding meta.json (one kfbench wrote) is ever replaced.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import numpy as np
 
 from kfbench.errors import KfbenchError
 from kfbench.store.fingerprint import SHORT, differences
-from kfbench.store.pairids import check_pair_id
+from kfbench.store.metacheck import checked_meta
+from kfbench.store.pairids import check_folder_name, check_pair_id
 from kfbench.utils.atomicio import remove_leftovers, temp_path, write_text
+from kfbench.utils.containment import contained
 from kfbench.utils.digests import file_sha256, json_sha256
 from kfbench.utils.videoio import read_png_frames, write_mp4, write_png_frames
 
@@ -41,8 +43,15 @@ class RunStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
+    def dataset_dir(self, dataset: str) -> Path:
+        """OUT/<dataset>; a name that is not one folder, or a folder symlinked out of OUT, is an error."""
+        folder = self.root / check_folder_name(dataset, "dataset name", f"run store {self.root}")
+        return contained(folder, self.root, "dataset folder")
+
     def method_dir(self, dataset: str, method: str) -> Path:
-        return self.root / dataset / method
+        """OUT/<dataset>/<method>, checked as :meth:`dataset_dir`."""
+        folder = self.dataset_dir(dataset) / check_folder_name(method, "method name", f"run store {self.root}")
+        return contained(folder, self.root, "method folder")
 
     def pair_dir(self, dataset: str, method: str, pair_id: str) -> Path:
         """OUT/<dataset>/<method>/<pair_id>; an id or symlink that would lead elsewhere is an error."""
@@ -125,8 +134,10 @@ class RunStore:
         return final
 
     def load_meta(self, dataset: str, method: str, pair_id: str) -> dict[str, Any]:
-        """A pair's meta.json; a damaged one is a one-line error naming it."""
-        return _read_meta(self.pair_dir(dataset, method, pair_id) / META)
+        """A pair's meta.json, its fields checked as untrusted input; a damaged one is a one-line error naming it."""
+        path = self.pair_dir(dataset, method, pair_id) / META
+        _read_meta(path)
+        return checked_meta(path)
 
     def load_frames(self, dataset: str, method: str, pair_id: str) -> np.ndarray:
         return read_png_frames(self.pair_dir(dataset, method, pair_id) / FRAMES)
@@ -139,7 +150,7 @@ class RunStore:
         )
 
     def methods(self, dataset: str) -> list[str]:
-        folder = self.root / dataset
+        folder = self.dataset_dir(dataset)
         return (
             sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
             if folder.is_dir()
@@ -148,7 +159,7 @@ class RunStore:
 
     def written_pairs(self, dataset: str, method: str) -> list[str]:
         """Pairs whose folder holds a meta.json (complete or damaged)."""
-        folder = self.root / dataset / method
+        folder = self.method_dir(dataset, method)
         if not folder.is_dir():
             return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / META).is_file())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -24,13 +27,64 @@ def as_rgb_uint8(image: ImageLike) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+MAX_PIXELS = 100_000_000
+"""Largest image kfbench decodes (width x height; 8K video frames have 33 million); larger ones are refused."""
+
+_ORIENTED = {  # EXIF orientation -> the array operation that shows the image upright (as Pillow's exif_transpose)
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+EXIF_ORIENTATION = 0x0112
+
+
+@contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """The image at ``path`` with its header read; one larger than :data:`MAX_PIXELS` is an error before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise BadSourceError(
+            f"{path}: the image is larger than kfbench's limit of {MAX_PIXELS} pixels "
+            "(a decompression bomb or a huge scan); scale it down"
+        ) from None
+    with image:
+        if image.size[0] * image.size[1] > MAX_PIXELS:
+            raise BadSourceError(
+                f"{path}: the image is {image.size[0]}x{image.size[1]}, larger than kfbench's limit of "
+                f"{MAX_PIXELS} pixels (a decompression bomb or a huge scan); scale it down"
+            )
+        yield image
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1: upright; 2-8: flipped and/or rotated), 1 when absent or unknown."""
+    value = image.getexif().get(EXIF_ORIENTATION, 1)
+    return value if value in _ORIENTED else 1
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of the image as shown, after its EXIF orientation."""
+    width, height = image.size
+    return (height, width) if orientation(image) in (5, 6, 7, 8) else (width, height)
+
+
 def read_rgb(path: Path) -> np.ndarray:
-    """The image file at ``path`` as HxWx3 uint8 RGB; 16-bit colour files are decoded at full depth first."""
-    with Image.open(path) as image:
-        if image.mode in ("RGB", "RGBA", "LA") and ";16" in str(image.tile[0].args if image.tile else ""):
-            return _sixteen_bit_colour(path)  # Pillow would keep only the high byte of each value
+    """The image file at ``path`` as HxWx3 uint8 RGB, upright by its EXIF orientation; 16-bit colour files are
+    decoded at full depth first."""
+    with open_image(path) as image:
+        sixteen = image.mode in ("RGB", "RGBA", "LA") and ";16" in str(image.tile[0].args if image.tile else "")
+        turn = _ORIENTED.get(orientation(image), lambda a: a)  # reading the EXIF may load the image: tile checked first
+        if sixteen:
+            return np.ascontiguousarray(turn(_sixteen_bit_colour(path)))  # Pillow would keep only the high byte
         image.load()
-        return pil_to_rgb(image, str(path))
+        return np.ascontiguousarray(turn(pil_to_rgb(image, str(path))))
 
 
 def pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:

@@ -16,7 +16,9 @@ Every loader of a user's file goes through here:
 
 from __future__ import annotations
 
+import argparse
 import collections
+import importlib.util
 import io
 import json
 import pickle
@@ -58,20 +60,25 @@ def is_torchscript(path: Path) -> bool:
         return False
 
 
-def load_weights_only(path: Path, what: str, *, mmap: bool = False) -> Any:
+DATA_CLASSES = (argparse.Namespace,)
+"""Classes a weights-only load may rebuild besides tensors and containers: plain attribute holders (VideoMAE-v2's
+non-DeepSpeed checkpoints keep their training ``args`` beside ``model``). Nothing else, and only within the call."""
+
+
+def load_weights_only(path: Path, what: str, *, mmap: bool = True) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU; a file that is not plain weights is a one-line error.
 
-    ``mmap`` memory-maps zip-format files (legacy files cannot be mapped and are read whole).
+    ``mmap`` (the default) memory-maps zip-format files, so a large checkpoint is not read whole into
+    memory (legacy files cannot be mapped and are read whole). :data:`DATA_CLASSES` are allowed.
     """
     if is_torchscript(path):
         raise KfbenchError(
             f"{what} '{path}' is a TorchScript archive, not a saved state_dict; pass the state_dict file"
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", UserWarning
-            )  # e.g. "Detected pickle protocol 4": the load fails or succeeds anyway
+        with warnings.catch_warnings(), torch.serialization.safe_globals(list(DATA_CLASSES)):
+            # e.g. "Detected pickle protocol 4": the load fails or succeeds anyway
+            warnings.simplefilter("ignore", UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as exc:
         code = re.search(r"(?:unsupported|Unsupported global:) GLOBAL (\S+)", str(exc))
@@ -250,7 +257,8 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
     """Refuse a diffusers pipeline folder that would run its own code or load pickled weights.
 
     Allowed: model_index.json naming a diffusers pipeline class, components from diffusers or
-    transformers, no ``*.py`` files, no ``auto_map`` in a component config, safetensors weights.
+    transformers (or a package of diffusers' own pipelines), no ``*.py`` files, no ``auto_map`` in a component
+    config, safetensors weights.
     """
 
     def refuse(why: str) -> KfbenchError:
@@ -260,10 +268,12 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
         )
 
     try:
-        index = json.loads((folder / "model_index.json").read_text())
+        index = json.loads((folder / "model_index.json").read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise refuse(f"has an unreadable model_index.json ({type(exc).__name__}: {exc})") from None
-    if not isinstance(index, dict) or not isinstance(index.get("_class_name"), str):
+    if not isinstance(index, dict):
+        raise refuse(f"has a model_index.json that is a JSON {type(index).__name__}, not an object")
+    if not isinstance(index.get("_class_name"), str):
         raise refuse(
             "names a custom pipeline class in model_index.json (its _class_name is not a diffusers class name)"
         )
@@ -271,9 +281,10 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
     if code:
         raise refuse(f"ships code ({', '.join(code[:3])})")
     for name, entry in index.items():
-        if name.startswith("_") or entry in (None, [None, None]):
-            continue
-        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] in LOADABLE_LIBRARIES):
+        if name.startswith("_") or entry in (None, [None, None]) or isinstance(entry, (bool, int, float, str)):
+            continue  # pipeline settings (expand_timesteps, boundary_ratio, ...), not components
+        library = entry[0] if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) else None
+        if library is None or not (library in LOADABLE_LIBRARIES or is_diffusers_pipeline_package(library)):
             raise refuse(f"takes component '{name}' from {entry!r}, not from {' or '.join(LOADABLE_LIBRARIES)}")
         component = folder / name
         for config_name in _CONFIG_FILES:
@@ -282,6 +293,17 @@ def check_diffusers_folder(folder: Path, flag: str) -> None:
         files = [p.name for p in component.glob("*")] if component.is_dir() else []
         if any(f.endswith(PICKLE_SUFFIXES) for f in files) and not any(f.endswith(".safetensors") for f in files):
             raise refuse(f"has only pickle weights in {name}/ (convert them to .safetensors where you trust them)")
+
+
+def is_diffusers_pipeline_package(library: str) -> bool:
+    """Whether ``library`` names a package of diffusers' own pipelines (``diffusers.pipelines.<library>``), as LTX-2's
+    ``["ltx2", "LTX2TextConnectors"]``, which diffusers resolves there."""
+    if not library.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(f"diffusers.pipelines.{library}") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def _has_auto_map(config: Path) -> bool:

@@ -35,13 +35,16 @@ def output_file(path: Path, option: str) -> Path:
 
 
 def read_text(path: Path, what: str) -> str:
-    """The UTF-8 text of the file ``what`` (e.g. 'baseline'), or an error saying why it cannot be read."""
+    """The UTF-8 text of the file ``what`` (e.g. 'baseline'), or an error saying why it cannot be read.
+
+    A leading byte-order mark is dropped; CRLF line ends are the caller's (csv and json accept them).
+    """
     if not path.exists():
         raise KfbenchError(f"{what} {path} does not exist")
     if path.is_dir():
         raise KfbenchError(f"{what} {path} is a folder; pass a file")
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is dropped
     except UnicodeDecodeError as exc:
         raise KfbenchError(
             f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as "

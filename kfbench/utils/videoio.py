@@ -9,7 +9,19 @@ import av
 import numpy as np
 from PIL import Image
 
+from kfbench.errors import KfbenchError
 from kfbench.utils.imageops import read_rgb
+
+FPS_RANGE = (0.1, 1000.0)
+"""Frame rates kfbench accepts from files (a preview at 0.0001 or 1e300 fps cannot be encoded as such)."""
+
+
+def check_fps(fps: object, what: str) -> float:
+    """``fps`` as a float within :data:`FPS_RANGE`, else a one-line error naming ``what``."""
+    low, high = FPS_RANGE
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not low <= fps <= high:
+        raise KfbenchError(f"{what} {fps!r} is not a frame rate within {low:g}..{high:g} frames per second")
+    return float(fps)
 
 
 def write_png_frames(frames: np.ndarray, folder: Path) -> list[str]:
@@ -22,10 +34,22 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> list[str]:
 
 
 def read_png_frames(folder: Path) -> np.ndarray:
-    paths = sorted(folder.glob("*.png"))
+    """The frames a run wrote (folder/000.png ...); missing, undecodable or unequal frames are a one-line error."""
+    paths = sorted(folder.glob("*.png")) if folder.is_dir() else []
     if not paths:
-        raise FileNotFoundError(f"no PNG frames in {folder}")
-    return np.stack([read_rgb(p) for p in paths])
+        raise KfbenchError(f"no PNG frames in {folder}; run this pair again with --overwrite")
+    frames = []
+    for path in paths:
+        try:
+            frames.append(read_rgb(path))
+        except (OSError, ValueError) as exc:
+            raise KfbenchError(f"{path}: cannot decode frame ({exc}); run this pair again with --overwrite") from None
+    if len({f.shape for f in frames}) > 1:
+        raise KfbenchError(
+            f"{folder}: frames differ in size ({', '.join(sorted({str(f.shape) for f in frames}))}); "
+            "run this pair again with --overwrite"
+        )
+    return np.stack(frames)
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -> None:
@@ -34,6 +58,7 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -
     The same frames always give the same bytes: x264 runs one thread (its output depends on the thread
     count, which it otherwise derives from the CPUs this process may use) and no timestamp is written.
     """
+    fps = check_fps(fps, f"preview {path.name}: fps")
     t, h, w, _ = frames.shape
     pad_h, pad_w = h % 2, w % 2
     if pad_h or pad_w:

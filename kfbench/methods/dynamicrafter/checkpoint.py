@@ -87,8 +87,24 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 f"cannot read {WHAT} '{path}' as safetensors ({type(exc).__name__}: {exc}); re-download it"
             ) from None
     else:
-        state = state_dict_of(load_weights_only(path, WHAT, mmap=True), WHAT, path)
+        state = state_dict_of(_without_deepspeed_wrapper(load_weights_only(path, WHAT, mmap=True)), WHAT, path)
     return {_rename(key): value for key, value in state.items()}
+
+
+DEEPSPEED_PREFIX = "_forward_module."
+
+
+def _without_deepspeed_wrapper(loaded: Any) -> Any:
+    """A DeepSpeed (Lightning) checkpoint ``{"module": {"_forward_module." + key: tensor}}`` as the plain state_dict
+    the release's loader takes from it; anything else unchanged."""
+    module = loaded.get("module") if isinstance(loaded, dict) else None
+    if (
+        isinstance(module, dict)
+        and module
+        and all(isinstance(k, str) and k.startswith(DEEPSPEED_PREFIX) for k in module)
+    ):
+        return {k[len(DEEPSPEED_PREFIX) :]: v for k, v in module.items()}
+    return loaded
 
 
 def _rename(key: str) -> str:

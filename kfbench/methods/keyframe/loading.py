@@ -1,16 +1,13 @@
 """Loading a diffusers keyframe pipeline: hub id or folder, checked model_index, safetensors only.
 
 Nothing downloaded is executed: only configs, safetensors weights and tokenizer data files are
-fetched, every component must be a diffusers or transformers class (a folder may name a diffusers
-pipeline package as its library, e.g. LTX-2's ``["ltx2", "LTX2TextConnectors"]``, which diffusers
-resolves to ``diffusers.pipelines.ltx2``), ``trust_remote_code`` is never set and
+fetched, the folder passes the one check of every diffusers folder
+(:func:`kfbench.utils.safeload.check_diffusers_folder`), ``trust_remote_code`` is never set and
 ``use_safetensors=True`` refuses pickled weights.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,8 +16,9 @@ import torch
 from kfbench.errors import KfbenchError
 from kfbench.utils.dtypes import DTYPES as DTYPES  # the keyframe modules take the one table from here
 from kfbench.utils.hub import resolve_model_dir
+from kfbench.utils.safeload import check_diffusers_folder, first_line
+from kfbench.utils.userfiles import read_json_object
 
-ALLOWED_LIBRARIES = ("diffusers", "transformers")
 # Configs, safetensors weights and tokenizer data (sentencepiece .model, vocab .txt); never pickles or code.
 FETCHED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt"]
 Offload = Literal["none", "model", "sequential"]
@@ -34,35 +32,17 @@ def model_folder(model: str) -> Path:
 def read_json(path: Path, model: str) -> dict[str, Any]:
     if not path.is_file():
         raise KfbenchError(f"'{model}' is not a diffusers pipeline folder: {path} is missing; pass one with --model")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise KfbenchError(f"{path} is not valid JSON ({exc})") from None
+    return read_json_object(path, "config")
 
 
 def read_model_index(folder: Path, model: str) -> dict[str, Any]:
-    """model_index.json, after checking that every component is a diffusers or transformers class."""
+    """model_index.json, after the one check every diffusers folder passes
+    (kfbench.utils.safeload.check_diffusers_folder: diffusers or transformers components only, no code, no auto_map,
+    safetensors weights)."""
     path = folder / "model_index.json"
-    index = read_json(path, model)
-    for name, entry in index.items():
-        if name.startswith("_") or not isinstance(entry, list) or entry[0] is None:
-            continue
-        if entry[0] not in ALLOWED_LIBRARIES and not is_diffusers_pipeline_package(entry[0]):
-            raise KfbenchError(
-                f"{path}: component '{name}' names library '{entry[0]}'; kfbench loads only diffusers and "
-                "transformers classes (no remote code)"
-            )
-    return index
-
-
-def is_diffusers_pipeline_package(library: str) -> bool:
-    """Whether ``library`` names a package of diffusers' own pipelines (``diffusers.pipelines.<library>``)."""
-    if not library.isidentifier():
-        return False
-    try:
-        return importlib.util.find_spec(f"diffusers.pipelines.{library}") is not None
-    except ModuleNotFoundError:
-        return False
+    read_json(path, model)  # a missing folder or index says so first
+    check_diffusers_folder(folder, "--model")
+    return read_json(path, model)
 
 
 def load_pipeline(
@@ -84,8 +64,10 @@ def load_pipeline(
         pipe = pipeline_class.from_pretrained(
             folder, dtype=dtypes, use_safetensors=True, local_files_only=True, **(components or {})
         )
-    except (OSError, ValueError) as exc:
-        raise KfbenchError(f"could not load {pipeline_class.__name__} from {folder}: {exc}") from None
+    except Exception as exc:  # a header that lies, a config the weights do not fit: the folder's fault, one line
+        raise KfbenchError(
+            f"could not load {pipeline_class.__name__} from {folder}: {type(exc).__name__}: {first_line(exc)}"
+        ) from None
     if flow_shift is not None:
         pipe.scheduler = with_flow_shift(pipe.scheduler, flow_shift)
     if cpu_offload == "none":
