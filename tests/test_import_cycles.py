@@ -12,16 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "kfbench"
-
-# Cycles known when this test was written, each with who is removing it; any other cycle fails.
-KNOWN = {
-    frozenset(
-        {"kfbench.bench.measure", "kfbench.methods.keyframe.bench"}
-    ): "the bench package rework on branch registry (issue 23 part 3)",
-}
 
 
 def module_name(path: Path) -> str:
@@ -121,10 +112,5 @@ def test_the_reader_finds_function_local_and_relative_imports(tmp_path):
 
 
 def test_no_import_cycles():
-    unknown = [c for c in cycles() if frozenset(c) not in KNOWN]
-    assert not unknown, "import cycles: " + "; ".join(" <-> ".join(c) for c in unknown)
-
-
-@pytest.mark.xfail(strict=False, reason="; ".join(f"{' <-> '.join(sorted(c))}: {why}" for c, why in KNOWN.items()))
-def test_the_known_cycles_are_gone():
-    assert not [c for c in cycles() if frozenset(c) in KNOWN]
+    found = cycles()
+    assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)

@@ -47,7 +47,7 @@ def test_the_toy_metric_is_listed_and_its_weights_option_derived():
     help_text = run_cli("evaluate", "--help", env={**WITH_PLUGIN, "COLUMNS": "200"}, check=True).stdout
     assert "--toy-weights" in help_text and "--inception-weights" in help_text
     typo = run_cli("evaluate", "--metrics", "toy_brightnes", env=WITH_PLUGIN)
-    assert typo.returncode == 2 and "did you mean toy_brightness" in typo.stderr
+    assert typo.returncode == 2 and "Did you mean 'toy_brightness'" in typo.stderr
 
 
 def test_the_toy_metric_is_evaluated_and_reported(with_toy, tmp_path, monkeypatch):

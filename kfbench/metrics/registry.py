@@ -9,13 +9,12 @@ asked for, and the metric modules import their networks only when they compute.
 
 from __future__ import annotations
 
-import difflib
 from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from kfbench.errors import KfbenchError
-from kfbench.registry import import_factory
+from kfbench.registry import Registry, close_matches
 
 if TYPE_CHECKING:
     from kfbench.metrics.base import Metric
@@ -39,36 +38,28 @@ METRICS_TABLE = {
 
 
 @cache
-def registered() -> dict[str, str]:
-    """Every metric name and its ``module:Class``: kfbench's, then those of installed packages' entry points."""
-    table = dict(METRICS_TABLE)
+def registered() -> Registry[type[Metric]]:
+    """Every metric (lazy ``module:Class``): kfbench's, then those of installed packages' entry points."""
+    registry: Registry[type[Metric]] = Registry("metric")
+    for name, spec in METRICS_TABLE.items():
+        registry.register(name, spec, origin=f"{spec} in kfbench/metrics/registry.py", lazy=True)
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        if point.name in table:
-            raise KfbenchError(
-                f"metric '{point.name}' is registered twice: {table[point.name]} and {point.value} "
-                f"(entry point of {point.dist.name if point.dist else 'an installed package'}); "
-                "uninstall one or rename its entry point"
-            )
-        table[point.name] = point.value
-    return table
+        package = point.dist.name if point.dist else "an installed package"
+        registry.register(point.name, point.value, origin=f"{point.value}, entry point of {package}", lazy=True)
+    return registry
 
 
 def metric_names() -> tuple[str, ...]:
-    """The registered metric names, in report order."""
-    return tuple(registered())
+    """The registered metric names, in report order: kfbench's as in METRICS_TABLE, then the entry points'."""
+    plugins = [n for n in registered().names() if n not in METRICS_TABLE]
+    return (*METRICS_TABLE, *plugins)
 
 
 def check_names(names: tuple[str, ...] | list[str]) -> None:
     """One line naming each unknown metric, with the nearest registered names."""
     unknown = [n for n in names if n not in registered()]
     if unknown:
-        hints = [
-            f" (did you mean {', '.join(close)}?)"
-            if (close := difflib.get_close_matches(n, metric_names(), n=2))
-            else ""
-            for n in unknown
-        ]
-        listed = ", ".join(f"'{n}'{hint}" for n, hint in zip(unknown, hints))
+        listed = "; ".join(f"'{n}'{close_matches(n, list(metric_names()))}" for n in unknown)
         raise KfbenchError(f"unknown metric(s) {listed}; valid: {', '.join(metric_names())} (kfbench list metrics)")
 
 
@@ -78,16 +69,11 @@ def metric_class(name: str) -> type[Metric]:
     from kfbench.metrics.base import Metric
 
     check_names([name])
-    spec = registered()[name]
-    try:
-        cls = import_factory(spec)
-    except (ImportError, AttributeError) as exc:
-        raise KfbenchError(
-            f"metric '{name}' names {spec}, which cannot be imported ({exc}); fix or uninstall it"
-        ) from None
+    cls = registered().get(name)
     if not (isinstance(cls, type) and issubclass(cls, Metric)) or cls.name != name:
         raise KfbenchError(
-            f"metric '{name}' names {spec}, which is not a kfbench.metrics.base.Metric subclass with name = '{name}'"
+            f"metric '{name}' ({registered().origin(name)}) is not a kfbench.metrics.base.Metric subclass "
+            f"with name = '{name}'"
         )
     return cls
 
