@@ -44,7 +44,7 @@ I3D_SIZE = 224
 BN_EPS = {"port": 1e-5, "tensorflow": 1e-3}
 
 
-def _same_pad(x: torch.Tensor, kernel: Sequence[int], stride: Sequence[int]) -> torch.Tensor:
+def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
     """Zero padding so that a strided window covers the input like TF's 'SAME'."""
     pads: list[int] = []
     for dim in (2, 1, 0):  # F.pad takes the last dimension first: W, H, T
@@ -61,7 +61,7 @@ class Unit3D(nn.Module):
         self, cin: int, cout: int, kernel: list[int], stride: Sequence[int] = (1, 1, 1), *, logits: bool = False
     ):
         super().__init__()
-        self.kernel, self.stride, self.relu = kernel, stride, not logits
+        self.kernel, self.stride, self.relu = list(kernel), list(stride), not logits  # lists: TorchScript types them
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
         self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=BN_EPS["port"], momentum=0.001)
 
