@@ -6,9 +6,10 @@ With each of two checkouts in turn (the same absolute paths both times, so that 
 method's PNG frames (largest difference in uint8 levels) and results.csv (byte for byte, then by value
 with the columns that hold times left out).
 
-    python scripts/same_outputs.py OLD_CHECKOUT NEW_CHECKOUT WORK_FOLDER
+    python scripts/same_outputs.py OLD_CHECKOUT NEW_CHECKOUT WORK_FOLDER [--reuse-old]
 
-e.g. with the old code exported from git: ``git archive 64c104d | tar -x -C /tmp/kf-old``.
+e.g. with the old code exported from git: ``git archive 64c104d | tar -x -C /tmp/kf-old``. ``--reuse-old``
+keeps WORK_FOLDER/old from an earlier comparison (the old checkout's outputs do not change).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def compare(old: Path, new: Path) -> bool:
 def main() -> int:
     old_checkout, new_checkout, work = (Path(a).resolve() for a in sys.argv[1:4])
     scratch = work / "scratch"
-    for tag, checkout in (("new", new_checkout), ("old", old_checkout)):
+    reuse_old = "--reuse-old" in sys.argv[4:] and (work / "old").is_dir()
+    for tag, checkout in (("new", new_checkout), *(() if reuse_old else (("old", old_checkout),))):
         shutil.rmtree(scratch, ignore_errors=True)
         produce(checkout, scratch)
         shutil.rmtree(work / tag, ignore_errors=True)
