@@ -12,16 +12,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "kfbench"
 
-# Cycles known when this test was written, each with who is removing it; any other cycle fails.
-KNOWN = {
-    frozenset(
-        {"kfbench.bench.measure", "kfbench.methods.keyframe.bench"}
-    ): "the bench package rework on branch registry (issue 23 part 3)",
-}
+# Cycles known and being removed, each with who is removing it; any other cycle fails. (The last one,
+# kfbench.bench.measure <-> kfbench.methods.keyframe.bench, went with the bench package rework, issue 23.)
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -123,8 +118,3 @@ def test_the_reader_finds_function_local_and_relative_imports(tmp_path):
 def test_no_import_cycles():
     unknown = [c for c in cycles() if frozenset(c) not in KNOWN]
     assert not unknown, "import cycles: " + "; ".join(" <-> ".join(c) for c in unknown)
-
-
-@pytest.mark.xfail(strict=False, reason="; ".join(f"{' <-> '.join(sorted(c))}: {why}" for c, why in KNOWN.items()))
-def test_the_known_cycles_are_gone():
-    assert not [c for c in cycles() if frozenset(c) in KNOWN]
