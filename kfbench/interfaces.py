@@ -28,18 +28,19 @@ class Interpolator(ABC):
     name: str = ""
     options: dict[str, Any] = {}
     takes_prompt: bool = False  # text-conditioned methods: interpolate's prompt reaches _interpolate
-    tiny_models: str = ""  # (folder: Path) -> dict[str, Path]: the family's tiny random models in their real formats
-    random_weights: str = (
-        ""  # (name, options, size, seed) -> kfbench.bench.subject.Subject: the method on random weights
-    )
-    random_models: str = ""  # dict[str, kfbench.bench.randomweights.RandomModel]: its real-size networks and counts
-    bench: str = ""  # kfbench.bench.measure.BenchHooks: `kfbench bench -m NAME` on the method's own weights
-    flops: str = (
-        ""  # (name, options, num_frames) -> row dict: calls and FLOPs of one video on the meta device, no weights
-    )
-    bench_levers: bool = (
-        False  # `kfbench bench --suite` applies the SVD family's GPU levers (kfbench.methods.svd.levers)
-    )
+    # The family's declarations (docs/adding-a-method.md):
+    # (folder: Path) -> dict[str, Path]: the family's tiny random models in their real formats
+    tiny_models: str = ""
+    # (name, options, size, seed) -> kfbench.bench.randommethods.Subject: the method on random weights
+    random_weights: str = ""
+    # dict[str, kfbench.bench.randomweights.RandomModel]: its real-size networks and their published counts
+    random_models: str = ""
+    # kfbench.bench.measure.BenchHooks: `kfbench bench -m NAME` on the method's own weights
+    bench: str = ""
+    # (name, options, num_frames) -> row dict: calls and FLOPs of one video on the meta device, no weights
+    flops: str = ""
+    # `kfbench bench --suite` applies the SVD family's GPU levers (kfbench.methods.svd.levers)
+    bench_levers: bool = False
 
     def __init__(self) -> None:
         self.stats: dict[str, Any] = {}

@@ -6,9 +6,11 @@ With each of two checkouts in turn (the same absolute paths both times, so that 
 method's PNG frames (largest difference in uint8 levels) and results.csv (byte for byte, then by value
 with the columns that hold times left out).
 
-    python scripts/same_outputs.py OLD_CHECKOUT NEW_CHECKOUT WORK_FOLDER
+    python scripts/same_outputs.py OLD_CHECKOUT NEW_CHECKOUT WORK_FOLDER [--reuse-old]
 
-e.g. with the old code exported from git: ``git archive 64c104d | tar -x -C /tmp/kf-old``.
+e.g. with the old code exported from git: ``git archive 64c104d | tar -x -C /tmp/kf-old``. ``--reuse-old``
+keeps WORK_FOLDER/old from an earlier comparison (the old checkout's outputs do not change); ``--compare-only``
+compares WORK_FOLDER/old and WORK_FOLDER/new as they are.
 """
 
 from __future__ import annotations
@@ -99,12 +101,26 @@ def digests(folder: Path) -> dict[str, str]:
     }
 
 
+def same_safetensors(a: Path, b: Path) -> bool:
+    """Equal tensors and metadata (safetensors may write the metadata in another order from one process to the next)."""
+    import torch
+    from safetensors import safe_open
+
+    with safe_open(str(a), "pt") as x, safe_open(str(b), "pt") as y:
+        if x.metadata() != y.metadata() or set(x.keys()) != set(y.keys()):
+            return False
+        return all(torch.equal(x.get_tensor(k), y.get_tensor(k)) for k in x.keys())
+
+
 def compare(old: Path, new: Path) -> bool:
     same = True
     a, b = digests(old / "models"), digests(new / "models")
     differing = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    print(f"tiny model files: {len(a)} vs {len(b)}, differing: {differing or 'none'}")
-    same &= not differing
+    print(f"tiny model files: {len(a)} vs {len(b)}, differing bytes: {differing or 'none'}")
+    for name in differing:
+        equal = name.endswith(".safetensors") and same_safetensors(old / "models" / name, new / "models" / name)
+        print(f"  {name}: {'same tensors and metadata (header order differs)' if equal else 'DIFFERENT'}")
+        same &= equal
     for method in METHODS:
         frames_a = sorted((old / "runs" / "synthetic" / method).rglob("*.png"))
         frames_b = sorted((new / "runs" / "synthetic" / method).rglob("*.png"))
@@ -132,7 +148,10 @@ def compare(old: Path, new: Path) -> bool:
 def main() -> int:
     old_checkout, new_checkout, work = (Path(a).resolve() for a in sys.argv[1:4])
     scratch = work / "scratch"
-    for tag, checkout in (("new", new_checkout), ("old", old_checkout)):
+    if "--compare-only" in sys.argv[4:]:
+        return 0 if compare(work / "old", work / "new") else 1
+    reuse_old = "--reuse-old" in sys.argv[4:] and (work / "old").is_dir()
+    for tag, checkout in (("new", new_checkout), *(() if reuse_old else (("old", old_checkout),))):
         shutil.rmtree(scratch, ignore_errors=True)
         produce(checkout, scratch)
         shutil.rmtree(work / tag, ignore_errors=True)

@@ -27,9 +27,7 @@ class Subject:
     method: Any
     network: nn.Module | tuple[nn.Module, ...]  # the denoiser/synthesis network(s) whose forwards are timed
     calls_key: str  # the method.stats entry counting its calls
-    calls_per_video: Callable[[int], int] | None = (
-        None  # network calls of one video of num_frames, by the pipeline's rules
-    )
+    calls_per_video: Callable[[int], int] | None = None  # calls of one video of num_frames, by the pipeline's rules
     call_flops: Callable[[int], int] | None = None  # FLOPs of one call at num_frames, counted on the meta device
     flops_source: str = "FlopCounterMode on the meta device (attention matmuls included)"  # how call_flops counts
 
