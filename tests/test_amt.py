@@ -1,4 +1,4 @@
-"""AMT: the release's checkpoint layout and container, the networks against vbench's copy of the release's, the method."""
+"""AMT: the release's checkpoint layout and container, the networks against vbench's copy of them, the method."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.amt.network import AMT, VARIANTS
 from kfbench.methods.amt.weights import expected_layout, load_amt, save_release_format
 
-pytest.importorskip("vbench.third_party.amt.networks.blocks.raft", reason="vbench (ships AMT's networks) is not installed")
+pytest.importorskip(
+    "vbench.third_party.amt.networks.blocks.raft", reason="vbench (ships AMT's networks) is not installed"
+)
 
 PARAMETERS = {"AMT-S": 2_990_543, "AMT-L": 12_935_367, "AMT-G": 30_638_919}
 SLOW_VARIANTS = [pytest.param(v, marks=pytest.mark.slow) for v in ("AMT-L", "AMT-G")]
@@ -81,7 +83,9 @@ def test_release_checkpoint_and_a_ddp_one_load(tmp_path):
 
 def test_wrong_variant_names_the_one_the_file_is(tmp_path):
     path = save_release_format(AMT(VARIANTS["AMT-S"]), tmp_path / "amt-s.pth")
-    with pytest.raises(KfbenchError, match=r"is not an AMT-G checkpoint: .*missing: .*; it is an AMT-S file: pass --variant AMT-S"):
+    with pytest.raises(
+        KfbenchError, match=r"is not an AMT-G checkpoint: .*missing: .*; it is an AMT-S file: pass --variant AMT-S"
+    ):
         kfbench.create_method("amt", checkpoint=str(path), variant="AMT-G")
 
 

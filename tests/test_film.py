@@ -219,8 +219,15 @@ class CrossFade(torch.nn.Module):
 
 @pytest.mark.parametrize(
     "schedule, num_frames, calls, passes",
-    [("greedy", 25, 23, 5), ("uniform", 25, 23, 3), ("recursive", 17, 15, 4), ("greedy", 17, 15, 4), ("greedy", 2, 0, 0),
-     ("recursive", 25, 31, 6), ("recursive", 4, 3, 2)],
+    [
+        ("greedy", 25, 23, 5),
+        ("uniform", 25, 23, 3),
+        ("recursive", 17, 15, 4),
+        ("greedy", 17, 15, 4),
+        ("greedy", 2, 0, 0),
+        ("recursive", 25, 31, 6),
+        ("recursive", 4, 3, 2),
+    ],
 )
 def test_each_schedule_puts_every_frame_at_its_time(film_file, schedule, num_frames, calls, passes):
     method = kfbench.create_method("film", checkpoint=str(film_file), schedule=schedule, batch_size=8)

@@ -14,7 +14,9 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.rife.network import VERSIONS, IFNet
 from kfbench.methods.rife.weights import expected_layout, load_rife, save_release_format
 
-ccvfi_arch = pytest.importorskip("ccvfi.arch.ifnet_arch", reason="ccvfi (the RIFE v4.26 heavy reference) is not installed")
+ccvfi_arch = pytest.importorskip(
+    "ccvfi.arch.ifnet_arch", reason="ccvfi (the RIFE v4.26 heavy reference) is not installed"
+)
 
 
 def release_layout(head: int) -> dict[str, tuple[int, ...]]:
@@ -33,8 +35,12 @@ def release_layout(head: int) -> dict[str, tuple[int, ...]]:
                    f"{block}.conv0.1.0.weight": (width, width // 2, 3, 3), f"{block}.conv0.1.0.bias": (width,),
                    f"{block}.lastconv.0.weight": (width, 52, 4, 4), f"{block}.lastconv.0.bias": (52,)}  # fmt: skip
         for j in range(8):
-            layout |= {f"{block}.convblock.{j}.conv.weight": (width, width, 3, 3), f"{block}.convblock.{j}.conv.bias": (width,),
-                       f"{block}.convblock.{j}.beta": (1, width, 1, 1)}  # fmt: skip
+            res = f"{block}.convblock.{j}"
+            layout |= {
+                f"{res}.conv.weight": (width, width, 3, 3),
+                f"{res}.conv.bias": (width,),
+                f"{res}.beta": (1, width, 1, 1),
+            }
     return layout
 
 
@@ -58,7 +64,9 @@ def reference():
     network = ccvfi_arch.IFNet().eval()
     with torch.no_grad():
         for name, value in network.named_parameters():  # scale-preserving draws, so flows and masks vary
-            value.copy_(torch.randn_like(value) * (value[0].numel() ** -0.5 if value.dim() > 1 else 0.1) + name.endswith("beta"))
+            value.copy_(
+                torch.randn_like(value) * (value[0].numel() ** -0.5 if value.dim() > 1 else 0.1) + name.endswith("beta")
+            )
     return network
 
 
@@ -79,8 +87,8 @@ def release_frame(network, first: np.ndarray, last: np.ndarray, t: float) -> np.
     [16, 8, 4, 2, 1], crop, ``(mid * 255).byte()``."""
     h, w, _ = first.shape
     ph, pw = ((h - 1) // 128 + 1) * 128, ((w - 1) // 128 + 1) * 128
-    images = [torch.nn.functional.pad(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255.0, (0, pw - w, 0, ph - h))
-              for x in (first, last)]  # fmt: skip
+    images = [torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255.0 for x in (first, last)]
+    images = [torch.nn.functional.pad(x, (0, pw - w, 0, ph - h)) for x in images]
     with torch.inference_mode():
         mid = network(torch.cat(images, 1), t, [16, 8, 4, 2, 1])
     return (mid[0] * 255.0).byte().permute(1, 2, 0).numpy()[:h, :w]
@@ -127,7 +135,9 @@ def test_unprefixed_safetensors_and_extra_keys_load_as_the_release_does(tmp_path
 
 
 def test_wrong_version_names_the_one_the_file_fits(heavy_file, tmp_path):
-    with pytest.raises(KfbenchError, match=r"is not a RIFE 4.25 flownet.pkl: 7 wrong shape: .*; it fits --version 4.26-heavy"):
+    with pytest.raises(
+        KfbenchError, match=r"is not a RIFE 4.25 flownet.pkl: 7 wrong shape: .*; it fits --version 4.26-heavy"
+    ):
         kfbench.create_method("rife", checkpoint=str(heavy_file))
     torch.save({"module.block0.conv0.0.0.weight": torch.zeros(1)}, tmp_path / "other.pkl")
     with pytest.raises(KfbenchError, match=r"missing: .*pass Practical-RIFE's train_log/flownet.pkl"):

@@ -23,7 +23,9 @@ def test_recursive_bisection_keeps_the_frame_nearest_each_grid_time(num_frames):
     assert span & (span - 1) == 0 and span >= num_frames - 1 and (span == 1 or span // 2 < num_frames - 1)
     made = {0, span}
     for steps in schedule.rounds:  # every call at t = 0.5 between two frames already made
-        assert all(s.time == 0.5 and s.left in made and s.right in made and s.target * 2 == s.left + s.right for s in steps)
+        assert all(
+            s.time == 0.5 and s.left in made and s.right in made and s.target * 2 == s.left + s.right for s in steps
+        )
         made |= {s.target for s in steps}
     assert set(schedule.kept) <= made and schedule.kept == sorted(set(schedule.kept))
     for i, j in enumerate(schedule.kept):  # nearest in exact arithmetic, the earlier on a tie
@@ -43,16 +45,35 @@ def test_uniform_and_greedy_return_every_grid_frame():
 def weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vfi-weights")
     torch.manual_seed(3)
-    return {"rife": save_rife(IFNet(), folder / "train_log" / "flownet.pkl"), "amt": save_amt(AMT(), folder / "amt-s.pth")}
+    return {
+        "rife": save_rife(IFNet(), folder / "train_log" / "flownet.pkl"),
+        "amt": save_amt(AMT(), folder / "amt-s.pth"),
+    }
 
 
 def test_rife_and_amt_run_evaluate_and_report(weights, tmp_path):
     out = tmp_path / "runs"
-    small = ("-d", "synthetic", "--num-pairs", "1", "--num-frames", "4", "--height", "128", "--width", "128", "--quiet", "--out", out)
+    small = (
+        "-d",
+        "synthetic",
+        "--num-pairs",
+        "1",
+        "--num-frames",
+        "4",
+        "--height",
+        "128",
+        "--width",
+        "128",
+        "--quiet",
+        "--out",
+        out,
+    )
     for method, extra in (("rife", ("--schedule", "recursive")), ("amt", ())):
         code, _, err = run_main("run", "-m", method, "--checkpoint", weights[method], *extra, *small)
         assert code == 0, err
-    rife, amt = (json.loads(next((out / "synthetic" / m).iterdir()).joinpath("meta.json").read_text()) for m in ("rife", "amt"))
+    rife, amt = (
+        json.loads(next((out / "synthetic" / m).iterdir()).joinpath("meta.json").read_text()) for m in ("rife", "amt")
+    )
     assert rife["options"]["schedule"] == "recursive" and amt["options"]["schedule"] == "uniform"
     assert rife["stats"] == {"rife_calls": 3, "rife_forward_passes": 2}  # 1/2, then 1/4 and 3/4
     assert rife["frame_times"] == [0, 0.25, 0.75, 1]  # the frames nearest 1/3 and 2/3, at the times they show

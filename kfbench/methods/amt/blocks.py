@@ -22,7 +22,9 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     ys = torch.linspace(-1.0, 1.0, height).view(1, 1, height, 1).expand(batch, -1, -1, width)
     grid = torch.cat([xs, ys], 1).to(image)
     scaled = torch.cat([flow[:, 0:1] / ((width - 1.0) / 2.0), flow[:, 1:2] / ((height - 1.0) / 2.0)], 1)
-    return F.grid_sample(image, (grid + scaled).permute(0, 2, 3, 1), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(
+        image, (grid + scaled).permute(0, 2, 3, 1), mode="bilinear", padding_mode="border", align_corners=True
+    )
 
 
 def conv_prelu(cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1) -> nn.Sequential:
@@ -41,7 +43,9 @@ class Bottleneck(nn.Module):
         self.conv2 = nn.Conv2d(cout // 4, cout // 4, 3, stride, 1)
         self.conv3 = nn.Conv2d(cout // 4, cout, 1)
         self.norm1, self.norm2, self.norm3 = (nn.InstanceNorm2d(c) for c in (cout // 4, cout // 4, cout))
-        self.downsample = None if stride == 1 else nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.InstanceNorm2d(cout))
+        self.downsample = (
+            None if stride == 1 else nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.InstanceNorm2d(cout))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.norm1(self.conv1(x)))
@@ -58,7 +62,9 @@ class Residual(nn.Module):
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
         self.norm1, self.norm2 = nn.InstanceNorm2d(cout), nn.InstanceNorm2d(cout)
-        self.downsample = None if stride == 1 else nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.InstanceNorm2d(cout))
+        self.downsample = (
+            None if stride == 1 else nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.InstanceNorm2d(cout))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.norm1(self.conv1(x)))
@@ -106,7 +112,9 @@ def sample_pixels(volume: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     """grid_sample at pixel coordinates (align_corners=True, zero outside)."""
     height, width = volume.shape[-2:]
     x, y = coords.split([1, 1], dim=-1)
-    return F.grid_sample(volume, torch.cat([2 * x / (width - 1) - 1, 2 * y / (height - 1) - 1], dim=-1), align_corners=True)
+    return F.grid_sample(
+        volume, torch.cat([2 * x / (width - 1) - 1, 2 * y / (height - 1) - 1], dim=-1), align_corners=True
+    )
 
 
 class BidirCorrelation:
@@ -115,7 +123,9 @@ class BidirCorrelation:
     def __init__(self, fmap0: torch.Tensor, fmap1: torch.Tensor, levels: int, radius: int) -> None:
         self.levels, self.radius = levels, radius
         batch, dim, height, width = fmap0.shape
-        corr = torch.matmul(fmap0.view(batch, dim, height * width).transpose(1, 2), fmap1.view(batch, dim, height * width))
+        corr = torch.matmul(
+            fmap0.view(batch, dim, height * width).transpose(1, 2), fmap1.view(batch, dim, height * width)
+        )
         corr = corr.view(batch, height, width, 1, height, width) / torch.sqrt(torch.tensor(dim).float())
         forward = corr.reshape(batch * height * width, 1, height, width)
         backward = corr.permute(0, 4, 5, 3, 1, 2).reshape(batch * height * width, 1, height, width)
@@ -132,7 +142,10 @@ class BidirCorrelation:
         outputs = []
         for coords, pyramid in ((coords0, self.pyramid), (coords1, self.pyramid_t)):
             centres = coords.permute(0, 2, 3, 1).reshape(batch * height * width, 1, 1, 2)
-            looked = [sample_pixels(pyramid[i], centres / 2**i + delta).view(batch, height, width, -1) for i in range(self.levels)]
+            looked = [
+                sample_pixels(pyramid[i], centres / 2**i + delta).view(batch, height, width, -1)
+                for i in range(self.levels)
+            ]
             outputs.append(torch.cat(looked, dim=-1).permute(0, 3, 1, 2).contiguous().float())
         return outputs[0], outputs[1]
 
@@ -162,7 +175,9 @@ class UpdateBlock(nn.Module):
 
     @staticmethod
     def head(cin: int, hidden: int, cout: int) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(cin, hidden, 3, padding=1), nn.LeakyReLU(0.1, True), nn.Conv2d(hidden, cout, 3, padding=1))
+        return nn.Sequential(
+            nn.Conv2d(cin, hidden, 3, padding=1), nn.LeakyReLU(0.1, True), nn.Conv2d(hidden, cout, 3, padding=1)
+        )
 
     def forward(self, net: torch.Tensor, flow: torch.Tensor, corr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.scale is not None:
@@ -212,7 +227,10 @@ class Pyramid(nn.Module):
         previous = 3
         for index, width in enumerate(channels, 1):
             kernel = 7 if large and index == 1 else 3
-            self.add_module(f"pyramid{index}", nn.Sequential(conv_prelu(previous, width, kernel, 2, kernel // 2), conv_prelu(width, width)))
+            self.add_module(
+                f"pyramid{index}",
+                nn.Sequential(conv_prelu(previous, width, kernel, 2, kernel // 2), conv_prelu(width, width)),
+            )
             previous = width
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -232,11 +250,15 @@ class Decoder(nn.Module):
 
     def __init__(self, width: int, inputs: int, outputs: int, side: int) -> None:
         super().__init__()
-        self.convblock = nn.Sequential(conv_prelu(inputs, width), ResBlock(width, side), nn.ConvTranspose2d(width, outputs, 4, 2, 1))
+        self.convblock = nn.Sequential(
+            conv_prelu(inputs, width), ResBlock(width, side), nn.ConvTranspose2d(width, outputs, 4, 2, 1)
+        )
 
     def first(self, f0: torch.Tensor, f1: torch.Tensor, embt: torch.Tensor) -> torch.Tensor:
         height, width = f0.shape[2:]
         return self.convblock(torch.cat([f0, f1, embt.repeat(1, 1, height, width)], 1))
 
-    def refine(self, ft: torch.Tensor, f0: torch.Tensor, f1: torch.Tensor, flow0: torch.Tensor, flow1: torch.Tensor) -> torch.Tensor:
+    def refine(
+        self, ft: torch.Tensor, f0: torch.Tensor, f1: torch.Tensor, flow0: torch.Tensor, flow1: torch.Tensor
+    ) -> torch.Tensor:
         return self.convblock(torch.cat([ft, warp(f0, flow0), warp(f1, flow1), flow0, flow1], 1))

@@ -48,7 +48,9 @@ class AmtInterpolator(FrameInterpolator):
         if variant not in VARIANTS:
             raise KfbenchError(f"unknown AMT variant '{variant}'; valid: {', '.join(VARIANTS)}")
         if not (0 < scale <= 1 and (ALIGN / scale).is_integer()):
-            raise KfbenchError(f"AMT scale must be in (0, 1] with 16 / scale a whole number (1, 0.5, 0.25, ...), got {scale}")
+            raise KfbenchError(
+                f"AMT scale must be in (0, 1] with 16 / scale a whole number (1, 0.5, 0.25, ...), got {scale}"
+            )
         super().__init__(schedule=schedule, device=device, dtype="float32", batch_size=batch_size)
         if checkpoint is None and network is None:
             raise KfbenchError(

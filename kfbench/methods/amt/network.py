@@ -71,7 +71,9 @@ class AMT(nn.Module):
         super().__init__()
         self.config = config
         c, n, skip = config.channels, config.num_flows, config.skip
-        self.feat_encoder = FeatureEncoder(config.encoder_stem, config.encoder_stages, config.encoder_output, config.bottleneck)
+        self.feat_encoder = FeatureEncoder(
+            config.encoder_stem, config.encoder_stages, config.encoder_output, config.bottleneck
+        )
         self.encoder = Pyramid(c, config.large_pyramid)
         self.decoder4 = Decoder(2 * c[3], 2 * c[3] + 1, c[2] + 4, skip)
         self.decoder3 = Decoder(3 * c[2], 3 * c[2] + 4, c[1] + 4, skip)
@@ -85,13 +87,17 @@ class AMT(nn.Module):
             self.update3_high = self.update_block(c[1], None)
             self.update2_high = self.update_block(c[0], None)
         k = config.comb_kernel
-        self.comb_block = nn.Sequential(nn.Conv2d(3 * n, 6 * n, k, 1, k // 2), nn.PReLU(6 * n), nn.Conv2d(6 * n, 3, k, 1, k // 2))
+        self.comb_block = nn.Sequential(
+            nn.Conv2d(3 * n, 6 * n, k, 1, k // 2), nn.PReLU(6 * n), nn.Conv2d(6 * n, 3, k, 1, k // 2)
+        )
 
     def update_block(self, cdim: int, scale: float | None) -> UpdateBlock:
         hidden, flow_dim, corr_dim, fc_dim, corr_dim2 = self.config.update
         return UpdateBlock(cdim, hidden, flow_dim, corr_dim, fc_dim, CORR_PLANES, corr_dim2, scale)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, embt: torch.Tensor, scale_factor: float = 1.0) -> torch.Tensor:
+    def forward(
+        self, img0: torch.Tensor, img1: torch.Tensor, embt: torch.Tensor, scale_factor: float = 1.0
+    ) -> torch.Tensor:
         """``embt``: B x 1 x 1 x 1 times; ``scale_factor``: the release's inference scale (flows at that resolution)."""
         mean = torch.cat([img0, img1], 2).mean(1, keepdim=True).mean(2, keepdim=True).mean(3, keepdim=True)
         img0, img1 = img0 - mean, img1 - mean
@@ -115,7 +121,9 @@ class AMT(nn.Module):
             update = getattr(self, f"update{level}_low" if self.config.high_res_updates else f"update{level}")
             flow0, flow1, ft, corr = self.lookup_update(update, corr_fn, coord, flow0, flow1, ft, embt, downsample)
             if self.config.high_res_updates:
-                delta_ft, delta = getattr(self, f"update{level}_high")(ft, torch.cat([flow0, flow1], 1), resize(corr, downsample))
+                delta_ft, delta = getattr(self, f"update{level}_high")(
+                    ft, torch.cat([flow0, flow1], 1), resize(corr, downsample)
+                )
                 ft, flow0, flow1 = ft + delta_ft, flow0 + delta[:, 0:2], flow1 + delta[:, 2:4]
 
         n = self.config.num_flows
@@ -154,7 +162,7 @@ class AMT(nn.Module):
         self, img0: torch.Tensor, img1: torch.Tensor, flow0: torch.Tensor, flow1: torch.Tensor, mask: torch.Tensor,
         residual: torch.Tensor, mean: torch.Tensor,
     ) -> torch.Tensor:  # fmt: skip
-        """Warp both frames by each flow pair, blend by its mask, add its residual; average and refine the candidates."""
+        """Warp both frames by each flow pair, blend by its mask, add its residual; average, refine the candidates."""
         batch, channels, height, width = flow0.shape
         n = channels // 2
         flows0, flows1 = flow0.reshape(-1, 2, height, width), flow1.reshape(-1, 2, height, width)

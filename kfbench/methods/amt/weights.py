@@ -36,7 +36,9 @@ def load_amt(path: str | Path, variant: str) -> AMT:
     problems = layout_problems(state, network.state_dict())
     if problems:
         others = [v for v in VARIANTS if v != variant and not layout_problems(state, expected_layout(v).state_dict())]
-        hint = f"it is an {others[0]} file: pass --variant {others[0]}" if others else "pass the release's amt-s/l/g.pth"
+        hint = (
+            f"it is an {others[0]} file: pass --variant {others[0]}" if others else "pass the release's amt-s/l/g.pth"
+        )
         raise KfbenchError(f"'{path}' is not an {variant} checkpoint: {'; '.join(problems)}; {hint}")
     network.load_state_dict(state, strict=True, assign=True)
     return network.float().eval()

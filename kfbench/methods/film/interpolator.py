@@ -50,7 +50,9 @@ class FilmInterpolator(FrameInterpolator):
                 "method 'film' needs its weights: pass --checkpoint PATH to the PyTorch port's film_net_fp32.pt "
                 "(or a file written by `kfbench convert-checkpoint --method film`)"
             )
-        self.use_network(network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code))
+        self.use_network(
+            network if network is not None else load_film(checkpoint, allow_torchscript_code=allow_torchscript_code)
+        )
 
     def predict(self, x0: torch.Tensor, x1: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         x0, box = pad_to_multiple(x0, self.network.config.align)

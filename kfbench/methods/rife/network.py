@@ -53,7 +53,9 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     xs = torch.linspace(-1.0, 1.0, width, device=flow.device, dtype=flow.dtype).view(1, 1, 1, width)
     ys = torch.linspace(-1.0, 1.0, height, device=flow.device, dtype=flow.dtype).view(1, 1, height, 1)
     grid = torch.cat([xs.expand(batch, 1, height, width), ys.expand(batch, 1, height, width)], 1)
-    scaled = torch.cat([flow[:, 0:1] / ((image.shape[3] - 1.0) / 2.0), flow[:, 1:2] / ((image.shape[2] - 1.0) / 2.0)], 1)
+    scaled = torch.cat(
+        [flow[:, 0:1] / ((image.shape[3] - 1.0) / 2.0), flow[:, 1:2] / ((image.shape[2] - 1.0) / 2.0)], 1
+    )
     sample_at = (grid + scaled).permute(0, 2, 3, 1).to(image.dtype)
     return F.grid_sample(image, sample_at, mode="bilinear", padding_mode="border", align_corners=True)
 
@@ -96,7 +98,9 @@ class IFBlock(nn.Module):
         super().__init__()
         self.conv0 = nn.Sequential(conv_lrelu(in_channels, width // 2), conv_lrelu(width // 2, width))
         self.convblock = nn.Sequential(*(ResConv(width) for _ in range(8)))
-        self.lastconv = nn.Sequential(nn.ConvTranspose2d(width, 4 * (4 + MASK_AND_FEATURE), 4, 2, 1), nn.PixelShuffle(2))
+        self.lastconv = nn.Sequential(
+            nn.ConvTranspose2d(width, 4 * (4 + MASK_AND_FEATURE), 4, 2, 1), nn.PixelShuffle(2)
+        )
 
     def forward(
         self, x: torch.Tensor, flow: torch.Tensor | None, scale: float
@@ -125,7 +129,7 @@ class IFNet(nn.Module):
         return [getattr(self, f"block{i}") for i in range(len(BLOCK_WIDTHS))]
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, time: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-        """``time``: one t per batch item; ``scale``: the release's flow scale (0.5 for 4K), blocks at 1/(16/scale) ..."""
+        """``time``: one t per batch item; ``scale``: the flow scale (0.5 for 4K): blocks at scale/16 .. scale."""
         batch, _, height, width = img0.shape
         t = time.to(img0.dtype).view(batch, 1, 1, 1).expand(batch, 1, height, width)
         f0, f1 = self.encode(img0), self.encode(img1)

@@ -41,7 +41,11 @@ def load_rife(path: str | Path, version: str) -> IFNet:
     problems = fitting(state, version)
     if problems:
         others = [v for v in VERSIONS if v != version and not fitting(state, v)]
-        hint = f"it fits --version {others[0]}" if others else "pass Practical-RIFE's train_log/flownet.pkl of 4.25 or 4.26"
+        hint = (
+            f"it fits --version {others[0]}"
+            if others
+            else "pass Practical-RIFE's train_log/flownet.pkl of 4.25 or 4.26"
+        )
         raise KfbenchError(f"'{path}' is not a RIFE {version} flownet.pkl: {'; '.join(problems)}; {hint}")
     network = expected_layout(version)
     network.load_state_dict({k: state[k] for k in network.state_dict()}, strict=True, assign=True)

@@ -64,10 +64,12 @@ class FrameInterpolator(Interpolator):
         return plan(self.schedule, num_frames)
 
     def output_times(self, num_frames: int) -> list[float]:
-        """The time each returned frame shows (the recursive schedule's j / 2^k where the frame count is not 2^k + 1)."""
+        """The time each returned frame shows (recursive schedule: j / 2^k where the frame count is not 2^k + 1)."""
         return self.plan(num_frames).times
 
-    def _interpolate(self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any) -> np.ndarray:
+    def _interpolate(
+        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+    ) -> np.ndarray:
         schedule = self.plan(num_frames)
         frames = {0: to_unit(first, self.device), schedule.positions - 1: to_unit(last, self.device)}
         passes = 0
@@ -96,7 +98,7 @@ def to_unit(image: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def to_uint8(frame: torch.Tensor, rounding: Rounding) -> np.ndarray:
-    """float 3 x H x W in [0, 1] -> uint8 H x W x 3: ``half-up`` (FILM's image writer) or ``truncate`` (x * 255 cast)."""
+    """float 3 x H x W in [0, 1] -> uint8 H x W x 3: ``half-up`` (FILM's image writer), ``truncate`` (x * 255 cast)."""
     scaled = frame * 255 + (0.5 if rounding == "half-up" else 0.0)
     return scaled.clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 

@@ -94,8 +94,10 @@ def bisection(num_frames: int) -> Plan:
     span = 1 << depth
     kept = [nearest_position(i, gaps, span) for i in range(num_frames)]
     needed = set(kept[1:-1])
-    levels = [[Step(p, p - half, p + half, 0.5) for p in range(half, span, 2 * half)]
-              for half in (span >> level for level in range(1, depth + 1))]  # coarse to fine
+    levels = [
+        [Step(p, p - half, p + half, 0.5) for p in range(half, span, 2 * half)]
+        for half in (span >> level for level in range(1, depth + 1))
+    ]  # coarse to fine
     for steps in reversed(levels):  # a frame's inputs lie on coarser levels
         needed.update(p for s in steps if s.target in needed for p in (s.left, s.right) if 0 < p < span)
     rounds = [[s for s in steps if s.target in needed] for steps in levels]

@@ -28,14 +28,14 @@ def read_tensors(file: Path, what: str) -> dict[str, torch.Tensor]:
 
 
 def without_prefix(state: dict[str, torch.Tensor], prefix: str = "module.") -> dict[str, torch.Tensor]:
-    """Keys without a wrapper's prefix (DataParallel/DistributedDataParallel save ``module.``) where every key has it."""
+    """Keys without a wrapper's prefix (DataParallel and DDP save ``module.``) where every key has it."""
     if state and all(k.startswith(prefix) for k in state):
         return {k[len(prefix) :]: v for k, v in state.items()}
     return state
 
 
 def layout_problems(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> list[str]:
-    """Missing, unexpected and wrongly shaped keys of ``state`` against ``expected``, one phrase per kind; [] if none."""
+    """Missing, unexpected and wrongly shaped keys of ``state`` against ``expected``, a phrase per kind ([] if none)."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [
