@@ -86,3 +86,16 @@ def test_rife_and_amt_run_evaluate_and_report(weights, tmp_path):
     table = (tmp_path / "report" / "table1.md").read_text()
     assert "| amt |" in table and "| rife † |" in table  # rife's bisection frames are marked as mapped by their times
     assert "rife on synthetic: native 4 frames per pair, mapped onto the 4-frame grid" in table
+
+
+def test_meta_device_flops_equal_those_counted_in_a_run(tmp_path):
+    """bench --flops-only counts one call on the meta device at the padded shape; a real run counts the same."""
+    from kfbench.methods.vfi.bench import flops_row
+
+    code, _, err = run_main("bench", "--suite", "tiny", "--methods", "rife", "--out", tmp_path, "--quiet")
+    assert code == 0, err
+    (row,) = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert row["calls"] == 1 and (row["height"], row["width"]) == (64, 96)  # padded to 128 x 128 inside
+    counted = flops_row("rife", {}, 3, 64, 96)
+    assert counted["flops_per_call"] == row["flops_per_call"] > 0 and counted["calls"] == 1
+    assert flops_row("rife", {}, 25, 256, 448)["calls"] == 23 and flops_row("film", {}, 25, 256, 448)["calls"] == 31

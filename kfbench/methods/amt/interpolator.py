@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -60,6 +60,10 @@ class AmtInterpolator(FrameInterpolator):
         self.variant, self.scale = variant, float(scale)
         self.multiple = int(ALIGN / scale)
         self.use_network(network if network is not None else load_amt(checkpoint, variant))
+
+    @classmethod
+    def random_model(cls, options: dict[str, Any]) -> str:
+        return str(options.get("variant", "AMT-S")).lower()
 
     def predict(self, x0: torch.Tensor, x1: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         x0, box = pad_to_multiple(x0, self.multiple, mode="replicate")

@@ -173,3 +173,8 @@ class AMT(nn.Module):
         candidates = masks * warp(frames0, flows0) + (1 - masks) * warp(frames1, flows1) + means + residuals
         candidates = candidates.reshape(batch, n, 3, height, width)
         return candidates.mean(1) + self.comb_block(candidates.view(batch, -1, height, width))
+
+
+def build(variant: str) -> AMT:
+    """The AMT ``variant`` (random initial weights)."""
+    return AMT(VARIANTS[variant])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -57,6 +57,10 @@ class RifeInterpolator(FrameInterpolator):
         self.version, self.scale = version, float(scale)
         self.multiple = max(128, int(128 / scale))
         self.use_network(network if network is not None else load_rife(checkpoint, version))
+
+    @classmethod
+    def random_model(cls, options: dict[str, Any]) -> str:
+        return "rife-4.26-heavy" if options.get("version") == "4.26-heavy" else "rife"
 
     def predict(self, x0: torch.Tensor, x1: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         x0, box = pad_to_multiple(x0, self.multiple, centre=False)

@@ -146,3 +146,8 @@ class IFNet(nn.Module):
             warped0, warped1 = warp(img0, flow[:, :2]), warp(img1, flow[:, 2:4])
         weight = torch.sigmoid(mask)
         return warped0 * weight + warped1 * (1 - weight)
+
+
+def build(version: str) -> IFNet:
+    """The IFNet of ``version`` (random initial weights)."""
+    return IFNet(VERSIONS[version])

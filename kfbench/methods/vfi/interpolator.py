@@ -56,6 +56,11 @@ class FrameInterpolator(Interpolator):
             dtype = "float16" if self.half_on_cuda and self.device.type == "cuda" else "float32"
         self.dtype: torch.dtype = getattr(torch, dtype)
 
+    @classmethod
+    def random_model(cls, options: dict[str, Any]) -> str:
+        """The kfbench.bench.randomweights model the method with ``options`` runs (random full-size weights)."""
+        return cls.family
+
     def use_network(self, network: nn.Module) -> None:
         """Run ``network`` (eval mode, on the method's device and dtype)."""
         self.network = network.to(self.device, self.dtype).eval()
