@@ -96,6 +96,7 @@ def test_meta_device_flops_equal_those_counted_in_a_run(tmp_path):
     assert code == 0, err
     (row,) = json.loads((tmp_path / "bench.json").read_text())["rows"]
     assert row["calls"] == 1 and (row["height"], row["width"]) == (64, 96)  # padded to 128 x 128 inside
-    counted = flops_row("rife", {}, 3, 64, 96)
+    counted = flops_row("rife", {}, 3, frame_size=(64, 96))
     assert counted["flops_per_call"] == row["flops_per_call"] > 0 and counted["calls"] == 1
-    assert flops_row("rife", {}, 25, 256, 448)["calls"] == 23 and flops_row("film", {}, 25, 256, 448)["calls"] == 31
+    assert flops_row("rife", {}, 25, frame_size=(256, 448))["calls"] == 23
+    assert flops_row("film", {}, 25, frame_size=(256, 448))["calls"] == 31

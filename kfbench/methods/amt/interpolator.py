@@ -25,18 +25,19 @@ class AmtInterpolator(FrameInterpolator):
     t = i / (num_frames - 1), as the release's ``demo_8x.py`` does. ``variant``: AMT-S, AMT-L or AMT-G (pass the
     matching ``amt-s.pth``, ``amt-l.pth``, ``amt-g.pth``). ``scale``: the release's ``scale_factor`` (its 2x demo
     lowers it to fit GPU memory; 16 / scale must be a whole number), 1 by default. The padded frame (times
-    ``scale``) must be at least 128 pixels each way. ``network`` (positional, not an option) replaces the
+    ``scale``) must be at least 128 pixels each way. ``network`` (a component, not an option) replaces the
     checkpoint, e.g. random full-size weights for `kfbench bench`. ``stats``: ``amt_calls``, ``amt_forward_passes``.
     """
 
     family = "amt"
+    tiny_models = "kfbench.methods.amt.weights:make_tiny_amt"
+    random_models = "kfbench.methods.amt.randomweights:RANDOM_MODELS"
     rounding = "truncate"
     half_on_cuda = False
 
     def __init__(
         self,
         network: AMT | None = None,
-        /,
         *,
         checkpoint: str | None = None,
         variant: Literal["AMT-S", "AMT-L", "AMT-G"] = "AMT-S",

@@ -50,3 +50,9 @@ def save_release_format(network: AMT, path: Path, epoch: int = 299) -> Path:
     optim = torch.optim.AdamW(network.parameters(), lr=2e-4, weight_decay=0.0).state_dict()
     torch.save(OrderedDict(epoch=epoch, state_dict=network.state_dict(), optim=optim), path)
     return path
+
+
+def make_tiny_amt(folder: Path, seed: int = 0) -> dict[str, Path]:
+    """Random-weight AMT-S at the real size (3.0 M parameters) as the release's amt-s.pth, for tests and demos."""
+    torch.manual_seed(seed)
+    return {"amt": save_release_format(AMT(VARIANTS["AMT-S"]), Path(folder) / "amt" / "amt-s.pth")}

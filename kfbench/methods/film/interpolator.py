@@ -30,7 +30,6 @@ class FilmInterpolator(FrameInterpolator):
     family = "film"
     rounding = "half-up"
     tiny_models = "kfbench.methods.film.weights:make_tiny_film"
-    random_weights = "kfbench.methods.film.randomweights:random_film_method"
     random_models = "kfbench.methods.film.randomweights:RANDOM_MODELS"
 
     def __init__(

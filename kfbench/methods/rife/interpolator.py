@@ -24,17 +24,18 @@ class RifeInterpolator(FrameInterpolator):
     t = i / (num_frames - 1), as the release's ``--multi`` does. ``version``: 4.25, 4.26 (one architecture) or
     4.26-heavy (16-channel Head features, as the ``ccvfi`` package's RIFE_IFNet_v426_heavy). ``dtype`` "auto" is
     float16 on CUDA (the release's ``--fp16``: the whole network in half precision) and float32 on CPU.
-    ``network`` (positional, not an option) replaces the checkpoint, e.g. random full-size weights for
+    ``network`` (a component, not an option) replaces the checkpoint, e.g. random full-size weights for
     `kfbench bench`. ``stats``: ``rife_calls``, ``rife_forward_passes``.
     """
 
     family = "rife"
+    tiny_models = "kfbench.methods.rife.weights:make_tiny_rife"
+    random_models = "kfbench.methods.rife.randomweights:RANDOM_MODELS"
     rounding = "truncate"
 
     def __init__(
         self,
         network: IFNet | None = None,
-        /,
         *,
         checkpoint: str | None = None,
         version: Literal["4.25", "4.26", "4.26-heavy"] = "4.25",

@@ -57,3 +57,9 @@ def save_release_format(network: IFNet, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({f"module.{k}": v for k, v in network.state_dict().items()}, path)
     return path
+
+
+def make_tiny_rife(folder: Path, seed: int = 0) -> dict[str, Path]:
+    """Random-weight RIFE 4.25 at the real size (5.7 M parameters) as the release's flownet.pkl, for tests and demos."""
+    torch.manual_seed(seed)
+    return {"rife": save_release_format(IFNet(VERSIONS["4.25"]), Path(folder) / "rife" / "flownet.pkl")}

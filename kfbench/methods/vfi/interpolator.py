@@ -20,6 +20,7 @@ from kfbench.errors import KfbenchError
 from kfbench.interfaces import Interpolator
 from kfbench.methods.vfi.schedules import SCHEDULES, Plan, plan
 from kfbench.utils.devices import resolve_device
+from kfbench.utils.dtypes import DTYPES
 from kfbench.utils.progress import track
 
 Box = tuple[int, int, int, int]
@@ -30,14 +31,16 @@ class FrameInterpolator(Interpolator):
     """Frames between two keyframes by a two-frame model under a schedule (``uniform``, ``recursive``, ``greedy``).
 
     ``stats`` counts ``<family>_calls`` (frames synthesised, one network evaluation each) and
-    ``<family>_forward_passes`` (batched forward passes). The models are deterministic: seed and
-    latents are unused. ``dtype`` "auto" is float16 on CUDA where the release runs half precision
+    ``<family>_forward_passes`` (batched forward passes). The models are deterministic and take no text:
+    seed, latents and prompt are unused. ``dtype`` "auto" is float16 on CUDA where the release runs half precision
     (``half_on_cuda``), float32 otherwise.
     """
 
     family: ClassVar[str] = ""
     rounding: ClassVar[Rounding] = "half-up"
     half_on_cuda: ClassVar[bool] = True
+    random_weights = "kfbench.methods.vfi.bench:random_method"
+    flops = "kfbench.methods.vfi.bench:flops_row"
 
     def __init__(self, *, schedule: str, device: str, dtype: str, batch_size: int) -> None:
         super().__init__()
@@ -54,7 +57,7 @@ class FrameInterpolator(Interpolator):
             raise KfbenchError(f"invalid device '{device}'; use auto, cpu, cuda or cuda:N") from None
         if dtype == "auto":
             dtype = "float16" if self.half_on_cuda and self.device.type == "cuda" else "float32"
-        self.dtype: torch.dtype = getattr(torch, dtype)
+        self.dtype: torch.dtype = DTYPES[dtype]
 
     @classmethod
     def random_model(cls, options: dict[str, Any]) -> str:
@@ -73,7 +76,14 @@ class FrameInterpolator(Interpolator):
         return self.plan(num_frames).times
 
     def _interpolate(
-        self, first: np.ndarray, last: np.ndarray, *, num_frames: int, seed: int, latents: Any
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        *,
+        num_frames: int,
+        seed: int,
+        latents: Any,
+        prompt: str | None = None,
     ) -> np.ndarray:
         schedule = self.plan(num_frames)
         frames = {0: to_unit(first, self.device), schedule.positions - 1: to_unit(last, self.device)}
