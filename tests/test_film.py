@@ -13,10 +13,10 @@ from safetensors.torch import load_file, save_file
 
 import kfbench
 from kfbench.errors import KfbenchError
-from kfbench.methods.film.interpolator import crop, pad_to_multiple
 from kfbench.methods.film.network import FilmConfig, FilmNet
-from kfbench.methods.film.schedules import plan
 from kfbench.methods.film.weights import expected_layout, load_film
+from kfbench.methods.vfi.interpolator import crop, pad_to_multiple
+from kfbench.methods.vfi.schedules import plan
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 
@@ -218,22 +218,31 @@ class CrossFade(torch.nn.Module):
 
 
 @pytest.mark.parametrize(
-    "schedule, num_frames, passes",
-    [("greedy", 25, 5), ("uniform", 25, 3), ("recursive", 17, 4), ("greedy", 17, 4), ("greedy", 2, 0)],
+    "schedule, num_frames, calls, passes",
+    [
+        ("greedy", 25, 23, 5),
+        ("uniform", 25, 23, 3),
+        ("recursive", 17, 15, 4),
+        ("greedy", 17, 15, 4),
+        ("greedy", 2, 0, 0),
+        ("recursive", 25, 31, 6),
+        ("recursive", 4, 3, 2),
+    ],
 )
-def test_each_schedule_puts_every_frame_at_its_time(film_file, schedule, num_frames, passes):
+def test_each_schedule_puts_every_frame_at_its_time(film_file, schedule, num_frames, calls, passes):
     method = kfbench.create_method("film", checkpoint=str(film_file), schedule=schedule, batch_size=8)
     method.network = CrossFade()
     first, last = keyframes(24, 32)
     frames = method.interpolate(first, last, num_frames=num_frames)
-    expected = kfbench.create_method("linear").interpolate(first, last, num_frames=num_frames)
-    assert frames.shape == expected.shape
-    assert np.abs(frames.astype(int) - expected).max() <= 1
-    assert method.stats == {"film_calls": num_frames - 2, "film_forward_passes": passes}
+    times = np.asarray(method.output_times(num_frames))[:, None, None, None]
+    expected = (1 - times) * first + times * last  # the cross-fade at each returned frame's recorded time
+    assert frames.shape == (num_frames, 24, 32, 3)
+    assert np.abs(frames - expected).max() <= 1
+    assert method.stats == {"film_calls": calls, "film_forward_passes": passes}
 
 
 def test_greedy_schedule_for_25_frames_follows_the_ports_script():
-    rounds = plan("greedy", 25)
+    rounds = plan("greedy", 25).rounds
     steps = [s for r in rounds for s in r]
     assert sorted(s.target for s in steps) == list(range(1, 24))
     assert [sorted(s.target for s in r) for r in rounds[:3]] == [[12], [6, 18], [3, 9, 15, 21]]
@@ -247,16 +256,14 @@ def test_greedy_schedule_for_25_frames_follows_the_ports_script():
     assert {s.target for s in steps if s.time > 0.6} == {14, 17}
 
 
-def test_recursive_is_greedy_for_dyadic_counts_and_refuses_others():
+def test_recursive_is_greedy_for_dyadic_counts():
     for k in range(1, 6):
         assert plan("recursive", 2**k + 1) == plan("greedy", 2**k + 1)
-        assert all(s.time == 0.5 for r in plan("recursive", 2**k + 1) for s in r)
-    with pytest.raises(KfbenchError, match="needs 2\\^k \\+ 1 frames.*got 25.*--schedule greedy"):
-        plan("recursive", 25)
+        assert all(s.time == 0.5 for r in plan("recursive", 2**k + 1).rounds for s in r)
 
 
 def test_uniform_predicts_every_frame_from_the_keyframes():
-    (steps,) = plan("uniform", 25)
+    (steps,) = plan("uniform", 25).rounds
     assert [(s.target, s.left, s.right) for s in steps] == [(i, 0, 24) for i in range(1, 24)]
     assert [s.time for s in steps] == [i / 24 for i in range(1, 24)]
 
@@ -285,7 +292,7 @@ def test_cli_run_on_synthetic_with_random_weights(film_file, tmp_path):
         "--num-pairs",
         "1",
         "--num-frames",
-        "3",
+        "4",
         "--height",
         "40",
         "--width",
@@ -297,7 +304,9 @@ def test_cli_run_on_synthetic_with_random_weights(film_file, tmp_path):
     assert result.returncode == 0, result.stderr
     (pair_dir,) = (tmp_path / "synthetic" / "film").iterdir()
     meta = json.loads((pair_dir / "meta.json").read_text())
-    assert meta["stats"] == {"film_calls": 1, "film_forward_passes": 1}
-    assert meta["options"]["schedule"] == "greedy"
+    # recursive bisection (the default) makes 1/4, 1/2, 3/4 and returns the frames nearest 1/3 and 2/3, times recorded
+    assert meta["stats"] == {"film_calls": 3, "film_forward_passes": 2}
+    assert meta["options"]["schedule"] == "recursive"
+    assert meta["frame_times"] == [0.0, 0.25, 0.75, 1.0]
     assert meta["size"] == {"height": 40, "width": 56}
-    assert len(list((pair_dir / "frames").iterdir())) == 3
+    assert len(list((pair_dir / "frames").iterdir())) == 4

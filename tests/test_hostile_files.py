@@ -83,7 +83,7 @@ SMALL_RUN = (
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
-@pytest.mark.parametrize("method", ["film", "dynamicrafter", "ours"])
+@pytest.mark.parametrize("method", ["film", "dynamicrafter", "ours", "rife", "amt"])
 def test_hostile_method_checkpoints_never_run(kind, method, tiny_models, tmp_path):
     marker = tmp_path / "marker"
     weights = HOSTILE[kind](tmp_path, marker)

@@ -34,7 +34,7 @@ from kfbench.bench.timing import NetworkTimer, keyframes, timed_video
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.levers import Levers, apply, fast, sweep
 from kfbench.presets import preset_files, read_toml
-from kfbench.registry import Registry, import_factory, method_class, method_presets, option_names
+from kfbench.registry import Registry, accepted_options, import_factory, method_class, method_presets, option_names
 from kfbench.utils.atomicio import write_text
 from kfbench.utils.dtypes import DTYPES
 
@@ -47,6 +47,7 @@ class Entry:
     options: dict[str, Any] = field(default_factory=dict)
     num_frames: int = 25
     extrapolate: bool = False  # time a 1-step and a 2-step video; extrapolate the per-call time to the whole video
+    frame_size: tuple[int, int] | None = None  # keyframes (height, width) for this entry (default: the suite's)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ def read_suite(path: Path) -> Suite:
     try:
         entries = tuple(
             Entry(
-                e["method"], dict(e.get("options", {})), int(e.get("num_frames", 25)), bool(e.get("extrapolate", False))
+                e["method"],
+                dict(e.get("options", {})),
+                int(e.get("num_frames", 25)),
+                bool(e.get("extrapolate", False)),
+                tuple(e["frame_size"]) if "frame_size" in e else None,
             )
             for e in data["entries"]
         )
@@ -178,7 +183,7 @@ def run_entry(entry: Entry, settings: Settings, size: Size, frame_size: tuple[in
         apply(subject.method.loaded(), dataclasses.replace(settings.levers, compile=settings.compile))
     build_s = time.perf_counter() - start
     method = subject.method
-    height, width = method.frame_size if getattr(method, "frame_size", None) else frame_size
+    height, width = method.frame_size if getattr(method, "frame_size", None) else entry.frame_size or frame_size
     frames = keyframes(entry.num_frames, height, width)
     per_call, flops_source = flops_per_call(subject, frames, entry.num_frames)
     compiled = is_svd and settings.compile
@@ -451,11 +456,15 @@ def count_only(suite: Suite) -> dict[str, Any]:
             "source": spec.source,
             "equal": count == spec.parameters,
         }
-    return {"suite": suite.name, "models": models, "rows": [flops_row(entry) for entry in suite.entries]}
+    rows = [flops_row(entry, entry.frame_size or suite.frame_size) for entry in suite.entries]
+    return {"suite": suite.name, "models": models, "rows": rows}
 
 
-def flops_row(entry: Entry) -> dict[str, Any]:
-    """Calls and FLOPs of one video on the meta device, by the family's ``flops`` hook (missing where it has none)."""
+def flops_row(entry: Entry, frame_size: tuple[int, int]) -> dict[str, Any]:
+    """Calls and FLOPs of one video on the meta device, by the family's ``flops`` hook (missing where it has none).
+
+    A hook that takes ``frame_size`` (methods without a frame size of their own) gets the entry's keyframe size.
+    """
     spec = getattr(method_class(entry.method), "flops", "")
     if not spec:
         return {
@@ -463,7 +472,9 @@ def flops_row(entry: Entry) -> dict[str, Any]:
             "flops": None,
             "flops_missing": "counted during a run (its forward is not run on the meta device)",
         }
-    return import_factory(spec)(entry.method, entry.options, entry.num_frames)
+    hook = import_factory(spec)
+    extra = {"frame_size": frame_size} if "frame_size" in accepted_options(hook) else {}
+    return hook(entry.method, entry.options, entry.num_frames, **extra)
 
 
 def format_flops_only(report: dict[str, Any]) -> str:

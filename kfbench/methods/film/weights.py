@@ -12,16 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.network import Conv, FilmNet
+from kfbench.methods.vfi.weights import layout_problems, read_tensors
 from kfbench.utils.hub import require_file
-from kfbench.utils.safeload import is_torchscript, load_weights_only, read_torchscript, run_torchscript, state_dict_of
+from kfbench.utils.safeload import is_torchscript, read_torchscript, run_torchscript
 from kfbench.utils.safetensorsio import save_safetensors
 
-_LISTED = 8
 WHAT = "FILM checkpoint"
 
 
@@ -31,32 +29,16 @@ def read_state_dict(path: str | Path, *, allow_torchscript_code: bool = False) -
     A TorchScript file is read as data; only ``allow_torchscript_code`` loads it with torch.jit.load (its code runs).
     """
     file = require_file(path, what=WHAT, flag="--checkpoint", source="option checkpoint")
-    if file.suffix == ".safetensors":
-        try:
-            return load_file(file)
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise KfbenchError(f"cannot read {WHAT} '{file}' as safetensors ({type(exc).__name__}: {exc})") from None
-    if is_torchscript(file):
+    if file.suffix != ".safetensors" and is_torchscript(file):
         if allow_torchscript_code:
             return dict(run_torchscript(file, WHAT).state_dict())
         return read_torchscript(file, WHAT)
-    return state_dict_of(load_weights_only(file, WHAT), WHAT, file)
+    return read_tensors(file, WHAT)
 
 
 def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], source: str) -> None:
     """Raise a KfbenchError listing missing, unexpected and wrongly shaped keys, if any."""
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}"
-        for k in sorted(set(state) & set(expected))
-        if state[k].shape != expected[k].shape
-    ]
-    problems = [
-        f"{len(items)} {label}: {', '.join(items[:_LISTED])}{', ...' if len(items) > _LISTED else ''}"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
-        if items
-    ]
+    problems = layout_problems(state, expected)
     if problems:
         raise KfbenchError(
             f"'{source}' is not a FILM (film_net Style) checkpoint: {'; '.join(problems)}; "
