@@ -71,12 +71,17 @@ def test_run_evaluate_report(toy_checkpoint, tmp_path):
     )
 
 
-def test_flops_only_and_convert(toy, toy_checkpoint, tmp_path):
+@pytest.mark.slow
+def test_flops_only(toy):
+    """Every family's random models are counted on the meta device for the table (a minute on 2 cores)."""
     code, stdout, err = run_main("bench", "--random-weights", "--flops-only", "-m", "toy-blend", "--num-frames", "5")
     assert code == 0, err
     assert "toy-conv: 84 / 84 (equal" in stdout  # its random model, counted on the meta device
     assert "toy-blend: 1 conv calls" in stdout  # 5 frames x 64 x 64 x 3 x 3 x 27 x 2 FLOPs = 3.318e-09 PFLOP
     assert "3.318e-09 PFLOP" in stdout
+
+
+def test_convert(toy, tmp_path):
     released = tmp_path / "released.pt"
     torch.save({k: v.clone() for k, v in torch.nn.Conv2d(3, 3, 3, padding=1).state_dict().items()}, released)
     code, stdout, err = run_main("convert-checkpoint", "--method", "toy-blend", released, tmp_path / "toy.safetensors")
