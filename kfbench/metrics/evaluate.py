@@ -250,7 +250,8 @@ def evaluate_store(
             if scorer.missing:
                 run_rows += scorer.compute(ctx) if grids else [ctx.row(scorer.name, missing_reason=scorer.missing)]
             elif not scorer.kept:
-                run_rows.append(ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found)))
+                why = scorer.unreadable or _nothing_to_score(scorer, found)
+                run_rows.append(ctx.row(scorer.name, missing_reason=why))
             else:
                 ctx.pairs = len(scorer.kept)
                 run_rows += scorer.compute(ctx)
