@@ -20,7 +20,6 @@ BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pret
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,7 @@ I3D_SIZE = 224
 BN_EPS = {"port": 1e-5, "tensorflow": 1e-3}
 
 
-def _same_pad(x: torch.Tensor, kernel: Sequence[int], stride: Sequence[int]) -> torch.Tensor:
+def _same_pad(x: torch.Tensor, kernel: list[int], stride: list[int]) -> torch.Tensor:
     """Zero padding so that a strided window covers the input like TF's 'SAME'."""
     pads: list[int] = []
     for dim in (2, 1, 0):  # F.pad takes the last dimension first: W, H, T
@@ -57,9 +56,10 @@ class Unit3D(nn.Module):
     """Conv3d ('SAME') + optional BatchNorm3d + optional ReLU."""
 
     def __init__(
-        self, cin: int, cout: int, kernel: list[int], stride: Sequence[int] = (1, 1, 1), *, logits: bool = False
+        self, cin: int, cout: int, kernel: list[int], stride: list[int] | None = None, *, logits: bool = False
     ):
         super().__init__()
+        stride = [1, 1, 1] if stride is None else stride  # a list: TorchScript types the attribute from its value
         self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
         self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=BN_EPS["port"], momentum=0.001)
