@@ -10,15 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
-from datatrees import frame
-from inprocess import run_main
-from metric_weights import save_random_inception
 from PIL import Image
 
 from kfbench import create_dataset, create_method
@@ -26,6 +21,11 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.archives import write_zip
+from tests.helpers.cli import cli_env, run_cli
+from tests.helpers.datatrees import frame
+from tests.helpers.inprocess import run_main
+from tests.helpers.metric_weights import save_random_inception
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -61,12 +61,12 @@ def davis_archive(path: Path, sequences: int = 30, length: int = 25, last_length
     buffer = io.BytesIO()
     Image.fromarray(frame(0, 240, 320)).save(buffer, format="JPEG", quality=95)
     names = [f"seq{i:02d}" for i in range(sequences)]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("DAVIS/ImageSets/2017/test-challenge.txt", "".join(f"{n}\n" for n in names))
-        for name in names:
-            for i in range(last_length if name == names[-1] else length):
-                archive.writestr(f"DAVIS/JPEGImages/480p/{name}/{i:05d}.jpg", buffer.getvalue() + i.to_bytes(2, "big"))
-    return path
+    jpegs = (
+        (f"DAVIS/JPEGImages/480p/{name}/{i:05d}.jpg", buffer.getvalue() + i.to_bytes(2, "big"))
+        for name in names
+        for i in range(last_length if name == names[-1] else length)
+    )
+    return write_zip(path, [("DAVIS/ImageSets/2017/test-challenge.txt", "".join(f"{n}\n" for n in names)), *jpegs])
 
 
 def test_a_prepare_killed_mid_extraction_is_redone(tmp_path):

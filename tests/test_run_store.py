@@ -7,10 +7,10 @@ import sys
 import time
 
 import numpy as np
-from conftest import cli_env, free_port, run_cli
 
 from kfbench.run.runner import select_pairs
 from kfbench.store.runstore import RunStore
+from tests.helpers.cli import cli_env, free_port, run_cli
 
 
 def test_flow_run_writes_three_complete_pairs(tmp_path):

@@ -22,3 +22,12 @@ def run_main(*args) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code or 0
     return code, out.getvalue(), err.getvalue()
+
+
+def error_line(*args) -> str:
+    """`kfbench ARGS` must fail with exit code 2 and one line ``error: ...`` on stderr; that line."""
+    code, _, stderr = run_main(*args)
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    return lines[0]
