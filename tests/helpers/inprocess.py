@@ -31,3 +31,10 @@ def error_line(*args) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     return lines[0]
+
+
+def check_main(*args) -> str:
+    """`kfbench ARGS` in-process, which must succeed; its stdout."""
+    code, stdout, stderr = run_main(*args)
+    assert code == 0, f"kfbench {' '.join(map(str, args))} failed ({code}):\n{stdout}\n{stderr}"
+    return stdout
