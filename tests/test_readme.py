@@ -12,7 +12,22 @@ from tests.helpers.cli import REPO
 from tests.helpers.inprocess import run_main
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-FENCE = re.compile(r"^```(bash|sh|console|)\n(.*?)^```", re.S | re.M)
+SHELL = ("bash", "sh", "console", "")
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced code block, fences paired in order."""
+    blocks, language, body = [], None, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if language is None:
+                language, body = line[3:].strip(), []
+            else:
+                blocks.append((language, "\n".join(body)))
+                language = None
+        elif language is not None:
+            body.append(line)
+    return blocks
 
 
 def readme_commands() -> list[str]:
@@ -58,7 +73,9 @@ def documented_commands() -> list[tuple[str, list[str]]]:
     """Every `kfbench ...` command in a fenced shell block of the README or a guide: (page, words)."""
     found = []
     for page in PAGES:
-        for _, block in FENCE.findall(page.read_text()):
+        for language, block in fenced_blocks(page.read_text()):
+            if language not in SHELL:
+                continue
             found += [(page.name, words) for words in shell_commands(block) if words and words[0] == "kfbench"]
     return found
 
