@@ -1,6 +1,6 @@
 """Bad input to every command: one line naming what is wrong, exit status 2, never a traceback.
 
-Each case runs `kfbench ARGS` in this process (tests/inprocess.py); ``{w}`` in an argument is the
+Each case runs `kfbench ARGS` in this process (tests/helpers/inprocess.py); ``{w}`` in an argument is the
 module's scratch folder, which holds a small evaluated run store and the broken files below.
 """
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from inprocess import run_main
 from PIL import Image
+
+from tests.helpers.inprocess import run_main
 
 RUN = ["run", "--method", "linear", "--dataset", "synthetic", "--quiet"]
 RUN_OUT = [*RUN, "--out", "{w}/scratch"]
@@ -543,7 +544,8 @@ def world(tmp_path_factory) -> dict[str, str]:
 def nan_inception(path: Path) -> None:
     """torch-fidelity InceptionV3 weights in the real layout, every value NaN (features come out non-finite)."""
     import torch
-    from metric_weights import save_random_inception
+
+    from tests.helpers.metric_weights import save_random_inception
 
     save_random_inception(path)
     state = torch.load(path, weights_only=True)

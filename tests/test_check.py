@@ -4,11 +4,11 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import REPO
-from inprocess import run_main
 
 from kfbench.errors import KfbenchError
 from kfbench.report.check import compare, parse_tolerance
+from tests.helpers.cli import REPO
+from tests.helpers.inprocess import run_main
 
 
 def results(psnr, fid=float("nan"), reason=""):

@@ -1,18 +1,22 @@
-"""The command line: listings, demo, tiny models and one-line errors for bad input."""
+"""The command line: listings, demo, tiny models and one-line errors for bad input (in-process; the demo runs as
+`python -m kfbench`, a separate process, as users run it)."""
 
 import json
 
 import pytest
-from conftest import run_cli
 
 from kfbench.errors import KfbenchError
 from kfbench.utils.hub import resolve_model_dir
+from tests.helpers.cli import run_cli
+from tests.helpers.inprocess import run_main
 
 
 def test_list_methods_and_datasets_with_descriptions():
-    methods = run_cli("list", "methods", check=True).stdout
+    code, methods, stderr = run_main("list", "methods")
+    assert code == 0, stderr
     assert "flow" in methods and "Cross-fade" in methods
-    assert "synthetic" in run_cli("list", "datasets", check=True).stdout
+    code, datasets, stderr = run_main("list", "datasets")
+    assert code == 0 and "synthetic" in datasets, stderr
 
 
 @pytest.mark.parametrize(
@@ -27,11 +31,11 @@ def test_list_methods_and_datasets_with_descriptions():
     ],
 )
 def test_bad_input_is_one_clear_line_and_nonzero_exit(args, message, tmp_path):
-    result = run_cli(*args, "--out", tmp_path) if args[0] == "run" else run_cli(*args)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    code, _, stderr = run_main(*args, "--out", tmp_path) if args[0] == "run" else run_main(*args)
+    assert code != 0
+    assert message in stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
 
 
 def test_missing_model_path_is_a_clear_error():

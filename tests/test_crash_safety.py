@@ -10,15 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
-from datatrees import frame
-from inprocess import run_main
-from metric_weights import save_random_inception
 from PIL import Image
 
 from kfbench import create_dataset, create_method
@@ -26,6 +21,11 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.archives import write_zip
+from tests.helpers.cli import cli_env
+from tests.helpers.datatrees import frame
+from tests.helpers.inprocess import check_main, run_main
+from tests.helpers.metric_weights import save_random_inception
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -61,14 +61,15 @@ def davis_archive(path: Path, sequences: int = 30, length: int = 25, last_length
     buffer = io.BytesIO()
     Image.fromarray(frame(0, 240, 320)).save(buffer, format="JPEG", quality=95)
     names = [f"seq{i:02d}" for i in range(sequences)]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("DAVIS/ImageSets/2017/test-challenge.txt", "".join(f"{n}\n" for n in names))
-        for name in names:
-            for i in range(last_length if name == names[-1] else length):
-                archive.writestr(f"DAVIS/JPEGImages/480p/{name}/{i:05d}.jpg", buffer.getvalue() + i.to_bytes(2, "big"))
-    return path
+    jpegs = (
+        (f"DAVIS/JPEGImages/480p/{name}/{i:05d}.jpg", buffer.getvalue() + i.to_bytes(2, "big"))
+        for name in names
+        for i in range(last_length if name == names[-1] else length)
+    )
+    return write_zip(path, [("DAVIS/ImageSets/2017/test-challenge.txt", "".join(f"{n}\n" for n in names)), *jpegs])
 
 
+@pytest.mark.slow
 def test_a_prepare_killed_mid_extraction_is_redone(tmp_path):
     """Killed while the last sequence is extracted: every sequence folder exists, the last one is partial."""
     clean, killed = tmp_path / "clean", tmp_path / "killed"
@@ -76,18 +77,18 @@ def test_a_prepare_killed_mid_extraction_is_redone(tmp_path):
         root.mkdir()
         davis_archive(root / "DAVIS-2017-test-challenge-480p.zip")
     args = ["prepare", "davis", "--offline", "--resolution", "480p", "--splits", "test-challenge"]
-    first = run_cli(*args, "--root", clean, check=True)
+    first = check_main(*args, "--root", clean)
     last = "DAVIS/JPEGImages/480p/seq29/00000.jpg"
     kill_when([*args, "--root", killed], lambda: (killed / last).exists() or any(killed.glob(f".tmp-*/{last}")))
     assert not (killed / ".kfbench").exists()  # nothing vouches for the half-done extraction
-    again = run_cli(*args, "--root", killed, check=True)
-    assert "already extracted" not in again.stdout
-    assert again.stdout.replace(str(killed), "") == first.stdout.replace(str(clean), "")
+    again = check_main(*args, "--root", killed)
+    assert "already extracted" not in again
+    assert again.replace(str(killed), "") == first.replace(str(clean), "")
     assert leftovers(killed) == []
     assert tree(killed / "DAVIS") == tree(clean / "DAVIS")
     assert tree(killed / ".kfbench") == tree(clean / ".kfbench")
     assert without_date(killed / "manifests" / "davis.json") == without_date(clean / "manifests" / "davis.json")
-    assert "already extracted" in run_cli(*args, "--root", killed, check=True).stdout
+    assert "already extracted" in check_main(*args, "--root", killed)
 
 
 @pytest.fixture
@@ -119,6 +120,7 @@ def test_a_damaged_results_csv_is_never_merged(store):
         assert csv.read_bytes() == damaged
 
 
+@pytest.mark.slow
 def test_an_evaluate_killed_part_way_resumes_to_the_uninterrupted_result(store, tmp_path):
     out, weights = store
     args = [
@@ -148,6 +150,7 @@ def test_an_evaluate_killed_part_way_resumes_to_the_uninterrupted_result(store, 
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_report_killed_part_way_resumes_to_the_uninterrupted_result(store, tmp_path):
     out, _ = store
     assert run_main("evaluate", "--out", out, "--metrics", "psnr,ssim", "--bootstrap", "10", "--quiet")[0] == 0
@@ -164,6 +167,7 @@ def test_a_report_killed_part_way_resumes_to_the_uninterrupted_result(store, tmp
         assert (killed / name).read_bytes() == (clean / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_on_one_out_compute_each_pair_once(tmp_path):
     args = [
         sys.executable,

@@ -5,13 +5,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import run_cli
-from datatrees import davis_tree, truncate, write_video
 
 import kfbench
 from kfbench.errors import BadSourceError
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.cli import run_cli
+from tests.helpers.datatrees import davis_tree, truncate, write_video
 
 
 def test_list_datasets_shows_every_dataset_with_a_description():

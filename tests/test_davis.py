@@ -6,14 +6,14 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import run_cli
-from datatrees import davis_tree, frame
 from PIL import Image
 
 import kfbench
 from kfbench.datasets.davislist import listed_frame_counts, listed_pairs
 from kfbench.datasets.pairrule import PairRule
 from kfbench.errors import BadSourceError, KfbenchError
+from tests.helpers.cli import run_cli
+from tests.helpers.datatrees import davis_tree, frame
 
 
 def jpeg(path):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from kfbench.utils.safetensorsio import save_safetensors
 from kfbench.utils.videoio import write_mp4
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.cli import REPO, cli_env
 
 
 def moving_noise(frames: int = 9, height: int = 192, width: int = 320) -> np.ndarray:
@@ -29,8 +27,7 @@ def in_subprocess(code: str, *, one_cpu: bool = False) -> None:
     pin = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n" if one_cpu else ""
     if one_cpu and not hasattr(os, "sched_setaffinity"):
         pin = ""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-c", pin + code], check=True, env=env, cwd=REPO, timeout=120)
+    subprocess.run([sys.executable, "-c", pin + code], check=True, env=cli_env(), cwd=REPO, timeout=120)
 
 
 def test_write_mp4_gives_the_same_bytes_in_this_and_another_process(tmp_path):

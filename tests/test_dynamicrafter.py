@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.dynamicrafter import build_unet
@@ -23,6 +22,7 @@ from kfbench.methods.dynamicrafter.schedule import (
 )
 from kfbench.methods.dynamicrafter.tiny import tiny_config
 from kfbench.registry import create_method
+from tests.helpers.cli import run_cli
 
 KEYS_JSON = Path(__file__).resolve().parent / "data" / "dynamicrafter_keys.json"
 

@@ -12,8 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from inprocess import run_main
-from metric_weights import save_random_inception
 
 from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
@@ -26,6 +24,8 @@ from kfbench.metrics.evaluate import (
 from kfbench.metrics.registry import metric_names
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.inprocess import run_main
+from tests.helpers.metric_weights import save_random_inception
 
 
 @pytest.fixture(scope="module")

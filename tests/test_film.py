@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from safetensors.torch import load_file, save_file
 
 import kfbench
@@ -17,6 +16,7 @@ from kfbench.methods.film.network import FilmConfig, FilmNet
 from kfbench.methods.film.weights import expected_layout, load_film
 from kfbench.methods.vfi.interpolator import crop, pad_to_multiple
 from kfbench.methods.vfi.schedules import plan
+from tests.helpers.cli import run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 

@@ -1,6 +1,6 @@
 """Files built to run code when loaded, and malformed files, fed to every loader: nothing runs, one clear line.
 
-The hostile files are real (tests/hostile.py): the unsafe way of loading each (``torch.load`` with
+The hostile files are real (tests/helpers/hostile.py): the unsafe way of loading each (``torch.load`` with
 ``weights_only=False``, ``torch.jit.load``, running the shipped module) does create the marker file.
 """
 
@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
-from hostile import RunsCommand, hostile_pickle, hostile_torchscript
-from inprocess import run_main
-from metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 from kfbench.errors import KfbenchError
 from kfbench.methods.film.weights import load_film
 from kfbench.utils.safeload import read_torchscript
+from tests.helpers.archives import write_zip
+from tests.helpers.cli import run_cli
+from tests.helpers.hostile import RunsCommand, hostile_pickle, hostile_torchscript
+from tests.helpers.inprocess import run_main
+from tests.helpers.metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 
@@ -229,10 +230,7 @@ def wrong_keys(valid: Path, folder: Path) -> Path:
 
 def plain_zip(valid: Path, folder: Path) -> Path:
     path = folder / ("zip" + valid.suffix)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("archive/data.pkl", b"not a pickle")
-        archive.writestr("archive/code/__torch__.py", b"")
-    return path
+    return write_zip(path, [("archive/data.pkl", b"not a pickle"), ("archive/code/__torch__.py", b"")])
 
 
 MALFORMED = [truncated, random_bytes, wrong_keys, plain_zip]
@@ -291,9 +289,8 @@ def test_malformed_weights_are_one_clear_line(kind, make, valid_files, tiny_mode
 def test_the_restricted_unpickler_refuses_anything_but_tensors(tmp_path):
     """A TorchScript-shaped archive whose data.pkl asks for a function is refused before anything is called."""
     path = tmp_path / "crafted.pt"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("crafted/data.pkl", pickle.dumps(RunsCommand(tmp_path / "marker"), protocol=2))
-        archive.writestr("crafted/code/__torch__.py", b"")
+    payload = pickle.dumps(RunsCommand(tmp_path / "marker"), protocol=2)
+    write_zip(path, [("crafted/data.pkl", payload), ("crafted/code/__torch__.py", b"")])
     with pytest.raises(KfbenchError, match=r"asks for (posix|os)\.system.*--allow-torchscript-code"):
         read_torchscript(path, "FILM checkpoint")
     assert not (tmp_path / "marker").exists()
@@ -302,8 +299,6 @@ def test_the_restricted_unpickler_refuses_anything_but_tensors(tmp_path):
 def test_compressed_archive_entries_are_refused(tmp_path):
     """torch stores its archive entries uncompressed; a compressed one (e.g. a zip bomb) is not inflated."""
     path = tmp_path / "bomb.pt"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("bomb/data.pkl", b"\0" * 1_000_000)
-        archive.writestr("bomb/code/__torch__.py", b"")
+    write_zip(path, [("bomb/data.pkl", b"\0" * 1_000_000), ("bomb/code/__torch__.py", b"")], zipfile.ZIP_DEFLATED)
     with pytest.raises(KfbenchError, match="bomb/data.pkl is compressed"):
         read_torchscript(path, "FILM checkpoint")

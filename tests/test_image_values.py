@@ -7,13 +7,13 @@ import os
 import cv2
 import numpy as np
 import pytest
-from inprocess import run_main
 from PIL import Image
 
 import kfbench
 from kfbench.errors import BadSourceError
 from kfbench.store.runstore import RunStore
 from kfbench.utils.imageops import as_rgb_uint8, read_rgb
+from tests.helpers.inprocess import run_main
 
 # Every 16-bit level once, as a 256 x 256 ramp: a clip to 255 would flatten 99.6 % of it.
 RAMP16 = np.arange(65536, dtype=np.uint16).reshape(256, 256)

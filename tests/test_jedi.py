@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from video_metric_weights import random_clips, save_random_vjepa
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.clipmetric import resize_frames
 from kfbench.metrics.vjepa import Jedi, mmd_polynomial
+from tests.helpers.video_metric_weights import random_clips, save_random_vjepa
 
 HEADS, WIDTH, CLIPS = 2, 16, 8
 NOT_INSTALLED = (

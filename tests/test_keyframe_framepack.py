@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 from PIL import Image
-from test_keyframe_wan import SIZE, error_line, keyframes
 
 from kfbench.errors import KfbenchError
 from kfbench.registry import create_method
+from tests.helpers.inprocess import error_line, run_main
+from tests.helpers.keyframes import SIZE, keyframes
 
 
 def framepack_video(folder, first, last, **arguments) -> np.ndarray:

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 from PIL import Image
-from test_keyframe_wan import SIZE, error_line, keyframes
 
 from kfbench.registry import create_method
+from tests.helpers.inprocess import error_line, run_main
+from tests.helpers.keyframes import SIZE, keyframes
 
 FRAMES = 9  # 8k + 1
 UPSAMPLED = 96  # output size with the upsampler: stage 1 at 64 (2/3, a multiple of 32), stage 3 at 128, resized to 96

@@ -12,11 +12,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 from PIL import Image
-from test_keyframe_wan import error_line, keyframes
 
 from kfbench.registry import create_method
+from tests.helpers.inprocess import error_line, run_main
+from tests.helpers.keyframes import keyframes
 
 SIZE, STEPS = 32, 2
 FRAMES = {"ltx2": 9, "skyreels-v2": 9, "skyreels-v2-df": 9, "wan-vace": 9, "wan-vace-1.3b": 9}

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from metric_weights import save_random_alexnet
 
 import kfbench
 from kfbench.errors import KfbenchError
 from kfbench.methods.classical import LinearInterpolator
 from kfbench.metrics.keyframe import PSNR_CAP, KeyframeLpips, KeyframePsnr
 from kfbench.metrics.temporal import Flicker, WarpError
+from tests.helpers.metric_weights import save_random_alexnet
 
 
 class BrightenedLinear(LinearInterpolator):

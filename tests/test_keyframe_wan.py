@@ -8,23 +8,19 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 from PIL import Image
 
 from kfbench.errors import KfbenchError
 from kfbench.registry import create_method
+from tests.helpers.inprocess import error_line, run_main
+from tests.helpers.keyframes import SIZE, keyframes
 
-SIZE, FRAMES, STEPS = 32, 9, 2
+FRAMES, STEPS = 9, 2
 
 
 @pytest.fixture(scope="module")
 def wan_models(tiny_models):
     return {name: tiny_models[name] for name in ("wan-flf2v", "wan22-flf2v")}
-
-
-def keyframes(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return tuple(rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(2))
 
 
 def tiny_method(name: str, folder, **options):
@@ -161,14 +157,6 @@ def test_pairs_csv_prompt_column(tmp_path):
 
     assert pair_prompt(pair, None) == ("a bird flies", "pairs csv")
     assert pair_prompt(pair, {"p1": "the sea"}) == ("the sea", "prompts file")
-
-
-def error_line(*args) -> str:
-    code, _, stderr = run_main(*args)
-    assert code == 2, stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    return lines[0]
 
 
 def test_bad_input_is_one_line(wan_models, tmp_path):

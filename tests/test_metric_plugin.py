@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run_cli
-from inprocess import run_main
 
 from kfbench import create_dataset, create_method
 from kfbench.metrics.registry import metric_class, metric_names, registered
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.cli import REPO, run_cli
+from tests.helpers.inprocess import run_main
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 WITH_PLUGIN = {"PYTHONPATH": os.pathsep.join([str(PLUGINS), str(REPO)])}

@@ -7,8 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from inprocess import run_main
-from video_metric_weights import save_random_videomae, save_random_vjepa
 
 from kfbench import create_dataset, create_method
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
@@ -16,6 +14,8 @@ from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.metrics.videomae import FvdVideoMAE
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.inprocess import run_main
+from tests.helpers.video_metric_weights import save_random_videomae, save_random_vjepa
 
 NEWER = ("fvd_videomae", "jedi", "keyframe_psnr", "keyframe_lpips", "warp_error", "flicker")
 WEIGHT_FREE = ("keyframe_psnr", "warp_error", "flicker")

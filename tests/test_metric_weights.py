@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.fid import INCEPTION
 from kfbench.metrics.fvd import I3D
 from kfbench.metrics.lpips import LPIPS_BACKBONE
+from tests.helpers.metric_weights import save_random_alexnet, save_random_i3d, save_random_inception
 
 
 def test_inception_loader_reads_torch_fidelity_state_dict(tmp_path):

@@ -6,7 +6,8 @@ import sys
 import zipfile
 
 import pytest
-from conftest import REPO
+
+from tests.helpers.cli import REPO
 
 
 @pytest.fixture(scope="module")

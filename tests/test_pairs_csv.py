@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from datatrees import frame
 from PIL import Image
 
 import kfbench
 from kfbench.errors import KfbenchError
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.datatrees import frame
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datatrees import write_video
-from inprocess import run_main
 from PIL import Image
 
 from kfbench.errors import KfbenchError
@@ -25,6 +23,8 @@ from kfbench.store.claims import Claim, Held, try_claim
 from kfbench.store.owners import HOST
 from kfbench.store.runstore import RunStore
 from kfbench.utils.atomicio import remove_leftovers, temp_path
+from tests.helpers.datatrees import write_video
+from tests.helpers.inprocess import run_main
 
 BAD_IDS = [".", "..", "x/y", "/abs", ".hidden", "a\\b", "a\tb", "a\x00b", "x" * 201]
 

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 
 from kfbench.bench import measure as bench
 from kfbench.bench.device import peak_tflops
@@ -17,6 +16,7 @@ from kfbench.errors import KfbenchError
 from kfbench.methods.svd.bench import capture_latents, unet_config, vae_scale
 from kfbench.methods.svd.flops import count_unet_flops
 from kfbench.registry import create_method
+from tests.helpers.inprocess import run_main
 
 FAST = {"height": 64, "width": 96, "num_inference_steps": 2}
 
@@ -88,6 +88,7 @@ def test_spatial_attention_uses_sdpa(tiny_models):
     )  # spatial self-attention
 
 
+@pytest.mark.slow
 def test_compile_option_traces_the_unet(tiny_models, keyframes, monkeypatch):
     """compile=True runs the UNet (kfbench's processors included) through torch.compile; eager backend on CPU."""
     compile_module = torch.nn.Module.compile
@@ -174,10 +175,10 @@ def test_peak_table():
 # --- the command -----------------------------------------------------------------------------------
 
 
-def test_bench_cli_compares_fused_and_sequential(tiny_models, tmp_path, monkeypatch):
+def test_bench_cli_compares_fused_and_sequential(tiny_models, tmp_path):
+    """`kfbench bench --compare-sequential` in-process: the report's figures and the comparison's fields."""
     out = tmp_path / "bench.json"
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    result = run_cli(
+    code, stdout, stderr = run_main(
         "bench",
         "--method",
         "ours",
@@ -202,8 +203,8 @@ def test_bench_cli_compares_fused_and_sequential(tiny_models, tmp_path, monkeypa
         out,
         "--quiet",
     )
-    assert result.returncode == 0, result.stderr
-    assert "fused vs sequential" in result.stdout and "FLOPs per call" in result.stdout
+    assert code == 0, stderr
+    assert "fused vs sequential" in stdout and "FLOPs per call" in stdout
     report = json.loads(out.read_text())
     fused, sequential = report["runs"]["fused"], report["runs"]["sequential"]
     assert fused["unet_calls"] == sequential["unet_calls"] == 6 == report["flops"]["calls_per_video"]

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, run_cli
-from inprocess import run_main
+
+from tests.helpers.cli import REPO, run_cli
+from tests.helpers.inprocess import run_main
 
 TOY = REPO / "tests" / "plugins" / "toyfamily"
 

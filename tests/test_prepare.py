@@ -4,16 +4,16 @@ No test reaches the network: prepare's open_url is replaced for every test in th
 import io
 import json
 import urllib.error
-import zipfile
 
 import pytest
-from conftest import run_cli
-from datatrees import frame, write_video
 from PIL import Image
 
 from kfbench.datasets import prepare as prep
 from kfbench.datasets.prepare import MissingFiles, prepare
 from kfbench.errors import KfbenchError
+from tests.helpers.archives import write_zip
+from tests.helpers.cli import run_cli
+from tests.helpers.datatrees import frame, write_video
 
 BASE = "https://data.vision.ee.ethz.ch/csergi/share/davis/"
 
@@ -28,14 +28,14 @@ def no_network(monkeypatch):
 
 def davis_zip(path, sequences, split, resolution="480p"):
     """An archive laid out like the official ones: DAVIS/JPEGImages/<res>/<seq>/*.jpg and DAVIS/ImageSets."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, length in sequences.items():
-            for i in range(length):
-                buffer = io.BytesIO()
-                Image.fromarray(frame(i)).save(buffer, format="JPEG")
-                archive.writestr(f"DAVIS/JPEGImages/{resolution}/{name}/{i:05d}.jpg", buffer.getvalue())
-        archive.writestr(f"DAVIS/ImageSets/2017/{split}.txt", "".join(f"{n}\n" for n in sequences))
-    return path
+    entries = []
+    for name, length in sequences.items():
+        for i in range(length):
+            buffer = io.BytesIO()
+            Image.fromarray(frame(i)).save(buffer, format="JPEG")
+            entries.append((f"DAVIS/JPEGImages/{resolution}/{name}/{i:05d}.jpg", buffer.getvalue()))
+    entries.append((f"DAVIS/ImageSets/2017/{split}.txt", "".join(f"{n}\n" for n in sequences)))
+    return write_zip(path, entries)
 
 
 def test_offline_davis_lists_each_archive_and_where_it_goes(tmp_path):

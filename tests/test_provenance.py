@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from inprocess import run_main
 from PIL import Image
 
 from kfbench import create_dataset
@@ -16,6 +15,7 @@ from kfbench.interfaces import Interpolator
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.inprocess import run_main
 
 SMALL = {"num_pairs": 2, "num_frames": 5, "height": 16, "width": 24}
 QUICK = ("--metrics", "psnr,keyframe_psnr,flicker", "--bootstrap", "0", "--quiet")

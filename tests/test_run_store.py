@@ -7,15 +7,16 @@ import sys
 import time
 
 import numpy as np
-from conftest import cli_env, free_port, run_cli
+import pytest
 
 from kfbench.run.runner import select_pairs
 from kfbench.store.runstore import RunStore
+from tests.helpers.cli import cli_env, free_port
+from tests.helpers.inprocess import check_main, run_main
 
 
 def test_flow_run_writes_three_complete_pairs(tmp_path):
-    result = run_cli("run", "--method", "flow", "--dataset", "synthetic", "--limit", "3", "--out", tmp_path, "--quiet")
-    assert result.returncode == 0, result.stderr
+    check_main("run", "--method", "flow", "--dataset", "synthetic", "--limit", "3", "--out", tmp_path, "--quiet")
     store = RunStore(tmp_path)
     assert store.completed_pairs("synthetic", "flow") == ["synthetic-0-0000", "synthetic-0-0001", "synthetic-0-0002"]
     for pair_id in store.completed_pairs("synthetic", "flow"):
@@ -39,10 +40,10 @@ def test_selection_by_ids_limit_and_shard():
 
 
 def test_shard_and_pairs_flags(tmp_path):
-    run_cli("run", "-m", "linear", "-d", "synthetic", "--shard", "1/2", "--out", tmp_path, "--quiet", check=True)
+    check_main("run", "-m", "linear", "-d", "synthetic", "--shard", "1/2", "--out", tmp_path, "--quiet")
     assert RunStore(tmp_path).completed_pairs("synthetic", "linear") == ["synthetic-0-0001", "synthetic-0-0003"]
-    bad = run_cli("run", "-m", "linear", "-d", "synthetic", "--pairs", "nope", "--out", tmp_path)
-    assert bad.returncode != 0 and "unknown pair id(s) nope" in bad.stderr
+    code, _, stderr = run_main("run", "-m", "linear", "-d", "synthetic", "--pairs", "nope", "--out", tmp_path)
+    assert code != 0 and "unknown pair id(s) nope" in stderr
 
 
 def _run_args(out):
@@ -69,7 +70,9 @@ def hidden(out):
     return sorted(p.name for p in (out / "synthetic" / "flow").iterdir() if p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
+    """The killed run is a process of its own; the resumed and the uninterrupted one run in-process."""
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     proc = subprocess.Popen(
         [sys.executable, "-m", "kfbench", *_run_args(killed)],
@@ -88,13 +91,13 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     stamps = {p: (store.pair_dir("synthetic", "flow", p) / "meta.json").stat().st_mtime_ns for p in done_before}
 
     left = hidden(killed)  # the claim (and, killed while saving, the temporary folder) of the pair it was in
-    resumed = run_cli(*_run_args(killed), check=True)
-    assert f"{10 - len(done_before)} pair(s) written, {len(done_before)} already complete" in resumed.stdout
+    resumed = check_main(*_run_args(killed))
+    assert f"{10 - len(done_before)} pair(s) written, {len(done_before)} already complete" in resumed
     assert hidden(killed) == [], left  # the dead run's temporary folder and claim are gone
     for pair_id, stamp in stamps.items():  # completed pairs are not recomputed
         assert (store.pair_dir("synthetic", "flow", pair_id) / "meta.json").stat().st_mtime_ns == stamp
 
-    run_cli(*_run_args(clean), check=True)
+    check_main(*_run_args(clean))
     reference = RunStore(clean)
     assert store.completed_pairs("synthetic", "flow") == reference.completed_pairs("synthetic", "flow")
     for pair_id in reference.completed_pairs("synthetic", "flow"):
@@ -109,9 +112,9 @@ def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
     (partial / "frames").mkdir(parents=True)  # not written by kfbench (its pair folders appear whole, with meta.json)
     (partial / "frames" / "mine.txt").write_text("someone's file")
     assert not store.is_complete("synthetic", "linear", "synthetic-0-0000")
-    result = run_cli("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
+    code, _, stderr = run_main("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
         f"error: {partial} exists but is not a kfbench pair folder (no meta.json); move it away, kfbench will not "
         "delete it"
     )
@@ -121,11 +124,11 @@ def test_partial_pair_folder_is_never_taken_as_complete_nor_deleted(tmp_path):
 
 def test_overwrite_recomputes(tmp_path):
     args = ("run", "-m", "linear", "-d", "synthetic", "--limit", "1", "--out", tmp_path, "--quiet")
-    run_cli(*args, check=True)
-    again = run_cli(*args, "--overwrite", check=True)
-    assert "1 pair(s) written, 0 already complete" in again.stdout
+    check_main(*args)
+    assert "1 pair(s) written, 0 already complete" in check_main(*args, "--overwrite")
 
 
+@pytest.mark.slow
 def test_two_process_torchrun_covers_every_pair_exactly_once(tmp_path):
     """torchrun (gloo on CPU) splits the pairs across ranks: disjoint, complete, deterministic."""
     result = subprocess.run(

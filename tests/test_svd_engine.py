@@ -8,13 +8,13 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
-from conftest import run_cli
 
 from kfbench.bench import measure as bench
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading, schedules
 from kfbench.methods.svd.attention import AttentionControl, Pass
 from kfbench.registry import create_method
+from tests.helpers.inprocess import run_main
 
 SIZE = {"height": 64, "width": 96}
 FAST = {**SIZE, "num_inference_steps": 2}
@@ -476,20 +476,11 @@ def run_flags(tiny_models, name: str, out) -> list[str]:
 
 
 @pytest.mark.parametrize("name", METHODS)
-def test_kfbench_run_end_to_end(tiny_models, tmp_path, monkeypatch, name):
-    """`ours` as a separate process (the issue's command); the others through the same Typer app in-process (imports
-    dominate)."""
-    if name == "ours":
-        monkeypatch.setenv("OMP_NUM_THREADS", "1")
-        result = run_cli(*run_flags(tiny_models, name, tmp_path))
-        assert result.returncode == 0, result.stderr
-    else:
-        from typer.testing import CliRunner
-
-        from kfbench.cli import app
-
-        result = CliRunner().invoke(app, run_flags(tiny_models, name, tmp_path))
-        assert result.exit_code == 0, result.output
+def test_kfbench_run_end_to_end(tiny_models, tmp_path, name):
+    """`kfbench run` through the console entry point, in-process (start-up and imports would dominate; the CLI's
+    subprocess tests cover `python -m kfbench` itself)."""
+    code, _, stderr = run_main(*run_flags(tiny_models, name, tmp_path))
+    assert code == 0, stderr
     (meta_path,) = (tmp_path / "synthetic" / name).glob("*/meta.json")
     meta = json.loads(meta_path.read_text())
     # 2 steps, recurrence 5 over the first int(2 * 0.5) = 1: 7 fused steps; TRF: no jumps at 2 steps; ViBiD: 2 per step

@@ -12,9 +12,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import cli_env, free_port, run_cli
-from datatrees import frame, write_video
-from hostile import hostile_pickle
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
@@ -29,6 +26,9 @@ from kfbench.training.data import load_clips
 from kfbench.training.projections import VARIANT_TENSORS, Projections
 from kfbench.training.trainer import install_processors, train
 from kfbench.utils import progress
+from tests.helpers.cli import cli_env, free_port, run_cli
+from tests.helpers.datatrees import frame, write_video
+from tests.helpers.hostile import hostile_pickle
 
 SIZE = {"height": 64, "width": 96}
 CLIP = {**SIZE, "num_frames": 4, "stride": 2}

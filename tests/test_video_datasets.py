@@ -6,11 +6,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from datatrees import decode_all, frame, truncate, write_video
 from PIL import Image
 
 import kfbench
 from kfbench.errors import BadSourceError, KfbenchError
+from tests.helpers.datatrees import decode_all, frame, truncate, write_video
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from video_metric_weights import random_clips, save_random_videomae
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.videomae import FvdVideoMAE
+from tests.helpers.video_metric_weights import random_clips, save_random_videomae
 
 HEADS, WIDTH, CLIPS = 2, 8, 10  # more clips than feature dimensions: cd-fvd's sqrtm is then well conditioned
 

@@ -21,7 +21,6 @@ BatchNorm epsilon: TF-hub's I3D uses 1e-3; the PyTorch port that made ``i3d_pret
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +57,11 @@ class Unit3D(nn.Module):
     """Conv3d ('SAME') + optional BatchNorm3d + optional ReLU."""
 
     def __init__(
-        self, cin: int, cout: int, kernel: list[int], stride: Sequence[int] = (1, 1, 1), *, logits: bool = False
+        self, cin: int, cout: int, kernel: list[int], stride: list[int] | None = None, *, logits: bool = False
     ):
         super().__init__()
-        self.kernel, self.stride, self.relu = list(kernel), list(stride), not logits  # lists: TorchScript types them
+        stride = [1, 1, 1] if stride is None else stride  # a list: TorchScript types the attribute from its value
+        self.kernel, self.stride, self.relu = kernel, stride, not logits
         self.conv3d = nn.Conv3d(cin, cout, kernel, stride=stride, bias=logits)
         self.bn = nn.Identity() if logits else nn.BatchNorm3d(cout, eps=BN_EPS["port"], momentum=0.001)
 
