@@ -826,11 +826,15 @@ def dynamicrafter_deepspeed(w: Path, store: Path) -> Seen:
 def pytorch_fid_inception_name(w: Path, store: Path) -> Seen:
     from kfbench.metrics import weights
 
+    try:
+        from kfbench.metrics.fid import INCEPTION
+    except ImportError:  # before the metrics became one module each
+        INCEPTION = weights.INCEPTION
     (w / "hub").mkdir()
     (w / "hub" / "pt_inception-2015-12-05-6726825d.pth").write_bytes(b"")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(weights, "hub_checkpoints", lambda: w / "hub")
-        return api(lambda: weights.INCEPTION.resolve(None), lambda path: path.name.startswith("pt_inception"))
+        return api(lambda: INCEPTION.resolve(None), lambda path: path.name.startswith("pt_inception"))
 
 
 def keyframe_folder(w: Path, index: object, encoding: str = "utf-8") -> Path:
