@@ -268,6 +268,8 @@ def evaluate_store(
 
 
 def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
+    if scorer.unreadable:  # its frames are too small for it
+        return scorer.unreadable
     if found.without_truth and scorer.needs_truth:
         return (
             f"{scorer.name} needs ground truth; pair(s) {', '.join(found.without_truth)} have keyframes only "
