@@ -82,10 +82,11 @@ def test_dynamicrafter_deepspeed_checkpoint_is_unwrapped(tmp_path):
 
 def test_pytorch_fid_inception_file_is_found_by_name(tmp_path, monkeypatch):
     from kfbench.metrics import weights
+    from kfbench.metrics.fid import INCEPTION
 
     monkeypatch.setattr(weights, "hub_checkpoints", lambda: tmp_path)
     (tmp_path / "pt_inception-2015-12-05-6726825d.pth").write_bytes(b"")
-    assert weights.INCEPTION.resolve(None) == tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    assert INCEPTION.resolve(None) == tmp_path / "pt_inception-2015-12-05-6726825d.pth"
 
 
 def test_large_checkpoints_are_memory_mapped(tmp_path, monkeypatch):

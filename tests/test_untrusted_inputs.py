@@ -827,6 +827,10 @@ def pytorch_fid_inception_name(w: Path, store: Path) -> Seen:
     from kfbench.metrics import weights
     from kfbench.metrics.fid import INCEPTION
 
+    try:
+        from kfbench.metrics.fid import INCEPTION
+    except ImportError:  # before the metrics became one module each
+        INCEPTION = weights.INCEPTION
     (w / "hub").mkdir()
     (w / "hub" / "pt_inception-2015-12-05-6726825d.pth").write_bytes(b"")
     with pytest.MonkeyPatch.context() as patch:
@@ -913,8 +917,8 @@ CASES = [
     Case("meta-dataset-options-list", meta_dataset_options_list, "clear", "'dataset_options'"),
     Case("meta-frame-times-strings", meta_frame_times_strings, "clear", "'frame_times'"),
     Case("meta-fps-negative", meta_fps_negative, "clear", "frame rate"),
-    Case("store-frames-deleted", store_frames_deleted, "clear", "missing of"),
-    Case("store-frame-truncated", store_frame_truncated, "clear", "differ in size"),
+    Case("store-frames-deleted", store_frames_deleted, "clear", "missing"),
+    Case("store-frame-truncated", store_frame_truncated, "clear", "damaged"),
     Case("store-frames-mixed-sizes", store_frames_mixed_sizes, "clear", "differ in size"),
     Case("exif-orientation-applied", exif_orientation, "correct"),
     Case("video-size-changes-mid-stream", video_size_changes, "clear", "changes mid-stream"),
@@ -995,7 +999,9 @@ def classify(case: Case, w: Path, store: Path, server: str) -> tuple[str, str]:
     if seen.code == 0:
         return ("correct" if seen.correct else "silently wrong"), seen.err
     lines = seen.err.strip().splitlines()
-    if seen.code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in seen.err:
+    # one line; evaluate reports damaged pair folders after scoring the intact ones ('damaged: ...', exit status 1)
+    one_line = len(lines) == 1 and lines[0].startswith(("error: ", "damaged: "))
+    if seen.code in (1, 2) and one_line and "Traceback" not in seen.err:
         return ("clear" if case.fragment in seen.err else "misleading"), seen.err
     if seen.code == 1 and lines and all(line.startswith("damaged: ") for line in lines):  # issue 21's damaged pairs
         return ("clear" if case.fragment in seen.err else "misleading"), seen.err

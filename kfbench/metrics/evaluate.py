@@ -250,8 +250,7 @@ def evaluate_store(
             if scorer.missing:
                 run_rows += scorer.compute(ctx) if grids else [ctx.row(scorer.name, missing_reason=scorer.missing)]
             elif not scorer.kept:
-                why = scorer.unreadable or _nothing_to_score(scorer, found)
-                run_rows.append(ctx.row(scorer.name, missing_reason=why))
+                run_rows.append(ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found)))
             else:
                 ctx.pairs = len(scorer.kept)
                 run_rows += scorer.compute(ctx)
@@ -269,6 +268,8 @@ def evaluate_store(
 
 
 def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
+    if scorer.unreadable:  # its frames are too small for it
+        return scorer.unreadable
     if found.without_truth and scorer.needs_truth:
         return (
             f"{scorer.name} needs ground truth; pair(s) {', '.join(found.without_truth)} have keyframes only "

@@ -13,7 +13,7 @@ from kfbench.utils.videoio import check_fps
 
 def checked_meta(path: Path) -> dict[str, Any]:
     """meta.json at ``path`` with ``dataset`` (text), ``dataset_options``/``options``/``pair`` (objects),
-    ``frame_times`` (numbers in [0, 1]) and any fps (a number kfbench can encode) as kfbench writes them."""
+    ``frame_times`` (finite numbers) and any fps (a number kfbench can encode) as kfbench writes them."""
 
     def bad(why: str) -> KfbenchError:
         return KfbenchError(
@@ -32,8 +32,8 @@ def checked_meta(path: Path) -> dict[str, Any]:
         if not isinstance(meta.get(key, {}), dict):
             raise bad(f"'{key}' is not an object")
     times = meta.get("frame_times")
-    if times is not None and not (isinstance(times, list) and all(_number(t) and 0 <= t <= 1 for t in times)):
-        raise bad("'frame_times' is not a list of numbers in [0, 1]")
+    if times is not None and not (isinstance(times, list) and all(_number(t) for t in times)):
+        raise bad("'frame_times' is not a list of numbers")
     for fps in (meta.get("options", {}).get("fps"), meta.get("pair", {}).get("fps")):
         if fps is not None:
             check_fps(fps, f"{path}: fps")
