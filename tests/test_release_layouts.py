@@ -6,7 +6,8 @@ import argparse
 import numpy as np
 import pytest
 import torch
-from release_layouts import save_old_layout_film, save_stylegan_v_i3d
+
+from tests.helpers.release_layouts import save_old_layout_film, save_stylegan_v_i3d
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 

@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from inprocess import run_main
 from PIL import Image
 
 from kfbench.errors import KfbenchError
+from tests.helpers.inprocess import run_main
 
 RUN = ["run", "--method", "linear", "--quiet"]
 EVAL = ["evaluate", "--quiet", "--bootstrap", "0"]
@@ -769,9 +769,8 @@ def download_bad_content_length(w: Path, store: Path, server: str) -> Seen:
 
 
 def film_old_layout_state_dict(w: Path, store: Path) -> Seen:
-    from release_layouts import old_layout_film
-
     from kfbench.methods.film.weights import load_film
+    from tests.helpers.release_layouts import old_layout_film
 
     network = old_layout_film()
     torch.save(network.state_dict(), w / "film.pt")
