@@ -7,13 +7,13 @@ from fractions import Fraction
 
 import pytest
 import torch
-from inprocess import run_main
 
 from kfbench.methods.amt.network import AMT
 from kfbench.methods.amt.weights import save_release_format as save_amt
 from kfbench.methods.rife.network import IFNet
 from kfbench.methods.rife.weights import save_release_format as save_rife
 from kfbench.methods.vfi.schedules import plan
+from tests.helpers.inprocess import run_main
 
 
 @pytest.mark.parametrize("num_frames", [2, 3, 4, 6, 9, 13, 16, 25, 33, 49])
