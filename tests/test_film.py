@@ -302,7 +302,7 @@ def test_cli_run_on_synthetic_with_random_weights(film_file, tmp_path):
         "--quiet",
     )
     assert result.returncode == 0, result.stderr
-    (pair_dir,) = (tmp_path / "synthetic" / "film").iterdir()
+    (pair_dir,) = (p for p in (tmp_path / "synthetic" / "film").iterdir() if p.is_dir())  # beside run.json
     meta = json.loads((pair_dir / "meta.json").read_text())
     # recursive bisection (the default) makes 1/4, 1/2, 3/4 and returns the frames nearest 1/3 and 2/3, times recorded
     assert meta["stats"] == {"film_calls": 3, "film_forward_passes": 2}

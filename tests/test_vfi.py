@@ -72,7 +72,7 @@ def test_rife_and_amt_run_evaluate_and_report(weights, tmp_path):
         code, _, err = run_main("run", "-m", method, "--checkpoint", weights[method], *extra, *small)
         assert code == 0, err
     rife, amt = (
-        json.loads(next((out / "synthetic" / m).iterdir()).joinpath("meta.json").read_text()) for m in ("rife", "amt")
+        json.loads((out / "synthetic" / m / "synthetic-0-0000" / "meta.json").read_text()) for m in ("rife", "amt")
     )
     assert rife["options"]["schedule"] == "recursive" and amt["options"]["schedule"] == "uniform"
     assert rife["stats"] == {"rife_calls": 3, "rife_forward_passes": 2}  # 1/2, then 1/4 and 3/4
