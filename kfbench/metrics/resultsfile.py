@@ -125,7 +125,7 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
     absent = [c for c in columns if c not in table.columns]
     if absent:
         return f"column(s) {', '.join(absent)} missing"
-    names = ["dataset", "method"] + (["pair"] if "pair" in columns else [])
+    names = [c for c in ("dataset", "method", "method_a", "method_b", "pair") if c in columns]
     keys = table[names + (["metric"] if "metric" in columns else [])]
     if keys.isna().any().any():
         return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method, pair or metric"
