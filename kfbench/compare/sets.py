@@ -89,6 +89,8 @@ def set_statistics(
     cache, sources, statistics = FeatureCache(out / ".cache" / "features"), SourceData(), []
     for method in methods:
         _, found = feed_pairs(RunStore(out), dataset, method, config, [scorer], cache, sources)
+        if scorer.unreadable:
+            return scorer.unreadable
         kept = dict(zip(found.read_by.get(scorer.name, []), scorer.kept))
         chosen = [kept.get(p) for p in pairs]
         if any(k is None for k in chosen):

@@ -269,7 +269,7 @@ def evaluate_store(
         frame_rows += _frame_rows(
             dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not (s.missing or s.unreadable)}
         )
-        own = {s.name: s.pair_values(s.kept) for s in scorers if not s.missing and s.kept}
+        own = {s.name: s.pair_values(s.kept) for s in scorers if s.kept and not (s.missing or s.unreadable)}
         values = {m: dict(zip(found.read_by[m], v)) for m, v in own.items() if v is not None}
         pair_rows += per_pair_rows(dataset, method, values, found.difficulty)
     results = pd.DataFrame(rows, columns=COLUMNS)
