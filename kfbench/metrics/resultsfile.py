@@ -139,7 +139,7 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
         return f"unknown metric(s) {', '.join(sorted(set(map(str, table['metric'])) - set(metric_names())))}"
     numeric = [c for c in ("value", "ci_low", "ci_high", "n") if c in columns]
     numeric += [c for c in ("frame", "time", "truth_frames") if c in columns]
-    if not all(pd.api.types.is_numeric_dtype(table[c]) for c in numeric):
+    if len(table) and not all(pd.api.types.is_numeric_dtype(table[c]) for c in numeric):  # header only: no values
         return f"{', '.join(numeric)} must be numbers"
     if "settings" in columns:
         for settings in table["settings"]:
