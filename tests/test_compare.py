@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from inprocess import run_main
 
 from kfbench import create_dataset, create_method
 from kfbench.compare.comparison import Request, compare_methods
@@ -16,6 +15,7 @@ from kfbench.metrics.difficulty import FACTORS, pair_difficulty
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.inprocess import run_main
 
 BOOT = {"resamples": 400, "confidence": 0.95, "seed": 0}
 
