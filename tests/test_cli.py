@@ -61,6 +61,9 @@ def test_demo_runs_evaluates_and_reports_without_any_weights(tmp_path):
     assert "synthetic linear lpips: missing" in result.stdout
     report = tmp_path / "demo-report" / "index.html"
     assert f"report: {report}" in result.stdout and report.is_file()
+    assert "synthetic psnr: flow - linear = +" in result.stdout and "paired; unpaired [" in result.stdout
+    page = report.read_text()
+    assert "Paired comparisons" in page and "Per-pair metrics by pair difficulty" in page
     for method in ("linear", "flow"):
         pairs = sorted(p for p in (tmp_path / "demo" / "synthetic" / method).iterdir() if p.is_dir())
         assert len(pairs) == 4

@@ -13,7 +13,8 @@ import typer
 
 # The order of these imports is the order of the commands in `kfbench --help`.
 # isort: off
-from kfbench.cli import listing, run, prepare, evaluate, report, provenance, check, demo, convert, bench, train, tiny  # noqa: F401
+from kfbench.cli import listing, run, prepare, evaluate, compare, report, provenance, check, demo  # noqa: F401
+from kfbench.cli import convert, bench, train, tiny  # noqa: F401
 
 # isort: on
 from kfbench.cli.app import app

@@ -19,10 +19,13 @@ def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Where the demo's runs go."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Run, evaluate and report the weight-free baselines on the embedded synthetic dataset (no downloads).
+    """Run, evaluate, compare (flow against linear) and report the weight-free baselines on the embedded synthetic
+    dataset (no downloads).
 
     Example: kfbench demo
     """
+    from kfbench.compare.comparison import Request, compare_methods
+    from kfbench.compare.comparison import summary_lines as comparison_lines
     from kfbench.metrics.evaluate import (
         EvalConfig,
         evaluate_with_warnings,
@@ -40,5 +43,8 @@ def demo(
     typer.echo(f"demo runs are in {out / data.name}")
     results, warnings = evaluate_with_warnings(out, EvalConfig(device=resolve_device()), datasets=[data.name])
     for line in warnings + summary_lines(results):
+        typer.echo(line)
+    table, notes = compare_methods(out, Request("flow", "linear", [data.name]))
+    for line in notes + comparison_lines(table):
         typer.echo(line)
     typer.echo(f"report: {write_report(out, out.with_name(out.name + '-report')).html}")

@@ -24,6 +24,11 @@ def report(
         "--root",
         help="Where the dataset lies now, when it moved since `kfbench run` (strips, videos; checked to be the same).",
     ),
+    difficulty_bins: str | None = typer.Option(
+        None,
+        "--difficulty-bins",
+        help="Cut points per difficulty factor, e.g. 'motion=1,3;gap_frames=17' (default: terciles).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Write Table 1 (Markdown, CSV, LaTeX), plots (PNG, SVG) and a self-contained HTML page.
@@ -33,11 +38,13 @@ def report(
 
     Example: kfbench report --out runs --to reports/runs
     """
+    from kfbench.compare.strata import parse_bins
     from kfbench.report import write_report
 
     progress.enabled = not quiet
     if videos not in ("auto", "embed", "link"):
         raise KfbenchError(f"--videos takes auto, embed or link, not '{videos}'")
     folder = output_folder(to or Path("reports") / out.resolve().name, "--to")
-    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos, root=root)
+    bins = parse_bins(difficulty_bins)
+    result = write_report(out, folder, pairs=parse_pairs(pairs), videos=videos, root=root, difficulty_bins=bins)
     typer.echo(f"report: {result.html}")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from kfbench.datasets.manifest import Manifest
-from kfbench.datasets.pairrule import PairRule, pair_id
+from kfbench.datasets.pairrule import PairRule, pair_id, parse_gaps
 from kfbench.datasets.sources import FrameFolder, FrameSource, SourceInfo, VideoFile
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.interfaces import Pair, PairDataset
@@ -62,9 +62,11 @@ class ClipDataset(PairDataset):
     kind: str = ""
     """Stable dataset id used for default folders and manifests (the preset name)."""
 
-    def __init__(self, *, root: str | None, rule: PairRule, manifest: str | None, skip_bad: bool) -> None:
+    def __init__(
+        self, *, root: str | None, rule: PairRule, manifest: str | None, skip_bad: bool, gaps: str | None = None
+    ) -> None:
         self.root = resolve_root(root, self.kind)
-        self.rule, self.skip_bad = rule, skip_bad
+        self.rule, self.skip_bad, self.gaps = rule, skip_bad, parse_gaps(gaps)
         self.manifest_path = Path(manifest).expanduser() if manifest else None
         self.sources: dict[str, FrameSource] = {}
         self.infos: dict[str, SourceInfo] = {}
@@ -103,10 +105,16 @@ class ClipDataset(PairDataset):
             self.sources[source.name] = source
             self.extras[source.name] = self.describe_source(source)
         lengths = {name: info.num_frames for name, info in self.infos.items()}
-        self.short = sorted(name for name, length in lengths.items() if length < self.rule.span)
-        for name, start in self.rule.select(lengths):
-            entry = PairEntry(name, start, self.rule.frame_stride, self.rule.num_frames)
-            self.entries[check_pair_id(pair_id(name, start, self.rule), f"made from {self.sources[name].path}")] = entry
+        self.short = sorted(name for name, length in lengths.items() if length < self._shortest_span())
+        if self.gaps:
+            cut = [
+                (name, 0, PairRule(gap, self.rule.frame_stride)) for name, gap in self.rule.sweep(lengths, self.gaps)
+            ]
+        else:
+            cut = [(name, start, self.rule) for name, start in self.rule.select(lengths)]
+        for name, start, rule in cut:
+            entry = PairEntry(name, start, rule.frame_stride, rule.num_frames)
+            self.entries[check_pair_id(pair_id(name, start, rule), f"made from {self.sources[name].path}")] = entry
 
     def _from_manifest(self, manifest: Manifest) -> None:
         paths = {name: manifest.source_path(self.root, name) for name in manifest.sources}
@@ -246,13 +254,17 @@ class ClipDataset(PairDataset):
         origin = f"pinned by {self.manifest_path}" if self.manifest_path else f"rule {self._rule_text()}"
         return (
             f"{self.kind}: {len(self.entries)} pair(s) from {used} of {len(self.infos) + len(self.bad)} clip(s) "
-            f"({origin}); {len(self.short)} clip(s) shorter than {self.rule.span} frames skipped; "
+            f"({origin}); {len(self.short)} clip(s) shorter than {self._shortest_span()} frames skipped; "
             f"{len(self.bad)} unreadable clip(s) skipped"
         )
 
+    def _shortest_span(self) -> int:
+        return PairRule(min(self.gaps), self.rule.frame_stride).span if self.gaps else self.rule.span
+
     def _rule_text(self) -> str:
         r = self.rule
-        return f"num_frames={r.num_frames} frame_stride={r.frame_stride} num_pairs={r.num_pairs}"
+        frames = f"gaps={','.join(map(str, self.gaps))}" if self.gaps else f"num_frames={r.num_frames}"
+        return f"{frames} frame_stride={r.frame_stride} num_pairs={r.num_pairs}"
 
 
 _SOURCE_FACTS = ("path", "kind", "num_frames", "height", "width", "fps", "bytes", "sha256", "download_url")

@@ -88,12 +88,13 @@ class DavisDataset(ClipDataset):
         num_pairs: int | None = 117,
         manifest: str | None = None,
         skip_bad: bool = False,
+        gaps: str | None = None,
     ) -> None:
         if resolution not in ("Full-Resolution", "480p"):
             raise KfbenchError(f"davis: resolution must be Full-Resolution or 480p, got '{resolution}'")
         self.resolution, self.splits = resolution, parse_splits(splits)
         rule = PairRule(num_frames, frame_stride, num_pairs)
-        super().__init__(root=root, rule=rule, manifest=manifest, skip_bad=skip_bad)
+        super().__init__(root=root, rule=rule, manifest=manifest, skip_bad=skip_bad, gaps=gaps)
 
     def find_sources(self) -> list[FrameSource]:
         base = davis_dir(self.root)

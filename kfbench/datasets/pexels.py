@@ -53,9 +53,14 @@ class PexelsDataset(ClipDataset):
         num_pairs: int | None = 45,
         manifest: str | None = None,
         skip_bad: bool = False,
+        gaps: str | None = None,
     ) -> None:
         super().__init__(
-            root=root, rule=PairRule(num_frames, frame_stride, num_pairs), manifest=manifest, skip_bad=skip_bad
+            root=root,
+            rule=PairRule(num_frames, frame_stride, num_pairs),
+            manifest=manifest,
+            skip_bad=skip_bad,
+            gaps=gaps,
         )
 
     def find_sources(self) -> list[FrameSource]:

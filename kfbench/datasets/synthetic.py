@@ -3,6 +3,11 @@
 Each pair is generated from (seed, index) alone, so any size and length is deterministic.
 Motion kinds: translation, rotation, scale, occlusion (two shapes crossing), or mixed (cycling).
 The exact motion parameters of every shape are recorded in the pair's metadata.
+
+``gaps`` (e.g. "5,9,17") makes a gap-length sweep: each scene gives one pair per gap, ids
+``synthetic-<seed>-<index>-g<gap>``, all starting at the scene's frame 0 and moving at the speed of the
+``num_frames``-frame clip (frame k at time k / (num_frames - 1)), so a pair of g frames spans (g - 1) / (num_frames - 1)
+of the scene's unit of motion and its known displacement grows with g (past 1 the motion is extrapolated linearly).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from kfbench.datasets.pairrule import parse_gaps
 from kfbench.errors import KfbenchError
 from kfbench.interfaces import Pair, PairDataset
 
@@ -51,6 +57,7 @@ class SyntheticDataset(PairDataset):
         width: int = 96,
         motion: Motion = "mixed",
         scene_seed: int = 0,
+        gaps: str | None = None,
     ) -> None:
         if num_pairs < 1 or num_frames < 2 or height < 16 or width < 16:
             raise KfbenchError("synthetic: need num_pairs >= 1, num_frames >= 2, height and width >= 16")
@@ -59,28 +66,35 @@ class SyntheticDataset(PairDataset):
         self.num_pairs, self.num_frames = num_pairs, num_frames
         self.height, self.width = height, width
         self.motion, self.scene_seed = motion, scene_seed
+        self.gaps = parse_gaps(gaps)
+        scenes = [f"synthetic-{scene_seed}-{i:04d}" for i in range(num_pairs)]
+        self._pairs = (
+            {f"{scene}-g{gap}": (i, gap) for i, scene in enumerate(scenes) for gap in self.gaps}
+            if self.gaps
+            else {scene: (i, num_frames) for i, scene in enumerate(scenes)}
+        )
 
     def pair_ids(self) -> list[str]:
-        return [f"synthetic-{self.scene_seed}-{i:04d}" for i in range(self.num_pairs)]
+        return list(self._pairs)
 
     def load(self, pair_id: str) -> Pair:
-        if pair_id not in self.pair_ids():
+        if pair_id not in self._pairs:
             raise KfbenchError(f"synthetic: no pair '{pair_id}'")
-        index = int(pair_id.rsplit("-", 1)[1])
+        index, length = self._pairs[pair_id]
         rng = np.random.default_rng([self.scene_seed, index])
         kind = _KINDS[index % len(_KINDS)] if self.motion == "mixed" else self.motion
         background = _texture(rng, self.height * 2, self.width * 2, 8, rng.uniform(90, 160, 3).astype(np.float32))
         bg_velocity = _background_velocity(rng, kind, self.width)
         shapes = _shapes(rng, kind, self.height, self.width)
         sprites = [(_texture(rng, 64, 64, 4, _vivid(rng)), _mask(rng)) for _ in shapes]
-        times = np.linspace(0.0, 1.0, self.num_frames)
+        times = np.linspace(0.0, (length - 1) / (self.num_frames - 1), length)
         clip = np.stack([self._render(t, background, bg_velocity, shapes, sprites) for t in times])
         meta = {
             "source": "synthetic",
             "motion": kind,
-            "frame_indices": list(range(self.num_frames)),
+            "frame_indices": list(range(length)),
             "fps": 7.0,
-            "num_frames": self.num_frames,
+            "num_frames": length,
             "background_velocity": list(bg_velocity),
             "shapes": [asdict(s) for s in shapes],
         }

@@ -22,7 +22,7 @@ from kfbench.metrics.weights import WeightsFile
 if TYPE_CHECKING:
     from kfbench.metrics.config import EvalConfig
     from kfbench.metrics.loaded import Features, LoadedPair
-    from kfbench.metrics.tidy import Context
+    from kfbench.metrics.tidy import Context, Scorer
 
 Reads = Literal["frames", "clips", "features"]
 Table = Literal["table1", "newer"]
@@ -100,6 +100,20 @@ class Metric(ABC):
     def missing_rows(self, ctx: Context) -> list[dict[str, Any]]:
         """The row saying why it cannot be computed."""
         return [ctx.row(self.name, missing_reason=self.missing, extractor=self.extractor_tag, settings=ctx.base)]
+
+    def pair_values(self, kept: list[Any]) -> list[float] | None:
+        """Each pair's own value (the metric over that pair alone), or None for a set metric (FID, FVD, ...)."""
+        return None
+
+    def prepare(self) -> Scorer | None:
+        """A set metric's distance of two feature sets (``tidy.Scorer``), or None for a per-pair one."""
+        return None
+
+    def distance_row(self, ctx: Context, kept: list[Any], tag: str, settings: dict[str, Any], *, frechet: bool) -> dict:
+        """A set metric's row from the (generated, ground-truth) features kept of every pair (``prepare``'s)."""
+        return ctx.distance_row(
+            self.name, [k[0] for k in kept], [k[1] for k in kept], tag, settings, self.prepare(), frechet=frechet
+        )
 
     def weights_settings(self) -> dict[str, Any]:
         paths = self.weights_paths

@@ -19,12 +19,15 @@ from typing import Any
 
 import pandas as pd
 
+from kfbench.compare.sweep import write_breakdowns
 from kfbench.errors import KfbenchError
 from kfbench.metrics.base import Metric, Models
 from kfbench.metrics.cache import FeatureCache
 from kfbench.metrics.config import EvalConfig
+from kfbench.metrics.difficulty import cached_difficulty
 from kfbench.metrics.frechet import SampleSizeWarning
 from kfbench.metrics.loaded import Features, LoadedPair
+from kfbench.metrics.perpair import PER_PAIR_COLUMNS, merge_per_pair, per_pair_rows
 from kfbench.metrics.registry import check_names, metric_class, metric_names
 from kfbench.metrics.resultsfile import PER_FRAME, RESULTS, load_results, merge_saved, results_lock
 from kfbench.metrics.tidy import COLUMNS, Context
@@ -59,6 +62,8 @@ class RunPairs:
     fingerprints: set[str] = field(default_factory=set)
     versions: dict[str, set[str]] = field(default_factory=dict)
     settings: dict[str, Any] | None = None
+    difficulty: dict[str, dict[str, float]] = field(default_factory=dict)  # per pair (kfbench.metrics.difficulty)
+    read_by: dict[str, list[str]] = field(default_factory=dict)  # metric -> the pairs it read, in order
 
     def provenance(self, record: dict[str, Any] | None) -> dict[str, Any]:
         """The run's settings and versions as every row records them ('mixed' lists each version seen)."""
@@ -153,7 +158,7 @@ def frames_description(grids: list[PairFrames], config: EvalConfig) -> dict[str,
     }
 
 
-def _feed(
+def feed_pairs(
     store: RunStore,
     dataset: str,
     method: str,
@@ -164,19 +169,24 @@ def _feed(
     shard: tuple[int, int] | None = None,
 ) -> tuple[list[PairFrames], RunPairs]:
     """Each pair loaded once and given to every metric that reads it (``update``, after a ``reset``); returns the grids
-    (frames dropped) and what else was found (damaged pairs, pairs without ground truth, settings and versions)."""
+    (frames dropped) and what else was found (damaged pairs, pairs without ground truth, settings and versions, each
+    pair's difficulty and which pairs each metric read)."""
     grids: list[PairFrames] = []
     for scorer in scorers:
         scorer.reset()
     found = RunPairs()
     features = None
     for p, meta in load_pairs(store, dataset, method, config, sources, found, shard):
+        found.difficulty[p.pair_id] = cached_difficulty(
+            cache.root.parent / "difficulty", dataset, p.pair_id, p.first, p.last, p.truth, meta.get("pair", {})
+        )
         if features is None:
             size = tuple(int(s) for s in (p.grid.truth if p.grid else p.frames).shape[1:3])
             features = Features(dataset, method, cache, meta.get("dataset_options", {}), size)
         for scorer in scorers:
             if p.grid is not None or not scorer.needs_truth:
                 scorer.update(p, features)
+                found.read_by.setdefault(scorer.name, []).append(p.pair_id)
         if p.grid is not None:
             grids.append(replace(p.grid, generated=p.grid.generated[:0], truth=p.grid.truth[:0]))
     return grids, found
@@ -223,9 +233,10 @@ def evaluate_store(
     cache = FeatureCache(out / ".cache" / "features")
     rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
+    pair_rows: list[dict[str, Any]] = []
     sources = SourceData(root)
     for dataset, method in chosen:
-        grids, found = _feed(store, dataset, method, config, scorers, cache, sources)
+        grids, found = feed_pairs(store, dataset, method, config, scorers, cache, sources)
         provenance = found.provenance(store.run_record(dataset, method))
         pairs = len(grids) + len(found.without_truth)
         if grids:
@@ -258,13 +269,19 @@ def evaluate_store(
         frame_rows += _frame_rows(
             dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not (s.missing or s.unreadable)}
         )
+        own = {s.name: s.pair_values(s.kept) for s in scorers if s.kept and not (s.missing or s.unreadable)}
+        values = {m: dict(zip(found.read_by[m], v)) for m, v in own.items() if v is not None}
+        pair_rows += per_pair_rows(dataset, method, values, found.difficulty)
     results = pd.DataFrame(rows, columns=COLUMNS)
     results["metric"] = pd.Categorical(results["metric"], categories=list(metric_names()), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
     recomputed = {(d, m, metric) for d, m in chosen for metric in config.metrics}
     with results_lock(out):
-        return merge_saved(out, results, RESULTS, recomputed), merge_saved(out, per_frame, PER_FRAME, recomputed)
+        saved = merge_saved(out, results, RESULTS, recomputed), merge_saved(out, per_frame, PER_FRAME, recomputed)
+        per_pair = merge_per_pair(out, pd.DataFrame(pair_rows, columns=PER_PAIR_COLUMNS), recomputed)
+        write_breakdowns(out, per_pair, confidence=config.confidence, resamples=config.bootstrap, seed=config.seed)
+    return saved
 
 
 def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
@@ -369,7 +386,7 @@ def extract_features(
     chosen = _chosen_runs(store, config, datasets, methods)
     _check_root(store, chosen, root)
     sources = SourceData(root)
-    return sum(len(_feed(store, d, m, config, scorers, cache, sources, shard)[0]) for d, m in chosen)
+    return sum(len(feed_pairs(store, d, m, config, scorers, cache, sources, shard)[0]) for d, m in chosen)
 
 
 def summary_lines(results: pd.DataFrame) -> list[str]:

@@ -14,7 +14,7 @@ from kfbench.metrics.shapes import InceptionDistance, frechet
 from kfbench.metrics.weights import WeightsFile
 
 if TYPE_CHECKING:
-    from kfbench.metrics.tidy import Context
+    from kfbench.metrics.tidy import Context, Scorer
 
 INCEPTION = WeightsFile(
     "InceptionV3 FID weights",
@@ -37,16 +37,9 @@ class FidMetric(InceptionDistance):
         "NeurIPS 2017",
     )
 
+    def prepare(self) -> Scorer:
+        return frechet(self.config, "FID", self.config.conventions().fid_covariance)
+
     def rows(self, kept: list[tuple[np.ndarray, np.ndarray]], ctx: Context) -> list[dict[str, Any]]:
-        covariance = self.config.conventions().fid_covariance
-        return [
-            ctx.distance_row(
-                self.name,
-                [k[0] for k in kept],
-                [k[1] for k in kept],
-                self.image.tag,
-                {**self.settings(ctx), "covariance": covariance},
-                frechet(self.config, "FID", covariance),
-                frechet=True,
-            )
-        ]
+        settings = {**self.settings(ctx), "covariance": self.config.conventions().fid_covariance}
+        return [self.distance_row(ctx, kept, self.image.tag, settings, frechet=True)]

@@ -13,7 +13,7 @@ from kfbench.metrics.shapes import ClipDistance, frechet
 from kfbench.metrics.weights import WeightsFile
 
 if TYPE_CHECKING:
-    from kfbench.metrics.tidy import Context
+    from kfbench.metrics.tidy import Context, Scorer
 
 I3D = WeightsFile(
     "Kinetics-400 I3D weights",
@@ -99,15 +99,7 @@ class FvdMetric(ClipDistance):
             return [ctx.row(self.name, n=ctx.pairs, settings=settings, missing_reason=reason)]
         if self.missing:
             return [ctx.row(self.name, n=ctx.pairs, settings=settings, missing_reason=self.missing)]
-        covariance = self.config.conventions().fvd_covariance
-        return [
-            ctx.distance_row(
-                self.name,
-                [k[0] for k in kept],
-                [k[1] for k in kept],
-                self.extractor.tag,
-                {**settings, **self.weights_settings()},
-                frechet(self.config, "FVD", covariance),
-                frechet=True,
-            )
-        ]
+        return [self.distance_row(ctx, kept, self.extractor.tag, {**settings, **self.weights_settings()}, frechet=True)]
+
+    def prepare(self) -> Scorer:
+        return frechet(self.config, "FVD", self.config.conventions().fvd_covariance)

@@ -13,7 +13,7 @@ from kfbench.metrics.shapes import InceptionDistance
 if TYPE_CHECKING:
     import torch
 
-    from kfbench.metrics.tidy import Context
+    from kfbench.metrics.tidy import Context, Scorer
 
 BOOTSTRAP_SUBSETS = 10  # subsets per bootstrap resample (the point estimate uses --kid-subsets)
 
@@ -84,7 +84,7 @@ class KidMetric(InceptionDistance):
     weights = (INCEPTION,)
     papers = ("Binkowski et al.: Demystifying MMD GANs, ICLR 2018",)
 
-    def rows(self, kept: list[tuple[np.ndarray, np.ndarray]], ctx: Context) -> list[dict[str, Any]]:
+    def prepare(self) -> Scorer:
         config = self.config
         bootstrap_subsets = min(config.kid_subsets, BOOTSTRAP_SUBSETS)
 
@@ -98,6 +98,11 @@ class KidMetric(InceptionDistance):
                 seed=config.seed,
             )
 
+        return prepare
+
+    def rows(self, kept: list[tuple[np.ndarray, np.ndarray]], ctx: Context) -> list[dict[str, Any]]:
+        config = self.config
+        bootstrap_subsets = min(config.kid_subsets, BOOTSTRAP_SUBSETS)
         settings = {
             **self.settings(ctx),
             "subsets": config.kid_subsets,
@@ -105,8 +110,4 @@ class KidMetric(InceptionDistance):
             "bootstrap_subsets": bootstrap_subsets,
             "kernel": "cubic polynomial, gamma 1/D, coef 1",
         }
-        return [
-            ctx.distance_row(
-                self.name, [k[0] for k in kept], [k[1] for k in kept], self.image.tag, settings, prepare, frechet=False
-            )
-        ]
+        return [self.distance_row(ctx, kept, self.image.tag, settings, frechet=False)]

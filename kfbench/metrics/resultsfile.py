@@ -125,7 +125,7 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
     absent = [c for c in columns if c not in table.columns]
     if absent:
         return f"column(s) {', '.join(absent)} missing"
-    names = ["dataset", "method"] + (["pair"] if "pair" in columns else [])
+    names = [c for c in ("dataset", "method", "method_a", "method_b", "pair") if c in columns]
     keys = table[names + (["metric"] if "metric" in columns else [])]
     if keys.isna().any().any():
         return f"{int(keys.isna().any(axis=1).sum())} row(s) lack their dataset, method, pair or metric"
@@ -139,7 +139,7 @@ def _table_problem(table: pd.DataFrame, text: bytes, columns: list[str]) -> str 
         return f"unknown metric(s) {', '.join(sorted(set(map(str, table['metric'])) - set(metric_names())))}"
     numeric = [c for c in ("value", "ci_low", "ci_high", "n") if c in columns]
     numeric += [c for c in ("frame", "time", "truth_frames") if c in columns]
-    if not all(pd.api.types.is_numeric_dtype(table[c]) for c in numeric):
+    if len(table) and not all(pd.api.types.is_numeric_dtype(table[c]) for c in numeric):  # header only: no values
         return f"{', '.join(numeric)} must be numbers"
     if "settings" in columns:
         for settings in table["settings"]:

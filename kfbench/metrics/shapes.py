@@ -39,6 +39,9 @@ class PerFrame(Metric):
     def read(self, pair: LoadedPair, features: Features) -> np.ndarray:
         return self.measure(pair.grid.generated, pair.grid.truth)
 
+    def pair_values(self, kept: list[np.ndarray]) -> list[float]:
+        return [float(v.mean()) for v in kept]
+
     def rows(self, kept: list[np.ndarray], ctx: Context) -> list[dict[str, Any]]:
         n = sum(len(v) for v in kept)
         return [
@@ -184,18 +187,13 @@ class LearnedClipDistance(ClipDistance, OwnObject):
             f"({self.config.conventions().fvd_window_start} window)",
             "input": "each frame resized whole to 224x224, bilinear",
         }
-        metric = self.metric
         return [
-            ctx.distance_row(
-                self.name,
-                [k[0] for k in kept],
-                [k[1] for k in kept],
-                metric.extractor,
-                {**settings, **self.reference()},
-                lambda x, y: lambda ix, iy, resample: metric.score(x[ix], y[iy]),
-                frechet=self.frechet,
-            )
+            self.distance_row(ctx, kept, self.metric.extractor, {**settings, **self.reference()}, frechet=self.frechet)
         ]
+
+    def prepare(self) -> Scorer:
+        metric = self.metric
+        return lambda x, y: lambda ix, iy, resample: metric.score(x[ix], y[iy])
 
     def missing_rows(self, ctx: Context) -> list[dict[str, Any]]:
         return [ctx.row(self.name, n=ctx.pairs, missing_reason=self.missing)]
@@ -243,6 +241,9 @@ class PairFigures(OwnObject):
                 settings,
             )
         ]
+
+    def pair_values(self, kept: list[np.ndarray]) -> list[float]:
+        return [float(next(iter(self.metric.score(row[None]).values()))) for row in kept]
 
 
 class KeyframeFigures(PairFigures):

@@ -118,10 +118,9 @@ class Context:
                 f"{metric} on {self.dataset}/{self.method}: the {tag} features are not finite (NaN or inf); "
                 f"the weights file {settings.get('weights')} is broken: replace it"
             )
-        rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
-        score = scorer(x, y)
+        statistic = pair_statistic(scorer, fake, truth)
         try:
-            point = score(np.arange(len(x)), np.arange(len(y)), False)
+            point = statistic(np.arange(len(fake)), False)
         except KfbenchError as exc:
             return self.row(metric, n=len(x), extractor=tag, settings=settings, missing_reason=str(exc))
         settings = {
@@ -130,15 +129,21 @@ class Context:
             "feature_dims": x.shape[1],
             "interval": INTERVALS["shifted-percentile"],
         }
-        low, high = self.interval(
-            lambda idx: score(np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), True),
-            len(fake),
-            point,
-            "shifted-percentile",
-        )
+        low, high = self.interval(lambda idx: statistic(idx, True), len(fake), point, "shifted-percentile")
         if frechet:
             low = max(low, 0.0)
         return self.row(metric, value=point, ci_low=low, ci_high=high, n=len(x), extractor=tag, settings=settings)
+
+
+def pair_statistic(
+    scorer: Scorer, fake: list[np.ndarray], truth: list[np.ndarray]
+) -> Callable[[np.ndarray, bool], float]:
+    """A set metric of the pairs ``idx`` (repeats allowed): ``statistic(idx, resample)``, from each pair's features."""
+    rows_x, rows_y = _row_ranges(fake), _row_ranges(truth)
+    score = scorer(np.concatenate(fake), np.concatenate(truth))
+    return lambda idx, resample: score(
+        np.concatenate([rows_x[i] for i in idx]), np.concatenate([rows_y[i] for i in idx]), resample
+    )
 
 
 def _row_ranges(parts: list[np.ndarray]) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
+from kfbench.report.compare import comparison_sections
 from kfbench.report.html import VideoCell, render_page
 from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
 from kfbench.report.sources import PairView, pair_view
@@ -34,9 +35,17 @@ class Report:
 
 
 def write_report(
-    out: Path, to: Path, *, pairs: list[str] | None = None, videos: VideoMode = "auto", root: str | None = None
+    out: Path,
+    to: Path,
+    *,
+    pairs: list[str] | None = None,
+    videos: VideoMode = "auto",
+    root: str | None = None,
+    difficulty_bins: dict[str, list[float]] | None = None,
 ) -> Report:
-    """Write table1.{md,csv,tex} (one per ground truth), figures/*.{png,svg}, videos/ and index.html into ``to``.
+    """Write table1.{md,csv,tex} (one per ground truth), figures/*.{png,svg}, videos/ and index.html into ``to``;
+    with the store's comparisons and per-pair results, comparisons and by_difficulty tables and their figures
+    (``report.compare``).
 
     ``root``: where the dataset lies now, when it moved since the runs (checked to be the same data).
     """
@@ -82,10 +91,16 @@ def write_report(
                     )
                     files += strip
             video_cells[f"{dataset} / {pair_id}"] = _videos(store, to, dataset, pair_id, view)
+    boot = json.loads(next((s for s in results["settings"] if s and "bootstrap" in s), "{}")).get("bootstrap")
+    sections = comparison_sections(out, to, datasets, difficulty_bins, boot)
+    figures += sections.figures
+    files += sections.files
     total = sum(c.path.stat().st_size for cells in video_cells.values() for c in cells)
     embed = videos == "embed" or (videos == "auto" and total <= EMBED_LIMIT_BYTES)
     intro = _intro(results, embed)
-    page = render_page(to, f"kfbench report: {out}", intro, list(tables.values()), figures, video_cells, embed)
+    page = render_page(
+        to, f"kfbench report: {out}", intro, list(tables.values()) + sections.tables, figures, video_cells, embed
+    )
     html_path = write_text(to / "index.html", page)
     return Report(to, html_path, files + [html_path])
 
