@@ -89,3 +89,33 @@ def test_tiny_svd_loads_with_the_real_pipeline_class(tiny_models):
         generator=torch.Generator().manual_seed(0),
     ).frames
     assert frames.shape == (1, 8, 64, 96, 3)
+
+
+def test_run_help_lists_the_methods_and_datasets_options_with_defaults():
+    text = run_cli("run", "-m", "svd", "-d", "synthetic", "--help", check=True).stdout
+    assert "Options of method 'svd'" in text and "Options of dataset 'synthetic'" in text
+    line = next(ln for ln in text.splitlines() if "--num-inference-steps" in ln and "default" in ln)
+    assert "int, default 50." in line and "sampler steps" in line
+    assert "--backward" in text and "default 'none' (preset)" in text  # the preset's value, not the signature's
+    verbose = run_cli("list", "methods", "-v", check=True).stdout
+    assert "Options of method 'svd'" in verbose and "--num-inference-steps" in verbose
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--outt", "x"], "this command's options: --dataset"),
+        (["--num-frames"], "option --num-frames of dataset 'synthetic' needs a value (int)"),
+    ],
+)
+def test_option_errors_name_the_commands_own_options_and_missing_values(flags, message, tmp_path):
+    result = run_cli("run", "-m", "linear", "-d", "synthetic", *flags)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    if flags[0] == "--outt":
+        assert "--out," in result.stderr and "Did you mean '--out'" in result.stderr
+
+
+def test_version():
+    from kfbench import __version__
+
+    assert run_cli("--version", check=True).stdout.strip() == f"kfbench {__version__}"
