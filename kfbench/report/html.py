@@ -82,6 +82,16 @@ def table_html(table: Table) -> str:
     )
 
 
+def missing_summary(tables: list[Table]) -> list[str]:
+    """Every reason a table cell is missing, once for the whole page, with the cells it empties."""
+    reasons: dict[str, list[str]] = {}
+    for table in tables:
+        for reason, cells in table.missing.items():
+            reasons.setdefault(reason, [])
+            reasons[reason] += [c for c in cells if c not in reasons[reason]]
+    return [f"{', '.join(cells)}: {reason}" for reason, cells in reasons.items()]
+
+
 def video_html(cell: VideoCell, root: Path, embed: bool) -> str:
     src = data_uri(cell.path, "video/mp4") if embed else url_path(cell.path.relative_to(root).as_posix())
     return (
@@ -107,6 +117,10 @@ def render_page(
     ]
     parts += [f"<p>{html.escape(line)}</p>" for line in intro]
     parts.append("<h2>Tables</h2>")
+    missing = missing_summary(tables)
+    if missing:
+        parts.append("<p>Metrics shown as — (missing) in the tables below, once per reason:</p>")
+        parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>" for line in missing) + "</ul>")
     parts += [table_html(t) for t in tables]
     parts.append("<h2>Figures</h2>")
     for caption, png in figures:
