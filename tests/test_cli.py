@@ -119,3 +119,40 @@ def test_version():
     from kfbench import __version__
 
     assert run_cli("--version", check=True).stdout.strip() == f"kfbench {__version__}"
+
+
+def test_ctrl_c_ends_with_one_line_saying_what_was_kept_and_exit_130(tmp_path, monkeypatch):
+    from inprocess import run_main
+
+    import kfbench.cli.run as run_command
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_command, "run_benchmark", interrupted)
+    code, _, err = run_main("run", "-m", "linear", "-d", "synthetic", "--out", tmp_path, "--limit", "1")
+    assert code == 130, (code, err)
+    last = err.strip().splitlines()[-1]
+    assert code == 130 and "what was completed is kept" in last and "run the same command again to resume" in last
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_third_party_warnings_are_hidden_unless_verbose(verbose, monkeypatch):
+    import warnings
+
+    from kfbench.utils import quiet
+
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(quiet, "verbose", verbose)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet.hide_third_party()
+        warnings.warn("`torch_dtype` is deprecated! Use `dtype` instead!", FutureWarning, stacklevel=1)
+        warnings.warn("a kfbench notice", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == (
+        ["`torch_dtype` is deprecated! Use `dtype` instead!"] if verbose else []
+    ) + ["a kfbench notice"]
+    import os
+
+    assert (os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1") is not verbose

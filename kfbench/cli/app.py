@@ -30,5 +30,12 @@ def _main(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show third-party warnings, log lines and download bars (hidden by default)."
+    ),
 ) -> None:
     """kfbench: keyframe interpolation benchmark. Run methods on keyframe pairs, score them, report."""
+    from kfbench.utils import quiet
+
+    quiet.verbose = verbose
+    quiet.hide_third_party()
