@@ -36,7 +36,7 @@ def test_per_frame_curves_of_different_lengths_share_normalised_time(captured, t
     lines = captured[0].axes[0].get_lines()
     assert [len(line.get_xdata()) for line in lines] == [6, 7, 23]
     assert all(line.get_xdata()[0] == 0 and line.get_xdata()[-1] == 1 for line in lines)
-    assert captured[0].legends and not captured[0].axes[0].get_legend()  # beside the axes, not over a curve
+    assert captured[0].legends and not captured[0].axes[0].get_legend()  # below the axes, not over a curve
 
 
 def test_metric_bars_for_twenty_methods_rotate_labels_and_say_when_there_are_no_intervals(captured, tmp_path):
@@ -55,6 +55,9 @@ def test_metric_bars_for_twenty_methods_rotate_labels_and_say_when_there_are_no_
 
 
 def test_missing_reasons_are_listed_once_per_report():
-    one = Table([], [], "", [], missing={"no weights": ["d/a FID", "d/b FID"]})
-    two = Table([], [], "", [], missing={"no weights": ["d/b FID", "e/a FID"], "too short": ["e/a FVD"]})
-    assert missing_summary([one, two]) == ["d/a FID, d/b FID, e/a FID: no weights", "e/a FVD: too short"]
+    one = Table([], [], "", [], missing={"no weights": ["d/a FID", "d/b FID", "d/c FID"]})
+    two = Table([], [], "", [], missing={"no weights": ["d/b FID", "d/e FID", "e/a FID"], "too short": ["e/a FVD"]})
+    assert missing_summary([one, two]) == [
+        "d FID (4 runs: a, b, c, ...); e FID (a): no weights",
+        "e FVD (a): too short",
+    ]

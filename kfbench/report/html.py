@@ -83,13 +83,26 @@ def table_html(table: Table) -> str:
 
 
 def missing_summary(tables: list[Table]) -> list[str]:
-    """Every reason a table cell is missing, once for the whole page, with the cells it empties."""
-    reasons: dict[str, list[str]] = {}
+    """Every reason a table cell is missing, once for the whole page, with the metric and runs it empties."""
+    reasons: dict[str, dict[str, list[str]]] = {}  # reason -> "dataset METRIC" -> runs
     for table in tables:
         for reason, cells in table.missing.items():
-            reasons.setdefault(reason, [])
-            reasons[reason] += [c for c in cells if c not in reasons[reason]]
-    return [f"{', '.join(cells)}: {reason}" for reason, cells in reasons.items()]
+            for cell in cells:  # "dataset/run METRIC"
+                where, _, metric = cell.rpartition(" ")
+                dataset, _, run = where.partition("/")
+                runs = reasons.setdefault(reason, {}).setdefault(f"{dataset} {metric}", [])
+                runs += [run] if run not in runs else []
+    lines = []
+    for reason, columns in reasons.items():
+        parts = [f"{column} ({_runs_text(runs)})" for column, runs in columns.items()]
+        lines.append(f"{'; '.join(parts)}: {reason}")
+    return lines
+
+
+def _runs_text(runs: list[str], shown: int = 3) -> str:
+    if len(runs) <= shown:
+        return ", ".join(runs)
+    return f"{len(runs)} runs: {', '.join(runs[:shown])}, ..."
 
 
 def video_html(cell: VideoCell, root: Path, embed: bool) -> str:

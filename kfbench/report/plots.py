@@ -116,7 +116,14 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> tuple
         return None
     methods = sorted(rows["method"].unique())
     styles = method_styles(methods)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.4), squeeze=False, layout="constrained")
+    legend_rows = -(-len(methods) // 4)
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=(max(6.0, 4.8 * len(metrics)), 3.4 + 0.2 * legend_rows),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, metric in zip(axes[0], metrics):
         for method in methods:
             part = rows[rows["method"] == method]
@@ -127,7 +134,7 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> tuple
         ax.set_ylabel(metric_label(metric, " "))
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", fontsize=8, ncols=1 if len(methods) <= 14 else 2)
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=min(len(methods), 4), frameon=False)
     fig.suptitle(plain_text(f"{dataset}: per-frame fidelity, mean over pairs"), fontsize=10)
     names = "/".join(metric_label(m, " ") for m in metrics)
     return f"per-frame {names} against normalised time, mean over pairs", save(fig, stem)
