@@ -5,12 +5,12 @@ import re
 import av
 import numpy as np
 import pytest
-from conftest import REPO
 from PIL import Image
 
 import kfbench
 from kfbench.api import as_keyframe
 from kfbench.errors import KfbenchError
+from tests.helpers.cli import REPO
 
 
 def test_keyframes_from_paths_pil_uint8_and_float_are_the_same_image(tmp_path):

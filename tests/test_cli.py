@@ -122,7 +122,6 @@ def test_version():
 
 
 def test_ctrl_c_ends_with_one_line_saying_what_was_kept_and_exit_130(tmp_path, monkeypatch):
-    from inprocess import run_main
 
     import kfbench.cli.run as run_command
 
