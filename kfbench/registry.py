@@ -14,9 +14,11 @@ import importlib
 import inspect
 import math
 import os
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar, Union
 
@@ -244,7 +246,94 @@ def option_names(kind: str, name: str) -> set[str]:
     return set(accepted_options(import_factory(lookup(presets, name, kind).factory)))
 
 
-def coerce_option(kind: str, name: str, option: str, text: str) -> Any:
+# One line for options many families share; a family documents its own in its class docstring
+# as ``name`` (what it does), the form :func:`describe_options` reads.
+COMMON_OPTION_HELP = {
+    "model": "Hugging Face repo id or local folder of the base model",
+    "checkpoint": "weights file or folder (read as data)",
+    "device": "torch device (default: the first GPU, else cpu)",
+    "dtype": "compute precision",
+    "height": "frame height in pixels",
+    "width": "frame width in pixels",
+    "min_guidance_scale": "classifier-free guidance scale at the first frame",
+    "max_guidance_scale": "classifier-free guidance scale at the last frame",
+    "motion_bucket_id": "motion conditioning (higher: more motion)",
+    "noise_aug_strength": "noise added to the conditioning image",
+    "decode_chunk_size": "frames the VAE decodes at once (none: all)",
+    "num_pairs": "number of keyframe pairs",
+    "num_inference_steps": "sampler steps",
+    "num_frames": "frames per clip, keyframes included",
+    "root": "dataset folder",
+    "cpu_offload": "keep idle model parts on the CPU (less GPU memory, slower)",
+    "compile": "torch.compile the network",
+    "prompt": "text prompt for every pair",
+    "fps": "frame-rate conditioning",
+}
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """One option of a method or dataset: its flag, type, effective default (preset over signature) and help."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    from_preset: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def line(self, width: int = 28) -> str:
+        default = "(required)" if self.default is inspect.Parameter.empty else f"default {self.default!r}"
+        if self.from_preset:
+            default += " (preset)"
+        help_text = f"  {self.help}" if self.help else ""
+        return f"{self.flag:<{width}} {self.type}, {default}.{help_text}"
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "{" + "|".join(map(str, typing.get_args(hint))) + "}"
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint) if a is not type(None)) + " or none"
+    if origin in (list, tuple):
+        args = typing.get_args(hint)
+        return f"comma-separated {_type_name(args[0]) if args else 'str'}"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _docstring_help(factory: Any) -> dict[str, str]:
+    """``name`` (text) phrases of the factory's and its bases' docstrings, as one-line help per option."""
+    found: dict[str, str] = {}
+    for cls in reversed(getattr(factory, "__mro__", (factory,))):
+        doc = " ".join((inspect.getdoc(cls) or "").split())
+        for option, text in re.findall(r"``(\w+)``\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", doc):
+            found[option] = text
+    return found
+
+
+def describe_options(kind: str, name: str) -> list[OptionInfo]:
+    """The options of method or dataset ``name`` (``kind``): the one source of `--help`, `list -v` and errors."""
+    presets = method_presets() if kind == "method" else dataset_presets()
+    preset = lookup(presets, name, kind)
+    factory = import_factory(preset.factory)
+    hints: dict[str, Any] = {}
+    for init in reversed(_signatures(factory)):
+        hints.update(typing.get_type_hints(init))
+    documented = {**COMMON_OPTION_HELP, **_docstring_help(factory)}
+    rows = []
+    for option, param in sorted(accepted_options(factory).items()):
+        in_preset = option in preset.options
+        default = preset.options[option] if in_preset else param.default
+        hint = _type_name(hints.get(option, type(default) if in_preset else str))
+        rows.append(OptionInfo(option, hint, default, documented.get(option, ""), in_preset))
+    return rows
+
+
+def coerce_option(kind: str, name: str, option: str, text: str | None) -> Any:
     """Turn a command-line string into the type the factory's annotation asks for."""
     presets = method_presets() if kind == "method" else dataset_presets()
     factory = import_factory(lookup(presets, name, kind).factory)
@@ -255,13 +344,21 @@ def coerce_option(kind: str, name: str, option: str, text: str) -> Any:
 SIZE_LIMITS = {"height": (1, 16384), "width": (1, 16384), "num_frames": (2, 4096), "num_pairs": (1, 1_000_000)}
 
 
-def coerce_for(factory: Callable[..., Any], option: str, text: str, owner: str) -> Any:
-    """Coerce ``text`` to the annotation of ``factory``'s keyword ``option``."""
+def coerce_for(factory: Callable[..., Any], option: str, text: str | None, owner: str) -> Any:
+    """Coerce ``text`` to the annotation of ``factory``'s keyword ``option``; None: the flag came without a value."""
     hints: dict[str, Any] = {}
     for init in reversed(_signatures(factory)):
         hints.update(typing.get_type_hints(init))
+    hint = hints.get(option, str)
+    if text is None:
+        if hint is bool or hint == bool | None:
+            return True
+        raise KfbenchError(
+            f"option --{option.replace('_', '-')} of {owner} needs a value ({_type_name(hint)}): "
+            f"--{option.replace('_', '-')} VALUE"
+        )
     try:
-        value = _coerce(text, hints.get(option, str))
+        value = _coerce(text, hint)
     except ValueError as exc:
         raise KfbenchError(f"option --{option.replace('_', '-')} of {owner}: {exc}") from None
     low, high = SIZE_LIMITS.get(option, (None, None))

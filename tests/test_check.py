@@ -58,9 +58,12 @@ def test_check_passes_against_the_committed_baseline_and_fails_naming_a_regressi
     code, out, err = run_main("check", "--baseline", baseline)
     assert code == 0, err
     assert "synthetic/flow/psnr: baseline" in out and "REGRESSED" not in err
+    total = len(json.loads(baseline.read_text())["values"])
+    assert out.strip().splitlines()[-1] == f"check passed: {total} metric value(s) checked, 0 regressed"
     raised = json.loads(baseline.read_text())
     raised["values"][0]["value"] *= 1.5
     (tmp_path / "raised.json").write_text(json.dumps(raised))
-    code, _, err = run_main("check", "--baseline", tmp_path / "raised.json")
+    code, out, err = run_main("check", "--baseline", tmp_path / "raised.json")
     name = "/".join(raised["values"][0][k] for k in ("dataset", "method", "metric"))
     assert code == 1 and f"REGRESSED {name}: baseline" in err and err.count("REGRESSED") == 1
+    assert out.strip().splitlines()[-1] == f"check FAILED: {total} metric value(s) checked, 1 regressed"

@@ -92,3 +92,69 @@ def test_tiny_svd_loads_with_the_real_pipeline_class(tiny_models):
         generator=torch.Generator().manual_seed(0),
     ).frames
     assert frames.shape == (1, 8, 64, 96, 3)
+
+
+def test_run_help_lists_the_methods_and_datasets_options_with_defaults():
+    text = run_cli("run", "-m", "svd", "-d", "synthetic", "--help", check=True).stdout
+    assert "Options of method 'svd'" in text and "Options of dataset 'synthetic'" in text
+    line = next(ln for ln in text.splitlines() if "--num-inference-steps" in ln and "default" in ln)
+    assert "int, default 50." in line and "sampler steps" in line
+    assert "--backward" in text and "default 'none' (preset)" in text  # the preset's value, not the signature's
+    verbose = run_cli("list", "methods", "-v", check=True).stdout
+    assert "Options of method 'svd'" in verbose and "--num-inference-steps" in verbose
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--outt", "x"], "this command's options: --dataset"),
+        (["--num-frames"], "option --num-frames of dataset 'synthetic' needs a value (int)"),
+    ],
+)
+def test_option_errors_name_the_commands_own_options_and_missing_values(flags, message, tmp_path):
+    result = run_cli("run", "-m", "linear", "-d", "synthetic", *flags)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    if flags[0] == "--outt":
+        assert "--out," in result.stderr and "Did you mean '--out'" in result.stderr
+
+
+def test_version():
+    from kfbench import __version__
+
+    assert run_cli("--version", check=True).stdout.strip() == f"kfbench {__version__}"
+
+
+def test_ctrl_c_ends_with_one_line_saying_what_was_kept_and_exit_130(tmp_path, monkeypatch):
+
+    import kfbench.cli.run as run_command
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_command, "run_benchmark", interrupted)
+    code, _, err = run_main("run", "-m", "linear", "-d", "synthetic", "--out", tmp_path, "--limit", "1")
+    assert code == 130, (code, err)
+    last = err.strip().splitlines()[-1]
+    assert code == 130 and "what was completed is kept" in last and "run the same command again to resume" in last
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_third_party_warnings_are_hidden_unless_verbose(verbose, monkeypatch):
+    import warnings
+
+    from kfbench.utils import quiet
+
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(quiet, "verbose", verbose)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet.hide_third_party()
+        warnings.warn("`torch_dtype` is deprecated! Use `dtype` instead!", FutureWarning, stacklevel=1)
+        warnings.warn("a kfbench notice", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == (
+        ["`torch_dtype` is deprecated! Use `dtype` instead!"] if verbose else []
+    ) + ["a kfbench notice"]
+    import os
+
+    assert (os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1") is not verbose

@@ -22,19 +22,27 @@ from kfbench.errors import KfbenchError, one_line
 
 __all__ = ["app", "main"]
 
+INTERRUPTED = 130  # the exit status of a process ended by Ctrl-C (128 + SIGINT)
+
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
     try:
         code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
     except KfbenchError as exc:
         typer.echo(f"error: {one_line(str(exc))}", err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C
+        typer.echo(
+            "interrupted: what was completed is kept (every finished pair and results file; nothing half-written); "
+            "run the same command again to resume from there",
+            err=True,
+        )
+        sys.exit(INTERRUPTED)
     except typer.TyperException as exc:  # usage errors of typer's bundled click: its short usage message
         exc.show()
         sys.exit(2)

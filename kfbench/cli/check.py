@@ -34,5 +34,7 @@ def check(
         typer.echo(line)
     for line in outcome.regressions:
         typer.echo(f"REGRESSED {line}", err=True)
+    if not update:
+        typer.echo(outcome.summary)
     if outcome.regressions:
         sys.exit(1)  # typer.Exit would be swallowed by main()'s standalone_mode=False

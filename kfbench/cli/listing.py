@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kfbench.cli.app import EXTRA_ARGS, app
-from kfbench.cli.options import parse_extra_flags
+from kfbench.cli.options import options_help, parse_extra_flags
 from kfbench.errors import KfbenchError
 from kfbench.registry import coerce_option, dataset_presets, method_presets
 
@@ -17,6 +17,7 @@ def list_command(
     dataset: str | None = typer.Argument(
         None, help="With pairs: davis (the one dataset whose pairs are known without its data)."
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also each method's or dataset's options."),
 ) -> None:
     """List registered methods, datasets or metrics (with their weights files) with a one-line description, or the pairs
     of davis.
@@ -25,7 +26,7 @@ def list_command(
     --splits, --num-frames, --frame-stride, --num-pairs as for the dataset), then a summary with
     the list's sha256 on stderr.
 
-    Examples: kfbench list methods; kfbench list pairs davis --splits val --num-pairs 20
+    Examples: kfbench list methods -v; kfbench list pairs davis --splits val --num-pairs 20
     """
     if what == "pairs":
         list_pairs(dataset, parse_extra_flags(ctx.args))
@@ -44,6 +45,8 @@ def list_command(
     width = max(len(n) for n in presets)
     for name in sorted(presets):
         typer.echo(f"{name:<{width}}  {presets[name].description}")
+        if verbose:
+            typer.echo("    " + options_help(what[:-1], name).replace("\n", "\n    ") + "\n")
 
 
 def list_pairs(dataset: str | None, flags: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from kfbench.cli.app import DEFAULT_OUT, EXTRA_ARGS, app
-from kfbench.cli.options import parse_extra_flags, parse_pairs, split_options
+from kfbench.cli.options import PresetHelpCommand, command_flags, parse_extra_flags, parse_pairs, split_options
 from kfbench.errors import KfbenchError
 from kfbench.registry import (
     create_dataset,
@@ -36,7 +36,7 @@ from kfbench.utils import progress
 from kfbench.utils.userfiles import output_folder
 
 
-@app.command(context_settings=EXTRA_ARGS)
+@app.command(context_settings=EXTRA_ARGS, cls=PresetHelpCommand)
 def run(
     ctx: typer.Context,
     method: str = typer.Option(..., "--method", "-m", help="Method name (kfbench list methods)."),
@@ -76,7 +76,7 @@ def run(
     progress.enabled = not quiet
     lookup(method_presets(), method, "method")
     lookup(dataset_presets(), dataset, "dataset")
-    method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args))
+    method_opts, dataset_opts = split_options(method, dataset, parse_extra_flags(ctx.args), command_flags(ctx))
     data = create_dataset(dataset, root=root, **dataset_opts)
     typer.echo(data.summary())
     if not data.pair_ids():

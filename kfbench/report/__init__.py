@@ -14,7 +14,7 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.evaluate import load_results
 from kfbench.report.compare import comparison_sections
 from kfbench.report.html import VideoCell, render_page
-from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip
+from kfbench.report.plots import metric_bars, per_frame_curves, qualitative_strip, strip_frame_numbers
 from kfbench.report.sources import PairView, pair_view
 from kfbench.report.tables import real_set_text, table_groups, write_tables
 from kfbench.store.runstore import PREVIEW, RunStore
@@ -72,9 +72,10 @@ def write_report(
         frames = per_frame[per_frame["method"].isin(runs)] if not per_frame.empty else per_frame
         bars = metric_bars(rows, dataset, to / "figures" / f"{stem}-metrics")
         curves = per_frame_curves(frames, dataset, to / "figures" / f"{stem}-per-frame")
-        figures += [(f"{stem}: metrics with bootstrap intervals", bars[0])] if bars else []
-        figures += [(f"{stem}: per-frame PSNR/LPIPS against frame index", curves[0])] if curves else []
-        files += (bars or []) + (curves or [])
+        for made in (bars, curves):
+            if made:
+                figures.append((f"{stem}: {made[0]}", made[1][0]))
+                files += made[1]
     for dataset in datasets:
         strip_pairs = [p for p in pairs if p in completed[dataset]] if pairs else completed[dataset][:1]
         for pair_id in track(completed[dataset], f"report {dataset}"):
@@ -82,13 +83,9 @@ def write_report(
             if pair_id in strip_pairs:
                 strip = qualitative_strip(view, to / "figures" / f"{dataset}-{pair_id}-strip")
                 if strip:
-                    figures.append(
-                        (
-                            f"{dataset} / {pair_id}: ground truth and methods at frames 0, 6, 12, 18, 24 (nearest in "
-                            "time)",
-                            strip[0],
-                        )
-                    )
+                    numbers = ", ".join(map(str, strip_frame_numbers(view)))
+                    shown = "ground truth and methods" if view.truth is not None else "methods"
+                    figures.append((f"{dataset} / {pair_id}: {shown} at frames {numbers} (nearest in time)", strip[0]))
                     files += strip
             video_cells[f"{dataset} / {pair_id}"] = _videos(store, to, dataset, pair_id, view)
     boot = json.loads(next((s for s in results["settings"] if s and "bootstrap" in s), "{}")).get("bootstrap")

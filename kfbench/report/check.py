@@ -33,6 +33,13 @@ DEFAULT_TOLERANCE = 0.01
 class CheckOutcome:
     regressions: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    checked: int = 0  # baseline values compared (0 when the baseline was rewritten instead)
+
+    @property
+    def summary(self) -> str:
+        """The closing line: how many values were checked and how many regressed."""
+        verdict = "FAILED" if self.regressions else "passed"
+        return f"check {verdict}: {self.checked} metric value(s) checked, {len(self.regressions)} regressed"
 
 
 def parse_tolerance(text: str | None, default: float) -> dict[str, float]:
@@ -70,7 +77,7 @@ def evaluate_subset(subset: dict[str, Any]) -> pd.DataFrame:
 
 def compare(baseline: list[dict[str, Any]], results: pd.DataFrame, tolerances: dict[str, float]) -> CheckOutcome:
     """Name every baseline metric that got worse by more than its tolerance (or can no longer be computed)."""
-    outcome = CheckOutcome()
+    outcome = CheckOutcome(checked=len(baseline))
     current = {(r.dataset, r.method, r.metric): r for r in results.itertuples(index=False)}
     for entry in baseline:
         key = (entry["dataset"], entry["method"], entry["metric"])

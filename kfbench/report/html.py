@@ -82,6 +82,29 @@ def table_html(table: Table) -> str:
     )
 
 
+def missing_summary(tables: list[Table]) -> list[str]:
+    """Every reason a table cell is missing, once for the whole page, with the metric and runs it empties."""
+    reasons: dict[str, dict[str, list[str]]] = {}  # reason -> "dataset METRIC" -> runs
+    for table in tables:
+        for reason, cells in table.missing.items():
+            for cell in cells:  # "dataset/run METRIC"
+                where, _, metric = cell.rpartition(" ")
+                dataset, _, run = where.partition("/")
+                runs = reasons.setdefault(reason, {}).setdefault(f"{dataset} {metric}", [])
+                runs += [run] if run not in runs else []
+    lines = []
+    for reason, columns in reasons.items():
+        parts = [f"{column} ({_runs_text(runs)})" for column, runs in columns.items()]
+        lines.append(f"{'; '.join(parts)}: {reason}")
+    return lines
+
+
+def _runs_text(runs: list[str], shown: int = 3) -> str:
+    if len(runs) <= shown:
+        return ", ".join(runs)
+    return f"{len(runs)} runs: {', '.join(runs[:shown])}, ..."
+
+
 def video_html(cell: VideoCell, root: Path, embed: bool) -> str:
     src = data_uri(cell.path, "video/mp4") if embed else url_path(cell.path.relative_to(root).as_posix())
     return (
@@ -107,6 +130,10 @@ def render_page(
     ]
     parts += [f"<p>{html.escape(line)}</p>" for line in intro]
     parts.append("<h2>Tables</h2>")
+    missing = missing_summary(tables)
+    if missing:
+        parts.append("<p>Metrics shown as — (missing) in the tables below, once per reason:</p>")
+        parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(line)}</li>" for line in missing) + "</ul>")
     parts += [table_html(t) for t in tables]
     parts.append("<h2>Figures</h2>")
     for caption, png in figures:

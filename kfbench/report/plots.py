@@ -36,18 +36,51 @@ def save(fig: plt.Figure, stem: Path) -> list[Path]:
     return paths
 
 
-def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] | None:
-    """One panel per computed metric: a bar per method with its bootstrap interval."""
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def method_styles(methods: list[str]) -> dict[str, dict[str, str]]:
+    """A distinct colour per method (tab10 up to 10, tab20 dark shades then light ones up to 20), with a line
+    style and marker that also differ between methods sharing a hue; the same method keeps its style in every figure.
+    """
+    if len(methods) <= 10:
+        colours = list(plt.get_cmap("tab10").colors)
+    else:
+        tab20 = list(plt.get_cmap("tab20").colors)
+        colours = tab20[0::2] + tab20[1::2]  # the ten dark shades, then their light partners
+    styles = {}
+    for i, method in enumerate(methods):
+        hue_round = i // len(colours)
+        styles[method] = {
+            "color": matplotlib.colors.to_hex(colours[i % len(colours)]),
+            "linestyle": LINE_STYLES[(i // 10 + hue_round) % len(LINE_STYLES)],
+            "marker": MARKERS[i % len(MARKERS)],
+        }
+    return styles
+
+
+def _grid(count: int, panel_width: float, max_width: float = 15.0) -> tuple[int, int]:
+    """(rows, columns) of ``count`` panels, wrapped so the figure stays within ``max_width`` inches."""
+    columns = max(1, min(count, int(max_width // panel_width)))
+    return -(-count // columns), columns
+
+
+def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> tuple[str, list[Path]] | None:
+    """One panel per computed metric: a bar per method with its bootstrap interval; (caption, files)."""
     rows = results[(results["dataset"] == dataset) & (results["missing_reason"] == "") & results["value"].notna()]
     metrics = [m for m in metric_names() if m in set(rows["metric"])]
     if not metrics:
         return None
     methods = sorted(rows["method"].unique())
+    styles = method_styles(methods)
+    panel_width = max(2.6, 0.28 * len(methods) + 0.8)
+    nrows, ncols = _grid(len(metrics), panel_width)
     fig, axes = plt.subplots(
-        1, len(metrics), figsize=(2.6 * len(metrics) + 0.6, 3.0), squeeze=False, layout="constrained"
+        nrows, ncols, figsize=(panel_width * ncols + 0.6, 3.4 * nrows), squeeze=False, layout="constrained"
     )
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, metric in zip(axes[0], metrics):
+    intervals = rows["ci_low"].notna().any()
+    for ax, metric in zip(axes.flat, metrics):
         part = rows[rows["metric"] == metric].set_index("method").reindex(methods)
         values = part["value"].to_numpy(float)
         errors = np.vstack([values - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - values])
@@ -56,33 +89,61 @@ def metric_bars(results: pd.DataFrame, dataset: str, stem: Path) -> list[Path] |
             values,
             yerr=np.nan_to_num(np.clip(errors, 0, None)),
             capsize=3,
-            color=[colors[i % len(colors)] for i in range(len(methods))],
+            color=[styles[m]["color"] for m in methods],
         )
-        ax.set_xticks(range(len(methods)), [plain_text(m) for m in methods], rotation=30, ha="right")
+        ax.set_xticks(range(len(methods)), [plain_text(m) for m in methods], rotation=60, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(methods) - 0.4)
         n = part["n"].dropna().astype(int).unique()
         ax.set_title(f"{metric_label(metric, ' ')}  (n={', '.join(map(str, n))})", fontsize=9)
-    fig.suptitle(plain_text(f"{dataset}: metrics with bootstrap intervals"), fontsize=10)
-    return save(fig, stem)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    what = "metrics with bootstrap intervals" if intervals else "metrics (no intervals computed)"
+    fig.suptitle(plain_text(f"{dataset}: {what}"), fontsize=10)
+    return f"{', '.join(metric_label(m, ' ') for m in metrics)}: {what}", save(fig, stem)
 
 
-def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> list[Path] | None:
-    """PSNR and LPIPS (where computed) against the frame index on the ground-truth clip, mean over pairs."""
+PER_FRAME_METRICS = ("psnr", "lpips")
+
+
+def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> tuple[str, list[Path]] | None:
+    """PSNR and LPIPS (where computed) against normalised time, mean over pairs; (caption, files).
+
+    Time t in [0, 1] (0: first keyframe, 1: last) puts clips of different lengths on one axis.
+    """
     rows = per_frame[per_frame["dataset"] == dataset] if not per_frame.empty else per_frame
-    metrics = [m for m in ("psnr", "lpips") if m in rows.columns and rows[m].notna().any()]
+    metrics = [m for m in PER_FRAME_METRICS if m in rows.columns and rows[m].notna().any()]
     if rows.empty or not metrics:
         return None
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.0), squeeze=False, layout="constrained")
+    methods = sorted(rows["method"].unique())
+    styles = method_styles(methods)
+    legend_rows = -(-len(methods) // 4)
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=(max(6.0, 4.8 * len(metrics)), 3.4 + 0.2 * legend_rows),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, metric in zip(axes[0], metrics):
-        for method, part in rows.groupby("method"):
-            x = part["time"] * (part["truth_frames"] - 1)
-            curve = part.assign(x=x.round(3)).groupby("x")[metric].mean()
-            ax.plot(curve.index, curve.to_numpy(), marker=".", label=plain_text(str(method)))
-        ax.set_xlabel("frame index (ground-truth clip)")
+        for method in methods:
+            part = rows[rows["method"] == method]
+            curve = part.assign(t=part["time"].round(4)).groupby("t")[metric].mean().dropna()
+            ax.plot(curve.index, curve.to_numpy(), markersize=3, label=plain_text(str(method)), **styles[method])
+        ax.set_xlabel("normalised time t (0: first keyframe, 1: last)")
+        ax.set_xlim(0, 1)
         ax.set_ylabel(metric_label(metric, " "))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=min(len(methods), 4), frameon=False)
     fig.suptitle(plain_text(f"{dataset}: per-frame fidelity, mean over pairs"), fontsize=10)
-    return save(fig, stem)
+    names = "/".join(metric_label(m, " ") for m in metrics)
+    return f"per-frame {names} against normalised time, mean over pairs", save(fig, stem)
+
+
+def strip_frame_numbers(view: PairView) -> list[int]:
+    """The ground-truth frame numbers the strip's columns show."""
+    num_truth = len(view.truth) if view.truth is not None else 25
+    return [round(t * (num_truth - 1)) for t in STRIP_TIMES]
 
 
 def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
@@ -93,7 +154,7 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
     rows += [(m, view.frames[m], view.times[m]) for m in view.frames]
     if not rows:
         return None
-    num_truth = len(view.truth) if view.truth is not None else 25
+    numbers = strip_frame_numbers(view)
     fig, axes = plt.subplots(
         len(rows),
         len(STRIP_TIMES),
@@ -108,7 +169,7 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"frame {round(t * (num_truth - 1))}", fontsize=8)
+                ax.set_title(f"frame {numbers[c]}", fontsize=8)
             if c == 0:
                 ax.set_ylabel(plain_text(label), fontsize=8)
     fig.suptitle(plain_text(f"{view.pair_id}: frames nearest in time"), fontsize=9)

@@ -63,6 +63,10 @@ class Table:
     caption: str
     notes: list[str]
     provenance: list[str] = field(default_factory=list)  # settings and versions shared by the rows, and what differs
+    missing: dict[str, list[str]] = field(default_factory=dict)  # reason -> the cells it leaves empty
+
+    def missing_notes(self) -> list[str]:
+        return [f"missing ({', '.join(cells)}): {reason}" for reason, cells in self.missing.items()]
 
 
 def format_value(metric: str, value: float) -> str:
@@ -150,8 +154,7 @@ def table1(
         f"damaged pairs of {method} left out (run `kfbench run` again to recompute them): {', '.join(damaged)}"
         for method, damaged in damaged_pairs(results).items()
     ]
-    notes += [f"missing ({', '.join(cells)}): {reason}" for reason, cells in missing.items()]
-    return Table(header, rows, caption, notes, provenance_lines(results))
+    return Table(header, rows, caption, notes, provenance_lines(results), missing)
 
 
 def _settings_of(row: Any) -> dict[str, Any]:
@@ -335,8 +338,8 @@ def to_markdown(table: Table) -> str:
     lines += [""] if table.provenance else []
     lines += ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
     lines += ["| " + " | ".join(c.replace("|", r"\|") for c in row) + " |" for row in table.rows]
-    if table.notes:
-        lines += [""] + [f"- {note}" for note in table.notes]
+    if table.notes or table.missing:
+        lines += [""] + [f"- {note}" for note in table.notes + table.missing_notes()]
     return "\n".join(lines) + "\n"
 
 

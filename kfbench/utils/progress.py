@@ -68,8 +68,13 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
 
 def set_status(text: str) -> None:
     """Show a short status (e.g. 'skipped 3') at the end of the innermost bar."""
-    if _active and _active[-1].tasks:
+    if has_bar():
         _active[-1].update(_active[-1].tasks[-1].id, status=text)
+
+
+def has_bar() -> bool:
+    """Whether a progress bar is showing (a status set now appears on it)."""
+    return bool(_active and _active[-1].tasks)
 
 
 def _len(items: Iterable[object]) -> int | None:

@@ -16,6 +16,7 @@ import torch
 from kfbench.errors import KfbenchError
 from kfbench.utils.dtypes import DTYPES as DTYPES  # the keyframe modules take the one table from here
 from kfbench.utils.hub import resolve_model_dir
+from kfbench.utils.quiet import loading
 from kfbench.utils.safeload import check_diffusers_folder, first_line
 from kfbench.utils.userfiles import read_json_object
 
@@ -61,9 +62,10 @@ def load_pipeline(
     in float32 and the rest in ``dtype``, placed or offloaded."""
     dtypes = {**{name: torch.float32 for name in float32_components}, "default": dtype}
     try:
-        pipe = pipeline_class.from_pretrained(
-            folder, dtype=dtypes, use_safetensors=True, local_files_only=True, **(components or {})
-        )
+        with loading(f"{pipeline_class.__name__} from {folder}"):
+            pipe = pipeline_class.from_pretrained(
+                folder, dtype=dtypes, use_safetensors=True, local_files_only=True, **(components or {})
+            )
     except Exception as exc:  # a header that lies, a config the weights do not fit: the folder's fault, one line
         raise KfbenchError(
             f"could not load {pipeline_class.__name__} from {folder}: {type(exc).__name__}: {first_line(exc)}"

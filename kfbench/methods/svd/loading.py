@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd.attention import TEMPORAL_SELF_ATTENTION
 from kfbench.utils.hub import is_hub_id, resolve_model_dir
+from kfbench.utils.quiet import loading
 from kfbench.utils.safeload import check_diffusers_folder, first_line
 from kfbench.utils.safetensorsio import save_safetensors
 
@@ -62,9 +63,10 @@ def load_pipeline(model: str, *, dtype: torch.dtype):
     check_diffusers_folder(folder, "--model")
     variant = "fp16" if dtype == torch.float16 and any(folder.glob("unet/*.fp16.safetensors")) else None
     try:
-        return StableVideoDiffusionPipeline.from_pretrained(
-            folder, torch_dtype=dtype, variant=variant, use_safetensors=True
-        )
+        with loading(f"the SVD pipeline from {folder}"):
+            return StableVideoDiffusionPipeline.from_pretrained(
+                folder, dtype=dtype, variant=variant, use_safetensors=True
+            )
     except Exception as exc:  # diffusers/transformers: malformed configs, missing or mismatched files
         raise KfbenchError(
             f"cannot load the diffusers pipeline '{folder}' (--model): {type(exc).__name__}: {first_line(exc)}"

@@ -1,0 +1,63 @@
+"""Report figures with many methods: distinct styles, normalised time, captions that match, missing reasons once."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kfbench.report import plots
+from kfbench.report.html import missing_summary
+from kfbench.report.tables import Table
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "save", lambda fig, stem: figures.append(fig) or [stem.with_suffix(".png")])
+    yield figures
+    for fig in figures:
+        plots.plt.close(fig)
+
+
+def test_twenty_methods_get_twenty_colours_and_more_still_differ_by_line_style():
+    styles = plots.method_styles([f"m{i:02d}" for i in range(20)])
+    assert len({s["color"] for s in styles.values()}) == 20
+    more = plots.method_styles([f"m{i:02d}" for i in range(27)])
+    assert len({(s["color"], s["linestyle"]) for s in more.values()}) == 27
+
+
+def test_per_frame_curves_of_different_lengths_share_normalised_time(captured, tmp_path):
+    rows = [
+        {"dataset": "d", "method": f"m{k}", "time": i / (n - 1), "psnr": 20.0 + i, "lpips": np.nan}
+        for k, n in enumerate((6, 7, 23))
+        for i in range(n)
+    ]
+    caption, _ = plots.per_frame_curves(pd.DataFrame(rows), "d", tmp_path / "curves")
+    assert caption == "per-frame PSNR ↑ against normalised time, mean over pairs"  # LPIPS was not computed
+    lines = captured[0].axes[0].get_lines()
+    assert [len(line.get_xdata()) for line in lines] == [6, 7, 23]
+    assert all(line.get_xdata()[0] == 0 and line.get_xdata()[-1] == 1 for line in lines)
+    assert captured[0].legends and not captured[0].axes[0].get_legend()  # below the axes, not over a curve
+
+
+def test_metric_bars_for_twenty_methods_rotate_labels_and_say_when_there_are_no_intervals(captured, tmp_path):
+    rows = [
+        {"dataset": "d", "method": f"method-{i:02d}", "metric": m, "value": float(i), "ci_low": np.nan,
+         "ci_high": np.nan, "n": 4, "missing_reason": ""}
+        for i in range(20)
+        for m in ("psnr", "ssim", "lpips", "flicker")
+    ]  # fmt: skip
+    caption, _ = plots.metric_bars(pd.DataFrame(rows), "d", tmp_path / "bars")
+    assert caption.endswith("metrics (no intervals computed)")
+    axes = [ax for ax in captured[0].axes if ax.get_visible()]
+    assert len(axes) == 4 and all(len(ax.get_xticklabels()) == 20 for ax in axes)
+    assert all(label.get_rotation() == 60 for label in axes[0].get_xticklabels())
+    assert captured[0].get_size_inches()[0] <= 16  # wrapped into rows rather than one 4-panel strip
+
+
+def test_missing_reasons_are_listed_once_per_report():
+    one = Table([], [], "", [], missing={"no weights": ["d/a FID", "d/b FID", "d/c FID"]})
+    two = Table([], [], "", [], missing={"no weights": ["d/b FID", "d/e FID", "e/a FID"], "too short": ["e/a FVD"]})
+    assert missing_summary([one, two]) == [
+        "d FID (4 runs: a, b, c, ...); e FID (a): no weights",
+        "e FVD (a): too short",
+    ]
