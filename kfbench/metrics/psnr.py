@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from kfbench.metrics.shapes import PerFrame
+from kfbench.utils.parallel import chunks
 
 PSNR_CAP_DB = 100.0
 PSNR_CONVENTION = {
@@ -17,21 +18,25 @@ PSNR_CONVENTION = {
 }
 
 
-def frames_as_float(frames: np.ndarray) -> Any:
-    """uint8 [N, H, W, 3] -> float64 tensor [N, 3, H, W] (values 0-255)."""
+def frames_as_float(frames: np.ndarray, dtype: str = "float64") -> Any:
+    """uint8 [N, H, W, 3] -> float tensor [N, 3, H, W] (values 0-255), float64 unless ``dtype`` says otherwise."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).double()
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).to(getattr(torch, dtype))
 
 
 def psnr_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """PSNR in dB of each uint8 frame pair (data range 255), capped at ``PSNR_CAP_DB`` so it is always finite."""
+    """PSNR in dB of each uint8 frame pair (data range 255), capped at ``PSNR_CAP_DB`` so it is always finite.
+
+    Streamed a few frames at a time (float64 copies of a whole 1080p clip take gigabytes); PSNR is per frame.
+    """
     from torchmetrics.functional.image import peak_signal_noise_ratio
 
-    values = peak_signal_noise_ratio(
-        frames_as_float(generated), frames_as_float(truth), data_range=255.0, reduction="none", dim=(1, 2, 3)
-    )
-    return np.minimum(values.numpy(), PSNR_CAP_DB)
+    def chunk(part: slice) -> np.ndarray:
+        a, b = frames_as_float(generated[part]), frames_as_float(truth[part])
+        return peak_signal_noise_ratio(a, b, data_range=255.0, reduction="none", dim=(1, 2, 3)).numpy()
+
+    return np.minimum(np.concatenate([chunk(part) for part in chunks(len(generated))]), PSNR_CAP_DB)
 
 
 class PsnrMetric(PerFrame):

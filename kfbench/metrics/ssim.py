@@ -8,6 +8,7 @@ import numpy as np
 
 from kfbench.metrics.psnr import frames_as_float
 from kfbench.metrics.shapes import PerFrame
+from kfbench.utils.parallel import chunks
 
 SSIM_CONVENTION = {
     "data_range": 255,
@@ -19,14 +20,19 @@ SSIM_CONVENTION = {
 
 
 def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """SSIM of each uint8 frame pair, with the conventions of ``SSIM_CONVENTION``."""
+    """SSIM of each uint8 frame pair, with the conventions of ``SSIM_CONVENTION``.
+
+    Streamed a few frames at a time (``kfbench.utils.parallel.CHUNK_FRAMES``): torchmetrics' intermediates for a
+    whole 1080p clip take gigabytes; each frame's value is the same, as SSIM is computed frame by frame.
+    """
     from torchmetrics.functional.image import structural_similarity_index_measure
 
-    a, b = (
-        frames_as_float(generated).float(),
-        frames_as_float(truth).float(),
-    )  # float32: float64 convolutions are ~5x slower
-    return structural_similarity_index_measure(a, b, data_range=255.0, reduction="none").double().numpy()
+    def chunk(part: slice) -> np.ndarray:
+        a, b = frames_as_float(generated[part], "float32"), frames_as_float(truth[part], "float32")
+        # float32: float64 convolutions are ~5x slower
+        return structural_similarity_index_measure(a, b, data_range=255.0, reduction="none").double().numpy()
+
+    return np.concatenate([chunk(part) for part in chunks(len(generated))])
 
 
 class SsimMetric(PerFrame):
