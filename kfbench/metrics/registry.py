@@ -28,6 +28,7 @@ METRICS_TABLE = {
     "psnr": "kfbench.metrics.psnr:PsnrMetric",
     "ssim": "kfbench.metrics.ssim:SsimMetric",
     "lpips": "kfbench.metrics.lpips:LpipsMetric",
+    "dists": "kfbench.metrics.dists:DistsMetric",
     "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
     "jedi": "kfbench.metrics.jedi:JediMetric",
     "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",

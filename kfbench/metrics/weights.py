@@ -20,6 +20,7 @@ class WeightsFile:
     flag: str
     names: tuple[str, ...]
     source: str
+    shipped_by: str = ""  # an installed package that ships the file (looked up there, not in the torch hub cache)
 
     @property
     def key(self) -> str:
@@ -37,14 +38,31 @@ class WeightsFile:
                     f"pass an existing file with {self.flag}"
                 )
             return path
-        cache = hub_checkpoints()
+        if self.shipped_by:
+            folder, where = shipped_folder(self.shipped_by), f"the installed package {self.shipped_by}"
+        else:
+            folder, where = hub_checkpoints(), "the torch hub cache"
         for name in self.names:
-            if (cache / name).is_file():
-                return cache / name
+            if folder is not None and (folder / name).is_file():
+                return folder / name
         return (
-            f"no {self.what}: {self.flag} not given and {' / '.join(self.names)} not in the torch hub cache "
-            f"({cache}); get {self.source} and pass it with {self.flag}"
+            f"no {self.what}: {self.flag} not given and {' / '.join(self.names)} not in {where} "
+            f"({folder or 'not installed'}); get {self.source} and pass it with {self.flag}"
         )
+
+    def listed(self) -> str:
+        """Its file names as `kfbench list metrics` shows them (with the package that ships it)."""
+        names = " or ".join(self.names)
+        return f"{names} (shipped by {self.shipped_by})" if self.shipped_by else names
+
+
+def shipped_folder(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (None: not installed)."""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
 
 
 def hub_checkpoints() -> Path:

@@ -72,3 +72,15 @@ def save_random_alexnet(path: Path) -> Path:
     torch.manual_seed(0)
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), path)
     return path
+
+
+def random_vgg16_features(seed: int = 0) -> nn.Sequential:
+    """torchvision's VGG16 convolutional part (``vgg16().features``), randomly initialised."""
+    torch.manual_seed(seed)
+    return torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])
+
+
+def save_random_vgg16(path: Path, seed: int = 0) -> Path:
+    """torchvision's VGG16 state_dict keys of vgg16-397923af.pth (``features.*``; the classifier, unread, left out)."""
+    torch.save({f"features.{k}": v for k, v in random_vgg16_features(seed).state_dict().items()}, path)
+    return path

@@ -1,0 +1,165 @@
+"""``dists``: DISTS (structure and texture similarity of VGG16 features) per compared frame against the truth.
+
+As the ``DISTS_pytorch`` package computes it: torchvision's ImageNet VGG16 with its max-pooling layers
+replaced by L2 pooling (a 3x3 Hann window, stride 2); six feature maps (the RGB image and relu1_2,
+relu2_2, relu3_3, relu4_3, relu5_3); per channel a luminance term (2 mu_x mu_y + c) / (mu_x^2 + mu_y^2 + c) and
+a structure term (2 cov_xy + c) / (var_x + var_y + c), c = 1e-6, weighted by the learned alpha and beta
+(normalised to sum to 1 together); DISTS = 1 - the weighted sum. Frames in [0, 1] at the compared size, as
+the package's ``prepare_image`` without its optional resize. Both files are read weights-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kfbench.errors import KfbenchError
+from kfbench.metrics.shapes import PerFrame
+from kfbench.metrics.weights import WeightsFile
+
+VGG16 = WeightsFile(
+    "VGG16 ImageNet weights",
+    "--vgg16-weights",
+    ("vgg16-397923af.pth",),
+    "torchvision's ImageNet VGG16 (vgg16-397923af.pth, https://download.pytorch.org/models/)",
+)
+DISTS_WEIGHTS = WeightsFile(
+    "DISTS alpha/beta weights",
+    "--dists-weights",
+    ("weights.pt",),
+    "the weights.pt that the DISTS_pytorch package ships (pip install DISTS_pytorch)",
+    shipped_by="DISTS_pytorch",
+)
+DISTS_TAG = "dists-vgg16-l2pool"
+CHANNELS = (3, 64, 128, 256, 512, 512)  # the image, then relu1_2 .. relu5_3
+POOLS = (4, 9, 16, 23)  # VGG16's max-pooling layers that L2 pooling replaces
+TAPS = (3, 8, 15, 22, 29)  # the layers after which a feature map is read (relu1_2 .. relu5_3)
+STABILITY = 1e-6
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def l2_pool(x: Any, channels: int) -> Any:
+    """sqrt of the Hann-weighted (3x3 of np.hanning(5)) mean of x^2, stride 2: DISTS's anti-aliased pooling."""
+    import torch
+    import torch.nn.functional as F
+
+    taps = torch.tensor(np.hanning(5)[1:-1], dtype=x.dtype, device=x.device)
+    window = taps[:, None] * taps[None, :]
+    window = (window / window.sum()).expand(channels, 1, 3, 3)
+    return (F.conv2d(x**2, window, stride=2, padding=1, groups=channels) + 1e-12).sqrt()
+
+
+def dists_from_features(xs: list[Any], ys: list[Any], alpha: Any, beta: Any) -> Any:
+    """DISTS per image from the six feature maps of each side and the learned [1, 1475, 1, 1] alpha and beta."""
+    import torch
+
+    total = alpha.sum() + beta.sum()
+    alphas = torch.split(alpha / total, list(CHANNELS), dim=1)
+    betas = torch.split(beta / total, list(CHANNELS), dim=1)
+    similarity = 0
+    for x, y, a, b in zip(xs, ys, alphas, betas):
+        mean_x, mean_y = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
+        luminance = (2 * mean_x * mean_y + STABILITY) / (mean_x**2 + mean_y**2 + STABILITY)
+        var_x = ((x - mean_x) ** 2).mean([2, 3], keepdim=True)
+        var_y = ((y - mean_y) ** 2).mean([2, 3], keepdim=True)
+        cov = (x * y).mean([2, 3], keepdim=True) - mean_x * mean_y
+        structure = (2 * cov + STABILITY) / (var_x + var_y + STABILITY)
+        similarity = similarity + (a * luminance).sum(1) + (b * structure).sum(1)
+    return 1 - similarity.reshape(-1)
+
+
+class DistsNet:
+    """VGG16's convolutions with L2 pooling, and DISTS's alpha and beta; images [N, 3, H, W] in [0, 1]."""
+
+    def __init__(self, vgg16: Path, weights: Path, device: str = "cpu"):
+        import torch
+        import torchvision
+
+        from kfbench.utils.safeload import load_weights_only, state_dict_of
+
+        state = state_dict_of(load_weights_only(vgg16, VGG16.what), VGG16.what, vgg16)
+        network = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])  # vgg16().features
+        features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+        try:
+            network.load_state_dict(features)
+        except RuntimeError as exc:
+            raise KfbenchError(
+                f"{VGG16.what} '{vgg16}' is not torchvision's VGG16 state_dict ({str(exc).splitlines()[0]}); "
+                f"pass vgg16-397923af.pth with {VGG16.flag}"
+            ) from None
+        learned = load_weights_only(weights, DISTS_WEIGHTS.what)
+        shape = (1, sum(CHANNELS), 1, 1)
+        if not isinstance(learned, dict) or any(
+            getattr(learned.get(k), "shape", None) != shape for k in ("alpha", "beta")
+        ):
+            raise KfbenchError(
+                f"{DISTS_WEIGHTS.what} '{weights}' hold no 'alpha' and 'beta' of shape {list(shape)}; "
+                f"pass DISTS_pytorch's weights.pt with {DISTS_WEIGHTS.flag}"
+            )
+        self.layers = network[: TAPS[-1] + 1].eval().to(device)
+        self.alpha, self.beta = learned["alpha"].float().to(device), learned["beta"].float().to(device)
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+
+    def features(self, images: Any) -> list[Any]:
+        """The image and VGG16's relu1_2 .. relu5_3 maps (max pooling replaced by L2 pooling)."""
+        maps, h = [images], (images - self.mean) / self.std
+        for index, layer in enumerate(self.layers):
+            h = l2_pool(h, h.shape[1]) if index in POOLS else layer(h)
+            if index in TAPS:
+                maps.append(h)
+        return maps
+
+    def __call__(self, x: Any, y: Any) -> Any:
+        return dists_from_features(self.features(x), self.features(y), self.alpha, self.beta)
+
+
+class DistsPerFrame:
+    """uint8 frame pairs -> DISTS per frame (0: identical; lower is closer)."""
+
+    tag = DISTS_TAG
+
+    def __init__(self, vgg16: Path, weights: Path, *, device: str = "cpu", batch_size: int = 4):
+        self.net, self.device, self.batch_size = DistsNet(vgg16, weights, device), device, batch_size
+
+    def __call__(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        import torch
+
+        from kfbench.metrics.psnr import frames_as_float
+
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(generated), self.batch_size):
+                a = frames_as_float(generated[start : start + self.batch_size]).float().to(self.device) / 255
+                b = frames_as_float(truth[start : start + self.batch_size]).float().to(self.device) / 255
+                out.append(self.net(b, a).double().cpu().numpy())
+        return np.concatenate(out)
+
+
+class DistsMetric(PerFrame):
+    name = "dists"
+    description = "DISTS (VGG16 structure and texture similarity, as DISTS_pytorch) per compared frame against truth"
+    higher_is_better = False
+    label, digits, table = "DISTS", 3, "newer"
+    weights = (VGG16, DISTS_WEIGHTS)
+    papers = (
+        "Ding et al.: Image quality assessment: unifying structure and texture similarity, TPAMI 2020",
+        "reported in VFI by LDMVFI (Danier et al., AAAI 2024) and PerVFI (Wu et al., CVPR 2024)",
+    )
+    extractor_tag = DISTS_TAG
+
+    def model(self) -> DistsPerFrame:
+        return self.models.get(
+            ("dists", self.weights_paths), lambda: DistsPerFrame(*self.weights_paths, device=self.config.device)
+        )
+
+    def measure(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return self.model()(generated, truth)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "reference": "DISTS_pytorch 0.1 (DISTS(x=ground truth, y=generated)), frames in [0, 1], no resize",
+            **self.weights_settings(),
+        }
