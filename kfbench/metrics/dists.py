@@ -80,10 +80,11 @@ class DistsNet:
         from kfbench.utils.safeload import load_weights_only, state_dict_of
 
         state = state_dict_of(load_weights_only(vgg16, VGG16.what), VGG16.what, vgg16)
-        network = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])  # vgg16().features
+        with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+            network = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])  # vgg16().features
         features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
         try:
-            network.load_state_dict(features)
+            network.load_state_dict(features, assign=True)
         except RuntimeError as exc:
             raise KfbenchError(
                 f"{VGG16.what} '{vgg16}' is not torchvision's VGG16 state_dict ({str(exc).splitlines()[0]}); "

@@ -35,7 +35,6 @@ def linear_layers() -> Path:
 
 def load_lpips(backbone: Path) -> Any:
     """LPIPS v0.1 (AlexNet): torchmetrics' bundled linear layers + torchvision AlexNet weights from a file."""
-    import torchvision
     from torchmetrics.functional.image.lpips import _NoTrainLpips
 
     from kfbench.utils.safeload import load_weights_only, state_dict_of
@@ -48,17 +47,22 @@ def load_lpips(backbone: Path) -> Any:
         raise KfbenchError(
             f"{what} '{linear}' hold unexpected layers {result.unexpected_keys[:3]}; reinstall torchmetrics"
         )
-    alexnet = torchvision.models.alexnet(weights=None)
-    features = {k: v for k, v in state.items() if k.startswith("features.")}
-    try:
-        alexnet.features.load_state_dict({k.removeprefix("features."): v for k, v in features.items()})
+    slices = (model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5)
+    try:  # the slices' layers keep AlexNet's feature indices as names: features.3 is slice2's "3"
+        model.net.load_state_dict(
+            {
+                f"slice{k}.{name}.{param}": state[f"features.{name}.{param}"]
+                for k, slice_ in enumerate(slices, 1)
+                for name, layer in slice_.named_children()
+                for param, _ in layer.named_parameters()
+            }
+        )
+    except KeyError as exc:
+        raise KfbenchError(f"'{backbone}' is not torchvision's AlexNet state_dict (no {exc})") from None
     except RuntimeError as exc:
         raise KfbenchError(
             f"'{backbone}' is not torchvision's AlexNet state_dict ({str(exc).splitlines()[0]})"
         ) from None
-    for slice_ in (model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5):
-        for index, layer in slice_.named_children():
-            layer.load_state_dict(alexnet.features[int(index)].state_dict())
     return model.eval()
 
 

@@ -29,6 +29,7 @@ METRICS_TABLE = {
     "ssim": "kfbench.metrics.ssim:SsimMetric",
     "lpips": "kfbench.metrics.lpips:LpipsMetric",
     "dists": "kfbench.metrics.dists:DistsMetric",
+    "flolpips": "kfbench.metrics.flolpips:FloLpipsMetric",
     "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
     "jedi": "kfbench.metrics.jedi:JediMetric",
     "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",

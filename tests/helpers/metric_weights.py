@@ -82,5 +82,40 @@ def random_vgg16_features(seed: int = 0) -> nn.Sequential:
 
 def save_random_vgg16(path: Path, seed: int = 0) -> Path:
     """torchvision's VGG16 state_dict keys of vgg16-397923af.pth (``features.*``; the classifier, unread, left out)."""
-    torch.save({f"features.{k}": v for k, v in random_vgg16_features(seed).state_dict().items()}, path)
+    state = random_vgg16_features(seed).state_dict()
+    torch.save({f"features.{k}": v for k, v in state.items()}, path)
+    return path
+
+
+def random_state(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, torch.Tensor]:
+    """Uniform random tensors in +-1/sqrt(fan-in) for each name (sorted) and shape: weights in any layout, reproducible
+    without building the network that reads them."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name in sorted(shapes):
+        shape = shapes[name]
+        fan_in = max(1, int(torch.tensor(shape[1:]).prod()) if len(shape) > 1 else 1)
+        bound = 1 / fan_in**0.5 if len(shape) > 1 else 0.1
+        state[name] = (torch.rand(shape, generator=generator) * 2 - 1) * bound
+    return state
+
+
+def save_random_pwcnet(path: Path, seed: int = 0) -> Path:
+    """sniklaus' pytorch-pwc network-default.pytorch layout (``module`` prefixes), random values."""
+    from kfbench.metrics.pwcnet import PWCNet
+
+    with torch.device("meta"):
+        shapes = {k.replace("net", "module"): tuple(v.shape) for k, v in PWCNet().state_dict().items()}
+    torch.save(random_state(shapes, seed), path)
+    return path
+
+
+def save_random_alexnet_features(path: Path, seed: int = 0) -> Path:
+    """torchvision's AlexNet keys of alexnet-owt-7be5be79.pth (``features.*``; the classifier, unread, left out),
+    random values, without building the 61M-parameter classifier."""
+    with torch.device("meta"):
+        shapes = {
+            f"features.{k}": tuple(v.shape) for k, v in torchvision.models.alexnet().features.state_dict().items()
+        }
+    torch.save(random_state(shapes, seed), path)
     return path
