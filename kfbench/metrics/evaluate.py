@@ -32,7 +32,7 @@ from kfbench.metrics.registry import check_names, metric_class, metric_names
 from kfbench.metrics.resultsfile import PER_FRAME, RESULTS, load_results, merge_saved, results_lock
 from kfbench.metrics.tidy import COLUMNS, Context
 from kfbench.metrics.timegrid import MAPPING_RULE, PairFrames, grid_times, on_grid
-from kfbench.run.runner import select_pairs
+from kfbench.run.runner import output_fps, select_pairs
 from kfbench.store.fingerprint import VERSIONED
 from kfbench.store.runstore import RunStore
 from kfbench.store.sourcedata import SourceData
@@ -104,14 +104,15 @@ def load_pairs(
         pair = sources.load(meta, pair_id, f"{dataset}/{method}/{pair_id}")
         generated = store.load_frames(dataset, method, pair_id)
         times = meta.get("frame_times") or grid_times(len(generated))
+        fps = output_fps(meta.get("options", {}), meta.get("pair", {}))
         if pair.ground_truth is None:
             found.without_truth.append(pair_id)
-            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last), meta
+            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last, fps), meta
             continue
         grid = on_grid(
             pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes
         )
-        yield LoadedPair(pair_id, grid, generated, list(times), pair.ground_truth, pair.first, pair.last), meta
+        yield LoadedPair(pair_id, grid, generated, list(times), pair.ground_truth, pair.first, pair.last, fps), meta
 
 
 def _note_provenance(found: RunPairs, meta: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ class LoadedPair:
     truth: np.ndarray | None  # the dataset's whole ground-truth clip
     first: np.ndarray  # the keyframes as the dataset gives them
     last: np.ndarray
+    fps: float = 7.0  # the frame rate the run wrote its preview at
 
     def keyframes(self) -> tuple[np.ndarray, np.ndarray]:
         """The keyframes at the generated size (as a method working at that size received them)."""

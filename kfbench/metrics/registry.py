@@ -30,6 +30,9 @@ METRICS_TABLE = {
     "lpips": "kfbench.metrics.lpips:LpipsMetric",
     "dists": "kfbench.metrics.dists:DistsMetric",
     "flolpips": "kfbench.metrics.flolpips:FloLpipsMetric",
+    "subject_consistency": "kfbench.metrics.vbench.subject_consistency:SubjectConsistencyMetric",
+    "background_consistency": "kfbench.metrics.vbench.background_consistency:BackgroundConsistencyMetric",
+    "aesthetic_quality": "kfbench.metrics.vbench.aesthetic_quality:AestheticQualityMetric",
     "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
     "jedi": "kfbench.metrics.jedi:JediMetric",
     "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",
@@ -96,12 +99,14 @@ def weights_files() -> dict[str, tuple[WeightsFile, list[str]]]:
 
 
 def listing() -> list[str]:
-    """`kfbench list metrics`: name, description, papers, weights file(s) or 'no weights'."""
+    """`kfbench list metrics`: name, description, papers, whether it needs ground truth, weights file(s) or 'no
+    weights'."""
     names = metric_names()
     width = max(len(n) for n in names)
     lines = []
     for name in names:
         cls = metric_class(name)
         papers = f" ({'; '.join(cls.papers)})" if cls.papers else ""
-        lines.append(f"{name:<{width}}  {cls.description}{papers}  [{cls.listing_weights()}]")
+        truth = "needs ground truth" if cls.needs_truth else "no ground truth needed"
+        lines.append(f"{name:<{width}}  {cls.description}{papers}  ({truth})  [{cls.listing_weights()}]")
     return lines

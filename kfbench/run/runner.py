@@ -282,8 +282,13 @@ def _run_pair(plan: RunPlan, pair: Pair, settings: dict[str, Any]) -> None:
     }
     if method.takes_prompt:
         meta["prompt"], meta["prompt_source"] = method.stats.get("prompt", prompt), settings["prompt_source"]
-    fps = float(method.options.get("fps") or pair.meta.get("fps") or 7)
+    fps = output_fps(method.options, pair.meta)
     plan.store.save(plan.dataset.name, plan.run, pair.id, frames, meta, fps=fps)
+
+
+def output_fps(options: dict[str, Any], pair_meta: dict[str, Any]) -> float:
+    """The frame rate of a run's preview: the method's ``fps`` option, else the pair's, else 7."""
+    return float(options.get("fps") or pair_meta.get("fps") or 7)
 
 
 def _now() -> str:

@@ -1,0 +1,107 @@
+"""The vbench package (0.1.5) as the reference, with random weights in the real file formats and test videos."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import packaging.version
+import pytest
+import torch
+from PIL import Image
+
+
+def import_vbench(module: str) -> types.ModuleType:
+    """``vbench.<module>``, skipping the test where vbench (or openai-clip, which it imports) is not installed.
+
+    openai-clip imports ``packaging`` through ``pkg_resources``, which setuptools >= 81 no longer has; the same
+    ``packaging`` module stands in for it.
+    """
+    if "pkg_resources" not in sys.modules:
+        try:
+            import pkg_resources  # noqa: F401
+        except ImportError:
+            sys.modules["pkg_resources"] = types.SimpleNamespace(packaging=packaging)
+    pytest.importorskip("clip", reason="openai-clip (pip install --no-deps openai-clip) is vbench's CLIP")
+    return pytest.importorskip(
+        f"vbench.{module}", reason="vbench 0.1.5 (pip install --no-deps vbench) is the reference"
+    )
+
+
+def save_random_openai_clip(path: Path, *, patch: int, embed_dim: int, width: int = 64, layers: int = 2) -> Path:
+    """A small random CLIP in OpenAI's released form: a traced TorchScript archive of clip.model.CLIP in float16,
+    with the published names (224-pixel input, ``patch`` size, one head per 64 channels)."""
+    clip_model = import_vbench("background_consistency").clip.model
+    torch.manual_seed(0)
+    model = clip_model.CLIP(embed_dim, 224, layers, width, patch, 8, 16, 64, 1, 1).eval()
+    for block in model.visual.transformer.resblocks:  # non-trivial biases, like trained weights
+        torch.nn.init.normal_(block.attn.in_proj_bias, std=0.02)
+    example = (torch.zeros(1, 3, 224, 224), torch.zeros(1, 8, dtype=torch.long))
+    torch.jit.save(torch.jit.trace(model, example, check_trace=False), str(path))
+    return path
+
+
+def write_gif(path: Path, frames: np.ndarray) -> Path:
+    """A GIF video (VBench's load_video reads .gif with PIL); frames are palette-quantised on the way."""
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=100, loop=0)
+    return path
+
+
+def read_video(path: Path) -> np.ndarray:
+    """The uint8 [T, H, W, 3] frames VBench reads from the file."""
+    load_video = import_vbench("utils").load_video
+    return load_video(str(path)).permute(0, 2, 3, 1).numpy().astype(np.uint8)
+
+
+DINO_TINY = {"patch_size": 16, "embed_dim": 64, "depth": 2, "num_heads": 1}  # ViT-B/16's layout, 64 wide
+
+
+def save_random_dino(path: Path, seed: int = 0) -> Path:
+    """DINO's ViT state_dict names and shapes (dino_vitbase16_pretrain.pth's layout at 64 channels, 2 blocks)."""
+    from metric_weights import random_state
+
+    dim, hidden = DINO_TINY["embed_dim"], 4 * DINO_TINY["embed_dim"]
+    shapes: dict[str, tuple[int, ...]] = {
+        "cls_token": (1, 1, dim),
+        "pos_embed": (1, 197, dim),
+        "patch_embed.proj.weight": (dim, 3, 16, 16),
+        "patch_embed.proj.bias": (dim,),
+        "norm.weight": (dim,),
+        "norm.bias": (dim,),
+    }
+    for i in range(DINO_TINY["depth"]):
+        for name, shape in {
+            "norm1.weight": (dim,),
+            "norm1.bias": (dim,),
+            "norm2.weight": (dim,),
+            "norm2.bias": (dim,),
+            "attn.qkv.weight": (3 * dim, dim),
+            "attn.qkv.bias": (3 * dim,),
+            "attn.proj.weight": (dim, dim),
+            "attn.proj.bias": (dim,),
+            "mlp.fc1.weight": (hidden, dim),
+            "mlp.fc1.bias": (hidden,),
+            "mlp.fc2.weight": (dim, hidden),
+            "mlp.fc2.bias": (dim,),
+        }.items():
+            shapes[f"blocks.{i}.{name}"] = shape
+    state = random_state(shapes, seed)
+    for name in state:  # layer norms scale around 1, as trained ones do
+        if name.endswith(("norm1.weight", "norm2.weight", "norm.weight")):
+            state[name] = state[name] + 1
+    torch.save(state, path)
+    return path
+
+
+def subject_videos(folder: Path) -> list[Path]:
+    """A non-square panning clip, the same with a frame of noise, and a square one (no position resizing)."""
+    from flow_clips import panned
+
+    moving = panned(0, 5, (40, 56), (3, 1))
+    noisy = moving.copy()
+    noisy[2] = np.random.default_rng(0).integers(0, 256, noisy[2].shape, dtype=np.uint8)
+    square = panned(1, 4, (48, 48), (0, 2))
+    return [write_gif(folder / f"{n}.gif", v) for n, v in (("moving", moving), ("noisy", noisy), ("square", square))]
