@@ -13,7 +13,7 @@ from datatrees import frame
 from inprocess import run_main
 from metric_weights import save_random_alexnet_features, save_random_pwcnet, save_random_vgg16
 from PIL import Image
-from vbench_reference import save_random_dino, save_random_openai_clip
+from vbench_reference import save_random_dino, save_random_openai_clip, save_random_raft
 
 from kfbench import create_dataset, create_method
 from kfbench.metrics.evaluate import load_results
@@ -41,6 +41,7 @@ def weights(tmp_path_factory) -> list[str]:
         "--clip-b32-weights": save_random_openai_clip(folder / "ViT-B-32.pt", patch=32, embed_dim=512),
         "--clip-l14-weights": save_random_openai_clip(folder / "ViT-L-14.pt", patch=14, embed_dim=768, layers=1),
         "--aesthetic-head-weights": folder / "sa_0_4_vit_l_14_linear.pth",
+        "--raft-weights": save_random_raft(folder / "raft-things.pth"),
     }
     return [str(x) for flag, path in files.items() for x in (flag, path)]
 
@@ -75,10 +76,19 @@ def synthetic(tmp_path_factory, weights) -> tuple[Path, pd.DataFrame]:
     run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
     _add_variant(out, "synthetic", "blurry", _blurred)
     _add_variant(out, "synthetic", "flickery", _flickering)
-    metrics = ",".join(WITH_TRUTH + VBENCH)
+    metrics = ",".join(WITH_TRUTH + VBENCH + ("dynamic_degree",))
     code, _, err = run_main("evaluate", "--out", out, "--metrics", metrics, *weights, "--bootstrap", "20", "--quiet")
     assert code == 0, err
     return out, load_results(out)[0]
+
+
+@pytest.mark.slow
+def test_dynamic_degree_is_missing_with_the_reason_on_frames_raft_cannot_read(synthetic):
+    _, results = synthetic
+    reason = value(results, "linear", "dynamic_degree").missing_reason
+    assert (
+        reason.startswith("dynamic_degree needs frames of at least 57 pixels a side") and "shorter side of 48" in reason
+    )
 
 
 def value(results: pd.DataFrame, method: str, metric: str) -> pd.Series:
@@ -94,6 +104,7 @@ def test_list_metrics_names_weights_and_whether_ground_truth_is_needed():
     assert lines["subject_consistency"].endswith("(no ground truth needed)  [dino_vitbase16_pretrain.pth]")
     assert lines["background_consistency"].endswith("(no ground truth needed)  [ViT-B-32.pt]")
     assert lines["aesthetic_quality"].endswith("(no ground truth needed)  [ViT-L-14.pt + sa_0_4_vit_l_14_linear.pth]")
+    assert lines["dynamic_degree"].endswith("(no ground truth needed)  [raft-things.pth]")
     assert lines["psnr"].endswith("(needs ground truth)  [no weights]")
 
 
@@ -114,18 +125,20 @@ def test_new_metrics_have_values_intervals_and_rank_the_damaged_methods_worse(sy
     assert settings["reference"].startswith("vbench 0.1.5") and settings["weights"].endswith("pretrain.pth")
 
 
+@pytest.mark.slow
 def test_vbench_dimensions_run_on_pairs_without_ground_truth(tmp_path, weights):
     for i in (0, 9):
-        Image.fromarray(frame(i)).save(tmp_path / f"k{i}.png")
+        Image.fromarray(frame(i, 64, 80)).save(tmp_path / f"k{i}.png")  # large enough for RAFT (dynamic_degree)
     (tmp_path / "pairs.csv").write_text("id,first,last,num_frames\nwalk,k0.png,k9.png,5\nback,k9.png,k0.png,5\n")
     out = tmp_path / "runs"
     data = create_dataset("pairs", root=str(tmp_path / "pairs.csv"))
     run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
-    metrics = ",".join(("psnr", "dists") + VBENCH)
+    metrics = ",".join(("psnr", "dists") + VBENCH + ("dynamic_degree",))
     code, _, err = run_main("evaluate", "--out", out, "--metrics", metrics, *weights, "--bootstrap", "20", "--quiet")
     assert code == 0, err
     results = load_results(out)[0]
-    for metric in VBENCH:
+    assert value(results, "linear", "dynamic_degree").value in (0.0, 0.5, 1.0)
+    for metric in VBENCH + ("dynamic_degree",):
         row = value(results, "linear", metric)
         assert row.missing_reason == "" and np.isfinite(row.value) and row.n == 2
     for metric in ("psnr", "dists"):

@@ -105,3 +105,21 @@ def subject_videos(folder: Path) -> list[Path]:
     noisy[2] = np.random.default_rng(0).integers(0, 256, noisy[2].shape, dtype=np.uint8)
     square = panned(1, 4, (48, 48), (0, 2))
     return [write_gif(folder / f"{n}.gif", v) for n, v in (("moving", moving), ("noisy", noisy), ("square", square))]
+
+
+def save_random_raft(path: Path, seed: int = 0) -> Path:
+    """RAFT's raft-things.pth layout (``module.`` prefixes, batch-norm statistics), random values."""
+    from metric_weights import random_state
+
+    from kfbench.metrics.vbench.raft import Raft
+
+    with torch.device("meta"):
+        layout = Raft().state_dict()
+    shapes = {f"module.{k}": tuple(v.shape) for k, v in layout.items() if not k.endswith("num_batches_tracked")}
+    state = random_state(shapes, seed)
+    for name in state:
+        if name.endswith("running_var"):
+            state[name] = state[name].abs() + 0.5
+    state.update({f"module.{k}": torch.tensor(0) for k in layout if k.endswith("num_batches_tracked")})
+    torch.save(state, path)
+    return path

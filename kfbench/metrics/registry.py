@@ -33,6 +33,7 @@ METRICS_TABLE = {
     "subject_consistency": "kfbench.metrics.vbench.subject_consistency:SubjectConsistencyMetric",
     "background_consistency": "kfbench.metrics.vbench.background_consistency:BackgroundConsistencyMetric",
     "aesthetic_quality": "kfbench.metrics.vbench.aesthetic_quality:AestheticQualityMetric",
+    "dynamic_degree": "kfbench.metrics.vbench.dynamic_degree:DynamicDegreeMetric",
     "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
     "jedi": "kfbench.metrics.jedi:JediMetric",
     "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",
