@@ -173,3 +173,37 @@ def test_check_knows_the_new_metrics_directions():
     ]
     regressions = compare(baseline, now, parse_tolerance("subject_consistency=0.01", 0.01)).regressions
     assert [r.split(":")[0] for r in regressions] == ["s/m/dists", "s/m/subject_consistency"]
+
+
+HOSTILE_CASES = [
+    ("--vgg16-weights", "dists"),
+    ("--dists-weights", "dists"),
+    ("--pwcnet-weights", "flolpips"),
+    ("--dino-weights", "subject_consistency"),
+    ("--clip-b32-weights", "background_consistency"),
+    ("--clip-l14-weights", "aesthetic_quality"),
+    ("--aesthetic-head-weights", "aesthetic_quality"),
+    ("--raft-weights", "dynamic_degree"),
+]
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small")
+    data = create_dataset("synthetic", num_pairs=1, num_frames=5, height=64, width=64)
+    run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
+    return out
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torchscript"])
+@pytest.mark.parametrize("flag, metric", HOSTILE_CASES)
+def test_a_weights_file_that_would_run_code_is_refused_in_one_line(kind, flag, metric, small_store, weights, tmp_path):
+    from hostile import hostile_pickle, hostile_torchscript
+    from test_hostile_files import assert_one_line_error
+
+    marker = tmp_path / "marker"
+    hostile = {"pickle": hostile_pickle, "torchscript": hostile_torchscript}[kind](tmp_path, marker)
+    others = [x for f, p in zip(weights[::2], weights[1::2]) if f != flag for x in (f, p)]
+    result = run_main("evaluate", "--out", small_store, "--metrics", metric, *others, flag, hostile, "--quiet")
+    line = assert_one_line_error(*result)
+    assert str(hostile) in line and not marker.exists()
