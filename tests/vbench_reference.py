@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -19,12 +20,14 @@ def import_vbench(module: str) -> types.ModuleType:
     openai-clip imports ``packaging`` through ``pkg_resources``, which setuptools >= 81 no longer has; the same
     ``packaging`` module stands in for it.
     """
-    if "pkg_resources" not in sys.modules:
-        try:
-            import pkg_resources  # noqa: F401
-        except ImportError:
-            sys.modules["pkg_resources"] = types.SimpleNamespace(packaging=packaging)
-    pytest.importorskip("clip", reason="openai-clip (pip install --no-deps openai-clip) is vbench's CLIP")
+    stand_in = "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None
+    if stand_in:  # only while clip is imported: other code must still see that there is no pkg_resources
+        sys.modules["pkg_resources"] = types.SimpleNamespace(packaging=packaging)
+    try:
+        pytest.importorskip("clip", reason="openai-clip (pip install --no-deps openai-clip) is vbench's CLIP")
+    finally:
+        if stand_in:
+            del sys.modules["pkg_resources"]
     return pytest.importorskip(
         f"vbench.{module}", reason="vbench 0.1.5 (pip install --no-deps vbench) is the reference"
     )

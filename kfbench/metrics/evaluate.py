@@ -261,7 +261,7 @@ def evaluate_store(
         for scorer in scorers:
             if scorer.missing:
                 run_rows += scorer.compute(ctx) if grids else [ctx.row(scorer.name, missing_reason=scorer.missing)]
-            elif not scorer.kept:
+            elif not scorer.kept and not scorer.unreadable:  # frames too small: its compute says so
                 run_rows.append(ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found)))
             else:
                 ctx.pairs = len(scorer.kept)
@@ -289,9 +289,10 @@ def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
     if scorer.unreadable:  # its frames are too small for it
         return scorer.unreadable
     if found.without_truth and scorer.needs_truth:
+        free = [name for name in metric_names() if not metric_class(name).needs_truth]
         return (
             f"{scorer.name} needs ground truth; pair(s) {', '.join(found.without_truth)} have keyframes only "
-            "(metrics without it: keyframe_psnr, keyframe_lpips, warp_error and flicker raw)"
+            f"(metrics that need none: {', '.join(free)})"
         )
     return "no intact pair to score" + (f" (damaged: {', '.join(found.damaged)})" if found.damaged else "")
 

@@ -24,7 +24,6 @@ RAFT_THINGS = WeightsFile(
     "the RAFT authors' raft-things.pth (models.zip of github princeton-vl/RAFT), as VBench downloads it",
 )
 TOP_SHARE = 0.05
-MIN_SIDE = 64  # RAFT's correlation pyramid: 4 levels, each half the last, from 1/8 of the (padded) frame
 
 
 def step_score(flow: Any) -> float:
@@ -81,25 +80,11 @@ class DynamicDegreeMetric(VBenchDimension):
         "Teed, Deng: RAFT: recurrent all-pairs field transforms for optical flow, ECCV 2020",
     )
     extractor_tag = DynamicDegree.extractor
+    min_side = 57  # padded to a multiple of 8: 64, whose 1/8 RAFT pools three times
+    min_side_why = "RAFT's 4-level correlation pyramid at 1/8 of the frame, padded to multiples of 8"
 
     def build(self) -> Any:
         return DynamicDegree(self.weights_paths[0], self.config.device)
-
-    def read(self, pair: Any, features: Any) -> np.ndarray:
-        if min(pair.frames.shape[1:3]) < MIN_SIDE - 7:  # padded to a multiple of 8, it would still be too small
-            return np.array([np.nan, float(min(pair.frames.shape[1:3]))])
-        return super().read(pair, features)
-
-    def rows(self, kept: list[np.ndarray], ctx: Any) -> list[dict[str, Any]]:
-        small = [k for k in kept if np.isnan(k[0])]
-        if small:
-            reason = (
-                f"dynamic_degree needs frames of at least {MIN_SIDE - 7} pixels a side (RAFT's 4-level correlation "
-                f"pyramid at 1/8 of the frame, padded to multiples of 8); {len(small)} clip(s) have a shorter side of "
-                f"{int(min(k[1] for k in small))}; run the method at a larger size"
-            )
-            return [ctx.row(self.name, n=ctx.pairs, missing_reason=reason)]
-        return super().rows(kept, ctx)
 
     def reference(self) -> str:
         return "vbench.dynamic_degree.DynamicDegree.infer (frames sampled by the run's preview frame rate)"
