@@ -16,6 +16,7 @@ from PIL import Image
 from vbench_reference import save_random_dino, save_random_openai_clip, save_random_raft
 
 from kfbench import create_dataset, create_method
+from kfbench.methods.amt.weights import make_tiny_amt
 from kfbench.metrics.evaluate import load_results
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
@@ -42,6 +43,7 @@ def weights(tmp_path_factory) -> list[str]:
         "--clip-l14-weights": save_random_openai_clip(folder / "ViT-L-14.pt", patch=14, embed_dim=768, layers=1),
         "--aesthetic-head-weights": folder / "sa_0_4_vit_l_14_linear.pth",
         "--raft-weights": save_random_raft(folder / "raft-things.pth"),
+        "--amt-weights": make_tiny_amt(folder)["amt"],
     }
     return [str(x) for flag, path in files.items() for x in (flag, path)]
 
@@ -103,6 +105,7 @@ def test_list_metrics_names_weights_and_whether_ground_truth_is_needed():
     assert lines["background_consistency"].endswith("(no ground truth needed)  [ViT-B-32.pt]")
     assert lines["aesthetic_quality"].endswith("(no ground truth needed)  [ViT-L-14.pt + sa_0_4_vit_l_14_linear.pth]")
     assert lines["dynamic_degree"].endswith("(no ground truth needed)  [raft-things.pth]")
+    assert lines["motion_smoothness"].endswith("(no ground truth needed)  [amt-s.pth]")
     assert lines["psnr"].endswith("(needs ground truth)  [no weights]")
 
 
@@ -131,18 +134,23 @@ def test_vbench_dimensions_run_on_pairs_without_ground_truth(tmp_path, weights):
     out = tmp_path / "runs"
     data = create_dataset("pairs", root=str(tmp_path / "pairs.csv"))
     run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
-    metrics = ",".join(("psnr", "dists") + VBENCH + ("dynamic_degree",))
+    metrics = ",".join(("psnr", "dists", "motion_smoothness") + VBENCH + ("dynamic_degree",))
     code, _, err = run_main("evaluate", "--out", out, "--metrics", metrics, *weights, "--bootstrap", "20", "--quiet")
     assert code == 0, err
     results = load_results(out)[0]
     assert value(results, "linear", "dynamic_degree").value in (0.0, 0.5, 1.0)
+    too_small = value(results, "linear", "motion_smoothness").missing_reason
+    assert too_small.startswith("frames of 64 px are smaller than the 113 px motion_smoothness needs (AMT's")
     for metric in VBENCH + ("dynamic_degree",):
         row = value(results, "linear", metric)
         assert row.missing_reason == "" and np.isfinite(row.value) and row.n == 2
     for metric in ("psnr", "dists"):
         reason = value(results, "linear", metric).missing_reason
         assert reason.startswith(f"{metric} needs ground truth; pair(s) back, walk have keyframes only")
-        assert "subject_consistency, background_consistency, aesthetic_quality, dynamic_degree" in reason
+        assert (
+            "subject_consistency, background_consistency, motion_smoothness, aesthetic_quality, dynamic_degree"
+            in reason
+        )
 
 
 @pytest.mark.slow
@@ -184,17 +192,19 @@ HOSTILE_CASES = [
     ("--clip-l14-weights", "aesthetic_quality"),
     ("--aesthetic-head-weights", "aesthetic_quality"),
     ("--raft-weights", "dynamic_degree"),
+    ("--amt-weights", "motion_smoothness"),
 ]
 
 
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small")
-    data = create_dataset("synthetic", num_pairs=1, num_frames=5, height=64, width=64)
+    data = create_dataset("synthetic", num_pairs=1, num_frames=5, height=128, width=128)  # AMT's smallest
     run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
     return out
 
 
+@pytest.mark.slow  # builds every new metric's random weights files once (about 30 s on 2 busy cores)
 @pytest.mark.parametrize("kind", ["pickle", "torchscript"])
 @pytest.mark.parametrize("flag, metric", HOSTILE_CASES)
 def test_a_weights_file_that_would_run_code_is_refused_in_one_line(kind, flag, metric, small_store, weights, tmp_path):

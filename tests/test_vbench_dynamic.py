@@ -3,27 +3,14 @@ random RAFT weights in raft-things.pth's layout; the per-step flow scores and th
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from easydict import EasyDict
 from flow_clips import panned
-from vbench_reference import import_vbench, save_random_raft
+from vbench_reference import import_vbench, read_with_cv2, save_random_raft
 
 from kfbench.metrics.vbench.dynamic_degree import DynamicDegree, moves
 from kfbench.utils.videoio import write_mp4
-
-
-def read_like_vbench(path) -> np.ndarray:
-    """The RGB frames cv2 decodes, as DynamicDegree.get_frames reads them (before sampling)."""
-    video, frames = cv2.VideoCapture(str(path)), []
-    while True:
-        ok, frame = video.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    video.release()
-    return np.stack(frames)
 
 
 @pytest.mark.slow  # RAFT's 20 iterations, twice (vbench's and ours), about 10 s a frame rate on 2 cores
@@ -45,7 +32,7 @@ def test_dynamic_degree_equals_vbench(fps, tmp_path, monkeypatch):
     expected = vbench.DynamicDegree(args, "cpu").infer(str(video))
     ((expected_scores, params),) = recorded
 
-    ours, frames = DynamicDegree(weights), read_like_vbench(video)
+    ours, frames = DynamicDegree(weights), read_with_cv2(video)
     scores = ours.scores(frames, fps)
     assert len(scores) == len(expected_scores) == (2 if fps == 24 else 3)
     np.testing.assert_allclose(scores, expected_scores, rtol=1e-4)

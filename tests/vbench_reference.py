@@ -126,3 +126,17 @@ def save_random_raft(path: Path, seed: int = 0) -> Path:
     state.update({f"module.{k}": torch.tensor(0) for k in layout if k.endswith("num_batches_tracked")})
     torch.save(state, path)
     return path
+
+
+def read_with_cv2(path: Path) -> np.ndarray:
+    """The RGB frames cv2 decodes from a video, as vbench's DynamicDegree and MotionSmoothness read them."""
+    import cv2
+
+    video, frames = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    video.release()
+    return np.stack(frames)

@@ -32,6 +32,7 @@ METRICS_TABLE = {
     "flolpips": "kfbench.metrics.flolpips:FloLpipsMetric",
     "subject_consistency": "kfbench.metrics.vbench.subject_consistency:SubjectConsistencyMetric",
     "background_consistency": "kfbench.metrics.vbench.background_consistency:BackgroundConsistencyMetric",
+    "motion_smoothness": "kfbench.metrics.vbench.motion_smoothness:MotionSmoothnessMetric",
     "aesthetic_quality": "kfbench.metrics.vbench.aesthetic_quality:AestheticQualityMetric",
     "dynamic_degree": "kfbench.metrics.vbench.dynamic_degree:DynamicDegreeMetric",
     "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
