@@ -36,6 +36,7 @@ def flolpips(tmp_path_factory) -> FloLpips:
     return FloLpips(alexnet, pwc)
 
 
+@pytest.mark.slow  # the random PWC-Net and AlexNet files: about 15 s on 2 busy cores, once
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_flolpips_equals_the_authors_release_on_random_weights(flolpips, case):
     truth, generated = CASES[case]
@@ -45,6 +46,7 @@ def test_flolpips_equals_the_authors_release_on_random_weights(flolpips, case):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_flolpips_ranks_wrong_motion_worse_than_right_motion(flolpips):
     """Synthetic sanity check: the same texture moving as the truth scores better than moving another way."""
     truth = panned(3, 4, (64, 64), (2, 0))

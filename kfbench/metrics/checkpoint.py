@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,18 @@ def require(state: dict[str, torch.Tensor], key: str, path: Path, what: str) -> 
     if key not in state:
         raise KfbenchError(f"{what} file '{path}' has no '{key}' tensor; it is not the published checkpoint")
     return state[key]
+
+
+def build_loaded(
+    build: Callable[[], nn.Module], state: dict[str, torch.Tensor], path: Path, what: str, published: str
+) -> nn.Module:
+    """``build()``'s network made on the meta device (no random initialisation) holding exactly ``state``'s tensors,
+    in eval mode; a file of another layout is one line naming it and the ``published`` file it should be."""
+    with torch.device("meta"):
+        network = build()
+    try:
+        network.load_state_dict(state, assign=True)
+    except RuntimeError as exc:
+        problem = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), safeload.first_line(exc))
+        raise KfbenchError(f"{what} '{path}' is not {published} ({problem})") from None
+    return network.eval()

@@ -77,19 +77,18 @@ class DistsNet:
         import torch
         import torchvision
 
+        from kfbench.metrics.checkpoint import build_loaded
         from kfbench.utils.safeload import load_weights_only, state_dict_of
 
         state = state_dict_of(load_weights_only(vgg16, VGG16.what), VGG16.what, vgg16)
-        with torch.device("meta"):  # no random initialisation: every tensor comes from the file
-            network = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])  # vgg16().features
         features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-        try:
-            network.load_state_dict(features, assign=True)
-        except RuntimeError as exc:
-            raise KfbenchError(
-                f"{VGG16.what} '{vgg16}' is not torchvision's VGG16 state_dict ({str(exc).splitlines()[0]}); "
-                f"pass vgg16-397923af.pth with {VGG16.flag}"
-            ) from None
+        network = build_loaded(
+            lambda: torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"]),  # vgg16().features
+            features,
+            vgg16,
+            VGG16.what,
+            f"torchvision's VGG16 state_dict (pass vgg16-397923af.pth with {VGG16.flag})",
+        )
         learned = load_weights_only(weights, DISTS_WEIGHTS.what)
         shape = (1, sum(CHANNELS), 1, 1)
         if not isinstance(learned, dict) or any(
@@ -99,7 +98,7 @@ class DistsNet:
                 f"{DISTS_WEIGHTS.what} '{weights}' hold no 'alpha' and 'beta' of shape {list(shape)}; "
                 f"pass DISTS_pytorch's weights.pt with {DISTS_WEIGHTS.flag}"
             )
-        self.layers = network[: TAPS[-1] + 1].eval().to(device)
+        self.layers = network[: TAPS[-1] + 1].to(device)
         self.alpha, self.beta = learned["alpha"].float().to(device), learned["beta"].float().to(device)
         self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)

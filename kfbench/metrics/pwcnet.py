@@ -16,8 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kfbench.errors import KfbenchError
-
 RADIUS = 4
 EXTRACTOR_CHANNELS = (3, 16, 32, 64, 96, 128, 196)
 LEVEL_NAMES = ("One", "Two", "Thr", "Fou", "Fiv", "Six")
@@ -152,15 +150,9 @@ class PWCNet(nn.Module):
 
 def load_pwcnet(path: Path, what: str) -> PWCNet:
     """PWC-Net from sniklaus' ``network-default.pytorch`` (``module`` read as ``net``), read weights-only."""
+    from kfbench.metrics.checkpoint import build_loaded
     from kfbench.utils.safeload import load_weights_only, state_dict_of
 
     state = state_dict_of(load_weights_only(path, what), what, path)
-    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
-        model = PWCNet()
-    try:
-        model.load_state_dict({k.replace("module", "net"): v for k, v in state.items()}, assign=True)
-    except RuntimeError as exc:
-        raise KfbenchError(
-            f"{what} '{path}' is not pytorch-pwc's network-default.pytorch ({str(exc).splitlines()[0]})"
-        ) from None
-    return model.eval()
+    state = {k.replace("module", "net"): v for k, v in state.items()}
+    return build_loaded(PWCNet, state, path, what, "pytorch-pwc's network-default.pytorch")

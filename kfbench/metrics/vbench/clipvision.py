@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from kfbench.errors import KfbenchError
+from kfbench.metrics.checkpoint import build_loaded
 from kfbench.utils.safeload import is_torchscript, load_weights_only, read_torchscript, state_dict_of
 
 PREFIX = "visual."
@@ -77,10 +78,4 @@ def load_clip_vision(path: Path, what: str, flag: str) -> ClipVision:
         raise KfbenchError(
             f"{what} '{path}' holds no OpenAI CLIP image tower (visual.*); pass the right file with {flag}"
         )
-    with torch.device("meta"):
-        model = ClipVision(state)
-    try:
-        model.load_state_dict(state, assign=True)
-    except RuntimeError as exc:
-        raise KfbenchError(f"{what} '{path}' is not an OpenAI CLIP file ({str(exc).splitlines()[0]})") from None
-    return model.eval()
+    return build_loaded(lambda: ClipVision(state), state, path, what, f"an OpenAI CLIP file (pass one with {flag})")

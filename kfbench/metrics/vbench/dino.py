@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kfbench.errors import KfbenchError
+from kfbench.metrics.checkpoint import build_loaded
 from kfbench.metrics.vit import blocks_from_state
 from kfbench.utils.safeload import load_weights_only, state_dict_of
 
@@ -64,10 +65,5 @@ def load_dino(path: Path, what: str, flag: str) -> DinoViT:
     state = {k.removeprefix("module.").removeprefix("backbone."): v for k, v in state.items()}
     if not all(k in state for k in ("patch_embed.proj.weight", "pos_embed", "cls_token", "blocks.0.norm1.weight")):
         raise KfbenchError(f"{what} '{path}' holds no DINO ViT (patch_embed, pos_embed, blocks); pass it with {flag}")
-    with torch.device("meta"):
-        model = DinoViT(state)
-    try:
-        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("head.")}, assign=True)
-    except RuntimeError as exc:
-        raise KfbenchError(f"{what} '{path}' is not a DINO ViT state_dict ({str(exc).splitlines()[0]})") from None
-    return model.eval()
+    used = {k: v for k, v in state.items() if not k.startswith("head.")}
+    return build_loaded(lambda: DinoViT(state), used, path, what, f"a DINO ViT state_dict (pass one with {flag})")

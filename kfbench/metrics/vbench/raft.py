@@ -14,8 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kfbench.errors import KfbenchError
-
 LEVELS, RADIUS = 4, 4
 HIDDEN = CONTEXT = 128
 
@@ -184,15 +182,9 @@ class Raft(nn.Module):
 
 def load_raft(path: Path, what: str, flag: str) -> Raft:
     """RAFT from the authors' ``raft-things.pth`` (``module.`` prefixes dropped), read weights-only."""
+    from kfbench.metrics.checkpoint import build_loaded
     from kfbench.utils.safeload import load_weights_only, state_dict_of
 
     state = state_dict_of(load_weights_only(path, what), what, path)
-    with torch.device("meta"):
-        model = Raft()
-    try:
-        model.load_state_dict({k.replace("module.", ""): v for k, v in state.items()}, assign=True)
-    except RuntimeError as exc:
-        raise KfbenchError(
-            f"{what} '{path}' is not RAFT's raft-things.pth ({str(exc).splitlines()[0]}); pass it with {flag}"
-        ) from None
-    return model.eval()
+    state = {k.replace("module.", ""): v for k, v in state.items()}
+    return build_loaded(Raft, state, path, what, f"RAFT's raft-things.pth (pass that with {flag})")
