@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from metric_weights import random_vgg16_features, save_random_vgg16
 
 from kfbench.metrics.dists import DISTS_WEIGHTS, DistsPerFrame
+from tests.helpers.metric_weights import random_vgg16_features, save_random_vgg16
 
 DISTS_pt = pytest.importorskip("DISTS_pytorch.DISTS_pt", reason="DISTS_pytorch is the reference (test extra)")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from flow_clips import panned
-from metric_weights import save_random_alexnet_features, save_random_pwcnet
 
 from kfbench.metrics.flolpips import FloLpips, flow_weighted_mean
+from tests.helpers.flow_clips import panned
+from tests.helpers.metric_weights import save_random_alexnet_features, save_random_pwcnet
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "flolpips_reference.json").read_text())
 CASES = {

@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from datatrees import frame
-from inprocess import run_main
-from metric_weights import save_random_alexnet_features, save_random_pwcnet, save_random_vgg16
 from PIL import Image
-from vbench_reference import save_random_dino, save_random_openai_clip, save_random_raft
 
 from kfbench import create_dataset, create_method
 from kfbench.methods.amt.weights import make_tiny_amt
 from kfbench.metrics.evaluate import load_results
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
+from tests.helpers.datatrees import frame
+from tests.helpers.inprocess import run_main
+from tests.helpers.metric_weights import save_random_alexnet_features, save_random_pwcnet, save_random_vgg16
+from tests.helpers.vbench_reference import save_random_dino, save_random_openai_clip, save_random_raft
 
 WITH_TRUTH = ("dists", "flolpips")
 VBENCH = ("subject_consistency", "background_consistency", "aesthetic_quality")
@@ -99,7 +99,7 @@ def test_list_metrics_names_weights_and_whether_ground_truth_is_needed():
     code, out, _ = run_main("list", "metrics")
     lines = {line.split()[0]: line for line in out.strip().splitlines()}
     assert code == 0
-    assert lines["dists"].endswith("(needs ground truth)  [vgg16-397923af.pth + weights.pt (shipped by DISTS_pytorch)]")
+    assert lines["dists"].endswith("(needs ground truth)  [vgg16-397923af.pth + weights.pt]")
     assert lines["flolpips"].endswith("(needs ground truth)  [alexnet-owt-7be5be79.pth + network-default.pytorch]")
     assert lines["subject_consistency"].endswith("(no ground truth needed)  [dino_vitbase16_pretrain.pth]")
     assert lines["background_consistency"].endswith("(no ground truth needed)  [ViT-B-32.pt]")
@@ -208,8 +208,8 @@ def small_store(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("kind", ["pickle", "torchscript"])
 @pytest.mark.parametrize("flag, metric", HOSTILE_CASES)
 def test_a_weights_file_that_would_run_code_is_refused_in_one_line(kind, flag, metric, small_store, weights, tmp_path):
-    from hostile import hostile_pickle, hostile_torchscript
-    from test_hostile_files import assert_one_line_error
+    from tests.helpers.hostile import hostile_pickle, hostile_torchscript
+    from tests.test_hostile_files import assert_one_line_error
 
     marker = tmp_path / "marker"
     hostile = {"pickle": hostile_pickle, "torchscript": hostile_torchscript}[kind](tmp_path, marker)

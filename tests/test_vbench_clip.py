@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from flow_clips import panned
-from vbench_reference import import_vbench, read_video, save_random_openai_clip, write_gif
 
 from kfbench.metrics.vbench.aesthetic_quality import AestheticQuality
 from kfbench.metrics.vbench.background_consistency import BackgroundConsistency
+from tests.helpers.flow_clips import panned
+from tests.helpers.vbench_reference import import_vbench, read_video, save_random_openai_clip, write_gif
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from easydict import EasyDict
-from flow_clips import panned
-from vbench_reference import import_vbench, read_with_cv2, save_random_raft
 
 from kfbench.metrics.vbench.dynamic_degree import DynamicDegree, moves
 from kfbench.utils.videoio import write_mp4
+from tests.helpers.flow_clips import panned
+from tests.helpers.vbench_reference import import_vbench, read_with_cv2, save_random_raft
 
 
 @pytest.mark.slow  # RAFT's 20 iterations, twice (vbench's and ours), about 10 s a frame rate on 2 cores

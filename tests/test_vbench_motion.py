@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from flow_clips import panned
-from vbench_reference import import_vbench, read_with_cv2
 
 from kfbench.methods.amt.weights import make_tiny_amt
 from kfbench.metrics.vbench.motion_smoothness import MotionSmoothness
 from kfbench.utils.videoio import write_mp4
+from tests.helpers.flow_clips import panned
+from tests.helpers.vbench_reference import import_vbench, read_with_cv2
 
 pytestmark = pytest.mark.slow  # full-size random AMT-S networks (vbench's and ours) at 128 x 144 on 2 cores
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vbench_reference import import_vbench, read_video, save_random_dino, subject_videos
 
 from kfbench.metrics.vbench.subject_consistency import SubjectConsistency
+from tests.helpers.vbench_reference import import_vbench, read_video, save_random_dino, subject_videos
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "subject_consistency_reference.json").read_text())
 

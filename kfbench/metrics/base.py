@@ -122,4 +122,4 @@ class Metric(ABC):
     @classmethod
     def listing_weights(cls) -> str:
         """Its weights files as `kfbench list metrics` shows them."""
-        return " + ".join(w.listed() for w in cls.weights) or "no weights"
+        return " + ".join(" or ".join(w.names) for w in cls.weights) or "no weights"

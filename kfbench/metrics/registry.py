@@ -28,6 +28,12 @@ METRICS_TABLE = {
     "psnr": "kfbench.metrics.psnr:PsnrMetric",
     "ssim": "kfbench.metrics.ssim:SsimMetric",
     "lpips": "kfbench.metrics.lpips:LpipsMetric",
+    "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
+    "jedi": "kfbench.metrics.jedi:JediMetric",
+    "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",
+    "keyframe_lpips": "kfbench.metrics.keyframe_lpips:KeyframeLpipsMetric",
+    "warp_error": "kfbench.metrics.warp_error:WarpErrorMetric",
+    "flicker": "kfbench.metrics.flicker:FlickerMetric",
     "dists": "kfbench.metrics.dists:DistsMetric",
     "flolpips": "kfbench.metrics.flolpips:FloLpipsMetric",
     "subject_consistency": "kfbench.metrics.vbench.subject_consistency:SubjectConsistencyMetric",
@@ -35,12 +41,6 @@ METRICS_TABLE = {
     "motion_smoothness": "kfbench.metrics.vbench.motion_smoothness:MotionSmoothnessMetric",
     "aesthetic_quality": "kfbench.metrics.vbench.aesthetic_quality:AestheticQualityMetric",
     "dynamic_degree": "kfbench.metrics.vbench.dynamic_degree:DynamicDegreeMetric",
-    "fvd_videomae": "kfbench.metrics.fvd_videomae:FvdVideoMAEMetric",
-    "jedi": "kfbench.metrics.jedi:JediMetric",
-    "keyframe_psnr": "kfbench.metrics.keyframe_psnr:KeyframePsnrMetric",
-    "keyframe_lpips": "kfbench.metrics.keyframe_lpips:KeyframeLpipsMetric",
-    "warp_error": "kfbench.metrics.warp_error:WarpErrorMetric",
-    "flicker": "kfbench.metrics.flicker:FlickerMetric",
 }
 
 

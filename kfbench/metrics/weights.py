@@ -50,11 +50,6 @@ class WeightsFile:
             f"({folder or 'not installed'}); get {self.source} and pass it with {self.flag}"
         )
 
-    def listed(self) -> str:
-        """Its file names as `kfbench list metrics` shows them (with the package that ships it)."""
-        names = " or ".join(self.names)
-        return f"{names} (shipped by {self.shipped_by})" if self.shipped_by else names
-
 
 def shipped_folder(package: str) -> Path | None:
     """The folder of an installed package, found without importing it (None: not installed)."""

@@ -1,7 +1,7 @@
 """How tests/data/flolpips_reference.json was made: the FloLPIPS authors' release run on CPU with random weights.
 
 Usage: python tests/data/make_flolpips_reference.py RELEASE_DIR COMMIT  (RELEASE_DIR: github danier97/flolpips
-at COMMIT; run from the repository root with tests/ on the path). Nothing of the release is
+at COMMIT; run from the repository root with it on PYTHONPATH). Nothing of the release is
 copied into kfbench: this script imports it from RELEASE_DIR and changes only what cannot run on a CPU
 without network access:
 
@@ -47,8 +47,8 @@ def transcribed_correlation(first: torch.Tensor, second: torch.Tensor) -> torch.
 
 
 def main(release: Path, commit: str, out: Path) -> None:
-    from flow_clips import panned
-    from metric_weights import save_random_alexnet_features, save_random_pwcnet
+    from tests.helpers.flow_clips import panned
+    from tests.helpers.metric_weights import save_random_alexnet_features, save_random_pwcnet
 
     work = Path(tempfile.mkdtemp())
     alexnet = save_random_alexnet_features(work / "alexnet-owt-7be5be79.pth")

@@ -3,7 +3,7 @@ that its torch hub call builds, DINO's own ``vision_transformer.VisionTransforme
 at 64 channels and 2 blocks with random weights (the hub's ``dino_vitb16`` is the same class at 768 and 12).
 
 Usage: python tests/data/make_subject_consistency_reference.py DINO_DIR COMMIT  (DINO_DIR: a checkout of
-facebookresearch/dino at COMMIT; run from the repository root with tests/ on the path). DINO's code is
+facebookresearch/dino at COMMIT; run from the repository root with it on PYTHONPATH). DINO's code is
 imported from DINO_DIR, nothing of it is copied; the videos and weights are the test's (tests/vbench_reference.py).
 """
 
@@ -20,7 +20,7 @@ import torch
 
 
 def main(dino: Path, commit: str, out: Path) -> None:
-    from vbench_reference import DINO_TINY, import_vbench, read_video, save_random_dino, subject_videos
+    from tests.helpers.vbench_reference import DINO_TINY, import_vbench, read_video, save_random_dino, subject_videos
 
     vbench = import_vbench("subject_consistency")
     sys.path.insert(0, str(dino))

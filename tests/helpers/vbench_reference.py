@@ -64,7 +64,7 @@ DINO_TINY = {"patch_size": 16, "embed_dim": 64, "depth": 2, "num_heads": 1}  # V
 
 def save_random_dino(path: Path, seed: int = 0) -> Path:
     """DINO's ViT state_dict names and shapes (dino_vitbase16_pretrain.pth's layout at 64 channels, 2 blocks)."""
-    from metric_weights import random_state
+    from tests.helpers.metric_weights import random_state
 
     dim, hidden = DINO_TINY["embed_dim"], 4 * DINO_TINY["embed_dim"]
     shapes: dict[str, tuple[int, ...]] = {
@@ -101,7 +101,7 @@ def save_random_dino(path: Path, seed: int = 0) -> Path:
 
 def subject_videos(folder: Path) -> list[Path]:
     """A non-square panning clip, the same with a frame of noise, and a square one (no position resizing)."""
-    from flow_clips import panned
+    from tests.helpers.flow_clips import panned
 
     moving = panned(0, 5, (40, 56), (3, 1))
     noisy = moving.copy()
@@ -112,9 +112,8 @@ def subject_videos(folder: Path) -> list[Path]:
 
 def save_random_raft(path: Path, seed: int = 0) -> Path:
     """RAFT's raft-things.pth layout (``module.`` prefixes, batch-norm statistics), random values."""
-    from metric_weights import random_state
-
     from kfbench.metrics.vbench.raft import Raft
+    from tests.helpers.metric_weights import random_state
 
     with torch.device("meta"):
         layout = Raft().state_dict()
