@@ -108,7 +108,7 @@ def test_documented_command_names_a_real_command_and_real_options(page, words):
     group = typer.main.get_command(app)
     assert len(words) > 1 and words[1] in group.commands, f"{page}: no command '{words[1:2]}' in {' '.join(words)}"
     command = group.commands[words[1]]
-    known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)} | {"--help"}
     method = option_value(words, "-m", "--method")
     dataset = option_value(words, "-d", "--dataset")
     if words[1:3] == ["list", "pairs"] and len(words) > 3:
