@@ -24,7 +24,7 @@ RECORDED = Path(__file__).parent / "data" / "evaluate_weight_free_values.json"
 
 @pytest.fixture(scope="module")
 def clips():
-    """Two clips longer than a chunk, the second a noisy copy of the first."""
+    """Two clips longer than a chunk (flicker, PSNR: 4 frames; SSIM: 1), the second a noisy copy of the first."""
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (2 * CHUNK_FRAMES + 1, 40, 56, 3), dtype=np.uint8)
     b = np.clip(a.astype(np.int16) + rng.integers(-20, 21, a.shape), 0, 255).astype(np.uint8)
