@@ -9,10 +9,10 @@ import PIL.Image
 import pytest
 import torch
 
-from kfbench.bench import measure as bench
 from kfbench.errors import KfbenchError
 from kfbench.methods.svd import attention, loading, schedules
 from kfbench.methods.svd.attention import AttentionControl, Pass
+from kfbench.methods.svd.bench import vae_scale
 from kfbench.registry import create_method
 from tests.helpers.inprocess import run_main
 
@@ -86,7 +86,7 @@ def test_latent_size_follows_the_vae(factor2_svd, keyframes):
 
     pipe = StableVideoDiffusionPipeline.from_pretrained(factor2_svd)
     assert pipe.vae_scale_factor == 2 and latent_shape(pipe, 8, 32, 48) == (1, 8, 4, 16, 24)
-    assert bench.vae_scale(str(factor2_svd)) == 2  # `kfbench bench --flops-only` reads it from vae/config.json
+    assert vae_scale(str(factor2_svd)) == 2  # `kfbench bench --flops-only` reads it from vae/config.json
     first = keyframes[0][:32, :48]
     ours = create_method("svd", model=str(factor2_svd), num_inference_steps=2, **SMALL).interpolate(
         first, first, num_frames=8, seed=3
