@@ -43,7 +43,8 @@ def flops_block() -> str:
         "| method | network calls per video | PFLOP per video | without attention matmuls |",
         "| --- | --- | --- | --- |",
     ]
-    for row in (flops_row(entry) for entry in suites().get("paper").entries):
+    suite = suites().get("paper")
+    for row in (flops_row(entry, entry.frame_size or suite.frame_size) for entry in suite.entries):
         calls = f"{row['calls']} {row.get('network', 'UNet')}" if "calls" in row else "-"
         if row.get("flops_missing"):
             lines.append(f"| `{row['method']}` | {calls} | not counted: {cell(row['flops_missing'])} | |")
