@@ -60,10 +60,13 @@ def _flow_size(frame: np.ndarray) -> np.ndarray:
 
 
 def motion_and_occlusion(first: np.ndarray, last: np.ndarray) -> tuple[float, float]:
-    """(mean flow length in % of the diagonal, share of pixels failing the forward-backward check)."""
-    from kfbench.metrics.temporal import dis_flow, visible
+    """(mean flow length in % of the diagonal, share of pixels failing the forward-backward check); NaN for frames
+    too small for the optical flow."""
+    from kfbench.metrics.temporal import DIS_MIN_SIDE, dis_flow, visible
 
     a, b = _flow_size(first), _flow_size(last)
+    if min(a.shape[:2]) < DIS_MIN_SIDE:
+        return float("nan"), float("nan")
     forward, backward = dis_flow(a, b), dis_flow(b, a)
     diagonal = math.hypot(*a.shape[:2])
     length = (np.linalg.norm(forward, axis=-1).mean() + np.linalg.norm(backward, axis=-1).mean()) / 2

@@ -34,6 +34,10 @@ OCCLUSION_ALPHA, OCCLUSION_BETA = 0.01, 0.5
 FLICKER_SIGMA_FRACTION = 1 / 32
 
 
+DIS_MIN_SIDE = 12
+"""Frames smaller than this (height and width) are refused by OpenCV's DIS optical flow."""
+
+
 def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Dense flow [H, W, 2] from RGB frame a to b (OpenCV DIS, medium preset, on grey)."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)

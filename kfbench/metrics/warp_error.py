@@ -12,7 +12,10 @@ from kfbench.metrics.shapes import TemporalFigures
 
 class WarpErrorMetric(TemporalFigures):
     name = "warp_error"
-    min_side, min_side_why = 12, "OpenCV's DIS optical flow"
+    min_side, min_side_why = (
+        12,
+        "OpenCV's DIS optical flow",
+    )  # temporal.DIS_MIN_SIDE (not imported: cv2 is slow to load)
     description = "flow-warping error of consecutive frames (OpenCV DIS): distance to the ground truth's"
     higher_is_better = False
     label, digits, table = "warp error", 5, "newer"

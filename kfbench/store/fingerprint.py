@@ -44,7 +44,11 @@ def weights_identity(value: Any) -> str | None:
     if not isinstance(value, (str, Path)) or not str(value):
         return None
     path = Path(value).expanduser()
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # text that cannot name a file (a long prompt: ENAMETOOLONG) is not weights
+        exists = False
+    if exists:
         return f"sha256:{path_sha256(path)}"
     if isinstance(value, str) and is_hub_id(value):
         return f"hub:{value}"  # the id only: its content is known once the method downloads it (docs/provenance.md)
