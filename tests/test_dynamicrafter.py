@@ -209,7 +209,7 @@ def test_run_end_to_end_and_convert(tiny_models, tmp_path):
 
 def test_pairs_csv_prompt_reaches_the_text_branch(tiny_models, tmp_path):
     """A pairs CSV's prompt column replaces the `prompt` option for its pair (the interpolation call's argument)."""
-    from inprocess import run_main
+    from tests.helpers.inprocess import run_main
     from PIL import Image
 
     from kfbench.store.runstore import RunStore
