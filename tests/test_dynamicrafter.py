@@ -209,10 +209,10 @@ def test_run_end_to_end_and_convert(tiny_models, tmp_path):
 
 def test_pairs_csv_prompt_reaches_the_text_branch(tiny_models, tmp_path):
     """A pairs CSV's prompt column replaces the `prompt` option for its pair (the interpolation call's argument)."""
-    from tests.helpers.inprocess import run_main
     from PIL import Image
 
     from kfbench.store.runstore import RunStore
+    from tests.helpers.inprocess import run_main
 
     first = np.zeros((64, 64, 3), np.uint8)
     last = np.full((64, 64, 3), 200, np.uint8)
