@@ -14,6 +14,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # Tiny models run far faster on one intra-op thread (here and in CLI subprocesses) than on two shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
+_CV2_THREADS = __import__("cv2").getNumThreads()
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +23,13 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     from kfbench.methods.tiny import make_tiny_models
 
     return make_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(autouse=True)
+def _opencv_threads_restored():
+    """vbench's RAFT sets cv2.setNumThreads(0) when imported, and DIS flow's last digits depend on OpenCV's
+    thread count: every test starts from the count this process began with."""
+    import cv2
+
+    cv2.setNumThreads(_CV2_THREADS)
+    yield

@@ -118,7 +118,7 @@ def test_run_evaluate_report_with_prompt_file(wan_models, tmp_path):
     )
     assert code == 0, stderr
     pair_dir = out / "synthetic" / "wan-flf2v"
-    metas = {p.name: json.loads((p / "meta.json").read_text()) for p in sorted(pair_dir.iterdir())}
+    metas = {p.name: json.loads((p / "meta.json").read_text()) for p in sorted(pair_dir.iterdir()) if p.is_dir()}
     assert metas["synthetic-0-0001"]["prompt"] == "a cat walks, slowly"
     assert metas["synthetic-0-0001"]["prompt_source"] == "prompts file"
     assert metas["synthetic-0-0000"]["prompt"] == "the camera pans left"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from kfbench.errors import BadSourceError, KfbenchError
 
@@ -43,6 +43,18 @@ EXIF_ORIENTATION = 0x0112
 
 
 @contextmanager
+def _truncated_images_refused() -> Iterator[None]:
+    """Decode with PIL's truncated-image guard on, whatever another package set globally (vbench's AMT
+    utilities set ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` when imported): a cut file is an error, not grey."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+@contextmanager
 def open_image(path: Path) -> Iterator[Image.Image]:
     """The image at ``path`` with its header read; one larger than :data:`MAX_PIXELS` is an error before decoding."""
     try:
@@ -54,7 +66,7 @@ def open_image(path: Path) -> Iterator[Image.Image]:
             f"{path}: the image is larger than kfbench's limit of {MAX_PIXELS} pixels "
             "(a decompression bomb or a huge scan); scale it down"
         ) from None
-    with image:
+    with image, _truncated_images_refused():
         if image.size[0] * image.size[1] > MAX_PIXELS:
             raise BadSourceError(
                 f"{path}: the image is {image.size[0]}x{image.size[1]}, larger than kfbench's limit of "
