@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from kfbench import create_dataset, create_method
 from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.metrics.psnr import psnr_per_frame
 from kfbench.metrics.ssim import ssim_per_frame
-from kfbench.metrics.temporal import FLICKER_SIGMA_FRACTION, flicker
+from kfbench.metrics.temporal import FLICKER_SIGMA_FRACTION, flicker, step_warp_error, warp_error
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
 from kfbench.utils.parallel import CHUNK_FRAMES
@@ -57,32 +56,33 @@ def test_streamed_flicker_equals_the_mean_over_the_whole_blurred_clip(clips):
     assert flicker(a) == pytest.approx(np.abs(np.diff(low, axis=0)).mean(), rel=1e-9)
 
 
-@pytest.mark.slow  # two methods run and evaluated: about 30 s on a loaded 2-core machine
 def test_evaluate_gives_the_values_recorded_before_streaming(tmp_path):
-    """Run in a fresh interpreter: other tests' imports change process-global state (vbench's RAFT calls
-    cv2.setNumThreads, and OpenCV DIS's last digits follow it), which is not what this test is about."""
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        pool.apply(compare_with_recorded, (str(tmp_path),))
+    """The cross-fade's frames (numpy only: the same bytes on every CPU) scored by evaluate as before streaming.
 
-
-def compare_with_recorded(folder: str) -> None:
-    tmp_path = Path(folder)
+    Compared: the metrics computed with numpy and torch (PSNR, SSIM, keyframe PSNR, each per frame too). The
+    recording's flow rows and its warp_error and flicker figures are not: they rest on OpenCV (DIS flow, Gaussian
+    blur), whose last digits follow the CPU's instruction set (AMD and Intel machines differ by up to 2e-5 relative),
+    so they recorded the recording machine rather than evaluate. Streaming those two is checked above and below
+    against the whole clip, on the machine that runs the tests.
+    """
     recorded = json.loads(RECORDED.read_text())
     data = create_dataset("synthetic", num_pairs=2, num_frames=9, height=48, width=80)
-    for name in ("linear", "flow"):
-        run_benchmark(create_method(name), data, RunStore(tmp_path), data.pair_ids())
-    metrics = ("psnr", "ssim", "warp_error", "flicker", "keyframe_psnr")
+    run_benchmark(create_method("linear"), data, RunStore(tmp_path), data.pair_ids())
+    metrics = ("psnr", "ssim", "keyframe_psnr")
     results, per_frame = evaluate_store(tmp_path, EvalConfig(metrics=metrics, bootstrap=20))
     got = {f"{r.method}/{r.metric}": [r.value, r.ci_low, r.ci_high] for r in results.itertuples()}
-    assert got.keys() == recorded["results"].keys()
-    for key, values in recorded["results"].items():
-        # flicker was a float32 mean over the stacked clip, now each step's mean in float64: its value moves by
-        # float32 rounding (< 1e-6), its interval bounds (bootstrapped logs of small ratios) by up to ~3e-6
-        bounds = 5e-6 if key.endswith("/flicker") else 1e-6
-        assert got[key][0] == pytest.approx(values[0], rel=1e-6), key
-        assert got[key][1:] == pytest.approx(values[1:], rel=bounds), key
+    expected = {f"linear/{metric}": recorded["results"][f"linear/{metric}"] for metric in metrics}
+    assert got.keys() == expected.keys()
+    for key, values in expected.items():
+        assert got[key] == pytest.approx(values, rel=1e-6), key
     frames = {f"{r.method}/{r.pair}/{r.frame}": [r.psnr, r.ssim] for r in per_frame.itertuples()}
-    assert frames.keys() == recorded["per_frame"].keys()
-    for key, values in recorded["per_frame"].items():
+    expected = {key: values for key, values in recorded["per_frame"].items() if key.startswith("linear/")}
+    assert frames.keys() == expected.keys()
+    for key, values in expected.items():
         assert frames[key] == pytest.approx(values, rel=1e-6), key
+
+
+def test_warp_error_on_every_core_equals_its_steps_one_after_another(clips):
+    a, _ = clips
+    steps = [step_warp_error(a[t], a[t + 1]) for t in range(len(a) - 1)]
+    assert warp_error(a) == float(np.mean(steps))
