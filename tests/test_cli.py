@@ -104,6 +104,15 @@ def test_run_help_lists_the_methods_and_datasets_options_with_defaults():
     assert "Options of method 'svd'" in verbose and "--num-inference-steps" in verbose
 
 
+def test_help_at_80_columns_shows_every_option_name_whole(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, text, _ = run_main("evaluate", "--help")
+    assert code == 0 and "…" not in text
+    assert "--include-keyframes / --exclude-keyframes" in text and "--allow-torchscript-code" in text
+    code, text, _ = run_main("run", "-m", "svd", "--help")
+    assert code == 0 and max(map(len, text.splitlines())) <= 80, text
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [

@@ -131,6 +131,13 @@ def test_folder_rejects_ambiguous_names_and_empty_folders(tmp_path):
         kfbench.create_dataset("folder", root=str(tmp_path / "empty"))
 
 
+def test_loose_images_in_the_root_are_refused_saying_each_clip_needs_its_own_folder(tmp_path):
+    for i in range(3):
+        Image.fromarray(frame(i)).save(tmp_path / f"{i:03d}.png")
+    with pytest.raises(KfbenchError, match=r"3 image\(s\) sit directly in .*sub-folder of their own.*mkdir"):
+        kfbench.create_dataset("folder", root=str(tmp_path))
+
+
 def test_a_container_listing_more_frames_than_it_holds_is_rejected_before_decoding(tmp_path, monkeypatch):
     from kfbench.datasets import sources
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from typing import Any
 
 import click
@@ -91,7 +93,9 @@ def options_help(kind: str, name: str) -> str:
     rows = describe_options(kind, name)
     if not rows:
         return f"Options of {kind} '{name}': none."
-    return "\n".join([f"Options of {kind} '{name}' (--name value):", *("  " + row.line() for row in rows)])
+    width = max(shutil.get_terminal_size().columns, 60)
+    lines = (textwrap.fill(row.line(), width, initial_indent="  ", subsequent_indent=" " * 31) for row in rows)
+    return "\n".join([f"Options of {kind} '{name}' (--name value):", *lines])
 
 
 class PresetHelpCommand(typer.core.TyperCommand):
@@ -102,7 +106,7 @@ class PresetHelpCommand(typer.core.TyperCommand):
         return super().parse_args(ctx, args)
 
     def get_help(self, ctx: click.Context) -> str:
-        text = super().get_help(ctx)  # rich help is printed here and returns ''
+        text = super().get_help(ctx)
         args = ctx.meta.get("kfbench.args", [])
         extra = []
         for kind, flags, presets in (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kfbench.datasets.clips import ClipDataset
 from kfbench.datasets.pairrule import PairRule
 from kfbench.datasets.sources import (
@@ -39,6 +41,13 @@ class FolderDataset(ClipDataset):
 
     def find_sources(self) -> list[FrameSource]:
         sources = discover(self.root)
+        loose = sorted(p.name for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not sources and loose:
+            raise KfbenchError(
+                f"folder: {len(loose)} image(s) sit directly in {self.root} ({loose[0]}, ...); each clip's frames must "
+                f"sit in a sub-folder of their own, e.g. {self.root / 'clip1' / loose[0]}: move them into one "
+                f"(mkdir {self.root / 'clip1'} && mv {self.root}/*{Path(loose[0]).suffix} {self.root / 'clip1'})"
+            )
         if not sources:
             raise KfbenchError(
                 f"folder: no videos ({', '.join(VIDEO_EXTENSIONS)}) or folders of images "
