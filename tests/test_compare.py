@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from kfbench import create_dataset, create_method
 from kfbench.compare.comparison import Request, compare_methods
@@ -16,6 +15,7 @@ from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
 from tests.helpers.inprocess import run_main
+from tests.helpers.standins import PooledColours
 
 BOOT = {"resamples": 400, "confidence": 0.95, "seed": 0}
 
@@ -108,13 +108,6 @@ def test_gap_sweep_cuts_nested_pairs_from_the_same_clips():
     assert data.pair_ids() == ["synthetic-0-0000-g5", "synthetic-0-0000-g9"]
     short, long = (data.load(p).ground_truth for p in data.pair_ids())
     assert np.array_equal(short, long[:5])  # the same clip, keyframes further apart
-
-
-class PooledColours(torch.nn.Module):
-    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): what is tested is the pairing, not the network."""
-
-    def forward(self, x):
-        return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from kfbench.run.runner import run_benchmark
 from kfbench.store.runstore import RunStore
 from tests.helpers.inprocess import run_main
 from tests.helpers.metric_weights import save_random_inception
+from tests.helpers.standins import PooledColours
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +89,6 @@ def test_results_are_a_tidy_csv_and_parquet_stating_frames_and_window(evaluated)
     )
     assert fvd["clip_frames"] == 23
     assert sorted(per_frame["frame"].unique()) == list(range(1, 24)) and len(per_frame) == 2 * 4 * 23
-
-
-class PooledColours(torch.nn.Module):
-    """A cheap stand-in for InceptionV3 (uint8 [N, 3, H, W] -> 48-d): which frames are compared is what is tested
-    here."""
-
-    def forward(self, x):
-        return torch.nn.functional.adaptive_avg_pool2d(x.float(), 4).flatten(1)
 
 
 def test_a_16_frame_and_a_25_frame_method_share_one_real_set(evaluated, tmp_path, monkeypatch):

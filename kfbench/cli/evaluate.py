@@ -75,6 +75,13 @@ def evaluate(
         help="Where the dataset lies now, when it moved since `kfbench run` (default: the recorded folder, "
         "else KFBENCH_DATA); checked to be the same data.",
     ),
+    reference_run: str | None = typer.Option(
+        None,
+        "--reference-run",
+        help="DATASET/RUN, a run folder of this store (e.g. pairs/svd): its frames are the real set of FID, KID, "
+        "FVD, FVD-VideoMAE and JEDi instead of the ground truth (for datasets without one); the other metrics "
+        "are unchanged.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     **weights: str | None,
 ) -> None:
@@ -85,7 +92,8 @@ def evaluate(
     share of the pairs; an unsharded `kfbench evaluate` afterwards merges them from the cache and scores.
 
     Damaged pairs (meta.json or frames broken) are left out and named, and the exit status is 1.
-    Pairs without ground truth (keyframes only) get the metrics that need none.
+    Pairs without ground truth (keyframes only) get the metrics that need none; with --reference-run DATASET/RUN
+    the distribution metrics compare each other run of DATASET with that run's frames of the same pairs.
 
     Example: kfbench evaluate --out runs --inception-weights ~/weights/weights-inception-2015-12-05-6726825d.pth
     """
@@ -122,6 +130,7 @@ def evaluate(
         "datasets": dataset.split(",") if dataset else None,
         "methods": methods.split(",") if methods else None,
         "root": root,
+        "reference": reference_run,
     }
     launch = launch_info()
     chosen_shard = parse_shard(shard) if shard is not None else (launch.shard if launch else None)

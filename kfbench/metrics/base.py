@@ -55,6 +55,7 @@ class Metric(ABC):
     per_frame: ClassVar[bool] = False  # its values go to the per-frame table
     needs_truth: ClassVar[bool] = True  # False: it reads pairs without ground truth too (keyframes-only pairs)
     caches: ClassVar[bool] = False  # it reads cached features (`kfbench evaluate --shard` extracts them)
+    reference_set: ClassVar[bool] = False  # a distance to a set of videos: `--reference-run` can stand in for it
     extractor_tag: ClassVar[str] = ""
     min_side: ClassVar[int] = 1  # the smallest frame height and width it can read ...
     min_side_why: ClassVar[str] = ""  # ... and why

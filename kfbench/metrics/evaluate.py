@@ -28,6 +28,7 @@ from kfbench.metrics.difficulty import cached_difficulty
 from kfbench.metrics.frechet import SampleSizeWarning
 from kfbench.metrics.loaded import Features, LoadedPair
 from kfbench.metrics.perpair import PER_PAIR_COLUMNS, merge_per_pair, per_pair_rows
+from kfbench.metrics.reference import ReferenceRun, resolve_reference
 from kfbench.metrics.registry import check_names, metric_class, metric_names
 from kfbench.metrics.resultsfile import PER_FRAME, RESULTS, load_results, merge_saved, results_lock
 from kfbench.metrics.tidy import COLUMNS, Context
@@ -64,6 +65,8 @@ class RunPairs:
     settings: dict[str, Any] | None = None
     difficulty: dict[str, dict[str, float]] = field(default_factory=dict)  # per pair (kfbench.metrics.difficulty)
     read_by: dict[str, list[str]] = field(default_factory=dict)  # metric -> the pairs it read, in order
+    reference_grids: list[PairFrames] = field(default_factory=list)  # beside a reference run (frames dropped)
+    unreferenced: list[str] = field(default_factory=list)  # pairs the reference run does not have
 
     def provenance(self, record: dict[str, Any] | None) -> dict[str, Any]:
         """The run's settings and versions as every row records them ('mixed' lists each version seen)."""
@@ -87,10 +90,12 @@ def load_pairs(
     sources: SourceData,
     found: RunPairs,
     shard: tuple[int, int] | None = None,
+    reference: ReferenceRun | None = None,
 ) -> Iterator[tuple[LoadedPair, dict[str, Any]]]:
     """Every intact pair (or this shard's share), read once, checked against the data it was made from, with its meta.
 
     Damaged pairs are noted in ``found`` (never read); so are pairs without ground truth (yielded without a grid).
+    With a ``reference`` run, each pair also comes on a grid beside that run's frames of the same pair.
     """
     protocol = config.conventions()
     written = select_pairs(store.written_pairs(dataset, method), shard=shard)
@@ -105,14 +110,17 @@ def load_pairs(
         generated = store.load_frames(dataset, method, pair_id)
         times = meta.get("frame_times") or grid_times(len(generated))
         fps = output_fps(meta.get("options", {}), meta.get("pair", {}))
+        where = f"{dataset}/{method}/{pair_id}"
+        against = reference.grid(pair_id, generated, list(times), protocol, where) if reference else None
         if pair.ground_truth is None:
             found.without_truth.append(pair_id)
-            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last, fps), meta
+            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last, fps, against), meta
             continue
         grid = on_grid(
             pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes
         )
-        yield LoadedPair(pair_id, grid, generated, list(times), pair.ground_truth, pair.first, pair.last, fps), meta
+        truth = pair.ground_truth
+        yield LoadedPair(pair_id, grid, generated, list(times), truth, pair.first, pair.last, fps, against), meta
 
 
 def _note_provenance(found: RunPairs, meta: dict[str, Any]) -> None:
@@ -168,29 +176,44 @@ def feed_pairs(
     cache: FeatureCache,
     sources: SourceData,
     shard: tuple[int, int] | None = None,
+    reference: ReferenceRun | None = None,
 ) -> tuple[list[PairFrames], RunPairs]:
     """Each pair loaded once and given to every metric that reads it (``update``, after a ``reset``); returns the grids
     (frames dropped) and what else was found (damaged pairs, pairs without ground truth, settings and versions, each
-    pair's difficulty and which pairs each metric read)."""
+    pair's difficulty and which pairs each metric read). With a ``reference`` run, the distribution metrics
+    (``Metric.reference_set``) read each pair beside that run's frames instead of the ground truth."""
     grids: list[PairFrames] = []
     for scorer in scorers:
         scorer.reset()
     found = RunPairs()
-    features = None
-    for p, meta in load_pairs(store, dataset, method, config, sources, found, shard):
+    features = reference_features = None
+    for p, meta in load_pairs(store, dataset, method, config, sources, found, shard, reference):
         found.difficulty[p.pair_id] = cached_difficulty(
             cache.root.parent / "difficulty", dataset, p.pair_id, p.first, p.last, p.truth, meta.get("pair", {})
         )
         if features is None:
             size = tuple(int(s) for s in (p.grid.truth if p.grid else p.frames).shape[1:3])
             features = Features(dataset, method, cache, meta.get("dataset_options", {}), size)
+        if p.reference is not None and reference_features is None:
+            reference_features = reference.features(method, cache, tuple(int(s) for s in p.reference.truth.shape[1:3]))
         for scorer in scorers:
-            if p.grid is not None or not scorer.needs_truth:
-                scorer.update(p, features)
+            against = reference is not None and scorer.reference_set
+            seen = p.against_reference() if against else p
+            if seen.grid is not None or not scorer.needs_truth:
+                scorer.update(seen, reference_features if against else features)
                 found.read_by.setdefault(scorer.name, []).append(p.pair_id)
         if p.grid is not None:
-            grids.append(replace(p.grid, generated=p.grid.generated[:0], truth=p.grid.truth[:0]))
+            grids.append(_dropped(p.grid))
+        if p.reference is not None:
+            found.reference_grids.append(_dropped(p.reference))
+        elif reference is not None:
+            found.unreferenced.append(p.pair_id)
     return grids, found
+
+
+def _dropped(grid: PairFrames) -> PairFrames:
+    """The grid without its frames (their shapes kept)."""
+    return replace(grid, generated=grid.generated[:0], truth=grid.truth[:0])
 
 
 def _frame_rows(
@@ -221,14 +244,16 @@ def evaluate_store(
     datasets: list[str] | None = None,
     methods: list[str] | None = None,
     root: str | None = None,
+    reference: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the selected runs, merge into ``out/results.{csv,parquet}``; returns (results, per-frame).
 
     ``root`` is where the data now lies, when it moved since the runs (else the recorded root or
-    $KFBENCH_DATA); it is checked to be the same data.
+    $KFBENCH_DATA); it is checked to be the same data. ``reference`` (``DATASET/RUN``, a run of this store)
+    is the real set of the distribution metrics instead of the ground truth (``kfbench.metrics.reference``).
     """
     store = RunStore(out)
-    chosen = _chosen_runs(store, config, datasets, methods)
+    against, chosen = _selection(store, config, datasets, methods, reference)
     _check_root(store, chosen, root)
     scorers = build_scorers(config)
     cache = FeatureCache(out / ".cache" / "features")
@@ -237,35 +262,17 @@ def evaluate_store(
     pair_rows: list[dict[str, Any]] = []
     sources = SourceData(root)
     for dataset, method in chosen:
-        grids, found = feed_pairs(store, dataset, method, config, scorers, cache, sources)
+        own, run_scorers = _plan(against, method, scorers)
+        grids, found = feed_pairs(store, dataset, method, config, run_scorers, cache, sources, reference=own)
         provenance = found.provenance(store.run_record(dataset, method))
-        pairs = len(grids) + len(found.without_truth)
-        if grids:
-            base = {**frames_description(grids, config), "skipped_without_ground_truth": found.without_truth}
-        else:
-            base = {
-                "protocol": config.conventions().name,
-                "real_set": "",
-                "pairs": pairs,
-                "ground_truth": f"none: pair(s) {', '.join(found.without_truth) or '(none intact)'} "
-                "have keyframes only",
-                "bootstrap": {
-                    "resamples": config.bootstrap,
-                    "confidence": config.confidence,
-                    "unit": "pair",
-                    "seed": config.seed,
-                },
-            }
-        ctx = Context(dataset, method, config, {**base, "run": provenance}, grids[0] if grids else None, len(grids))
+        ctx = _context(dataset, method, config, {**_base(grids, found, config), "run": provenance}, grids)
+        against_ctx = ctx
+        if own:
+            settings = {**_reference_base(own, found, config), "run": provenance}
+            against_ctx = _context(dataset, method, config, settings, found.reference_grids)
         run_rows: list[dict[str, Any]] = []
-        for scorer in scorers:
-            if scorer.missing:
-                run_rows += scorer.compute(ctx) if grids else [ctx.row(scorer.name, missing_reason=scorer.missing)]
-            elif not scorer.kept and not scorer.unreadable:  # frames too small: its compute says so
-                run_rows.append(ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found)))
-            else:
-                ctx.pairs = len(scorer.kept)
-                run_rows += scorer.compute(ctx)
+        for scorer in run_scorers:
+            run_rows += _scorer_rows(scorer, against_ctx if own and scorer.reference_set else ctx, found)
         rows += [{**r, "fingerprint": provenance["fingerprint"]} for r in run_rows]
         frame_rows += _frame_rows(
             dataset, method, grids, {s.name: s.kept for s in scorers if s.per_frame and not (s.missing or s.unreadable)}
@@ -277,7 +284,7 @@ def evaluate_store(
     results["metric"] = pd.Categorical(results["metric"], categories=list(metric_names()), ordered=True)
     results = results.sort_values(["dataset", "method", "metric"]).astype({"metric": str}).reset_index(drop=True)
     per_frame = pd.DataFrame(frame_rows)
-    recomputed = {(d, m, metric) for d, m in chosen for metric in config.metrics}
+    recomputed = {(d, m, s.name) for d, m in chosen for s in _plan(against, m, scorers)[1]}
     with results_lock(out):
         saved = merge_saved(out, results, RESULTS, recomputed), merge_saved(out, per_frame, PER_FRAME, recomputed)
         per_pair = merge_per_pair(out, pd.DataFrame(pair_rows, columns=PER_PAIR_COLUMNS), recomputed)
@@ -285,9 +292,58 @@ def evaluate_store(
     return saved
 
 
-def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
+def _base(grids: list[PairFrames], found: RunPairs, config: EvalConfig) -> dict[str, Any]:
+    """The settings every row of a run records: how its frames were compared with the ground truth, or that there
+    was none."""
+    if grids:
+        return {**frames_description(grids, config), "skipped_without_ground_truth": found.without_truth}
+    return {
+        "protocol": config.conventions().name,
+        "real_set": "",
+        "pairs": len(found.without_truth),
+        "ground_truth": f"none: pair(s) {', '.join(found.without_truth) or '(none intact)'} have keyframes only",
+        "bootstrap": _bootstrap(config),
+    }
+
+
+def _reference_base(reference: ReferenceRun, found: RunPairs, config: EvalConfig) -> dict[str, Any]:
+    """The settings of a run's rows scored against a reference run: the reference in the ground truth's place."""
+    grids = found.reference_grids
+    base = (
+        frames_description(grids, config)
+        if grids
+        else {"protocol": config.conventions().name, "pairs": 0, "bootstrap": _bootstrap(config)}
+    )
+    return {**reference.describe(grids, base), "skipped_without_reference": found.unreferenced}
+
+
+def _context(dataset: str, method: str, config: EvalConfig, base: dict[str, Any], grids: list[PairFrames]) -> Context:
+    return Context(dataset, method, config, base, grids[0] if grids else None, len(grids))
+
+
+def _bootstrap(config: EvalConfig) -> dict[str, Any]:
+    return {"resamples": config.bootstrap, "confidence": config.confidence, "unit": "pair", "seed": config.seed}
+
+
+def _scorer_rows(scorer: Metric, ctx: Context, found: RunPairs) -> list[dict[str, Any]]:
+    """A metric's rows for one run (``ctx``: against the ground truth or a reference run)."""
+    if scorer.missing:
+        return scorer.compute(ctx) if ctx.first is not None else [ctx.row(scorer.name, missing_reason=scorer.missing)]
+    if not scorer.kept and not scorer.unreadable:  # frames too small: its compute says so
+        return [ctx.row(scorer.name, missing_reason=_nothing_to_score(scorer, found, ctx))]
+    ctx.pairs = len(scorer.kept)
+    return scorer.compute(ctx)
+
+
+def _nothing_to_score(scorer: Metric, found: RunPairs, ctx: Context) -> str:
     if scorer.unreadable:  # its frames are too small for it
         return scorer.unreadable
+    reference = (ctx.base.get("reference_run") or {}).get("run")
+    if reference and scorer.reference_set:
+        return (
+            f"{scorer.name} against reference run {reference}: it has none of the pairs "
+            f"{', '.join(found.unreferenced) or '(none intact)'} of {ctx.dataset}/{ctx.method}"
+        )
     if found.without_truth and scorer.needs_truth:
         free = [name for name in metric_names() if not metric_class(name).needs_truth]
         return (
@@ -295,6 +351,45 @@ def _nothing_to_score(scorer: Metric, found: RunPairs) -> str:
             f"(metrics that need none: {', '.join(free)})"
         )
     return "no intact pair to score" + (f" (damaged: {', '.join(found.damaged)})" if found.damaged else "")
+
+
+def _selection(
+    store: RunStore,
+    config: EvalConfig,
+    datasets: list[str] | None,
+    methods: list[str] | None,
+    reference: str | None,
+) -> tuple[ReferenceRun | None, list[tuple[str, str]]]:
+    """The reference run (checked) and the runs to score: with a reference, only those of its dataset."""
+    if reference is None:
+        return None, _chosen_runs(store, config, datasets, methods)
+    against = resolve_reference(store, reference)
+    if datasets and datasets != [against.dataset]:
+        raise KfbenchError(
+            f"--reference-run {reference} is a run of {against.dataset}; it cannot be the reference set of "
+            f"--dataset {','.join(datasets)}: pass --dataset {against.dataset} or leave --dataset out"
+        )
+    if not any(metric_class(m).reference_set for m in config.metrics):
+        usable = [m for m in metric_names() if metric_class(m).reference_set]
+        raise KfbenchError(
+            f"--reference-run {reference} is used by {', '.join(usable)} only; --metrics names none of them"
+        )
+    chosen = _chosen_runs(store, config, [against.dataset], methods)
+    if all(run == against.run for _, run in chosen):
+        raise KfbenchError(
+            f"--reference-run {reference}: no other run of {against.dataset} is selected to score against it"
+        )
+    return against, chosen
+
+
+def _plan(against: ReferenceRun | None, run: str, scorers: list[Metric]) -> tuple[ReferenceRun | None, list[Metric]]:
+    """The reference a run is scored against and the metrics it gets: the reference run itself gets no distance
+    to itself (its saved rows of those metrics are kept)."""
+    if against is None:
+        return None, scorers
+    if run == against.run:
+        return None, [s for s in scorers if not s.reference_set]
+    return against, scorers
 
 
 def damaged_lines(results: pd.DataFrame) -> list[str]:
@@ -375,6 +470,7 @@ def extract_features(
     datasets: list[str] | None = None,
     methods: list[str] | None = None,
     root: str | None = None,
+    reference: str | None = None,
 ) -> int:
     """Cache the features of this shard's pairs (generated and ground truth) for every cached metric; returns how many
     pairs.
@@ -385,10 +481,15 @@ def extract_features(
     store = RunStore(out)
     scorers = [s for s in build_scorers(config) if s.caches]
     cache = FeatureCache(out / ".cache" / "features")
-    chosen = _chosen_runs(store, config, datasets, methods)
+    against, chosen = _selection(store, config, datasets, methods, reference)
     _check_root(store, chosen, root)
     sources = SourceData(root)
-    return sum(len(feed_pairs(store, d, m, config, scorers, cache, sources, shard)[0]) for d, m in chosen)
+    count = 0
+    for d, m in chosen:
+        own, run_scorers = _plan(against, m, scorers)
+        grids, found = feed_pairs(store, d, m, config, run_scorers, cache, sources, shard, own)
+        count += max(len(grids), len(found.reference_grids))
+    return count
 
 
 def summary_lines(results: pd.DataFrame) -> list[str]:

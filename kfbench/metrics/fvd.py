@@ -76,7 +76,7 @@ class FvdMetric(ClipDistance):
             "n_counts": "clips",
             "clip_frames": length,
             "window": f"grid frames {first.positions[window][0]}-{first.positions[window][-1]} of {first.num_grid} "
-            f"({length}-frame clips, {protocol.fvd_window_start} window; ground-truth frames "
+            f"({length}-frame clips, {protocol.fvd_window_start} window; {ctx.real_name} frames "
             f"{first.truth_indices[window][0]}-{first.truth_indices[window][-1]} of {first.num_truth}); "
             f"comparable only to FVD over the same clips",
             "input": "224x224, [-1, 1]",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ from kfbench.utils.imageops import resize_center_crop
 class LoadedPair:
     """A pair read once: its frames on the protocol's grid, the method's own frames and the dataset's keyframes.
 
-    A pair without ground truth (keyframes only) has neither ``grid`` nor ``truth``.
+    A pair without ground truth (keyframes only) has neither ``grid`` nor ``truth``. With ``kfbench evaluate
+    --reference-run``, ``reference`` holds its frames on a grid beside the reference run's frames of the same pair.
     """
 
     pair_id: str
@@ -30,6 +31,11 @@ class LoadedPair:
     first: np.ndarray  # the keyframes as the dataset gives them
     last: np.ndarray
     fps: float = 7.0  # the frame rate the run wrote its preview at
+    reference: PairFrames | None = None  # beside the reference run's frames (kfbench.metrics.reference)
+
+    def against_reference(self) -> LoadedPair:
+        """This pair as the distribution metrics read it with a reference run: its grid the reference's, no truth."""
+        return replace(self, grid=self.reference, truth=None)
 
     def keyframes(self) -> tuple[np.ndarray, np.ndarray]:
         """The keyframes at the generated size (as a method working at that size received them)."""
@@ -67,7 +73,7 @@ class Features:
             "truth_indices": indices,
             "size": self.size,
             "extractor": tag,
-            "weights": _digests(weights),
+            "weights": weights_digests(weights),
         }
         return self._get(tag, pair_id, key, compute)
 
@@ -81,7 +87,7 @@ class Features:
             "frames_sha1": hashlib.sha1(frames.tobytes()).hexdigest(),
             "shape": frames.shape,
             "extractor": tag,
-            "weights": _digests(weights),
+            "weights": weights_digests(weights),
         }
         return self._get(tag, f"{self.method}--{pair_id}", key, compute)
 
@@ -93,7 +99,7 @@ class Features:
         return self._memo[path]
 
 
-def _digests(weights: tuple[Path, ...]) -> str | list[str]:
+def weights_digests(weights: tuple[Path, ...]) -> str | list[str]:
     """The weights files' content hashes: other weights at the same path and size are other features."""
     digests = [weights_digest(p) for p in weights]
     return digests[0] if len(digests) == 1 else digests

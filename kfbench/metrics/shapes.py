@@ -72,6 +72,7 @@ class InceptionDistance(Metric):
 
     caches = True
     reads = "frames"
+    reference_set = True
 
     @cached_property
     def image(self) -> Any:
@@ -107,6 +108,7 @@ class ClipDistance(Metric):
 
     caches = True
     reads = "clips"
+    reference_set = True
     min_frames = 1
 
     @abstractmethod

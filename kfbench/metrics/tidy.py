@@ -45,6 +45,11 @@ class Context:
     first: PairFrames | None  # the first pair's grid (positions, indices), its frames dropped; None: no pair
     pairs: int
 
+    @property
+    def real_name(self) -> str:
+        """What the real set is: the ground truth or a reference run's frames (``evaluate --reference-run``)."""
+        return "reference-run" if "reference_run" in self.base else "ground-truth"
+
     def row(self, metric: str, **values: Any) -> dict[str, Any]:
         row = {
             "dataset": self.dataset,

@@ -76,15 +76,16 @@ def on_grid(
     frames: int | None,
     size: tuple[int, int] | None,
     include_keyframes: bool,
+    truth_times: Sequence[float] | None = None,
 ) -> PairFrames:
     """Map a method's frames (at ``times``) and the ground truth onto the grid, at ``size`` (W, H; None: the
-    truth's)."""
+    truth's). The truth's frames are evenly spaced unless ``truth_times`` gives theirs (a reference run's)."""
     count = frames or len(truth)
     grid = grid_times(count)
     positions = grid_positions(count, include_keyframes)
     wanted = [grid[j] for j in positions]
     generated_indices = nearest(times, wanted)
-    truth_indices = nearest(grid_times(len(truth)), wanted)
+    truth_indices = nearest(grid_times(len(truth)) if truth_times is None else truth_times, wanted)
     height, width = (size[1], size[0]) if size else truth.shape[1:3]
     mapped = len(times) != count or not np.allclose(times, grid, atol=1e-6)
     return PairFrames(

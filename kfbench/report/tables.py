@@ -105,7 +105,10 @@ def table1(
     """Rows: every evaluated method, then the paper's other methods; columns per dataset and metric."""
     datasets = sorted(results["dataset"].unique())
     metrics = [m for m in (table_metrics("table1") if columns is None else columns) if m in set(results["metric"])]
-    measured_as_paper = {_settings_of(r).get("protocol") for r in results.itertuples()} == {PAPER_PROTOCOL}
+    settings = [_settings_of(r) for r in results.itertuples()]
+    measured_as_paper = {s.get("protocol") for s in settings} == {PAPER_PROTOCOL} and not any(
+        "reference_run" in s for s in settings
+    )
     with_paper = [d for d in datasets if d in paper_datasets(paper)] if measured_as_paper else []
     labels = column_labels(results)
     methods = list(dict.fromkeys(list(results["method"].unique()) + (list(paper["method"]) if with_paper else [])))
@@ -188,6 +191,8 @@ def real_set_text(results: pd.DataFrame) -> str:
     described = next((s for s in map(_settings_of, results.itertuples()) if "real_set" in s), None)
     if described is None:
         return "Real set: not recorded (results evaluated before kfbench recorded it)."
+    if "reference_run" in described:
+        return _reference_text(described)
     if not described["real_set"]:
         return (
             f"No ground truth: {described.get('ground_truth', 'keyframes-only pairs')}; every row is scored "
@@ -205,6 +210,29 @@ def real_set_text(results: pd.DataFrame) -> str:
         f"{described['ground_truth_frames_per_pair']} per pair, "
         f"compared at {described['compared_at'].split(' ')[0]}, protocol {described['protocol']}."
     )
+
+
+def _reference_text(described: dict[str, Any]) -> str:
+    """The caption's real set when it is another run's frames (``kfbench evaluate --reference-run``)."""
+    reference = described["reference_run"]
+    shown = ", ".join(described.get("pair_ids", [])[:5])
+    frames = (
+        f", its frames {reference['indices'][0]}-{reference['indices'][-1]} of {reference['frames_per_pair']} per "
+        f"pair, compared at {described['compared_at'].split(' ')[0]}"
+        if reference.get("indices")
+        else ""
+    )
+    return (
+        f"Reference set {described['real_set']} (not ground truth; every row of this table is scored against it): "
+        f"the frames of run {reference['run']} (fingerprint {_short(reference['fingerprint'])}), "
+        f"{described['pairs']} pair(s)" + (f" ({shown})" if shown else "") + f"{frames}, protocol "
+        f"{described['protocol']}. Its distances measure how far each run is from that run's videos, not from real "
+        "video."
+    )
+
+
+def _short(digest: str) -> str:
+    return digest[:12] + "…" if len(digest) > 16 else digest
 
 
 def provenance_lines(results: pd.DataFrame) -> list[str]:
@@ -253,7 +281,9 @@ def table_groups(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     for key in order:
         dataset, protocol, real_set = key
         rows = results[[k == key for k in keys]].reset_index(drop=True)
-        stem = dataset if per_dataset[dataset] == 1 else f"{dataset}-{real_set[:8] or 'no-ground-truth'}"
+        reference = "reference_run" in _settings_of(next(rows.itertuples()))
+        kind = "ref-" if reference else ""
+        stem = dataset if per_dataset[dataset] == 1 else f"{dataset}-{kind}{real_set[:8] or 'no-ground-truth'}"
         groups.append((stem + (f"-{protocol}" if len(protocols) < len(order) else ""), rows))
     return groups
 
