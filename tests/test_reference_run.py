@@ -186,3 +186,20 @@ def test_bad_reference_runs_are_refused_in_one_line(refusals, standins, referenc
     metrics = () if "--metrics" in more else ("--metrics", "fid")
     line = error_line("evaluate", "--out", refusals, "--reference-run", reference, *metrics, *more, *standins)
     assert re.search(message, line), line
+
+
+def test_sharded_extraction_caches_the_reference_runs_features_for_the_final_evaluate(tmp_path, standins):
+    from kfbench.metrics.evaluate import EvalConfig, evaluate_store, extract_features
+
+    out = _pairs_store(tmp_path, ("ref", Noise(1)), ("gen", Noise(2)), ("other", Noise(3)))
+    config = EvalConfig(metrics=("fid",), weights={"inception_weights": str(standins[1])}, bootstrap=0)
+    assert [extract_features(out, config, (i, 2), reference="pairs/ref") for i in range(2)] == [4, 2]
+    cached = sorted((out / ".cache" / "features").rglob("*.npy"))
+    assert len(cached) == 3 * 3  # gen's, other's and (once, shared by both) ref's features of 3 pairs
+    assert sum(p.name.startswith("ref--") for p in cached) == 3
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    with pytest.warns(UserWarning, match="biased"):
+        results, _ = evaluate_store(out, config, reference="pairs/ref")
+    assert sorted((out / ".cache" / "features").rglob("*.npy")) == cached
+    assert [p.stat().st_mtime_ns for p in cached] == stamps  # nothing extracted again
+    assert sorted(results["method"]) == ["gen", "other"] and results["value"].gt(0).all()
