@@ -4,7 +4,9 @@ Per (dataset, method) it loads each pair once, maps the generated frames onto th
 grid beside the dataset's one real set (``kfbench.metrics.timegrid``; conventions from
 ``kfbench.metrics.protocol``), and feeds it to every requested metric (``kfbench.metrics.registry``:
 ``update`` per pair); each metric then gives its tidy rows (``compute``), merged into ``results.{csv,parquet}``
-(``kfbench.metrics.resultsfile``: only recomputed rows are replaced, under the store's lock).
+(``kfbench.metrics.resultsfile``: only recomputed rows are replaced, under the store's lock). With a
+reference run (``--reference-run``, ``kfbench.metrics.reference``) the distribution metrics compare each run with
+that run's frames instead of the ground truth.
 """
 
 from __future__ import annotations
