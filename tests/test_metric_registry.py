@@ -24,7 +24,7 @@ WEIGHT_FREE = ("keyframe_psnr", "warp_error", "flicker")
 def test_list_metrics_names_each_metric_its_description_and_weights():
     code, out, _ = run_main("list", "metrics")
     lines = out.strip().splitlines()
-    assert code == 0 and [line.split()[0] for line in lines] == list(metric_names()) and len(metric_names()) == 19
+    assert code == 0 and [line.split()[0] for line in lines] == list(metric_names()) and len(metric_names()) == 20
     by_name = dict(zip(metric_names(), lines))
     assert by_name["psnr"].endswith("[no weights]") and by_name["warp_error"].endswith("[no weights]")
     assert by_name["fvd_videomae"].endswith("[vit_g_hybrid_pt_1200e_ssv2_ft.pth]")

@@ -19,10 +19,15 @@ from kfbench.store.runstore import RunStore
 from tests.helpers.datatrees import frame
 from tests.helpers.inprocess import run_main
 from tests.helpers.metric_weights import save_random_alexnet_features, save_random_pwcnet, save_random_vgg16
-from tests.helpers.vbench_reference import save_random_dino, save_random_openai_clip, save_random_raft
+from tests.helpers.vbench_reference import (
+    save_random_dino,
+    save_random_musiq,
+    save_random_openai_clip,
+    save_random_raft,
+)
 
 WITH_TRUTH = ("dists", "flolpips")
-VBENCH = ("subject_consistency", "background_consistency", "aesthetic_quality")
+VBENCH = ("subject_consistency", "background_consistency", "aesthetic_quality", "imaging_quality")
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +49,7 @@ def weights(tmp_path_factory) -> list[str]:
         "--aesthetic-head-weights": folder / "sa_0_4_vit_l_14_linear.pth",
         "--raft-weights": save_random_raft(folder / "raft-things.pth"),
         "--amt-weights": make_tiny_amt(folder)["amt"],
+        "--musiq-weights": save_random_musiq(folder / "musiq_spaq_ckpt-358bb6af.pth"),
     }
     return [str(x) for flag, path in files.items() for x in (flag, path)]
 
@@ -106,6 +112,7 @@ def test_list_metrics_names_weights_and_whether_ground_truth_is_needed():
     assert lines["aesthetic_quality"].endswith("(no ground truth needed)  [ViT-L-14.pt + sa_0_4_vit_l_14_linear.pth]")
     assert lines["dynamic_degree"].endswith("(no ground truth needed)  [raft-things.pth]")
     assert lines["motion_smoothness"].endswith("(no ground truth needed)  [amt-s.pth]")
+    assert lines["imaging_quality"].endswith("(no ground truth needed)  [musiq_spaq_ckpt-358bb6af.pth]")
     assert lines["psnr"].endswith("(needs ground truth)  [no weights]")
 
 
@@ -159,7 +166,14 @@ def test_report_shows_the_new_metrics(synthetic, tmp_path):
     code, _, err = run_main("report", "--out", out, "--to", tmp_path / "report", "--quiet")
     assert code == 0, err
     table = (tmp_path / "report" / "table_newer.md").read_text()
-    for label in ("DISTS↓", "FloLPIPS↓", "Subject consistency↑", "Background consistency↑", "Aesthetic quality↑"):
+    for label in (
+        "DISTS↓",
+        "FloLPIPS↓",
+        "Subject consistency↑",
+        "Background consistency↑",
+        "Aesthetic quality↑",
+        "Imaging quality↑",
+    ):
         assert f"synthetic {label}" in table
     assert "FloLPIPS" in (tmp_path / "report" / "index.html").read_text()
 
@@ -193,6 +207,7 @@ HOSTILE_CASES = [
     ("--aesthetic-head-weights", "aesthetic_quality"),
     ("--raft-weights", "dynamic_degree"),
     ("--amt-weights", "motion_smoothness"),
+    ("--musiq-weights", "imaging_quality"),
 ]
 
 

@@ -41,6 +41,7 @@ METRICS_TABLE = {
     "motion_smoothness": "kfbench.metrics.vbench.motion_smoothness:MotionSmoothnessMetric",
     "aesthetic_quality": "kfbench.metrics.vbench.aesthetic_quality:AestheticQualityMetric",
     "dynamic_degree": "kfbench.metrics.vbench.dynamic_degree:DynamicDegreeMetric",
+    "imaging_quality": "kfbench.metrics.vbench.imaging_quality:ImagingQualityMetric",
 }
 
 

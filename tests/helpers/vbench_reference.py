@@ -139,3 +139,27 @@ def read_with_cv2(path: Path) -> np.ndarray:
         frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     video.release()
     return np.stack(frames)
+
+
+MUSIQ_TINY = {"width": 128, "depth": 2, "hidden": 256}  # the published layout (384, 14, 1152) at 2 heads, 2 blocks
+
+
+def save_random_musiq(path: Path, seed: int = 0) -> Path:
+    """pyiqa's MUSIQ state_dict layout (musiq_spaq_ckpt-358bb6af.pth's names at MUSIQ_TINY's sizes), random values:
+    norms around 1, embeddings and the head large enough that positions, scales and frames change the score, the
+    head's bias at 50 (SPAQ's 0-100 scale)."""
+    from kfbench.metrics.vbench.musiq import Musiq
+    from tests.helpers.metric_weights import random_state
+
+    with torch.device("meta"):
+        layout = Musiq(**MUSIQ_TINY).state_dict()
+    state = random_state({k: tuple(v.shape) for k, v in layout.items()}, seed)
+    for name in state:
+        if name.endswith(".weight") and name.split(".")[-2].startswith(("gn", "norm", "encoder_norm")):
+            state[name] = state[name] + 1  # layer and group norms scale around 1
+        elif name.endswith(("position_emb", "scale_emb", "cls")):
+            state[name] = state[name] * 10
+    state["head.weight"] = state["head.weight"] * 100
+    state["head.bias"] = torch.tensor([50.0])
+    torch.save(state, path)
+    return path

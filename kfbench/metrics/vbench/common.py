@@ -48,6 +48,18 @@ def dino_transform(video: Any, size: int = 224) -> Any:
     return TF.normalize(TF.resize(video, size, antialias=False).float().div(255.0), IMAGENET_MEAN, IMAGENET_STD)
 
 
+def longer_side_transform(video: Any, size: int = 512) -> Any:
+    """VBench's imaging-quality ``transform(images, 'longer')``: where the longer side exceeds ``size``, resized
+    (bilinear, no antialias) by size / longer side, each side truncated to an int; then /255."""
+    from torchvision.transforms import functional as TF
+
+    h, w = video.shape[-2:]
+    if max(h, w) > size:
+        scale = size / max(h, w)
+        video = TF.resize(video, [int(scale * h), int(scale * w)], antialias=False)
+    return video / 255.0
+
+
 def consistency(features: Any) -> np.ndarray:
     """VBench's subject/background consistency of one clip's L2-normalised frame features [T, D]: [sum, T - 1] of
     the mean of max(0, cos) to the previous and to the first frame, over frames 2..T."""
