@@ -1,17 +1,22 @@
 """``imaging_quality`` against vbench 0.1.5 itself: ``vbench.imaging_quality.technical_quality`` (VBench's video reading
-and 'longer' resize) around pyiqa 0.1.16's MUSIQ, both loading the same random weights file in pyiqa's layout; and
-files kfbench refuses in one line."""
+and 'longer' resize) around pyiqa 0.1.16's MUSIQ, both loading the same random weights file in pyiqa's layout; through
+evaluate without ground truth and without its weights; files kfbench refuses in one line."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from kfbench import create_dataset, create_method
 from kfbench.errors import KfbenchError
+from kfbench.metrics.evaluate import EvalConfig, evaluate_store
 from kfbench.metrics.vbench.imaging_quality import ImagingQuality
+from kfbench.run.runner import run_benchmark
+from kfbench.store.runstore import RunStore
 from tests.helpers.flow_clips import panned
 from tests.helpers.hostile import hostile_pickle, hostile_torchscript
 from tests.helpers.vbench_reference import MUSIQ_TINY, import_vbench, read_video, save_random_musiq, write_gif
@@ -54,6 +59,23 @@ def test_imaging_quality_equals_vbench_with_pyiqas_musiq(weights, tmp_path):
     kept = np.stack([ours(read_video(v), 8.0) for v in videos])
     np.testing.assert_allclose(kept[:, 0], [v["video_results"] / 100 for v in per_video], rtol=1e-4)
     np.testing.assert_allclose(kept[:, 0].mean(), expected, rtol=1e-4)
+    # random weights rank nothing; what holds for any weights: a clip's score is the mean of its frames' scores
+    frames = read_video(videos[1])
+    assert ours(frames[::-1].copy(), 8.0)[0] == pytest.approx(kept[1, 0], rel=1e-5)
+
+
+def test_imaging_quality_runs_without_ground_truth_and_is_missing_without_its_weights(weights, tmp_path, monkeypatch):
+    out = tmp_path / "runs"
+    data = create_dataset("synthetic", num_pairs=2, num_frames=3, height=32, width=48)
+    run_benchmark(create_method("linear"), data, RunStore(out), data.pair_ids())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    missing = evaluate_store(out, EvalConfig(metrics=("imaging_quality",), bootstrap=20))[0].iloc[0]
+    assert np.isnan(missing["value"]) and "--musiq-weights" in missing["missing_reason"]
+    assert "musiq_spaq_ckpt-358bb6af.pth not in the torch hub cache" in missing["missing_reason"]
+    config = EvalConfig(metrics=("imaging_quality",), bootstrap=20, weights={"musiq_weights": str(weights)})
+    row = evaluate_store(out, config)[0].iloc[0]
+    assert row["missing_reason"] == "" and row["n"] == 2 and row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert json.loads(row["settings"])["reference"].startswith("vbench 0.1.5 vbench.imaging_quality.technical_quality")
 
 
 @pytest.mark.parametrize("kind", ["pickle", "torchscript"])
