@@ -30,6 +30,7 @@ from torch import nn
 
 from kfbench.errors import KfbenchError
 from kfbench.metrics.checkpoint import build_loaded
+from kfbench.metrics.vit import Mlp
 from kfbench.utils.safeload import load_weights_only, state_dict_of
 
 PATCH = 32
@@ -91,17 +92,8 @@ class Attention(nn.Module):
         return self.out(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, t, c))
 
 
-class Mlp(nn.Module):
-    def __init__(self, width: int, hidden: int):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class Block(nn.Module):
-    """x + attention(norm1(x)), then x + mlp(norm2(x)); layer norms with eps 1e-6."""
+    """x + attention(norm1(x)), then x + mlp(norm2(x)) (fc1, exact GELU, fc2); layer norms with eps 1e-6."""
 
     def __init__(self, width: int, hidden: int):
         super().__init__()
