@@ -826,10 +826,6 @@ def pytorch_fid_inception_name(w: Path, store: Path) -> Seen:
     from kfbench.metrics import weights
     from kfbench.metrics.fid import INCEPTION
 
-    try:
-        from kfbench.metrics.fid import INCEPTION
-    except ImportError:  # before the metrics became one module each
-        INCEPTION = weights.INCEPTION
     (w / "hub").mkdir()
     (w / "hub" / "pt_inception-2015-12-05-6726825d.pth").write_bytes(b"")
     with pytest.MonkeyPatch.context() as patch:
