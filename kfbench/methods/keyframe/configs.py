@@ -182,6 +182,17 @@ VACE_14B_TRANSFORMER = {**WAN_14B, "in_channels": 16, "vace_layers": list(range(
 VACE_13B_TRANSFORMER = {**WAN_13B, "in_channels": 16, "vace_layers": list(range(0, 30, 2)), "vace_in_channels": 96}
 REAL_PIPELINES["Wan-AI/Wan2.1-VACE-14B-diffusers"] = wan_like("WanVACETransformer3DModel", VACE_14B_TRANSFORMER, 3.0)
 REAL_PIPELINES["Wan-AI/Wan2.1-VACE-1.3B-diffusers"] = wan_like("WanVACETransformer3DModel", VACE_13B_TRANSFORMER, 3.0)
+# Wan 2.2 VACE-Fun A14B (the same script, "Wan2.2-VACE-Fun-14B", which wrote linoyts/Wan2.2-VACE-Fun-14B-diffusers from
+# alibaba-pai/Wan2.2-VACE-Fun-A14B): two experts of the Wan 2.1 VACE 14B configuration, transformer from its
+# high_noise_model and transformer_2 from its low_noise_model, boundary_ratio 0.875, UniPC at flow shift 3.
+WAN22_VACE_EXPERT = ("diffusers", "WanVACETransformer3DModel", VACE_14B_TRANSFORMER, "bfloat16")
+REAL_PIPELINES["linoyts/Wan2.2-VACE-Fun-14B-diffusers"] = {
+    "transformer": WAN22_VACE_EXPERT,
+    "transformer_2": WAN22_VACE_EXPERT,
+    **WAN_SHARED,
+    "scheduler": flow_scheduler_config(3.0),
+    "boundary_ratio": 0.875,
+}
 
 # LTX-2 (Lightricks/LTX-2, version "2.0" of diffusers' scripts/convert_ltx2_to_diffusers.py): the audio+video
 # transformer

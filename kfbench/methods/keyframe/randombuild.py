@@ -233,6 +233,13 @@ KEYFRAME_MODELS = {
         2_153_972_032,
         f"{SELF_CHECK}; named '1.3B' (the T2V backbone) plus 15 VACE blocks",
     ),
+    "wan22-vace-fun-a14b-expert": (
+        "linoyts/Wan2.2-VACE-Fun-14B-diffusers",
+        "transformer",
+        17_337_592_896,
+        "each of the two experts: the 'A14B' T2V expert (14.29 B) plus 8 VACE blocks (3.049 B; the bf16 "
+        "Wan2_2_Fun_VACE_module_A14B_{HIGH,LOW} files are 6,098,227,800 bytes: 2 bytes a value plus the header)",
+    ),
 }
 RANDOM_MODELS = {
     name: RandomModel(keyframe_component(model, component), count, source)

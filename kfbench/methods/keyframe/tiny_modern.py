@@ -1,4 +1,5 @@
-"""Tiny random LTX-2, SkyReels-V2 (FLF2V and diffusion forcing) and Wan VACE folders in the real diffusers layout.
+"""Tiny random LTX-2, SkyReels-V2 (FLF2V and diffusion forcing) and Wan VACE (2.1, and 2.2 VACE-Fun's two experts)
+folders in the real diffusers layout.
 
 Shapes follow diffusers' own pipeline tests (tests/pipelines/ltx2/test_ltx2_condition.py,
 skyreels_v2/test_skyreels_v2_image_to_video.py and _df_image_to_video.py, wan/test_wan_vace.py);
@@ -84,15 +85,28 @@ def tiny_skyreels_df_components(seed: int = 0) -> dict[str, Any]:
     return {**parts, "transformer": transformer.eval(), "scheduler": flow_scheduler(8.0)}
 
 
-def tiny_vace_components(seed: int = 0) -> dict[str, Any]:
-    """A tiny WanVACEPipeline: three blocks, VACE blocks at 0 and 2."""
+def tiny_vace_transformer():
+    """A tiny WanVACETransformer3DModel: three blocks, VACE blocks at 0 and 2."""
     from diffusers import WanVACETransformer3DModel
 
-    parts = tiny_wan_text(seed)
-    transformer = WanVACETransformer3DModel(
+    return WanVACETransformer3DModel(
         in_channels=16, vace_layers=[0, 2], vace_in_channels=96, **{**WAN_TINY_TRANSFORMER, "num_layers": 3}
-    )
-    return {**parts, "transformer": transformer.eval(), "scheduler": flow_scheduler(3.0)}
+    ).eval()
+
+
+def tiny_vace_components(seed: int = 0) -> dict[str, Any]:
+    """A tiny Wan 2.1 VACE WanVACEPipeline (one transformer)."""
+    parts = tiny_wan_text(seed)
+    return {**parts, "transformer": tiny_vace_transformer(), "scheduler": flow_scheduler(3.0)}
+
+
+def tiny_vace22_components(seed: int = 0) -> dict[str, Any]:
+    """A tiny Wan 2.2 VACE-Fun A14B WanVACEPipeline: two experts (different random weights) switched at
+    boundary_ratio 0.875 with UniPC at flow shift 3, as diffusers' convert_wan_to_diffusers.py writes
+    "Wan2.2-VACE-Fun-14B"."""
+    parts = tiny_wan_text(seed)
+    return {**parts, "transformer": tiny_vace_transformer(), "transformer_2": tiny_vace_transformer(),
+            "scheduler": flow_scheduler(3.0), "boundary_ratio": 0.875}  # fmt: skip
 
 
 def tiny_gemma3(vocab_size: int):
@@ -235,11 +249,13 @@ TINY_MODERN = {
     "skyreels-v2": ("SkyReelsV2ImageToVideoPipeline", tiny_skyreels_components, 6),
     "skyreels-v2-df": ("SkyReelsV2DiffusionForcingImageToVideoPipeline", tiny_skyreels_df_components, 7),
     "wan-vace": ("WanVACEPipeline", tiny_vace_components, 8),
+    "wan22-vace": ("WanVACEPipeline", tiny_vace22_components, 9),
 }
 
 
 def make_tiny_modern_models(folder: Path) -> dict[str, Path]:
-    """Save the tiny LTX-2, SkyReels-V2, SkyReels-V2 DF and Wan VACE folders (safetensors, diffusers layout)."""
+    """Save the tiny LTX-2, SkyReels-V2, SkyReels-V2 DF, Wan 2.1 VACE and Wan 2.2 VACE-Fun folders (safetensors,
+    diffusers layout)."""
     import diffusers
 
     paths = {}

@@ -6,7 +6,12 @@ keyframes and white (generate) on every frame between. Read from the pipeline's 
 0.42.1): the video and mask are encoded at the generated size (the keyframes are already resized to
 it, so nothing is rescaled), no reference images are given, and the decoded video has num_frames
 frames with keyframe 1 at frame 0 and keyframe 2 at frame num_frames - 1 (times i / (num_frames - 1)).
-Wan 2.1 VACE (1.3 B, 14 B) has one transformer; a folder with a second expert (Wan 2.2 VACE-Fun) is refused.
+
+``wan-vace`` / ``wan-vace-1.3b`` run Wan 2.1 VACE (one transformer). ``wan22-vace`` runs Wan 2.2
+VACE-Fun A14B: two VACE experts, ``transformer`` (high noise) while t >= boundary_ratio x 1000 and
+``transformer_2`` below, the boundary read from the folder's model_index.json, with the same
+conditioning video and mask (the pipeline's loop, as for ``wan22-flf2v``). Each refuses the other's
+layout and points to it.
 """
 
 from __future__ import annotations
@@ -17,13 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from kfbench.errors import KfbenchError
-from kfbench.methods.keyframe.method import KeyframePipelineInterpolator
-from kfbench.methods.keyframe.wan import (
-    WAN_TEXT_TOKENS,
-    WanFLF2V,
-    refuse_expand_timesteps,
-)
+from kfbench.methods.keyframe.wan import WAN_TEXT_TOKENS, WanFLF2V
 
 GREY = (128, 128, 128)  # the example's fill of the frames to generate (PIL; the original code uses 127.5 on arrays)
 
@@ -36,15 +35,10 @@ class WanVACE(WanFLF2V):
     tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_vace_components"
     transformer_class = "WanVACETransformer3DModel"
     float32_components = ("vae",)
+    expert_presets = ("wan-vace or wan-vace-1.3b", "wan22-vace")
 
     def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
-        refuse_expand_timesteps(self.model, index)
-        KeyframePipelineInterpolator.check_folder(self, folder, index)
-        if index.get("transformer_2") and index["transformer_2"][0]:
-            raise KfbenchError(
-                f"'{self.model}' has two experts (a Wan 2.2 VACE-Fun layout); the wan-vace presets run Wan 2.1 VACE "
-                "(Wan-AI/Wan2.1-VACE-14B-diffusers or Wan-AI/Wan2.1-VACE-1.3B-diffusers)"
-            )
+        self.check_wan_folder(folder, index)
 
     def keyframe_arguments(self, first: Image.Image, last: Image.Image, num_frames: int) -> dict[str, Any]:
         size = first.size
@@ -64,3 +58,11 @@ class WanVACE(WanFLF2V):
             "control_hidden_states": torch.empty(1, config["vace_in_channels"], *shape),
             "control_hidden_states_scale": torch.ones(len(config["vace_layers"])),
         }
+
+
+class Wan22VACE(WanVACE):
+    """Wan 2.2 VACE-Fun A14B: the VACE first-last-frame inputs through the high-noise and low-noise experts, switched
+    at the folder's ``boundary_ratio``."""
+
+    two_experts = True
+    tiny_components = "kfbench.methods.keyframe.tiny_modern:tiny_vace22_components"

@@ -4,7 +4,8 @@
 encoder and the VAE). ``wan22-flf2v`` is Wan 2.2 I2V A14B: two experts switched at the folder's
 ``boundary_ratio``, the last frame entering through the VAE conditioning path, which the
 pipeline honours when ``expand_timesteps`` is off. Checkpoints whose path would drop the last
-frame (Wan 2.2 TI2V-5B) or that take one image embedding (Wan 2.1 I2V) are refused.
+frame (Wan 2.2 TI2V-5B) or that take one image embedding (Wan 2.1 I2V) are refused, and so are
+folders whose experts and ``boundary_ratio`` disagree (:func:`expert_count`, shared with Wan VACE).
 """
 
 from __future__ import annotations
@@ -36,19 +37,27 @@ class WanFLF2V(KeyframePipelineInterpolator):
 
     def check_options(self) -> None:
         if self.guidance_scale_2 is not None and not self.two_experts:
-            raise KfbenchError("guidance_scale_2 is the second expert's (wan22-flf2v); wan-flf2v has one transformer")
+            raise KfbenchError(
+                f"guidance_scale_2 is the second expert's ({self.expert_presets[1]}); {self.expert_presets[0]} has "
+                "one transformer"
+            )
 
     flf2v_hint = "use Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"  # where a checkpoint with two image embeddings is
+    # the presets for a folder with one transformer and with two experts (named when a folder has the other layout)
+    expert_presets = ("wan-flf2v", "wan22-flf2v")
 
-    def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
+    def check_wan_folder(self, folder: Path, index: dict[str, Any]) -> None:
+        """The checks of every Wan preset: not TI2V-5B-style, its pipeline class, one or two experts as the preset
+        runs."""
         refuse_expand_timesteps(self.model, index)
         super().check_folder(folder, index)
-        has_two = (
-            bool(index.get("transformer_2") and index["transformer_2"][0]) and index.get("boundary_ratio") is not None
-        )
+        has_two = expert_count(self.model, folder, index) == 2
         if has_two != self.two_experts:
-            other = "wan22-flf2v (two experts)" if has_two else "wan-flf2v (one transformer)"
-            raise KfbenchError(f"'{self.model}' has {'two experts' if has_two else 'one transformer'}; use {other}")
+            layout = "two experts" if has_two else "one transformer"
+            raise KfbenchError(f"'{self.model}' has {layout}; use {self.expert_presets[has_two]} ({layout})")
+
+    def check_folder(self, folder: Path, index: dict[str, Any]) -> None:
+        self.check_wan_folder(folder, index)
         if not self.two_experts:
             config = read_json(folder / "transformer" / "config.json", self.model)
             if config.get("image_dim") is None or config.get("pos_embed_seq_len") is None:
@@ -107,6 +116,30 @@ class WanFLF2V(KeyframePipelineInterpolator):
         if boundary_ratio is not None:
             calls["transformer_2"] = (steps - high) * passes
         return calls
+
+
+def expert_count(model: str, folder: Path, index: dict[str, Any]) -> int:
+    """1 or 2: the denoisers a Wan folder's model_index.json declares, refusing a folder that declares them
+    inconsistently.
+
+    Two experts need a ``transformer_2`` sub-folder and the ``boundary_ratio`` where the pipeline switches to it
+    (read from the folder, never assumed); a ``boundary_ratio`` without a second expert would send the low-noise
+    steps to no network.
+    """
+    listed = bool(index.get("transformer_2") and index["transformer_2"][0])
+    boundary = index.get("boundary_ratio")
+    if listed and not (folder / "transformer_2").is_dir():
+        raise KfbenchError(f"'{model}' lists transformer_2 in model_index.json but has no transformer_2 folder")
+    if listed and boundary is None:
+        raise KfbenchError(
+            f"'{model}' has a second expert (transformer_2) but no boundary_ratio in model_index.json: the step "
+            "where the experts switch is not guessed; add the checkpoint's boundary_ratio there"
+        )
+    if boundary is not None and not listed:
+        raise KfbenchError(f"'{model}' sets boundary_ratio {boundary} in model_index.json but has no transformer_2")
+    if listed and (isinstance(boundary, bool) or not isinstance(boundary, int | float) or not 0 < boundary < 1):
+        raise KfbenchError(f"'{model}' has boundary_ratio {boundary!r} in model_index.json; it must lie in (0, 1)")
+    return 2 if listed else 1
 
 
 def refuse_expand_timesteps(model: str, index: dict[str, Any]) -> None:
