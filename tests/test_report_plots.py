@@ -6,7 +6,7 @@ import pytest
 
 from kfbench.report import plots
 from kfbench.report.html import missing_summary
-from kfbench.report.tables import Table
+from kfbench.report.tables import MissingCell, Table, newer_table, paper_table, table1
 
 
 @pytest.fixture
@@ -55,9 +55,43 @@ def test_metric_bars_for_twenty_methods_rotate_labels_and_say_when_there_are_no_
 
 
 def test_missing_reasons_are_listed_once_per_report():
-    one = Table([], [], "", [], missing={"no weights": ["d/a FID", "d/b FID", "d/c FID"]})
-    two = Table([], [], "", [], missing={"no weights": ["d/b FID", "d/e FID", "e/a FID"], "too short": ["e/a FVD"]})
+    one = Table([], [], "", [], missing={"no weights": [MissingCell("d", r, "FID") for r in "abc"]})
+    two = Table(
+        [],
+        [],
+        "",
+        [],
+        missing={
+            "no weights": [MissingCell("d", "b", "FID"), MissingCell("d", "e", "FID"), MissingCell("e", "a", "FID")],
+            "too short": [MissingCell("e", "a", "FVD")],
+        },
+    )
     assert missing_summary([one, two]) == [
         "d FID (4 runs: a, b, c, ...); e FID (a): no weights",
         "e FVD (a): too short",
     ]
+
+
+def test_missing_summary_keeps_multi_word_metric_labels_and_run_names_whole():
+    missing = {
+        "lpips": "no AlexNet weights",
+        "keyframe_lpips": "no AlexNet weights",
+        "subject_consistency": "no DINO weights",
+        "background_consistency": "no CLIP weights",
+    }
+    rows = [
+        {"dataset": "synthetic", "method": run, "metric": metric, "value": np.nan, "ci_low": np.nan,
+         "ci_high": np.nan, "n": 0, "extractor": "", "settings": "", "missing_reason": reason}
+        for run in ("flow", "my run/2")
+        for metric, reason in missing.items()
+    ]  # fmt: skip
+    results = pd.DataFrame(rows)
+    tables = [table1(results, paper_table()), newer_table(results)]
+    assert missing_summary(tables) == [
+        "synthetic LPIPS (flow, my run/2); synthetic keyframe LPIPS (flow, my run/2): no AlexNet weights",
+        "synthetic Subject consistency (flow, my run/2): no DINO weights",
+        "synthetic Background consistency (flow, my run/2): no CLIP weights",
+    ]
+    assert tables[1].missing_notes()[1] == (
+        "missing (synthetic/flow Subject consistency, synthetic/my run/2 Subject consistency): no DINO weights"
+    )

@@ -84,14 +84,12 @@ def table_html(table: Table) -> str:
 
 def missing_summary(tables: list[Table]) -> list[str]:
     """Every reason a table cell is missing, once for the whole page, with the metric and runs it empties."""
-    reasons: dict[str, dict[str, list[str]]] = {}  # reason -> "dataset METRIC" -> runs
+    reasons: dict[str, dict[str, list[str]]] = {}  # reason -> "dataset metric label" -> runs
     for table in tables:
         for reason, cells in table.missing.items():
-            for cell in cells:  # "dataset/run METRIC"
-                where, _, metric = cell.rpartition(" ")
-                dataset, _, run = where.partition("/")
-                runs = reasons.setdefault(reason, {}).setdefault(f"{dataset} {metric}", [])
-                runs += [run] if run not in runs else []
+            for cell in cells:
+                runs = reasons.setdefault(reason, {}).setdefault(f"{cell.dataset} {cell.metric}", [])
+                runs += [cell.run] if cell.run not in runs else []
     lines = []
     for reason, columns in reasons.items():
         parts = [f"{column} ({_runs_text(runs)})" for column, runs in columns.items()]

@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -54,6 +54,17 @@ def paper_datasets(paper: pd.DataFrame) -> list[str]:
     return sorted({c.rsplit("_", 1)[0] for c in paper.columns if c != "method"})
 
 
+class MissingCell(NamedTuple):
+    """A table cell left empty: its dataset, run and metric label (each may hold spaces or slashes)."""
+
+    dataset: str
+    run: str
+    metric: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}/{self.run} {self.metric}"
+
+
 @dataclass
 class Table:
     """Header row and body rows of formatted cells, plus the notes below the table."""
@@ -63,10 +74,10 @@ class Table:
     caption: str
     notes: list[str]
     provenance: list[str] = field(default_factory=list)  # settings and versions shared by the rows, and what differs
-    missing: dict[str, list[str]] = field(default_factory=dict)  # reason -> the cells it leaves empty
+    missing: dict[str, list[MissingCell]] = field(default_factory=dict)  # reason -> the cells it leaves empty
 
     def missing_notes(self) -> list[str]:
-        return [f"missing ({', '.join(cells)}): {reason}" for reason, cells in self.missing.items()]
+        return [f"missing ({', '.join(map(str, cells))}): {reason}" for reason, cells in self.missing.items()]
 
 
 def format_value(metric: str, value: float) -> str:
@@ -129,7 +140,7 @@ def table1(
                 line.append(cell(pd.Series(found._asdict())) if found is not None else "")
                 if found is not None and found.missing_reason:
                     missing.setdefault(found.missing_reason, []).append(
-                        f"{dataset}/{method} {metric_class(metric).label}"
+                        MissingCell(dataset, method, metric_class(metric).label)
                     )
             if dataset in with_paper:
                 for metric in PAPER_METRICS:
