@@ -4,15 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfbench.report import plots
-from kfbench.report.html import missing_summary
+from kfbench.report import compare, plots
+from kfbench.report.html import _STYLE, missing_summary, table_html
+from kfbench.report.sources import PairView
 from kfbench.report.tables import MissingCell, Table, newer_table, paper_table, table1
+from kfbench.utils.escaping import plain_text
 
 
 @pytest.fixture
 def captured(monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "save", lambda fig, stem: figures.append(fig) or [stem.with_suffix(".png")])
+    keep = lambda fig, stem: figures.append(fig) or [stem.with_suffix(".png")]  # noqa: E731
+    monkeypatch.setattr(plots, "save", keep)
+    monkeypatch.setattr(compare, "save", keep)
     yield figures
     for fig in figures:
         plots.plt.close(fig)
@@ -52,6 +56,49 @@ def test_metric_bars_for_twenty_methods_rotate_labels_and_say_when_there_are_no_
     assert len(axes) == 4 and all(len(ax.get_xticklabels()) == 20 for ax in axes)
     assert all(label.get_rotation() == 60 for label in axes[0].get_xticklabels())
     assert captured[0].get_size_inches()[0] <= 16  # wrapped into rows rather than one 4-panel strip
+
+
+def test_difficulty_figure_gives_thirteen_runs_thirteen_colours_and_its_legend_sits_below_the_panels(
+    captured, tmp_path
+):
+    methods = [f"flow-farneback-sigma{k}.0" for k in range(12)] + ["cost $5$"]
+    rows = [
+        {"dataset": "d", "factor": factor, "bin": b, "label": ("<= 5", "> 6")[b], "method": m, "metric": metric,
+         "value": float(k + b), "ci_low": float(k + b) - 0.5, "ci_high": float(k + b) + 0.5, "n": 3}
+        for factor in ("motion", "occlusion")
+        for metric in ("psnr", "ssim")
+        for k, m in enumerate(methods)
+        for b in (0, 1)
+    ]  # fmt: skip
+    assert compare.difficulty_figure(pd.DataFrame(rows), "d", tmp_path / "d-by-difficulty")
+    fig = captured[0]
+    lines = [c.lines[0] for c in fig.axes[0].containers]
+    assert len({line.get_color() for line in lines}) == len(methods) == 13
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1  # outside every panel
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == sorted(plain_text(m) for m in methods)
+    offsets = np.concatenate([line.get_xdata() - np.array([0, 1]) for line in lines])
+    assert np.abs(offsets).max() <= 0.25  # the runs sit side by side around their own bin
+
+
+def test_strip_row_labels_of_long_run_names_do_not_overlap(captured, tmp_path):
+    frames = np.zeros((5, 32, 48, 3), np.uint8)
+    names = ["flow-farneback-sigma1.0", "flow-farneback-sigma3.0", "linear-with-a-much-longer-run-name"]
+    view = PairView("p", None, 7.0, {m: frames for m in names}, {m: list(np.linspace(0, 1, 5)) for m in names})
+    plots.qualitative_strip(view, tmp_path / "strip")
+    fig = captured[0]
+    fig.canvas.draw()
+    labels = [ax.yaxis.label for ax in fig.axes[:: len(plots.STRIP_TIMES)]]
+    assert all(max(map(len, t.get_text().splitlines())) <= plots.STRIP_LABEL_WIDTH for t in labels)
+    boxes = [t.get_window_extent() for t in labels]
+    assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:]))
+    assert all(box.x0 >= 0 for box in boxes)  # inside the figure
+
+
+def test_wide_tables_scroll_sideways_inside_the_page():
+    table = Table(["method"] + [f"metric {i}" for i in range(16)], [["a"] + ["— (missing)"] * 16], "wide", [])
+    shown = table_html(table)
+    assert '<p class="caption">wide</p><div class="table-scroll"><table>' in shown and shown.endswith("</div>")
+    assert ".table-scroll { overflow-x: auto;" in _STYLE
 
 
 def test_missing_reasons_are_listed_once_per_report():

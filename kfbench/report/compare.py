@@ -23,9 +23,10 @@ from kfbench.metrics.difficulty import RULES as FACTOR_RULES
 from kfbench.metrics.perpair import PER_PAIR, PER_PAIR_COLUMNS
 from kfbench.metrics.registry import metric_class, metric_names
 from kfbench.metrics.resultsfile import read_table, text_column
-from kfbench.report.plots import save
+from kfbench.report.plots import legend_below, method_styles, save
 from kfbench.report.tables import Table, format_value, label, to_csv, to_latex, to_markdown
 from kfbench.utils.atomicio import write_text
+from kfbench.utils.escaping import plain_text
 
 
 @dataclass
@@ -169,11 +170,14 @@ def comparison_figure(comparisons: pd.DataFrame, dataset: str, stem: Path) -> li
                 label="paired" if k == 0 else None,
             )
         ax.axvline(0, color="#b00", lw=0.8)
-        ax.set_yticks(y, [f"{a} - {b}" for a, b in zip(part["method_a"], part["method_b"])], fontsize=8)
+        names = [plain_text(f"{a} - {b}") for a, b in zip(part["method_a"], part["method_b"])]
+        ax.set_yticks(y, names, fontsize=8)
         ax.set_title(label(metric, " "), fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
-    axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"{dataset}: paired differences (green: resolved), unpaired intervals in grey", fontsize=10)
+    legend_below(fig, axes[0][0], fontsize=7)
+    fig.suptitle(
+        plain_text(f"{dataset}: paired differences (green: resolved), unpaired intervals in grey"), fontsize=10
+    )
     return save(fig, stem)
 
 
@@ -184,6 +188,9 @@ def difficulty_figure(table: pd.DataFrame, dataset: str, stem: Path) -> list[Pat
     metrics = [m for m in metric_names() if m in set(rows["metric"])]
     if not factors or not metrics:
         return None
+    methods = sorted(rows["method"].unique())
+    styles = method_styles(methods)
+    step = min(0.08, 0.5 / len(methods))  # methods side by side within a bin, centred on it
     fig, axes = plt.subplots(
         len(factors),
         len(metrics),
@@ -196,18 +203,25 @@ def difficulty_figure(table: pd.DataFrame, dataset: str, stem: Path) -> list[Pat
             ax = axes[i][j]
             part = rows[(rows["factor"] == factor) & (rows["metric"] == metric)]
             labels = list(dict.fromkeys(part.sort_values("bin")["label"]))
-            for k, (method, line) in enumerate(part.groupby("method", sort=True)):
+            for method, line in part.groupby("method", sort=True):
                 line = line.sort_values("bin")
-                x = np.array([labels.index(b) for b in line["label"]]) + (k - 0.5) * 0.08
-                ax.errorbar(x, line["value"], yerr=_errors(line), marker="o", ms=3, capsize=2, label=method)
-            ax.set_xticks(range(len(labels)), labels, fontsize=6, rotation=20)
+                x = (
+                    np.array([labels.index(b) for b in line["label"]])
+                    + (methods.index(method) - (len(methods) - 1) / 2) * step
+                )
+                ax.errorbar(
+                    x, line["value"], yerr=_errors(line), ms=3, capsize=2, label=plain_text(method), **styles[method]
+                )
+            ax.set_xticks(range(len(labels)), [plain_text(b) for b in labels], fontsize=6, rotation=20)
             ax.tick_params(axis="y", labelsize=7)
             if i == 0:
                 ax.set_title(label(metric, " "), fontsize=9)
             if j == 0:
                 ax.set_ylabel(FACTOR_LABELS[factor], fontsize=8)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{dataset}: per-pair metrics by pair difficulty (bins left to right: low to high)", fontsize=10)
+    legend_below(fig, axes[0][0])
+    fig.suptitle(
+        plain_text(f"{dataset}: per-pair metrics by pair difficulty (bins left to right: low to high)"), fontsize=10
+    )
     return save(fig, stem)
 
 
@@ -220,18 +234,27 @@ def gap_figure(table: pd.DataFrame, dataset: str, stem: Path) -> list[Path] | No
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(2.8 * len(metrics) + 0.6, 2.8), squeeze=False, layout="constrained"
     )
+    styles = method_styles(sorted(rows["method"].unique()))
     for ax, metric in zip(axes[0], metrics):
         for method, line in rows[rows["metric"] == metric].groupby("method", sort=True):
             line = line.sort_values("gap_frames")
             ax.errorbar(
-                line["gap_frames"], line["value"], yerr=_errors(line), marker="o", ms=3, capsize=2, label=method
+                line["gap_frames"],
+                line["value"],
+                yerr=_errors(line),
+                ms=3,
+                capsize=2,
+                label=plain_text(method),
+                **styles[method],
             )
         ax.set_xlabel("gap (frames, keyframes included)", fontsize=8)
         ax.set_title(label(metric, " "), fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{dataset}: metric against gap length (mean over pairs, bootstrap intervals)", fontsize=10)
+    legend_below(fig, axes[0][0])
+    fig.suptitle(
+        plain_text(f"{dataset}: metric against gap length (mean over pairs, bootstrap intervals)"), fontsize=10
+    )
     return save(fig, stem)
 
 

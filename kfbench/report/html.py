@@ -34,11 +34,13 @@ document.querySelectorAll('video').forEach(function (video) {
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+.table-scroll { overflow-x: auto; max-width: 100%; margin-bottom: 1em; }
+table { border-collapse: collapse; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+td { min-width: 8em; }
+th:first-child, td:first-child { text-align: left; position: sticky; left: 0; background: #fff; }
 th.paper, td.paper { background: #f3f0e6; font-style: italic; }
-caption { caption-side: top; text-align: left; font-size: 0.9em; margin-bottom: 0.4em; }
+.caption { font-size: 0.9em; margin: 1em 0 0.4em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 .videos { display: flex; flex-wrap: wrap; gap: 0.8em; margin-bottom: 1.5em; }
 .videos figure { margin: 0; } .videos figcaption { font-size: 0.8em; text-align: center; }
@@ -76,8 +78,8 @@ def table_html(table: Table) -> str:
     settings = "".join(f"<li>{html.escape(line)}</li>" for line in table.provenance)
     return (
         (f'<ul class="notes">{settings}</ul>' if settings else "")
-        + f"<table><caption>{html.escape(table.caption)}</caption>"
-        + f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        + f'<p class="caption">{html.escape(table.caption)}</p><div class="table-scroll"><table>'
+        + f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -60,6 +61,19 @@ def method_styles(methods: list[str]) -> dict[str, dict[str, str]]:
     return styles
 
 
+def legend_below(fig: plt.Figure, ax: plt.Axes, fontsize: float = 8) -> None:
+    """``ax``'s legend entries under the whole figure, outside every axes, in as many columns as its width holds;
+    the figure grows by the legend's rows so the panels keep their size."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not labels:
+        return
+    width, height = fig.get_size_inches()
+    column = 0.6 + 0.0075 * fontsize * max(map(len, labels))  # handle and gaps, then the longest label (inches)
+    ncols = max(1, min(len(labels), int(width // column)))
+    fig.set_size_inches(width, height + 0.03 * fontsize * -(-len(labels) // ncols))
+    fig.legend(handles, labels, loc="outside lower center", fontsize=fontsize, ncols=ncols, frameon=False)
+
+
 def _grid(count: int, panel_width: float, max_width: float = 15.0) -> tuple[int, int]:
     """(rows, columns) of ``count`` panels, wrapped so the figure stays within ``max_width`` inches."""
     columns = max(1, min(count, int(max_width // panel_width)))
@@ -116,13 +130,8 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> tuple
         return None
     methods = sorted(rows["method"].unique())
     styles = method_styles(methods)
-    legend_rows = -(-len(methods) // 4)
     fig, axes = plt.subplots(
-        1,
-        len(metrics),
-        figsize=(max(6.0, 4.8 * len(metrics)), 3.4 + 0.2 * legend_rows),
-        squeeze=False,
-        layout="constrained",
+        1, len(metrics), figsize=(max(6.0, 4.8 * len(metrics)), 3.4), squeeze=False, layout="constrained"
     )
     for ax, metric in zip(axes[0], metrics):
         for method in methods:
@@ -133,8 +142,7 @@ def per_frame_curves(per_frame: pd.DataFrame, dataset: str, stem: Path) -> tuple
         ax.set_xlim(0, 1)
         ax.set_ylabel(metric_label(metric, " "))
         ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=min(len(methods), 4), frameon=False)
+    legend_below(fig, axes[0][0])
     fig.suptitle(plain_text(f"{dataset}: per-frame fidelity, mean over pairs"), fontsize=10)
     names = "/".join(metric_label(m, " ") for m in metrics)
     return f"per-frame {names} against normalised time, mean over pairs", save(fig, stem)
@@ -146,8 +154,14 @@ def strip_frame_numbers(view: PairView) -> list[int]:
     return [round(t * (num_truth - 1)) for t in STRIP_TIMES]
 
 
+STRIP_LABEL_WIDTH = 16  # characters per line of a row label (wrapped at hyphens and spaces beyond)
+
+
 def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
-    """Rows: ground truth, then each method; columns: the frames nearest times 0, 1/4, 1/2, 3/4, 1."""
+    """Rows: ground truth, then each method; columns: the frames nearest times 0, 1/4, 1/2, 3/4, 1.
+
+    Row labels read horizontally in a column left of the frames, sized to the longest (wrapped) label.
+    """
     rows: list[tuple[str, np.ndarray, list[float]]] = []
     if view.truth is not None:
         rows.append(("ground truth", view.truth, list(np.linspace(0, 1, len(view.truth)))))
@@ -171,6 +185,7 @@ def qualitative_strip(view: PairView, stem: Path) -> list[Path] | None:
             if r == 0:
                 ax.set_title(f"frame {numbers[c]}", fontsize=8)
             if c == 0:
-                ax.set_ylabel(plain_text(label), fontsize=8)
+                wrapped = textwrap.fill(label, STRIP_LABEL_WIDTH, break_on_hyphens=True)
+                ax.set_ylabel(plain_text(wrapped), fontsize=8, rotation=0, ha="right", va="center")
     fig.suptitle(plain_text(f"{view.pair_id}: frames nearest in time"), fontsize=9)
     return save(fig, stem)
