@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,10 +20,21 @@ _CV2_THREADS = __import__("cv2").getNumThreads()
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """Every tiny model, built once per test session in the real formats."""
+    """Every tiny model, built once per test session in the real formats (once for all pytest-xdist workers: the
+    first worker builds them under the session's shared temporary folder, the others wait for it and read them)."""
+    from filelock import FileLock
+
     from kfbench.methods.tiny import make_tiny_models
 
-    return make_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return make_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+    shared = tmp_path_factory.getbasetemp().parent
+    listing = shared / "tiny-models.json"
+    with FileLock(shared / "tiny-models.lock"):
+        if not listing.exists():
+            paths = make_tiny_models(shared / "tiny-models")
+            listing.write_text(json.dumps({name: str(path) for name, path in paths.items()}))
+    return {name: Path(path) for name, path in json.loads(listing.read_text()).items()}
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 from kfbench.errors import KfbenchError
 from kfbench.utils.hub import resolve_model_dir
 from tests.helpers.cli import run_cli
-from tests.helpers.inprocess import run_main
+from tests.helpers.inprocess import check_main, run_main
 
 
 def test_list_methods_and_datasets_with_descriptions():
@@ -95,12 +95,12 @@ def test_tiny_svd_loads_with_the_real_pipeline_class(tiny_models):
 
 
 def test_run_help_lists_the_methods_and_datasets_options_with_defaults():
-    text = run_cli("run", "-m", "svd", "-d", "synthetic", "--help", check=True).stdout
+    text = check_main("run", "-m", "svd", "-d", "synthetic", "--help")
     assert "Options of method 'svd'" in text and "Options of dataset 'synthetic'" in text
     line = next(ln for ln in text.splitlines() if "--num-inference-steps" in ln and "default" in ln)
     assert "int, default 50." in line and "sampler steps" in line
     assert "--backward" in text and "default 'none' (preset)" in text  # the preset's value, not the signature's
-    verbose = run_cli("list", "methods", "-v", check=True).stdout
+    verbose = check_main("list", "methods", "-v")
     assert "Options of method 'svd'" in verbose and "--num-inference-steps" in verbose
 
 
