@@ -53,3 +53,8 @@ def peak_memory(device: str) -> tuple[int, str]:
     if device.startswith("cuda"):
         return int(torch.cuda.max_memory_allocated()), "cuda max allocated"
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process max RSS (whole process so far)"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far, in MiB (Linux reports kibibytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

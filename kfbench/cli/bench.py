@@ -1,7 +1,8 @@
-"""`kfbench bench`: one video's calls, FLOPs, time and memory, or a whole suite on random weights."""
+"""`kfbench bench`: one video's calls, FLOPs, time and memory, a whole suite on random weights, or evaluate's cost."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -49,6 +50,22 @@ def bench(
     warmup: int = typer.Option(1, "--warmup", help="Untimed videos first."),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report to this JSON file."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    evaluate: bool = typer.Option(
+        False,
+        "--evaluate",
+        help="Time `kfbench evaluate` per metric on a synthetic store: seconds per pair, peak RSS, cores used.",
+    ),
+    size: str = typer.Option("576p", "--size", help="Evaluate: 576p, 1080p or HxW (e.g. 270x480)."),
+    pairs: int = typer.Option(2, "--pairs", help="Evaluate: synthetic pairs per method."),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="Evaluate: comma-separated metrics (default: the weight-free ones)."
+    ),
+    whole: bool = typer.Option(
+        False, "--whole", help="Evaluate: only every metric in one process (a whole evaluate's peak), not each one."
+    ),
+    reference: bool = typer.Option(
+        False, "--reference", help="Evaluate: also time PSNR/SSIM/LPIPS/FID features against the reference packages."
+    ),
 ) -> None:
     """Measure one video: UNet calls, FLOPs, wall time, TFLOP/s, fraction of peak, peak memory.
 
@@ -68,6 +85,11 @@ def bench(
       kfbench bench --random-weights --flops-only -m wan-flf2v      (14 B transformer FLOPs and parameters, no weights)
 
       kfbench bench --random-weights -m ours --height 320 --width 576 --num-frames 14 --out bench-ours      (GPU)
+
+      kfbench bench --evaluate --size 1080p --num-frames 25 --out evalbench --json evalbench/1080p.json
+
+      kfbench bench --evaluate --metrics psnr,ssim,lpips,fid --lpips-weights alexnet-owt-7be5be79.pth
+      --inception-weights weights-inception-2015-12-05-6726825d.pth --reference      (evaluate's --*-weights flags)
     """
     from kfbench.bench.measure import (
         format_report,
@@ -77,6 +99,14 @@ def bench(
     )
 
     progress.enabled = not quiet
+    if evaluate:
+        from kfbench.bench.evalcost import run_from_cli as evaluate_from_cli
+
+        frames, flags = 25 if num_frames is None else num_frames, parse_extra_flags(ctx.args)
+        asked = {"repeats": repeats, "whole_only": whole, "reference": reference, "out": out, "json_path": json_path}
+        progress_lines = partial(typer.echo, err=True)
+        typer.echo(evaluate_from_cli(size, frames, pairs, methods, metrics, flags, echo=progress_lines, **asked))
+        return
     if suite or random_weights:
         from kfbench.bench.suite import run_from_cli
 

@@ -18,6 +18,7 @@ import numpy as np
 from kfbench.errors import KfbenchError
 from kfbench.metrics.shapes import PerFrame
 from kfbench.metrics.weights import WeightsFile
+from kfbench.utils.parallel import frames_per_batch
 
 VGG16 = WeightsFile(
     "VGG16 ImageNet weights",
@@ -129,11 +130,11 @@ class DistsPerFrame:
 
         from kfbench.metrics.psnr import frames_as_float
 
-        out = []
+        out, size = [], frames_per_batch(*generated.shape[1:3], self.batch_size)
         with torch.no_grad():
-            for start in range(0, len(generated), self.batch_size):
-                a = frames_as_float(generated[start : start + self.batch_size]).float().to(self.device) / 255
-                b = frames_as_float(truth[start : start + self.batch_size]).float().to(self.device) / 255
+            for start in range(0, len(generated), size):
+                a = frames_as_float(generated[start : start + size], "float32").to(self.device) / 255
+                b = frames_as_float(truth[start : start + size], "float32").to(self.device) / 255
                 out.append(self.net(b, a).double().cpu().numpy())
         return np.concatenate(out)
 

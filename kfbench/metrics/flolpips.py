@@ -77,13 +77,14 @@ class FloLpips:
 
         from kfbench.metrics.psnr import frames_as_float
 
-        fake = frames_as_float(generated).float().to(self.device) / 255
-        real = frames_as_float(truth).float().to(self.device) / 255
-        out = []
+        out = []  # the batch is the same at every frame size: PWC-Net's last bits follow it
         with torch.no_grad():
-            for start in range(0, len(real) - 1, self.batch_size):
-                now = slice(start, min(start + self.batch_size, len(real) - 1))
-                after = slice(now.start + 1, now.stop + 1)
+            for start in range(0, len(truth) - 1, self.batch_size):  # a batch's frames and the next ones as floats
+                count = min(self.batch_size, len(truth) - 1 - start)
+                part = slice(start, start + count + 1)
+                fake = frames_as_float(generated[part], "float32").to(self.device) / 255
+                real = frames_as_float(truth[part], "float32").to(self.device) / 255
+                now, after = slice(0, count), slice(1, count + 1)
                 difference = self.flow(real[now], real[after]) - self.flow(fake[now], fake[after])
                 out.append(self.distance(real[now], fake[now], difference).double().cpu().numpy())
         return np.concatenate(out)

@@ -10,6 +10,7 @@ import torch
 from torchmetrics.image.fid import NoTrainInceptionV3
 
 from kfbench.errors import KfbenchError
+from kfbench.utils.parallel import frames_per_batch
 from kfbench.utils.safeload import load_weights_only, state_dict_of
 
 WHAT = "InceptionV3 FID weights file"
@@ -42,7 +43,8 @@ def load_inception(path: Path, *, antialias: bool = False) -> NoTrainInceptionV3
 
 
 class ImageFeatures:
-    """uint8 frames [N, H, W, 3] -> features [N, D] (float64)."""
+    """uint8 frames [N, H, W, 3] -> features [N, D] (float64), ``batch_size`` frames at a time up to 576x1024 and as
+    many pixels at larger sizes (``frames_per_batch``: a 1080p batch of 32 took 1.1 GB, of 9 about 0.3 GB)."""
 
     def __init__(self, model: torch.nn.Module, tag: str, dims: int, *, device: str = "cpu", batch_size: int = 32):
         self.model, self.tag, self.dims = model.to(device).eval(), tag, dims
@@ -50,8 +52,8 @@ class ImageFeatures:
 
     @torch.no_grad()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        out = []
-        for start in range(0, len(frames), self.batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(frames[start : start + self.batch_size])).permute(0, 3, 1, 2)
+        out, size = [], frames_per_batch(*frames.shape[1:3], self.batch_size)
+        for start in range(0, len(frames), size):
+            batch = torch.from_numpy(np.ascontiguousarray(frames[start : start + size])).permute(0, 3, 1, 2)
             out.append(self.model(batch.to(self.device)).double().cpu().numpy())
         return np.concatenate(out).reshape(len(frames), -1)

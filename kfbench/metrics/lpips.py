@@ -15,6 +15,7 @@ from kfbench.errors import KfbenchError
 from kfbench.metrics.psnr import frames_as_float
 from kfbench.metrics.shapes import PerFrame
 from kfbench.metrics.weights import WeightsFile
+from kfbench.utils.parallel import frames_per_batch
 
 LPIPS_BACKBONE = WeightsFile(
     "LPIPS AlexNet backbone weights",
@@ -77,11 +78,11 @@ class LpipsPerFrame:
     def __call__(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
         import torch
 
-        out = []
+        out, size = [], frames_per_batch(*generated.shape[1:3], self.batch_size)
         with torch.no_grad():
-            for start in range(0, len(generated), self.batch_size):
-                a = frames_as_float(generated[start : start + self.batch_size]).float().to(self.device) / 127.5 - 1
-                b = frames_as_float(truth[start : start + self.batch_size]).float().to(self.device) / 127.5 - 1
+            for start in range(0, len(generated), size):
+                a = frames_as_float(generated[start : start + size], "float32").to(self.device) / 127.5 - 1
+                b = frames_as_float(truth[start : start + size], "float32").to(self.device) / 127.5 - 1
                 out.append(self.model(a, b).reshape(-1).double().cpu().numpy())
         return np.concatenate(out)
 

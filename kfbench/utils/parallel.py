@@ -41,3 +41,14 @@ def chunks(count: int, size: int = CHUNK_FRAMES) -> Iterator[slice]:
     """Consecutive slices of at most ``size`` covering ``range(count)``."""
     for start in range(0, count, size):
         yield slice(start, min(start + size, count))
+
+
+BATCH_SIZE_AT = (576, 1024)
+"""The frame size (height, width) at which a network takes its full batch."""
+
+
+def frames_per_batch(height: int, width: int, most: int) -> int:
+    """Frames a network takes at once: ``most`` up to ``BATCH_SIZE_AT``; for larger frames as many as hold the same
+    pixels (at least 1), so that its memory stays what it is at 576x1024 (a network's values are per frame)."""
+    full = most * BATCH_SIZE_AT[0] * BATCH_SIZE_AT[1]
+    return max(1, min(most, full // (height * width)))
