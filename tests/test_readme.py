@@ -37,7 +37,7 @@ def readme_commands() -> list[str]:
 def test_readme_has_one_line_setup_commands_for_demo_and_tests():
     demo, tests = readme_commands()
     assert demo.endswith("kfbench demo") and "pip install -e ." in demo
-    assert tests.endswith("python -m pytest -n auto")
+    assert tests.endswith("python -m pytest -n auto --dist worksteal")
 
 
 def test_ci_runs_the_readme_test_command_verbatim():
