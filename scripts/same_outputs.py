@@ -118,6 +118,9 @@ def compare(old: Path, new: Path) -> bool:
     differing = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
     print(f"tiny model files: {len(a)} vs {len(b)}, differing bytes: {differing or 'none'}")
     for name in differing:
+        if name not in a or name not in b:
+            print(f"  {name}: only in {'new' if name not in a else 'old'} (a model the other checkout does not write)")
+            continue
         equal = name.endswith(".safetensors") and same_safetensors(old / "models" / name, new / "models" / name)
         print(f"  {name}: {'same tensors and metadata (header order differs)' if equal else 'DIFFERENT'}")
         same &= equal
