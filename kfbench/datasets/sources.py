@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.utils.containment import contained
-from kfbench.utils.imageops import open_image, read_rgb, upright_size
+from kfbench.utils.imageops import UnequalFrames, open_image, read_rgb, stack_frames, upright_size
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -91,18 +91,20 @@ class FrameFolder(FrameSource):
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
-        frames = []
-        for i in indices:
-            try:
-                frames.append(read_rgb(self.files[i]))
-            except (OSError, UnidentifiedImageError) as exc:
-                raise BadSourceError(
-                    f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad"
-                ) from None
-        sizes = {f.shape for f in frames}
-        if len(sizes) > 1:
-            raise BadSourceError(f"{self.path}: frames differ in size ({', '.join(map(str, sorted(sizes)))})")
-        return np.stack(frames)
+
+        def decoded() -> Iterator[np.ndarray]:
+            for i in indices:
+                try:
+                    yield read_rgb(self.files[i])
+                except (OSError, UnidentifiedImageError) as exc:
+                    raise BadSourceError(
+                        f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad"
+                    ) from None
+
+        try:
+            return stack_frames(decoded(), len(indices))
+        except UnequalFrames as exc:
+            raise BadSourceError(f"{self.path}: frames differ in size ({exc})") from None
 
     def checksums(self, indices: list[int]) -> dict[str, str]:
         return {self.files[i].name: sha256_file(self.files[i]) for i in indices}

@@ -21,6 +21,7 @@ import numpy as np
 from kfbench.datasets.pairrule import parse_gaps
 from kfbench.errors import KfbenchError
 from kfbench.interfaces import Pair, PairDataset
+from kfbench.utils.imageops import stack_frames
 
 Motion = Literal["mixed", "translation", "rotation", "scale", "occlusion"]
 _KINDS = ("translation", "rotation", "scale", "occlusion")
@@ -88,7 +89,7 @@ class SyntheticDataset(PairDataset):
         shapes = _shapes(rng, kind, self.height, self.width)
         sprites = [(_texture(rng, 64, 64, 4, _vivid(rng)), _mask(rng)) for _ in shapes]
         times = np.linspace(0.0, (length - 1) / (self.num_frames - 1), length)
-        clip = np.stack([self._render(t, background, bg_velocity, shapes, sprites) for t in times])
+        clip = stack_frames((self._render(t, background, bg_velocity, shapes, sprites) for t in times), len(times))
         meta = {
             "source": "synthetic",
             "motion": kind,

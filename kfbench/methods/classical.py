@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import cv2
@@ -9,6 +10,17 @@ import numpy as np
 
 from kfbench.interfaces import Interpolator
 from kfbench.utils.imageops import backward_warp
+from kfbench.utils.parallel import chunks
+
+
+def crossfade(first: np.ndarray, last: np.ndarray, times: Sequence[float]) -> np.ndarray:
+    """Frames (1 - t) * first + t * last at ``times`` (float32, rounded), a few at a time as floats."""
+    out = np.empty((len(times), *first.shape), dtype=np.uint8)
+    a, b, t = first.astype(np.float32), last.astype(np.float32), np.asarray(times, dtype=np.float32)
+    for part in chunks(len(times)):
+        step = t[part, None, None, None]
+        out[part] = np.clip(np.rint((1 - step) * a + step * b), 0, 255)
+    return out
 
 
 class LinearInterpolator(Interpolator):
@@ -24,9 +36,7 @@ class LinearInterpolator(Interpolator):
         latents: Any,
         prompt: str | None = None,
     ) -> np.ndarray:
-        t = np.asarray(self.output_times(num_frames), dtype=np.float32)[:, None, None, None]
-        frames = (1 - t) * first.astype(np.float32) + t * last.astype(np.float32)
-        return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+        return crossfade(first, last, self.output_times(num_frames))
 
 
 class FlowInterpolator(Interpolator):

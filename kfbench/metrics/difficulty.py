@@ -76,13 +76,15 @@ def motion_and_occlusion(first: np.ndarray, last: np.ndarray) -> tuple[float, fl
 
 def crossfade_psnr(first: np.ndarray, last: np.ndarray, truth: np.ndarray) -> float:
     """Mean PSNR of the cross-fade's in-between frames against the ground truth's (NaN with no in-between frame)."""
-    from kfbench.methods.classical import LinearInterpolator
+    from kfbench.methods.classical import LinearInterpolator, crossfade
     from kfbench.metrics.psnr import psnr_per_frame
+    from kfbench.utils.parallel import chunks
 
     if len(truth) < 3:
         return float("nan")
-    fade = LinearInterpolator().interpolate(first, last, num_frames=len(truth))
-    return float(psnr_per_frame(fade[1:-1], truth[1:-1]).mean())
+    times = LinearInterpolator().output_times(len(truth))
+    inner = [slice(part.start + 1, part.stop + 1) for part in chunks(len(truth) - 2)]
+    return float(np.concatenate([psnr_per_frame(crossfade(first, last, times[p]), truth[p]) for p in inner]).mean())
 
 
 def pair_difficulty(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kfbench.compare.sweep import write_breakdowns
@@ -99,30 +100,40 @@ def load_pairs(
     Damaged pairs are noted in ``found`` (never read); so are pairs without ground truth (yielded without a grid).
     With a ``reference`` run, each pair also comes on a grid beside that run's frames of the same pair.
     """
-    protocol = config.conventions()
     written = select_pairs(store.written_pairs(dataset, method), shard=shard)
     for pair_id in track(written, f"evaluate {method} on {dataset}"):
         problem = store.pair_problem(dataset, method, pair_id)
         if problem is not None:
             found.damaged[pair_id] = problem
             continue
-        meta = store.load_meta(dataset, method, pair_id)
-        _note_provenance(found, meta)
-        pair = sources.load(meta, pair_id, f"{dataset}/{method}/{pair_id}")
-        generated = store.load_frames(dataset, method, pair_id)
-        times = meta.get("frame_times") or grid_times(len(generated))
-        fps = output_fps(meta.get("options", {}), meta.get("pair", {}))
-        where = f"{dataset}/{method}/{pair_id}"
-        against = reference.grid(pair_id, generated, list(times), protocol, where) if reference else None
-        if pair.ground_truth is None:
-            found.without_truth.append(pair_id)
-            yield LoadedPair(pair_id, None, generated, list(times), None, pair.first, pair.last, fps, against), meta
-            continue
-        grid = on_grid(
-            pair_id, generated, times, pair.ground_truth, protocol.frames, protocol.size, protocol.include_keyframes
-        )
-        truth = pair.ground_truth
-        yield LoadedPair(pair_id, grid, generated, list(times), truth, pair.first, pair.last, fps, against), meta
+        yield _load_pair(store, f"{dataset}/{method}/{pair_id}", config, sources, found, reference)
+
+
+def _load_pair(
+    store: RunStore,
+    where: str,
+    config: EvalConfig,
+    sources: SourceData,
+    found: RunPairs,
+    reference: ReferenceRun | None,
+) -> tuple[LoadedPair, dict[str, Any]]:
+    """One pair of ``where`` (dataset/method/pair) as ``load_pairs`` yields it: a function of its own, so that the
+    generator holds no frames of this pair while it loads the next."""
+    dataset, method, pair_id = where.split("/")
+    protocol = config.conventions()
+    meta = store.load_meta(dataset, method, pair_id)
+    _note_provenance(found, meta)
+    pair = sources.load(meta, pair_id, where)
+    generated = store.load_frames(dataset, method, pair_id)
+    times = list(meta.get("frame_times") or grid_times(len(generated)))
+    fps = output_fps(meta.get("options", {}), meta.get("pair", {}))
+    against = reference.grid(pair_id, generated, times, protocol, where) if reference else None
+    if pair.ground_truth is None:
+        found.without_truth.append(pair_id)
+        return LoadedPair(pair_id, None, generated, times, None, pair.first, pair.last, fps, against), meta
+    truth = pair.ground_truth
+    grid = on_grid(pair_id, generated, times, truth, protocol.frames, protocol.size, protocol.include_keyframes)
+    return LoadedPair(pair_id, grid, generated, times, truth, pair.first, pair.last, fps, against), meta
 
 
 def _note_provenance(found: RunPairs, meta: dict[str, Any]) -> None:
@@ -210,12 +221,13 @@ def feed_pairs(
             found.reference_grids.append(_dropped(p.reference))
         elif reference is not None:
             found.unreferenced.append(p.pair_id)
+        del p, meta  # the next pair loads without this one's frames in memory
     return grids, found
 
 
 def _dropped(grid: PairFrames) -> PairFrames:
-    """The grid without its frames (their shapes kept)."""
-    return replace(grid, generated=grid.generated[:0], truth=grid.truth[:0])
+    """The grid without its frames (their shapes kept; new empty arrays, as a view would keep the clip alive)."""
+    return replace(grid, generated=np.empty_like(grid.generated[:0]), truth=np.empty_like(grid.truth[:0]))
 
 
 def _frame_rows(

@@ -51,6 +51,14 @@ def clip_window(count: int, size: int | None, start: str) -> slice:
     return slice(begin, begin + size)
 
 
+def take(frames: np.ndarray, indices: list[int]) -> np.ndarray:
+    """``frames[indices]``, as a view (no copy of the clip) when the indices are evenly spaced upwards."""
+    steps = set(np.diff(indices).tolist())
+    if len(indices) > 1 and len(steps) == 1 and (step := steps.pop()) > 0:
+        return frames[indices[0] : indices[-1] + 1 : step]
+    return frames[indices]
+
+
 @dataclass
 class PairFrames:
     """One pair on the grid: the compared generated frames and the real set's frames, position by position."""
@@ -90,8 +98,8 @@ def on_grid(
     mapped = len(times) != count or not np.allclose(times, grid, atol=1e-6)
     return PairFrames(
         pair_id,
-        resize_center_crop(generated[generated_indices], height, width),
-        resize_center_crop(truth[truth_indices], height, width),
+        resize_center_crop(take(generated, generated_indices), height, width),
+        resize_center_crop(take(truth, truth_indices), height, width),
         positions,
         generated_indices,
         truth_indices,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +25,25 @@ def as_rgb_uint8(image: ImageLike) -> np.ndarray:
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise KfbenchError(f"expected an HxWx3 uint8 image, got {array.dtype} array of shape {array.shape}")
     return np.ascontiguousarray(array)
+
+
+class UnequalFrames(Exception):
+    """Frames of one clip came in two shapes (the message names both)."""
+
+
+def stack_frames(frames: Iterable[np.ndarray], count: int) -> np.ndarray:
+    """``np.stack`` of ``count`` equally shaped frames, filled in place as they come (a list of frames and its stacked
+    copy would hold the clip twice). Frames of another shape raise ``UnequalFrames``."""
+    out: np.ndarray | None = None
+    for i, frame in enumerate(frames):
+        if out is None:
+            out = np.empty((count, *frame.shape), dtype=frame.dtype)
+        elif frame.shape != out.shape[1:]:
+            raise UnequalFrames(f"{out.shape[1:]}, {frame.shape}")
+        out[i] = frame
+    if out is None:
+        raise UnequalFrames("no frames")
+    return out
 
 
 MAX_PIXELS = 100_000_000
@@ -179,8 +198,9 @@ def resize_center_crop(frames: np.ndarray, height: int, width: int) -> np.ndarra
     new_h, new_w = max(height, round(h * scale)), max(width, round(w * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     top, left = (new_h - height) // 2, (new_w - width) // 2
-    out = np.stack(
-        [cv2.resize(f, (new_w, new_h), interpolation=interp)[top : top + height, left : left + width] for f in batch]
+    out = stack_frames(
+        (cv2.resize(f, (new_w, new_h), interpolation=interp)[top : top + height, left : left + width] for f in batch),
+        len(batch),
     )
     return out[0] if single else out
 
