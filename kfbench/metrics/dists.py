@@ -52,23 +52,15 @@ def l2_pool(x: Any, channels: int) -> Any:
     return (F.conv2d(x**2, window, stride=2, padding=1, groups=channels) + 1e-12).sqrt()
 
 
-def dists_from_features(xs: list[Any], ys: list[Any], alpha: Any, beta: Any) -> Any:
-    """DISTS per image from the six feature maps of each side and the learned [1, 1475, 1, 1] alpha and beta."""
-    import torch
-
-    total = alpha.sum() + beta.sum()
-    alphas = torch.split(alpha / total, list(CHANNELS), dim=1)
-    betas = torch.split(beta / total, list(CHANNELS), dim=1)
-    similarity = 0
-    for x, y, a, b in zip(xs, ys, alphas, betas):
-        mean_x, mean_y = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
-        luminance = (2 * mean_x * mean_y + STABILITY) / (mean_x**2 + mean_y**2 + STABILITY)
-        var_x = ((x - mean_x) ** 2).mean([2, 3], keepdim=True)
-        var_y = ((y - mean_y) ** 2).mean([2, 3], keepdim=True)
-        cov = (x * y).mean([2, 3], keepdim=True) - mean_x * mean_y
-        structure = (2 * cov + STABILITY) / (var_x + var_y + STABILITY)
-        similarity = similarity + (a * luminance).sum(1) + (b * structure).sum(1)
-    return 1 - similarity.reshape(-1)
+def layer_terms(x: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """One feature map's weighted luminance and structure sums per image (DISTS_pytorch's per-layer terms)."""
+    mean_x, mean_y = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
+    luminance = (2 * mean_x * mean_y + STABILITY) / (mean_x**2 + mean_y**2 + STABILITY)
+    var_x = ((x - mean_x) ** 2).mean([2, 3], keepdim=True)
+    var_y = ((y - mean_y) ** 2).mean([2, 3], keepdim=True)
+    cov = (x * y).mean([2, 3], keepdim=True) - mean_x * mean_y
+    structure = (2 * cov + STABILITY) / (var_x + var_y + STABILITY)
+    return (a * luminance).sum(1), (b * structure).sum(1)
 
 
 class DistsNet:
@@ -104,17 +96,29 @@ class DistsNet:
         self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
 
-    def features(self, images: Any) -> list[Any]:
-        """The image and VGG16's relu1_2 .. relu5_3 maps (max pooling replaced by L2 pooling)."""
-        maps, h = [images], (images - self.mean) / self.std
-        for index, layer in enumerate(self.layers):
-            h = l2_pool(h, h.shape[1]) if index in POOLS else layer(h)
-            if index in TAPS:
-                maps.append(h)
-        return maps
+    def layer(self, index: int, h: Any) -> Any:
+        """VGG16's layer ``index`` (max pooling replaced by L2 pooling)."""
+        return l2_pool(h, h.shape[1]) if index in POOLS else self.layers[index](h)
 
     def __call__(self, x: Any, y: Any) -> Any:
-        return dists_from_features(self.features(x), self.features(y), self.alpha, self.beta)
+        """DISTS per image of the six feature maps (the image, then relu1_2 .. relu5_3), each map's terms summed as
+        soon as both sides have it: only one map of each side is held at a time (a 1080p frame's relu1_2 alone is
+        0.5 GB), the sums in DISTS_pytorch's order."""
+        import torch
+
+        total = self.alpha.sum() + self.beta.sum()
+        alphas = torch.split(self.alpha / total, list(CHANNELS), dim=1)
+        betas = torch.split(self.beta / total, list(CHANNELS), dim=1)
+        luminance, structure = layer_terms(x, y, alphas[0], betas[0])
+        similarity = 0 + luminance + structure
+        hx, hy = (x - self.mean) / self.std, (y - self.mean) / self.std
+        for index in range(len(self.layers)):
+            hx, hy = self.layer(index, hx), self.layer(index, hy)
+            if index in TAPS:
+                k = TAPS.index(index) + 1
+                luminance, structure = layer_terms(hx, hy, alphas[k], betas[k])
+                similarity = similarity + luminance + structure
+        return 1 - similarity.reshape(-1)
 
 
 class DistsPerFrame:
