@@ -86,3 +86,28 @@ def test_warp_error_on_every_core_equals_its_steps_one_after_another(clips):
     a, _ = clips
     steps = [step_warp_error(a[t], a[t + 1]) for t in range(len(a) - 1)]
     assert warp_error(a) == float(np.mean(steps))
+
+
+def _traced_peak(store: Path, metrics: tuple[str, ...]) -> int:
+    """Peak bytes numpy and Python allocated while evaluating ``store`` (tracemalloc sees numpy's arrays)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        evaluate_store(store, EvalConfig(metrics=metrics, bootstrap=10))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_evaluate_holds_one_pairs_frames_whatever_the_number_of_pairs(tmp_path):
+    """Four pairs peak where one does: the next pair loads after the last is dropped, no grid keeps its clip."""
+    data = create_dataset("synthetic", num_pairs=4, num_frames=9, height=288, width=512)
+    clip = 9 * 288 * 512 * 3
+    peaks = {}
+    for count in (1, 4):
+        store = tmp_path / f"{count}-pairs"
+        run_benchmark(create_method("linear"), data, RunStore(store), data.pair_ids()[:count])
+        _traced_peak(store, ("psnr",))  # imports and first-call caches, untraced from here on
+        peaks[count] = _traced_peak(store, ("psnr", "ssim"))
+    assert peaks[4] - peaks[1] < clip, (peaks, clip)

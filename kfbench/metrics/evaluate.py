@@ -209,12 +209,7 @@ def feed_pairs(
             features = Features(dataset, method, cache, meta.get("dataset_options", {}), size)
         if p.reference is not None and reference_features is None:
             reference_features = reference.features(method, cache, tuple(int(s) for s in p.reference.truth.shape[1:3]))
-        for scorer in scorers:
-            against = reference is not None and scorer.reference_set
-            seen = p.against_reference() if against else p
-            if seen.grid is not None or not scorer.needs_truth:
-                scorer.update(seen, reference_features if against else features)
-                found.read_by.setdefault(scorer.name, []).append(p.pair_id)
+        _update(scorers, p, features, reference_features, reference is not None, found)
         if p.grid is not None:
             grids.append(_dropped(p.grid))
         if p.reference is not None:
@@ -223,6 +218,24 @@ def feed_pairs(
             found.unreferenced.append(p.pair_id)
         del p, meta  # the next pair loads without this one's frames in memory
     return grids, found
+
+
+def _update(
+    scorers: list[Metric],
+    p: LoadedPair,
+    features: Features,
+    reference_features: Features | None,
+    with_reference: bool,
+    found: RunPairs,
+) -> None:
+    """Give the pair to every metric that reads it; ``with_reference``: the distribution metrics read it beside the
+    reference run's frames (whose features are ``reference_features``)."""
+    for scorer in scorers:
+        against = with_reference and scorer.reference_set
+        seen = p.against_reference() if against else p
+        if seen.grid is not None or not scorer.needs_truth:
+            scorer.update(seen, reference_features if against else features)
+            found.read_by.setdefault(scorer.name, []).append(p.pair_id)
 
 
 def _dropped(grid: PairFrames) -> PairFrames:
