@@ -8,7 +8,7 @@ over the reference's. The references, called as their users call them:
 - SSIM: torchmetrics' ``structural_similarity_index_measure`` frame by frame (float32; a whole 1080p clip does not
   fit), scikit-image's ``structural_similarity`` (Gaussian window, sigma 1.5; numpy, one thread);
 - LPIPS: torchmetrics' LPIPS update (``_lpips_update``, the body of its functional LPIPS) on the same network, in
-  batches of LPIPS_BATCH frames scaled to -1..1;
+  batches of kfbench's own (``kfbench.metrics.lpips.CPU_BATCH`` frames) scaled to -1..1;
 - FID features: torch-fidelity's ``FeatureExtractorInceptionV3`` (the same weights file) on uint8 batches of
   INCEPTION_BATCH.
 
@@ -29,7 +29,6 @@ import numpy as np
 from kfbench.bench.device import peak_rss_mb
 
 Frames = list[tuple[np.ndarray, np.ndarray]]  # (generated, truth) uint8 [N, H, W, 3] per pair-run
-LPIPS_BATCH = 16
 INCEPTION_BATCH = 32
 
 
@@ -106,14 +105,15 @@ def lpips_pairings(backbone: Path) -> dict[str, tuple[Callable[[np.ndarray, np.n
 
     from kfbench.metrics.lpips import LpipsPerFrame
 
-    ours = LpipsPerFrame(backbone, batch_size=LPIPS_BATCH)
+    ours = LpipsPerFrame(backbone)
+    batch = ours.batch_size
 
     @torch.no_grad()
     def torchmetrics_lpips(a: np.ndarray, b: np.ndarray) -> list[Any]:
         out = []
-        for start in range(0, len(a), LPIPS_BATCH):
-            x = as_tensor(a[start : start + LPIPS_BATCH], torch.float32) / 127.5 - 1
-            y = as_tensor(b[start : start + LPIPS_BATCH], torch.float32) / 127.5 - 1
+        for start in range(0, len(a), batch):
+            x = as_tensor(a[start : start + batch], torch.float32) / 127.5 - 1
+            y = as_tensor(b[start : start + batch], torch.float32) / 127.5 - 1
             out.append(_lpips_update(x, y, ours.model, normalize=False))
         return out
 

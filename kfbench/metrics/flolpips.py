@@ -86,7 +86,9 @@ class FloLpips:
                 real = frames_as_float(truth[part], "float32").to(self.device) / 255
                 now, after = slice(0, count), slice(1, count + 1)
                 difference = self.flow(real[now], real[after]) - self.flow(fake[now], fake[after])
-                out.append(self.distance(real[now], fake[now], difference).double().cpu().numpy())
+                for i in range(count):  # LPIPS's maps one frame at a time (per frame, its values whatever the batch)
+                    one = slice(i, i + 1)
+                    out.append(self.distance(real[one], fake[one], difference[one]).double().cpu().numpy())
         return np.concatenate(out)
 
 

@@ -67,13 +67,19 @@ def load_lpips(backbone: Path) -> Any:
     return model.eval()
 
 
+CPU_BATCH, GPU_BATCH = 4, 16
+"""Frames LPIPS takes at once at 576x1024 (``frames_per_batch``: 1 at 1080p on the CPU, where a frame's AlexNet maps
+and their differences take about 0.5 GB; the CPU goes no faster with more)."""
+
+
 class LpipsPerFrame:
     """uint8 frame pairs -> LPIPS distance per frame (lower is closer)."""
 
     tag = LPIPS_TAG
 
-    def __init__(self, backbone: Path, *, device: str = "cpu", batch_size: int = 16):
-        self.model, self.device, self.batch_size = load_lpips(backbone).to(device), device, batch_size
+    def __init__(self, backbone: Path, *, device: str = "cpu", batch_size: int | None = None):
+        self.model, self.device = load_lpips(backbone).to(device), device
+        self.batch_size = batch_size or (CPU_BATCH if device == "cpu" else GPU_BATCH)
 
     def __call__(self, generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
         import torch
