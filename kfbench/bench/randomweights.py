@@ -80,11 +80,13 @@ def materialize(module: nn.Module, device: str | torch.device, dtype: torch.dtyp
     return module
 
 
-def random_models() -> Registry[RandomModel]:
-    """Every registered method family's random models, by name (a name two families declare is an error)."""
+def random_models(methods: list[str] | None = None) -> Registry[RandomModel]:
+    """Every registered method family's (or ``methods``' families') random models, by name (a name two families
+    declare is an error)."""
     models: Registry[RandomModel] = Registry("random model")
     seen: set[str] = set()
-    for preset in method_presets().values():
+    presets = method_presets()
+    for preset in [presets.get(m) for m in methods] if methods is not None else presets.values():
         spec = getattr(import_factory(preset.factory), "random_models", "")
         if spec and spec not in seen:
             seen.add(spec)

@@ -443,12 +443,13 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def count_only(suite: Suite) -> dict[str, Any]:
-    """No weights, no run: random models' parameter counts against the real ones, and each entry's FLOPs per video."""
+def count_only(suite: Suite, chosen: bool = False) -> dict[str, Any]:
+    """No weights, no run: random models' parameter counts against the real ones (every family's, or with ``chosen``
+    the families of the suite's entries only), and each entry's FLOPs per video."""
     from kfbench.bench.randomweights import meta_count, random_models
 
     models = {}
-    for name, spec in random_models().items():
+    for name, spec in random_models([e.method for e in suite.entries] if chosen else None).items():
         count = meta_count(name)
         models[name] = {
             "parameters": count,
@@ -478,7 +479,11 @@ def flops_row(entry: Entry, frame_size: tuple[int, int]) -> dict[str, Any]:
 
 
 def format_flops_only(report: dict[str, Any]) -> str:
-    lines = ["random full-size models (parameters counted on the meta device / real model's):"]
+    lines = [
+        "random full-size models (parameters counted on the meta device / real model's):"
+        if report["models"]
+        else "random full-size models: none (the chosen methods' families load none)"
+    ]
     for name, m in report["models"].items():
         mark = "equal" if m["equal"] else "DIFFERENT"
         lines.append(f"  {name}: {m['parameters']:,} / {m['published']:,} ({mark}; {m['source']})")
@@ -538,7 +543,7 @@ def run_from_cli(
             )
         chosen_suite = select_entries(suite, [m.strip() for m in methods.split(",") if m.strip()] if methods else None)
     if flops_only:
-        report = count_only(chosen_suite)
+        report = count_only(chosen_suite, chosen=bool(method or methods))
         if json_path:
             write_text(json_path, json.dumps(report, indent=2) + "\n")
         return format_flops_only(report)

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kfbench.registry import Registry, import_factory, method_presets
+from kfbench.registry import Registry, import_factory, lookup, method_presets
 
 
-def tiny_builders() -> Registry:
-    """The distinct tiny-model builders of the registered methods' families, by their ``module:function`` name."""
+def tiny_builders(methods: list[str] | None = None) -> Registry:
+    """The distinct tiny-model builders of the registered methods' families (or of ``methods``' families only), by
+    their ``module:function`` name."""
     builders: Registry = Registry("tiny-model builder")
-    for preset in method_presets().values():
+    presets = method_presets()
+    chosen = [lookup(presets, name, "method") for name in methods] if methods else list(presets.values())
+    for preset in chosen:
         spec = getattr(import_factory(preset.factory), "tiny_models", "")
         if spec and spec not in builders:
             builders.register(spec, spec, origin=str(preset.path), lazy=True)
     return builders
 
 
-def make_tiny_models(folder: str | Path) -> dict[str, Path]:
-    """Write every tiny model kfbench's methods load into ``folder``; returns name -> path (one name per model)."""
+def make_tiny_models(folder: str | Path, methods: list[str] | None = None) -> dict[str, Path]:
+    """Write every tiny model kfbench's methods (or ``methods``' families) load into ``folder``; returns name -> path
+    (one name per model)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    builders = tiny_builders()
+    builders = tiny_builders(methods)
+    folder.mkdir(parents=True, exist_ok=True)
     for spec in builders:
         for name, path in builders.get(spec)(folder).items():
             if name in paths:
