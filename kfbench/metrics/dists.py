@@ -56,8 +56,8 @@ def layer_terms(x: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """One feature map's weighted luminance and structure sums per image (DISTS_pytorch's per-layer terms)."""
     mean_x, mean_y = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
     luminance = (2 * mean_x * mean_y + STABILITY) / (mean_x**2 + mean_y**2 + STABILITY)
-    var_x = ((x - mean_x) ** 2).mean([2, 3], keepdim=True)
-    var_y = ((y - mean_y) ** 2).mean([2, 3], keepdim=True)
+    var_x = (x - mean_x).square_().mean([2, 3], keepdim=True)  # in place: one map-sized temporary, not two
+    var_y = (y - mean_y).square_().mean([2, 3], keepdim=True)
     cov = (x * y).mean([2, 3], keepdim=True) - mean_x * mean_y
     structure = (2 * cov + STABILITY) / (var_x + var_y + STABILITY)
     return (a * luminance).sum(1), (b * structure).sum(1)
