@@ -44,6 +44,45 @@ def count_flops(call: Callable[[], Any]) -> FlopCount:
     return summary(counter)
 
 
+STACKS = ("num_layers", "num_single_layers")
+"""Config keys counting a transformer's identical blocks (diffusers' names); ``vace_layers`` lists its VACE blocks."""
+
+
+def linear_in_blocks(count: Callable[[dict[str, Any]], FlopCount], config: dict[str, Any]) -> FlopCount:
+    """``count(config)`` from a one-block-per-stack model and one more block of each stack, extrapolated: a stack's
+    blocks are identical, so each adds the same FLOPs (exact, and a 40-block model is counted in a few blocks' time).
+
+    The stacks are ``STACKS`` present in ``config`` and ``vace_layers`` (VACE blocks at those block indices).
+    """
+    stacks = {k: config[k] for k in STACKS if isinstance(config.get(k), int) and config[k] > 1}
+    vace = len(config.get("vace_layers") or [])
+    if not stacks and vace < 2:
+        return count(config)
+    one = {**config, **{k: 1 for k in stacks}, **({"vace_layers": [0]} if vace else {})}
+    base = count(one)
+    total = _scaled(base, base, 0)
+    for key, blocks in stacks.items():
+        total = _plus(total, _scaled(count({**one, key: 2}), base, blocks - 1))
+    if vace > 1:  # the second VACE block needs a second block to sit beside
+        two = {**one, "num_layers": 2}
+        total = _plus(total, _scaled(count({**two, "vace_layers": [0, 1]}), count(two), vace - 1))
+    return total
+
+
+def _scaled(more: FlopCount, base: FlopCount, times: int) -> FlopCount:
+    """``base`` when ``times`` is 0, else ``times`` x (``more`` - ``base``)."""
+    if times == 0:
+        return base
+    ops = set(more.by_op) | set(base.by_op)
+    by_op = {op: times * (more.by_op.get(op, 0) - base.by_op.get(op, 0)) for op in ops}
+    return FlopCount(times * (more.total - base.total), times * (more.attention - base.attention), by_op)
+
+
+def _plus(a: FlopCount, b: FlopCount) -> FlopCount:
+    by_op = {op: a.by_op.get(op, 0) + b.by_op.get(op, 0) for op in sorted(set(a.by_op) | set(b.by_op))}
+    return FlopCount(a.total + b.total, a.attention + b.attention, {op: n for op, n in by_op.items() if n})
+
+
 class CallFlops:
     """FLOPs of a network's forwards, counted around each forward (hooks) while attached."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from kfbench.bench.device import H100_SXM_TFLOPS
-from kfbench.bench.flops import count_flops
+from kfbench.bench.flops import FlopCount, count_flops, linear_in_blocks
 from kfbench.bench.measure import BenchHooks, BenchRequest
 from kfbench.bench.timing import keyframes, timed_video
 from kfbench.errors import KfbenchError
@@ -77,12 +77,17 @@ def transformer_config(method: KeyframePipelineInterpolator) -> tuple[dict[str, 
 def count_transformer_flops(
     method: KeyframePipelineInterpolator, config: dict[str, Any], frames: int
 ) -> dict[str, Any]:
-    """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device."""
+    """FLOPs of one transformer call at the method's size and ``frames`` frames, on the meta device (its identical
+    blocks counted once and multiplied: ``linear_in_blocks``)."""
     cls = getattr(importlib.import_module("diffusers"), method.transformer_class)
-    with torch.device("meta"):
-        transformer = cls.from_config(config)
-        inputs = method.meta_transformer_inputs(config, frames)
-        flops = count_flops(lambda: transformer(**inputs, return_dict=False))
+
+    def count(blocks: dict[str, Any]) -> FlopCount:
+        with torch.device("meta"):
+            transformer = cls.from_config(blocks)
+            inputs = method.meta_transformer_inputs(blocks, frames)
+            return count_flops(lambda: transformer(**inputs, return_dict=False))
+
+    flops = linear_in_blocks(count, config)
     return {"per_call": flops.total, "per_call_attention_matmuls": flops.attention, "per_call_by_op": flops.by_op}
 
 
