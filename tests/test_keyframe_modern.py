@@ -380,3 +380,19 @@ def test_full_size_wan22_vace_pipeline_builds_on_the_meta_device():
     assert all(count_parameters(e) == 17_337_592_896 and e.dtype == torch.bfloat16 for e in subject.network)
     assert pipe.vae.dtype == torch.float32 and pipe.text_encoder.dtype == torch.bfloat16
     assert pipe.config.boundary_ratio == 0.875 and subject.calls_per_video(81) == 100
+
+
+def test_a_transformer_counted_block_by_block_equals_its_whole_count(monkeypatch):
+    """Wan VACE 1.3B (30 blocks, 15 VACE blocks): one block per stack plus one more, extrapolated, equals the count of
+    the whole 30-block transformer, op by op."""
+    from kfbench import create_method
+    from kfbench.methods.keyframe import bench
+
+    method = create_method("wan-vace-1.3b", height=64, width=64, device="cpu")
+    config, _ = bench.transformer_config(method)
+    extrapolated = bench.count_transformer_flops(method, config, method.frames_for(9))
+    monkeypatch.setattr(bench, "linear_in_blocks", lambda count, config: count(config))
+    whole = bench.count_transformer_flops(method, config, method.frames_for(9))
+    assert extrapolated["per_call"] == whole["per_call"] > 0
+    assert extrapolated["per_call_attention_matmuls"] == whole["per_call_attention_matmuls"] > 0
+    assert extrapolated["per_call_by_op"] == {op: n for op, n in whole["per_call_by_op"].items() if n}
