@@ -113,7 +113,8 @@ class DistsNet:
         similarity = 0 + luminance + structure
         hx, hy = (x - self.mean) / self.std, (y - self.mean) / self.std
         for index in range(len(self.layers)):
-            hx, hy = self.layer(index, hx), self.layer(index, hy)
+            hx = self.layer(index, hx)  # two statements: the old map of each side goes before the next is made
+            hy = self.layer(index, hy)
             if index in TAPS:
                 k = TAPS.index(index) + 1
                 luminance, structure = layer_terms(hx, hy, alphas[k], betas[k])
