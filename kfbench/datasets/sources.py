@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from kfbench.errors import BadSourceError, KfbenchError
 from kfbench.utils.containment import contained
-from kfbench.utils.imageops import UnequalFrames, open_image, read_rgb, stack_frames, upright_size
+from kfbench.utils.imageops import open_image, read_rgb_stack, upright_size
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -91,20 +91,14 @@ class FrameFolder(FrameSource):
         return SourceInfo(len(self.files), height, width, self.fps)
 
     def read(self, indices: list[int]) -> np.ndarray:
-
-        def decoded() -> Iterator[np.ndarray]:
-            for i in indices:
-                try:
-                    yield read_rgb(self.files[i])
-                except (OSError, UnidentifiedImageError) as exc:
-                    raise BadSourceError(
-                        f"{self.files[i]}: cannot decode image ({exc}); replace the file or pass --skip-bad"
-                    ) from None
-
-        try:
-            return stack_frames(decoded(), len(indices))
-        except UnequalFrames as exc:
-            raise BadSourceError(f"{self.path}: frames differ in size ({exc})") from None
+        return read_rgb_stack(
+            [self.files[i] for i in indices],
+            (OSError, UnidentifiedImageError),
+            lambda path, exc: BadSourceError(
+                f"{path}: cannot decode image ({exc}); replace the file or pass --skip-bad"
+            ),
+            lambda shapes: BadSourceError(f"{self.path}: frames differ in size ({shapes})"),
+        )
 
     def checksums(self, indices: list[int]) -> dict[str, str]:
         return {self.files[i].name: sha256_file(self.files[i]) for i in indices}

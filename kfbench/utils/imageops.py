@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +44,28 @@ def stack_frames(frames: Iterable[np.ndarray], count: int) -> np.ndarray:
     if out is None:
         raise UnequalFrames("no frames")
     return out
+
+
+def read_rgb_stack(
+    paths: list[Path],
+    catch: tuple[type[Exception], ...],
+    bad_file: Callable[[Path, Exception], Exception],
+    unequal: Callable[[str], Exception],
+) -> np.ndarray:
+    """Image files as one uint8 [N, H, W, 3] stack, filled as they are decoded; a file failing with ``catch`` raises
+    ``bad_file(path, error)``, frames of two sizes ``unequal(the two shapes)`` (each a one-line error)."""
+
+    def decoded() -> Iterator[np.ndarray]:
+        for path in paths:
+            try:
+                yield read_rgb(path)
+            except catch as exc:
+                raise bad_file(path, exc) from None
+
+    try:
+        return stack_frames(decoded(), len(paths))
+    except UnequalFrames as exc:
+        raise unequal(str(exc)) from None
 
 
 MAX_PIXELS = 100_000_000

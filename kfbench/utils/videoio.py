@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from kfbench.errors import KfbenchError
-from kfbench.utils.imageops import UnequalFrames, read_rgb, stack_frames
+from kfbench.utils.imageops import read_rgb_stack
 
 FPS_RANGE = (0.1, 1000.0)
 """Frame rates kfbench accepts from files (a preview at 0.0001 or 1e300 fps cannot be encoded as such)."""
@@ -39,20 +38,14 @@ def read_png_frames(folder: Path) -> np.ndarray:
     paths = sorted(folder.glob("*.png")) if folder.is_dir() else []
     if not paths:
         raise KfbenchError(f"no PNG frames in {folder}; run this pair again with --overwrite")
-
-    def decoded() -> Iterator[np.ndarray]:
-        for path in paths:
-            try:
-                yield read_rgb(path)
-            except (OSError, ValueError) as exc:
-                raise KfbenchError(
-                    f"{path}: cannot decode frame ({exc}); run this pair again with --overwrite"
-                ) from None
-
-    try:
-        return stack_frames(decoded(), len(paths))
-    except UnequalFrames as exc:
-        raise KfbenchError(f"{folder}: frames differ in size ({exc}); run this pair again with --overwrite") from None
+    return read_rgb_stack(
+        paths,
+        (OSError, ValueError),
+        lambda path, exc: KfbenchError(f"{path}: cannot decode frame ({exc}); run this pair again with --overwrite"),
+        lambda shapes: KfbenchError(
+            f"{folder}: frames differ in size ({shapes}); run this pair again with --overwrite"
+        ),
+    )
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float = 7.0, crf: int = 18) -> None:
