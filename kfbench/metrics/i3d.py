@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kfbench.errors import KfbenchError
+from kfbench.utils.parallel import chunks
 from kfbench.utils.safeload import (
     CODE_FLAG,
     is_torchscript,
@@ -286,8 +287,16 @@ class ClipFeatures:
             x = video.permute(3, 0, 1, 2)[None]
             out = self.model(x, rescale=True, resize=True, return_features=True)
         else:
-            frames = F.interpolate(
-                video.permute(0, 3, 1, 2).float(), size=(I3D_SIZE, I3D_SIZE), mode="bilinear", align_corners=False
+            frames = torch.cat(  # a few frames as floats at a time (a whole 81-frame 1080p clip is 2 GB of them)
+                [
+                    F.interpolate(
+                        video[part].permute(0, 3, 1, 2).float(),
+                        size=(I3D_SIZE, I3D_SIZE),
+                        mode="bilinear",
+                        align_corners=False,
+                    )
+                    for part in chunks(len(video))
+                ]
             )
             out = self.model((frames / 127.5 - 1.0).permute(1, 0, 2, 3)[None])
         return out.double().cpu().numpy().reshape(1, -1)
