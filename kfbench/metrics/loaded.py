@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from kfbench.metrics.cache import FeatureCache, weights_digest
-from kfbench.metrics.timegrid import PairFrames, grid_times, nearest
+from kfbench.metrics.timegrid import PairFrames, grid_times, nearest, take
 from kfbench.utils.imageops import resize_center_crop
 
 
@@ -48,7 +48,7 @@ class LoadedPair:
         indices = nearest(grid_times(len(self.truth)), self.times)
         return (
             resize_center_crop(self.frames, height, width),
-            resize_center_crop(self.truth[indices], height, width),
+            resize_center_crop(take(self.truth, indices), height, width),
             indices,
         )
 
