@@ -59,8 +59,7 @@ def linear_in_blocks(count: Callable[[dict[str, Any]], FlopCount], config: dict[
     if not stacks and vace < 2:
         return count(config)
     one = {**config, **{k: 1 for k in stacks}, **({"vace_layers": [0]} if vace else {})}
-    base = count(one)
-    total = _scaled(base, base, 0)
+    total = base = count(one)
     for key, blocks in stacks.items():
         total = _plus(total, _scaled(count({**one, key: 2}), base, blocks - 1))
     if vace > 1:  # the second VACE block needs a second block to sit beside
@@ -70,9 +69,7 @@ def linear_in_blocks(count: Callable[[dict[str, Any]], FlopCount], config: dict[
 
 
 def _scaled(more: FlopCount, base: FlopCount, times: int) -> FlopCount:
-    """``base`` when ``times`` is 0, else ``times`` x (``more`` - ``base``)."""
-    if times == 0:
-        return base
+    """``times`` x (``more`` - ``base``)."""
     ops = set(more.by_op) | set(base.by_op)
     by_op = {op: times * (more.by_op.get(op, 0) - base.by_op.get(op, 0)) for op in ops}
     return FlopCount(times * (more.total - base.total), times * (more.attention - base.attention), by_op)

@@ -106,20 +106,21 @@ def load_pairs(
         if problem is not None:
             found.damaged[pair_id] = problem
             continue
-        yield _load_pair(store, f"{dataset}/{method}/{pair_id}", config, sources, found, reference)
+        yield _load_pair(store, (dataset, method, pair_id), config, sources, found, reference)
 
 
 def _load_pair(
     store: RunStore,
-    where: str,
+    key: tuple[str, str, str],
     config: EvalConfig,
     sources: SourceData,
     found: RunPairs,
     reference: ReferenceRun | None,
 ) -> tuple[LoadedPair, dict[str, Any]]:
-    """One pair of ``where`` (dataset/method/pair) as ``load_pairs`` yields it: a function of its own, so that the
+    """One pair (``key``: dataset, method, pair) as ``load_pairs`` yields it: a function of its own, so that the
     generator holds no frames of this pair while it loads the next."""
-    dataset, method, pair_id = where.split("/")
+    dataset, method, pair_id = key
+    where = "/".join(key)
     protocol = config.conventions()
     meta = store.load_meta(dataset, method, pair_id)
     _note_provenance(found, meta)
